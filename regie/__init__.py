@@ -1,0 +1,3 @@
+"""regie — an open-source energy-data trust (régie de données) for local energy communities."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,120 @@
+"""The store: one object over one database, holding a territory's metadata and its time series.
+
+Every write goes through :meth:`Store.write` (one transaction per call) so that ingest adapters, the
+demo and the API share one path; reads of *personal* series must go through the governance gate, which
+calls :meth:`Store.read` on the caller's behalf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+
+from regie.model import Inventory, Readings, Series
+from regie.model.calendar import Level
+from regie.store import schema
+from regie.store.engine import make_engine
+from regie.store.inventory import load_inventory, save_inventory, series_from_row, territory_ids
+from regie.store.migrate import upgrade
+from regie.store.timeseries import Rollup, SeriesRef, StoreError, TimeSeriesStore, series_ref
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.timeseries = TimeSeriesStore(engine)
+        self._refs: dict[str, SeriesRef] = {}
+        self._series: dict[str, Series] = {}
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    # ------------------------------------------------------------ metadata
+    def save_inventory(self, inv: Inventory) -> None:
+        with self.engine.execution_options(writer=True).begin() as conn:
+            save_inventory(conn, inv)
+        self._refs.clear()
+
+    def territory_id(self) -> str:
+        with self.engine.connect() as conn:
+            ids = territory_ids(conn)
+        if not ids:
+            raise LookupError("this store holds no territory yet: run `regie demo --build-only` or `regie init`")
+        return ids[0]
+
+    def load_inventory(self, territory_id: str | None = None) -> Inventory:
+        with self.engine.connect() as conn:
+            return load_inventory(conn, territory_id or self.territory_id())
+
+    def _load_refs(self) -> None:
+        with self.engine.connect() as conn:
+            zones = {r.id: ZoneInfo(r.timezone) for r in conn.execute(select(schema.territory))}
+            for r in conn.execute(select(schema.series)):
+                s = series_from_row(r)
+                self._series[s.id] = s
+                self._refs[s.id] = series_ref(r.id, s, zones[r.territory_id])
+
+    def ref(self, series_id: str) -> SeriesRef:
+        if series_id not in self._refs:
+            self._load_refs()
+        try:
+            return self._refs[series_id]
+        except KeyError:
+            raise StoreError(f"unknown series {series_id!r}") from None
+
+    def series(self, series_id: str) -> Series:
+        self.ref(series_id)
+        return self._series[series_id]
+
+    # ------------------------------------------------------------ time series
+    def write(self, batches: Iterable[Readings]) -> int:
+        """Write all batches atomically; returns the number of distinct readings written."""
+        batches = list(batches)
+        if not all(b.series_id in self._refs for b in batches):
+            self._load_refs()
+        with self.engine.execution_options(writer=True).begin() as conn:
+            return self.timeseries.write(conn, self._refs, batches)
+
+    def read(self, series_id: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw points of a series in [start, end) as (UTC seconds, values)."""
+        with self.engine.connect() as conn:
+            return self.timeseries.read(conn, self.ref(series_id), start, end)
+
+    def read_rollup(self, series_id: str, level: Level, start: int, end: int) -> Rollup:
+        with self.engine.connect() as conn:
+            return self.timeseries.read_rollup(conn, self.ref(series_id), level, start, end)
+
+    def sum_on_grid(
+        self, series_ids: Sequence[str], start: int, end: int, step: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        refs = [self.ref(s) for s in series_ids]
+        with self.engine.connect() as conn:
+            return self.timeseries.sum_on_grid(conn, refs, start, end, step)
+
+    def data_period(self) -> tuple[datetime, datetime] | None:
+        """First and last raw instants stored (UTC), or None for an empty store."""
+        with self.engine.connect() as conn:
+            p = self.timeseries.data_period(conn)
+        if p is None:
+            return None
+        return datetime.fromtimestamp(p[0], timezone.utc), datetime.fromtimestamp(p[1], timezone.utc)
+
+    def count_points(self) -> int:
+        with self.engine.connect() as conn:
+            n = conn.execute(select(func.sum(schema.chunk.c.n)).where(schema.chunk.c.level == 0)).scalar()
+        return int(n or 0)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str) -> Store:
+    """Open (and create or migrate) the store at ``url``."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return Store(engine)

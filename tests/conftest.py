@@ -1,0 +1,64 @@
+"""Shared fixtures: services on loopback, and the rule that CI never skips them.
+
+On a newcomer's machine a test needing PostgreSQL, Mosquitto or Chromium skips with a one-line reason.
+``.ci/run`` sets ``REGIE_REQUIRE_SERVICES=1``: then a missing service fails the test instead, so a green
+CI means every test really ran.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_URL = os.environ.get("REGIE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def service_missing(reason: str) -> None:
+    """Skip (developer machine) or fail (CI) when a service a test needs is not there."""
+    if os.environ.get("REGIE_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (REGIE_REQUIRE_SERVICES=1: services are required)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure means "not usable here"
+        return f"PostgreSQL not reachable at {POSTGRES_URL.split('@')[-1]}: {type(exc).__name__}"
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> str:
+    problem = _postgres_reachable()
+    if problem:
+        service_missing(problem)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_base_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema per test, dropped afterwards."""
+    import psycopg
+
+    schema = f"regie_t_{uuid.uuid4().hex[:12]}"
+    raw = postgres_base_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in postgres_base_url else "?"
+    yield f"{postgres_base_url}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Each contract test runs against the embedded store and against PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'regie.sqlite'}"
+    return request.getfixturevalue("postgres_url")
