@@ -12,8 +12,8 @@ from regie.model.units import Step
 
 __all__ = [
     "DeliveryPoint",
-    "Inventory",
     "IntervalConvention",
+    "Inventory",
     "Membership",
     "Meter",
     "Organisation",

@@ -32,8 +32,12 @@ class Inventory:
         producers = {p.id for p in self.producers}
         transformers = {t.id for t in self.transformers}
         holders = {o.id for o in self.organisations} | {p.id for p in self.persons}
-        for kind, ids in (("site", [s.id for s in self.sites]), ("delivery point", [d.prm for d in self.delivery_points]),
-                          ("series", [s.id for s in self.series]), ("producer", [p.id for p in self.producers])):
+        for kind, ids in (
+            ("site", [s.id for s in self.sites]),
+            ("delivery point", [d.prm for d in self.delivery_points]),
+            ("series", [s.id for s in self.series]),
+            ("producer", [p.id for p in self.producers]),
+        ):
             if len(ids) != len(set(ids)):
                 raise ValueError(f"duplicate {kind} id in territory {self.territory.id}")
         for d in self.delivery_points:

@@ -8,8 +8,8 @@ from sqlalchemy import Connection, select
 
 from regie.model import (
     DeliveryPoint,
-    Inventory,
     IntervalConvention,
+    Inventory,
     Membership,
     Meter,
     Organisation,
@@ -106,6 +106,10 @@ def territory_ids(conn: Connection) -> list[str]:
     return [r.id for r in conn.execute(select(s.territory.c.id).order_by(s.territory.c.id))]
 
 
+def of_series(conn: Connection, territory_id: str):
+    return conn.execute(select(s.series).where(s.series.c.territory_id == territory_id).order_by(s.series.c.id))
+
+
 def load_inventory(conn: Connection, territory_id: str) -> Inventory:
     t = conn.execute(select(s.territory).where(s.territory.c.id == territory_id)).one_or_none()
     if t is None:
@@ -139,5 +143,5 @@ def load_inventory(conn: Connection, territory_id: str) -> Inventory:
         organisations=[Organisation(**(fields(r) | {"kind": OrganisationKind(r.kind)})) for r in of(s.organisation)],
         persons=[Person(**fields(r)) for r in of(s.person)],
         memberships=[Membership(**r._asdict()) for r in conn.execute(select(s.membership)) if r.prm in prms],
-        series=[series_from_row(r) for r in conn.execute(select(s.series).where(s.series.c.territory_id == territory_id).order_by(s.series.c.id))],
+        series=[series_from_row(r) for r in of_series(conn, territory_id)],
     )

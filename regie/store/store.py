@@ -8,7 +8,7 @@ calls :meth:`Store.read` on the caller's behalf.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -29,6 +29,7 @@ class Store:
         self.timeseries = TimeSeriesStore(engine)
         self._refs: dict[str, SeriesRef] = {}
         self._series: dict[str, Series] = {}
+        self._inventories: dict[str, Inventory] = {}
 
     @property
     def backend(self) -> str:
@@ -39,6 +40,7 @@ class Store:
         with self.engine.execution_options(writer=True).begin() as conn:
             save_inventory(conn, inv)
         self._refs.clear()
+        self._inventories.clear()
 
     def territory_id(self) -> str:
         with self.engine.connect() as conn:
@@ -48,8 +50,12 @@ class Store:
         return ids[0]
 
     def load_inventory(self, territory_id: str | None = None) -> Inventory:
-        with self.engine.connect() as conn:
-            return load_inventory(conn, territory_id or self.territory_id())
+        """The territory's metadata; cached, since only :meth:`save_inventory` changes it."""
+        tid = territory_id or self.territory_id()
+        if tid not in self._inventories:
+            with self.engine.connect() as conn:
+                self._inventories[tid] = load_inventory(conn, tid)
+        return self._inventories[tid]
 
     def _load_refs(self) -> None:
         with self.engine.connect() as conn:
@@ -102,7 +108,7 @@ class Store:
             p = self.timeseries.data_period(conn)
         if p is None:
             return None
-        return datetime.fromtimestamp(p[0], timezone.utc), datetime.fromtimestamp(p[1], timezone.utc)
+        return datetime.fromtimestamp(p[0], UTC), datetime.fromtimestamp(p[1], UTC)
 
     def count_points(self) -> int:
         with self.engine.connect() as conn:

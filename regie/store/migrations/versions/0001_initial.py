@@ -15,8 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # The first revision creates the tables as schema.py declares them at this revision; later revisions
-    # alter them with explicit op.* calls so that upgrading an old store reproduces today's schema.
+    # While 0001 is the only revision, schema.py *is* its schema. The first change to a table must
+    # freeze this revision into explicit op.create_table calls before adding 0002 with op.alter_*.
     metadata.create_all(op.get_bind())
 
 
