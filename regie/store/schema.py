@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0001"
+SCHEMA_VERSION = "0002"
 
 metadata = MetaData()
 
@@ -159,4 +159,51 @@ chunk = Table(
     Column("t_max", BigInteger, nullable=False),
     Column("data", LargeBinary, nullable=False),
     PrimaryKeyConstraint("series_id", "level", "bucket"),
+)
+
+# ---------------------------------------------------------------- ingest (revision 0002)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    # SHA-256 of the key: keys are 128-bit random tokens, so a fast hash is enough (a slow password hash
+    # would cap ingest at a few requests per second); the clear key is shown once, never stored.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(200), nullable=False),  # comma-separated: read, write, ingest
+    Column("owner_id", String(64)),
+    Column("node", String(64)),  # a device key is limited to one emoncms node
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+input_map = Table(
+    "input_map",
+    metadata,
+    # An emoncms (node, input) pair, bound to a series the first time it is seen; an admin may re-map it.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("node", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("series_id", Integer, ForeignKey("series.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_time", BigInteger),
+    Column("last_value", Float),
+    UniqueConstraint("node", "name", name="uq_input_node_name"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    # Readings that could not be placed (unknown PRM, unknown node): kept for the admin, never dropped.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("origin", String(300)),  # file name, request or topic
+    Column("t", BigInteger, nullable=False),
+    Column("value", Float),
+    Column("unit", String(16)),
+    Column("reason", String(300), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    UniqueConstraint("source", "key", "t", name="uq_quarantine_reading"),
 )

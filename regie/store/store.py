@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from regie.model import Inventory, Readings, Series
 from regie.model.calendar import Level
-from regie.store import schema
+from regie.store import quarantine, schema
 from regie.store.engine import make_engine
 from regie.store.inventory import load_inventory, save_inventory, series_from_row, territory_ids
 from regie.store.migrate import upgrade
@@ -109,6 +109,16 @@ class Store:
         if p is None:
             return None
         return datetime.fromtimestamp(p[0], UTC), datetime.fromtimestamp(p[1], UTC)
+
+    # ------------------------------------------------------------ quarantine
+    def quarantine(self, readings: Iterable[quarantine.QuarantinedReading]) -> int:
+        """Keep readings that could not be placed, for the admin (never silently dropped)."""
+        with self.engine.execution_options(writer=True).begin() as conn:
+            return quarantine.add(conn, readings)
+
+    def quarantine_summary(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return quarantine.summary(conn)
 
     def count_points(self) -> int:
         with self.engine.connect() as conn:

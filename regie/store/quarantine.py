@@ -1,0 +1,82 @@
+"""Readings that could not be placed (an unknown PRM, an unmapped node): kept for the admin to see.
+
+DESIGN.md: ingest never silently drops data. A reading lands in quarantine with the reason; the same
+(source, key, instant) quarantined twice is kept once, so re-importing a file does not pile up rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, func, select
+
+from regie.store.schema import quarantine
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedReading:
+    source: str  # the adapter: enedis-r63, emoncms, mqtt, ...
+    key: str  # what could not be placed: a masked PRM, "node/input"
+    t: int  # UTC unix seconds
+    value: float | None
+    reason: str
+    unit: str | None = None
+    origin: str | None = None  # file name, request or topic
+
+
+def add(conn: Connection, readings: Iterable[QuarantinedReading]) -> int:
+    """Keep readings in quarantine (idempotent per source, key and instant); returns rows given."""
+    rows = [
+        {
+            "source": r.source,
+            "key": r.key,
+            "origin": r.origin,
+            "t": int(r.t),
+            "value": r.value,
+            "unit": r.unit,
+            "reason": r.reason[:300],
+            "received_at": int(time.time()),
+        }
+        for r in readings
+    ]
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(quarantine)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "key", "t"],
+        set_={c: stmt.excluded[c] for c in ("origin", "value", "unit", "reason", "received_at")},
+    )
+    for i in range(0, len(rows), 2000):
+        conn.execute(stmt, rows[i : i + 2000])
+    return len(rows)
+
+
+def summary(conn: Connection) -> list[dict]:
+    """One line per (source, key, reason): how many readings, first and last instant."""
+    q = (
+        select(
+            quarantine.c.source,
+            quarantine.c.key,
+            quarantine.c.reason,
+            func.count().label("readings"),
+            func.min(quarantine.c.t).label("first"),
+            func.max(quarantine.c.t).label("last"),
+        )
+        .group_by(quarantine.c.source, quarantine.c.key, quarantine.c.reason)
+        .order_by(quarantine.c.source, quarantine.c.key)
+    )
+    return [r._asdict() for r in conn.execute(q)]
+
+
+def take(conn: Connection, source: str, key: str) -> list[tuple[int, float | None]]:
+    """Remove and return a key's quarantined readings (t, value), e.g. once its PRM is declared."""
+    where = (quarantine.c.source == source) & (quarantine.c.key == key)
+    rows = [(int(t), v) for t, v in conn.execute(select(quarantine.c.t, quarantine.c.value).where(where))]
+    conn.execute(delete(quarantine).where(where))
+    return sorted(rows)

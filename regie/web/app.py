@@ -1,0 +1,16 @@
+"""Build the FastAPI application over one store. Nothing is created at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from regie import __version__
+from regie.store import Store
+
+
+def create_app(store: Store) -> FastAPI:
+    """The whole web face: JSON API (/api), emoncms-compatible routes, pages."""
+    app = FastAPI(title="regie", version=__version__, description="An energy-data trust for local energy communities")
+    app.state.store = store
+    # Routers are added here, one line each (api, pages, emoncms, ...).
+    return app
