@@ -51,8 +51,8 @@ def database_bytes(store: Store, sqlite_path: Path | None, schema: str | None) -
     with store.engine.connect() as conn:
         return int(
             conn.exec_driver_sql(
-                "SELECT sum(pg_total_relation_size(format('%I.%I', schemaname, tablename)::regclass)) "
-                "FROM pg_tables WHERE schemaname = %(s)s",
+                "SELECT sum(pg_total_relation_size((quote_ident(schemaname) || '.' || quote_ident(tablename))"
+                "::regclass)) FROM pg_tables WHERE schemaname = %(s)s",
                 {"s": schema},
             ).scalar()
         )

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from regie.demo.data import DemoData
-
 from regie.model import Readings
 from regie.store import Store
 
