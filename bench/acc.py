@@ -72,15 +72,17 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=120)
     s = scenario(args.seed, args.consumers)
     p, c, active = s["production"], s["consumption"], s["active"]
+    clean = np.nan_to_num(c)  # data already checked at ingest: the fast path (no copy, no mask)
     moved = 2 * c.nbytes  # read consumption once, write the allocation once
     copy_s, _ = best_of(args.repeat, lambda: c.copy())
     cases = {
         "numpy copy (reference)": None,
         "default_dynamic": lambda: acc.default_dynamic(p, c, active),
         "default_dynamic (no mask)": lambda: acc.default_dynamic(p, c),
+        "default_dynamic (clean, no mask)": lambda: acc.default_dynamic(p, clean),
         "static": lambda: acc.static(p, c, s["shares"], active),
         "priority, 3 levels, weights": lambda: acc.priority(p, c, s["levels"], s["weights"], active=active),
         "priority, 3 levels, equal": lambda: acc.priority(p, c, s["levels"], active=active),
@@ -100,8 +102,9 @@ def main() -> None:
                         lambda: acc.dynamic_keys(acc.priority(p, c, s["levels"], s["weights"], active=active)))
     table = Table(title=f"ACC allocation — {c.shape[0]:,} steps (PT15M, one year) × {c.shape[1]:,} consumers, "
                         f"{c.nbytes / 1e6:,.0f} MB per array")
-    for col in ("case", "time", "effective GB/s", "× copy speed", "autoconsommation", "autoproduction"):
-        table.add_column(col, justify="right")
+    table.add_column("case", no_wrap=True)
+    for col in ("time", "GB/s", "× copy", "autocons.", "autoprod."):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         rate = r.get("self_consumption_rate")
         prod_rate = r.get("self_production_rate")

@@ -1,0 +1,1 @@
+"""Versioned parameter files (tariffs, taxes), each with its source and validity dates. Data only."""
