@@ -62,3 +62,29 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'regie.sqlite'}"
     return request.getfixturevalue("postgres_url")
+
+
+CHROMIUM = os.environ.get("REGIE_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium, for Playwright browser tests (``tests/web/conftest.py`` launches it)."""
+    if not os.path.exists(CHROMIUM):
+        service_missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+MQTT_HOST, MQTT_PORT = "127.0.0.1", int(os.environ.get("REGIE_TEST_MQTT_PORT", "1883"))
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> tuple[str, int]:
+    """Mosquitto on loopback, for MQTT ingest tests (``.ci/run`` starts it)."""
+    import socket
+
+    try:
+        socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=3).close()
+    except OSError as exc:
+        service_missing(f"Mosquitto not reachable at {MQTT_HOST}:{MQTT_PORT}: {type(exc).__name__}")
+    return MQTT_HOST, MQTT_PORT

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from regie import __version__
 from regie.store import Store
+from regie.web import api, assets, pages
 
 
 def create_app(store: Store) -> FastAPI:
@@ -13,4 +14,7 @@ def create_app(store: Store) -> FastAPI:
     app = FastAPI(title="regie", version=__version__, description="An energy-data trust for local energy communities")
     app.state.store = store
     # Routers are added here, one line each (api, pages, emoncms, ...).
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(assets.router)
     return app

@@ -1,0 +1,115 @@
+"""HTML pages. Each page is a thin route: gather figures from services, hand them to a template, render in the
+visitor's language (:func:`regie.web.templating.render`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from regie.model import Step
+from regie.services.balance import BalanceRequestError, territory_balance
+from regie.web import i18n, queries
+from regie.web.api import territory_summary
+from regie.web.deps import StoreDep
+from regie.web.templating import energy_unit, render
+
+router = APIRouter(include_in_schema=False)
+
+#: Colours of production sources in charts and tables (colour-blind-safe where it matters: hydro/PV/biogas).
+SOURCE_COLOURS: dict[str, str] = {
+    "hydro": "#2b6cb0",
+    "pv": "#f2a900",
+    "biogas": "#3a9d5d",
+    "wind": "#7fb8d8",
+    "biomass": "#8c6d46",
+    "cogeneration": "#b0568f",
+    "other": "#8a8f98",
+}
+
+
+def _sources(keys: list[str], gettext: Callable[[str], str]) -> list[dict[str, str]]:
+    return [
+        {"key": k, "label": gettext(i18n.SOURCE_LABELS.get(k, k)), "colour": SOURCE_COLOURS.get(k, "#8a8f98")}
+        for k in keys
+    ]
+
+
+def _monthly_rows(balance: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
+    p = balance["periods"]
+    rows = []
+    for i, start in enumerate(p["start"]):
+        rows.append({
+            "month": datetime.fromisoformat(start).astimezone(zone).date(),
+            "consumption_wh": p["consumption_wh"][i],
+            "production_wh": {k: v[i] for k, v in p["production_wh"].items()},
+            "production_total_wh": p["production_total_wh"][i],
+            "coverage": p["coverage"][i],
+            "self_sufficiency": p["self_sufficiency"][i],
+            "self_consumption": p["self_consumption"][i],
+        })
+    return rows
+
+
+@router.get("/", name="territory_page", response_class=HTMLResponse)
+def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
+    """The territory at a glance: headline figures with their definitions, the zoomable chart, the months."""
+    gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+    try:
+        inv = store.load_inventory()
+    except LookupError:
+        return render(request, "empty.html", {"active": "territory"}, status_code=404)
+    zone = inv.territory.zone
+    summary = territory_summary(store, inv)
+    period = queries.data_period(store, inv)
+    step = queries.metering_step(inv)
+    balance, problem = None, None
+    if period is not None:
+        try:
+            balance = territory_balance(store, period.first, period.end, Step.parse("P1M"))
+        except BalanceRequestError as exc:
+            problem = str(exc)
+    months = _monthly_rows(balance, zone) if balance else []
+    table_unit, _ = energy_unit(max([m["consumption_wh"] or 0 for m in months]
+                                 + [m["production_total_wh"] or 0 for m in months] + [0]))
+    sources = _sources(balance["sources"] if balance else [s.source for s in summary.producers_by_source], gettext)
+    producers = {s.source: s for s in summary.producers_by_source}
+    chart_config = {
+        "balanceUrl": request.app.url_path_for("get_balance"),
+        "locale": i18n.negotiate_locale(request),
+        "timezone": inv.territory.timezone,
+        "meteringStep": step.seconds if step else None,
+        "start": period.first.isoformat() if period else None,
+        "end": period.end.isoformat() if period else None,
+        "sources": sources,
+        "strings": {
+            "consumption": gettext("Consumption"),
+            "production": gettext("Production"),
+            "power": gettext("Average power (kW)"),
+            "loading": gettext("Loading…"),
+            "error": gettext("Could not load the data:"),
+            "resolution": gettext("Resolution:"),
+            "day": gettext("daily averages"),
+            "hour": gettext("hourly averages"),
+            "minutes": gettext("{n}-minute values"),
+        },
+    }
+    context = {
+        "active": "territory",
+        "territory": summary,
+        "period": period,
+        "period_last_day": (period.end - timedelta(seconds=1)).date() if period else None,
+        "step_duration": timedelta(seconds=step.seconds) if step else None,
+        "balance": balance,
+        "problem": problem,
+        "sources": sources,
+        "producers": producers,
+        "months": months,
+        "table_unit": table_unit,
+        "chart_config": chart_config,
+    }
+    return render(request, "territory.html", context)

@@ -1,0 +1,179 @@
+"""Fixtures for the web face: a small synthetic territory whose figures are easy to compute by hand, a
+TestClient over it, and for browser tests a real uvicorn server on loopback plus headless Chromium.
+
+The synthetic territory: two households drawing 600 W and 400 W all the time (1000 W together), a hydro
+plant giving 300 W all the time and a PV plant giving 1400 W from 12:00 to 24:00 UTC and nothing from
+00:00 to 12:00 UTC, every 30 minutes. So per half-hour step: "morning" steps match min(P, C) = 300 W of
+1000 W, "afternoon" steps match 1000 W of 1000 W (production 1700 W).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from regie.model import (
+    DeliveryPoint,
+    Inventory,
+    Producer,
+    Readings,
+    Series,
+    SeriesKind,
+    Site,
+    Source,
+    Step,
+    Territory,
+    Transformer,
+)
+from regie.store import Store, open_store
+from regie.web.app import create_app
+
+PARIS = ZoneInfo("Europe/Paris")
+PT30M = Step.parse("PT30M")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+#: The default period of the API tests: March and April 2025, local time (March loses an hour to DST).
+START, END = datetime(2025, 3, 1, tzinfo=PARIS), datetime(2025, 5, 1, tzinfo=PARIS)
+
+
+def synthetic_inventory() -> Inventory:
+    return Inventory(
+        Territory("vallee", "Vallée-Test", latitude=42.40, longitude=2.48),
+        sites=[Site("s", "Site", "vallee")],
+        delivery_points=[DeliveryPoint("30000000000001", "s"), DeliveryPoint("30000000000002", "s")],
+        producers=[
+            Producer("h", "Hydro", Source.HYDRO, 500_000),
+            Producer("pv", "PV", Source.PV, 36_000),
+        ],
+        transformers=[Transformer("tr1", "Poste 1", 250, prms=("30000000000001", "30000000000002"))],
+        series=[
+            Series("c1", SeriesKind.CONSUMPTION, "W", PT30M, prm="30000000000001"),
+            Series("c2", SeriesKind.CONSUMPTION, "W", PT30M, prm="30000000000002"),
+            Series("h", SeriesKind.PRODUCTION, "W", PT30M, producer_id="h"),
+            Series("pv", SeriesKind.PRODUCTION, "W", PT30M, producer_id="pv"),
+        ],
+    )
+
+
+def fill_synthetic(store: Store, start: datetime, end: datetime) -> None:
+    """Save the synthetic inventory and its readings on [start, end) (see the module docstring)."""
+    store.save_inventory(synthetic_inventory())
+    t = np.arange(int(start.timestamp()), int(end.timestamp()), 1800, dtype=np.int64)
+    morning = ((t // 1800) % 48) < 24
+    store.write([
+        Readings("c1", t, np.full(len(t), 600.0)),
+        Readings("c2", t, np.full(len(t), 400.0)),
+        Readings("h", t, np.full(len(t), 300.0)),
+        Readings("pv", t, np.where(morning, 0.0, 1400.0)),
+    ])
+
+
+@pytest.fixture(name="synthetic_inventory")
+def synthetic_inventory_fixture():
+    """The synthetic territory's inventory, without readings (for tests of an empty store)."""
+    return synthetic_inventory
+
+
+@pytest.fixture
+def web_store(store_url: str) -> Iterator[Store]:
+    """The synthetic territory over March–April 2025, on SQLite and on PostgreSQL."""
+    store = open_store(store_url)
+    fill_synthetic(store, START, END)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def client(web_store: Store) -> TestClient:
+    return TestClient(create_app(web_store))
+
+
+# ------------------------------------------------------------------ browser
+
+
+class LiveServer:
+    """uvicorn serving an app in a background thread, on a loopback socket bound before it starts."""
+
+    def __init__(self, store: Store) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(create_app(store), log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A year (2025) of the synthetic territory at 30 minutes, on SQLite."""
+    path: Path = tmp_path_factory.mktemp("web") / "year.sqlite"
+    store = open_store(f"sqlite:///{path}")
+    fill_synthetic(store, datetime(2025, 1, 1, tzinfo=PARIS), datetime(2026, 1, 1, tzinfo=PARIS))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(browser_store: Store) -> Iterator[LiveServer]:
+    with LiveServer(browser_store) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_path: str) -> Iterator[object]:
+    """Headless Chromium (Debian's package) driven by Playwright; skipped locally, required in CI."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server: LiveServer):
+    """A fresh browser context (no cookies) in the territory's time zone, refusing any non-loopback request."""
+    context = chromium.new_context(timezone_id="Europe/Paris", locale="fr-FR", viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    assert not outside, f"the page asked for outside resources: {outside}"

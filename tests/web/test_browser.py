@@ -1,0 +1,98 @@
+"""The territory page in a real headless Chromium, served by uvicorn on loopback over a synthetic year (2025):
+figures shown, chart drawn, zooming fetches finer steps down to 30 minutes, language switch."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHART = "window.regie.balanceChart"
+
+
+def plain(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def chart_state(page) -> dict:
+    return page.evaluate(
+        f"""() => {{
+            const c = {CHART}, o = c.chart.getOption();
+            return {{
+                names: o.series.map(s => s.name),
+                points: Object.fromEntries(o.series.map(s => [s.id, s.data])),
+                step: c.state.step, requests: c.state.requests, error: c.state.error,
+            }};
+        }}"""
+    )
+
+
+def zoom(page, start: str, end: str) -> None:
+    page.evaluate(
+        f"([a, b]) => {CHART}.chart.dispatchAction("
+        "{type: 'dataZoom', startValue: Date.parse(a), endValue: Date.parse(b)})",
+        [start, end],
+    )
+
+
+def window_points(points: list, start_ms: float, end_ms: float) -> list:
+    return [p for p in points if start_ms <= p[0] < end_ms]
+
+
+def test_territory_page_zooms_and_switches_language(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    assert page.get_attribute("html", "lang") == "fr"
+    # a year of the synthetic territory: Σmin / Σcons = (300 × 4380 + 1000 × 4380) / (1000 × 8760) = 65 %
+    assert plain(page.get_by_test_id("value-self-sufficiency").inner_text()) == "65,0 %"
+    assert plain(page.get_by_test_id("value-consumption").inner_text()) == "8,76 MWh"
+    assert "Taux de couverture" in page.get_by_test_id("figure-coverage").inner_text()
+    assert page.locator('[data-testid="month-row"]').count() == 12
+
+    page.wait_for_selector('#balance-chart[data-state="ready"]')
+    assert page.locator("#balance-chart canvas").count() >= 1
+    s = chart_state(page)
+    assert s["error"] is None and s["step"] == "P1D"
+    assert s["names"] == ["Hydraulique", "Photovoltaïque", "Consommation"]
+    assert len(s["points"]["consumption"]) == 366  # 365 daily averages and the closing point
+    assert {round(v, 6) for _, v in s["points"]["consumption"]} == {1.0}  # 1000 W = 1 kW every day
+    assert s["requests"] == [{"start": "2024-12-31T23:00:00Z", "end": "2025-12-31T23:00:00Z", "step": "P1D"}]
+
+    # two weeks → hourly averages
+    zoom(page, "2025-06-01T00:00:00+02:00", "2025-06-15T00:00:00+02:00")
+    page.wait_for_selector('#balance-chart[data-step="PT1H"][data-state="ready"]')
+    assert chart_state(page)["requests"][-1]["step"] == "PT1H"
+
+    # two days → the metering step, 30 minutes: really 30-minute values in the window
+    zoom(page, "2025-06-10T00:00:00+02:00", "2025-06-12T00:00:00+02:00")
+    page.wait_for_selector('#balance-chart[data-step="PT30M"][data-state="ready"]')
+    s = chart_state(page)
+    last = s["requests"][-1]
+    assert last["step"] == "PT30M"
+    a, b = page.evaluate("() => [Date.parse('2025-06-10T00:00:00+02:00'), Date.parse('2025-06-12T00:00:00+02:00')]")
+    pv = window_points(s["points"]["pv"], a, b)
+    assert len(pv) == 96 and all(q[0] - p[0] == 1_800_000 for p, q in itertools.pairwise(pv))
+    # PV gives 1.4 kW from 12:00 UTC (14:00 in Paris in summer) to midnight UTC, nothing before
+    by_time = dict(pv)
+    noon_utc = page.evaluate("() => Date.parse('2025-06-10T12:00:00Z')")
+    assert by_time[noon_utc - 1_800_000] == 0 and by_time[noon_utc] == pytest.approx(1.4)
+    assert "30 minutes" in plain(page.get_by_test_id("chart-status").inner_text())
+
+    # back out to the year → the daily overview again, without a new request
+    n = len(s["requests"])
+    zoom(page, "2025-01-01T00:00:00+01:00", "2026-01-01T00:00:00+01:00")
+    page.wait_for_selector('#balance-chart[data-step="P1D"][data-state="ready"]')
+    assert len(chart_state(page)["requests"]) == n
+
+    # language switch, visible on the page
+    page.get_by_test_id("lang-en").click()
+    page.wait_for_selector('html[lang="en"]')
+    assert "Self-sufficiency" in page.get_by_test_id("figure-self-sufficiency").inner_text()
+    assert plain(page.get_by_test_id("value-self-sufficiency").inner_text()) == "65.0%"
+    page.wait_for_selector('#balance-chart[data-state="ready"]')
+    assert chart_state(page)["names"] == ["Hydro", "Solar PV", "Consumption"]
+    assert "daily averages" in page.get_by_test_id("chart-status").inner_text()
+    # the choice sticks (cookie)
+    page.goto(live_server.url + "/")
+    assert page.get_attribute("html", "lang") == "en"
