@@ -52,7 +52,7 @@ def test_translations_load_from_po() -> None:
     assert i18n.translations("fr").gettext("Self-sufficiency") == "Taux d'autoproduction"
     plural = i18n.translations("fr").ngettext("%(num)s plant", "%(num)s plants", 2)
     assert plural == "%(num)s installations de production"
-    assert i18n.translations("fr").pgettext("short table header", "Self-sufficiency") == "Autoproduction"
+    assert i18n.translations("fr").pgettext("short table header", "Self-sufficiency") == "Autoprod."
     assert i18n.translations("en").gettext("Self-sufficiency") == "Self-sufficiency"
     with pytest.raises(ValueError, match="unsupported language"):
         i18n.translations("de")
