@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from regie.model import Inventory
+from regie.model import Inventory, Operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,7 @@ class DemoData:
     inventory: Inventory
     t: np.ndarray
     values: dict[str, np.ndarray]
+    operations: tuple[Operation, ...] = ()  # collective self-consumption operations of the scenario
 
     def energy_wh(self, series_id: str) -> float:
         """Energy of a power series over the year [Wh] (power × step)."""

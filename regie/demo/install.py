@@ -28,4 +28,9 @@ def install(store: Store, demo: DemoData, progress: Callable[[int], None] | None
         points += store.write([Readings(sid, demo.t, demo.values[sid]) for sid in part])
         if progress:
             progress(len(part))
+    if demo.operations:
+        from regie.demo.acc_operation import install_acc_operation
+
+        for operation in demo.operations:
+            install_acc_operation(store, operation, demo.inventory.territory.id)
     return InstallReport(series=len(ids), points=points)

@@ -2,20 +2,22 @@
 
 ~600 households, a few dozen trades, the commune's buildings and lighting, a thermal spa; hydro, PV
 roofs and a biogas plant meeting the energy project's annual figures (``prats.toml``); ten HTA/BT
-transformers; the outdoor temperature. Deterministic for a given seed: each component draws from its
+transformers; the outdoor temperature; a collective self-consumption operation around a cooperative's
+250 kWp park (:mod:`regie.demo.acc_operation`). Deterministic for a given seed: each component draws from its
 own random stream, so changing one does not reshuffle the others.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from regie.demo import acc_operation, loads, production, weather
 from regie.demo import grid as grid_model
-from regie.demo import loads, production, weather
 from regie.demo.data import DemoData
 from regie.demo.timegrid import STEP_S, year_grid
 from regie.model import (
@@ -159,9 +161,12 @@ def build_prats(seed: int = 42, year: int = DEFAULT_YEAR) -> DemoData:
                               "cons-thermes", "Thermes de La Preste", spa))
 
     # ------------------------------------------------------------------ production
+    # The cooperative's ground-mounted park (the ACC operation, added at the end) is part of PV phase 2.
+    park = acc_operation.park_curve(grid, kt, temp, lat0, lon0, alt0)
+    park_wh = float(park.sum() * STEP_S / 3600)
     pv_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(10)[9])
     for line in cfg["production"]:
-        target_wh = line["gwh"] * 1e9
+        target_wh = line["gwh"] * 1e9 - (park_wh if line.get("includes_acc_park") else 0.0)
         n = line["plants"]
         if line["source"] == "pv":
             tilts = pv_rng.uniform(15, 35, n)
@@ -227,4 +232,5 @@ def build_prats(seed: int = 42, year: int = DEFAULT_YEAR) -> DemoData:
                              "Température extérieure", site_id=station.id))
     values["temp-prats"] = np.round(temp, 1)
     inv.check()
-    return DemoData(inventory=inv, t=grid.t, values=values)
+    demo, operation = acc_operation.add_acc_operation(DemoData(inventory=inv, t=grid.t, values=values), seed)
+    return replace(demo, operations=(operation,))

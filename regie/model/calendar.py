@@ -27,7 +27,9 @@ def nominal_seconds(level: Level) -> int:
 
 def _floor_local(ts: pd.Timestamp, level: Level) -> pd.Timestamp:
     if level == "hour":
-        return ts.floor("h")  # whole-hour UTC offsets: local hours start on UTC hours
+        # Whole-hour UTC offsets: local hours start on UTC hours. Floor in UTC, since flooring in local
+        # time raises in the repeated hour of the autumn DST change (2026-10-25 02:00 is ambiguous).
+        return ts.tz_convert("UTC").floor("h").tz_convert(ts.tz)
     day = ts.normalize()
     return day.replace(day=1) if level == "month" else day
 

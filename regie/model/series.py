@@ -22,6 +22,9 @@ class SeriesKind(StrEnum):
     GRID_EXCHANGE = "grid_exchange"
     TRANSFORMER_LOAD = "transformer_load"
     TEMPERATURE = "temperature"
+    # A raw sensor input whose role nobody has declared yet (an emoncms input seen for the first time):
+    # kept and shown, but never counted in a balance until an admin re-maps it.
+    SENSOR = "sensor"
 
 
 class Quantity(StrEnum):
@@ -32,6 +35,9 @@ class Quantity(StrEnum):
     TEMPERATURE = "temperature"
     APPARENT_POWER = "apparent_power"
     RATIO = "ratio"
+    VOLTAGE = "voltage"
+    CURRENT = "current"
+    DIMENSIONLESS = "dimensionless"
 
 
 class IntervalConvention(StrEnum):

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 _ISO = re.compile(r"^P(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
 
 #: Units regie stores. Power is average power over the step (a load curve), energy is an index or a sum.
-UNITS = {"W": "power", "Wh": "energy", "degC": "temperature", "VA": "apparent_power", "%": "ratio"}
+UNITS = {
+    "W": "power",
+    "Wh": "energy",
+    "degC": "temperature",
+    "VA": "apparent_power",
+    "%": "ratio",
+    # What emoncms nodes also send (emonTx ``vrms``, ``irms``, pulse counts): RMS volts and amps, and a
+    # dimensionless "" for inputs whose name says nothing of their unit (an admin re-maps them).
+    "V": "voltage",
+    "A": "current",
+    "": "dimensionless",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from regie.store.schema import quarantine
 @dataclass(frozen=True, slots=True)
 class QuarantinedReading:
     source: str  # the adapter: enedis-r63, emoncms, mqtt, ...
-    key: str  # what could not be placed: a masked PRM, "node/input"
+    key: str  # what could not be placed: the PRM (kept whole to re-place it; shown masked), "node/input"
     t: int  # UTC unix seconds
     value: float | None
     reason: str

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -20,10 +22,11 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0002"
+SCHEMA_VERSION = "0004"
 
 metadata = MetaData()
 
@@ -206,4 +209,150 @@ quarantine = Table(
     Column("reason", String(300), nullable=False),
     Column("received_at", BigInteger, nullable=False),
     UniqueConstraint("source", "key", "t", name="uq_quarantine_reading"),
+)
+
+# ---------------------------------------------------------------- governance (revision 0003)
+
+account = Table(
+    "account",
+    metadata,
+    # Someone who logs in: admin, operator or member (the public has no account). ``holder_id`` links a
+    # member to the Person or Organisation that holds delivery points; ``operator_of`` names the
+    # organisation or ACC operation an operator runs.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(200), nullable=False),  # argon2id PHC string, never the password
+    Column("holder_id", String(64)),
+    Column("operator_of", String(64)),
+    Column("display_name", String(200)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    # Failed logins per account and per client address, kept in the database so a restart does not
+    # reset a lockout. ``key`` is "account:<username>" or "addr:<address>".
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("locked_until", BigInteger),
+)
+
+web_session = Table(
+    "web_session",
+    metadata,
+    # A web session: the cookie holds a random token, the store only its SHA-256.
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("account.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+consent = Table(
+    "consent",
+    metadata,
+    # A consent grant (ISO/IEC TS 27560 consent record, W3C DPV terms): a data subject lets a recipient
+    # read some categories of series of some delivery points, at a granularity, over a data period, for a
+    # purpose, until an expiry. ``status`` is the latest of its ``consent_event`` rows.
+    Column("id", String(36), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("recipient_kind", String(16), nullable=False),
+    Column("recipient_id", String(64), nullable=False),
+    Column("categories", String(200), nullable=False),
+    Column("prms", Text, nullable=False),
+    Column("granularity", String(8), nullable=False),
+    Column("data_start", BigInteger, nullable=False),
+    Column("data_end", BigInteger),
+    Column("purpose", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("requested_by", String(64)),
+    Index("ix_consent_subject", "subject_id"),
+    Index("ix_consent_recipient", "recipient_kind", "recipient_id"),
+)
+
+consent_event = Table(
+    "consent_event",
+    metadata,
+    # Every change of a consent (requested, given, refused, withdrawn, expired): never updated, never deleted.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consent_id", String(36), ForeignKey("consent.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("note", String(500)),
+    Index("ix_consent_event_consent", "consent_id"),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    # The tamper-evident log: ``entry`` is the canonical JSON of one event (it embeds ``seq``), ``hash`` is
+    # SHA-256(prev_hash || entry). ``subject_id`` repeats the entry's subject for "who read my data".
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject_id", String(64)),
+    Column("entry", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_access_log_subject", "subject_id"),
+)
+
+audit_checkpoint = Table(
+    "audit_checkpoint",
+    metadata,
+    # A signed statement "the log had ``size`` entries and its head was ``head_hash``" (Ed25519).
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+# ---------------------------------------------------------------- collective self-consumption (revision 0004)
+
+acc_operation = Table(
+    "acc_operation",
+    metadata,
+    # An ACC operation (regie.model.Operation). ``key`` is the allocation key the PMO uses by default;
+    # ``billing`` the operation's billing set-up as JSON (local prices, TURPE mode, taxes), read by
+    # regie.services.acc: the store keeps it as text so that it stays free of analytics types.
+    Column("id", String(64), primary_key=True),
+    Column("territory_id", String(64), ForeignKey("territory.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("pmo_id", String(64), ForeignKey("organisation.id"), nullable=False),
+    Column("step", String(16), nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("derogation", Boolean, nullable=False),
+    Column("key", String(32), nullable=False),
+    Column("billing", Text),
+)
+
+acc_participant = Table(
+    "acc_participant",
+    metadata,
+    # A delivery point in an operation, as a consumer or a producer, from ``entry`` to ``exit`` (exclusive,
+    # local days). ``static_share`` is its fraction of production under the static key (consumers only).
+    Column("operation_id", String(64), ForeignKey("acc_operation.id"), nullable=False),
+    Column("prm", String(14), ForeignKey("delivery_point.prm"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("entry", Date, nullable=False),
+    Column("exit", Date),
+    Column("type", String(32), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("peak_power_w", Float),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("density", String(16)),
+    Column("name", String(200), nullable=False),
+    Column("static_share", Float),
+    Column("position", Integer, nullable=False),  # order in the operation: the consumers' column order
+    PrimaryKeyConstraint("operation_id", "prm", "role"),
 )

@@ -7,12 +7,13 @@ calls :meth:`Store.read` on the caller's behalf.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from regie.model import Inventory, Readings, Series
 from regie.model.calendar import Level
@@ -86,6 +87,24 @@ class Store:
         with self.engine.execution_options(writer=True).begin() as conn:
             return self.timeseries.write(conn, self._refs, batches)
 
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One transaction for many writes: a file streamed batch by batch is still all or nothing.
+
+        Why: :meth:`write` is atomic per call but needs every batch at once; an archive of 10-second
+        feeds does not fit in memory. Series added and readings written inside become visible together,
+        when the block exits without an exception; an exception rolls everything back.
+        """
+        if not self._refs:
+            self._load_refs()
+        with self.engine.execution_options(writer=True).begin() as conn:
+            tx = Transaction(self, conn)
+            yield tx
+        if tx.added:
+            self._refs.clear()
+            self._series.clear()
+            self._inventories.clear()
+
     def read(self, series_id: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw points of a series in [start, end) as (UTC seconds, values)."""
         with self.engine.connect() as conn:
@@ -127,6 +146,72 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class Transaction:
+    """Writes inside one open transaction (see :meth:`Store.transaction`)."""
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.added: dict[str, Series] = {}
+        self._refs: dict[str, SeriesRef] = {}
+
+    def add_series(self, territory_id: str, series: Sequence[Series]) -> None:
+        """Declare new series (their ids must be new); they can be written to at once."""
+        if not series:
+            return
+        zone = self.conn.execute(select(schema.territory.c.timezone).where(schema.territory.c.id == territory_id))
+        tz = ZoneInfo(zone.scalar_one())
+        rows = [
+            {
+                "key": x.id,
+                "territory_id": territory_id,
+                "kind": x.kind.value,
+                "unit": x.unit,
+                "step": x.step.iso if x.step else None,
+                "convention": x.convention.value,
+                "resolution": x.resolution,
+                "name": x.name,
+                "prm": x.prm,
+                "producer_id": x.producer_id,
+                "transformer_id": x.transformer_id,
+                "site_id": x.site_id,
+            }
+            for x in series
+        ]
+        self.conn.execute(insert(schema.series), rows)
+        keys = [x.id for x in series]
+        found = select(schema.series.c.key, schema.series.c.id).where(schema.series.c.key.in_(keys))
+        ids = dict(self.conn.execute(found).all())
+        for x in series:
+            self.added[x.id] = x
+            self._refs[x.id] = series_ref(ids[x.id], x, tz)
+
+    def series(self, series_id: str) -> Series | None:
+        """A series committed before or added in this transaction; None if there is none."""
+        known = self.added.get(series_id) or self.store._series.get(series_id)
+        if known is not None:
+            return known
+        # Not in the cache (added by another process since it was loaded): one row, read in the transaction.
+        row = self.conn.execute(select(schema.series).where(schema.series.c.key == series_id)).one_or_none()
+        if row is None:
+            return None
+        found = series_from_row(row)
+        tz = self.conn.execute(select(schema.territory.c.timezone).where(schema.territory.c.id == row.territory_id))
+        self.added[found.id] = found  # cached for this transaction (not new: the store's caches stay valid)
+        self._refs[found.id] = series_ref(row.id, found, ZoneInfo(tz.scalar_one()))
+        return found
+
+    def write(self, batches: Iterable[Readings]) -> int:
+        """Write batches inside the transaction; returns the number of distinct readings written."""
+        batches = list(batches)
+        if not all(b.series_id in self._refs or b.series_id in self.store._refs for b in batches):
+            self.store._load_refs()
+        return self.store.timeseries.write(self.conn, {**self.store._refs, **self._refs}, batches)
+
+    def quarantine(self, readings: Iterable[quarantine.QuarantinedReading]) -> int:
+        return quarantine.add(self.conn, readings)
 
 
 def open_store(url: str) -> Store:

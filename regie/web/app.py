@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from regie import __version__
 from regie.store import Store
-from regie.web import api, assets, pages
+from regie.web import account_api, account_pages, api, assets, auth, emoncms, imports, pages
 
 
 def create_app(store: Store) -> FastAPI:
@@ -17,4 +17,9 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(assets.router)
+    app.include_router(emoncms.router)
+    app.include_router(imports.router)
+    app.include_router(auth.router)
+    app.include_router(account_pages.router)
+    app.include_router(account_api.router)
     return app

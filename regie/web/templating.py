@@ -132,4 +132,5 @@ def _with_lang(request: Request, code: str) -> str:
 #: The main navigation shared by every page: (key, path, label). Later pages add one line each.
 NAVIGATION: list[tuple[str, str, str]] = [
     ("territory", "/", i18n.N_("Territory")),
+    ("account", "/me", i18n.N_("My account")),
 ]

@@ -1,0 +1,367 @@
+"""Accounts and roles, argon2 passwords, login throttling, web sessions and CSRF tokens.
+
+Roles: ``admin`` runs the régie; ``operator`` runs a community or an ACC operation (``operator_of``) and
+sees members' data only as their grants allow; ``member`` holds delivery points (``holder_id`` is the
+Person or Organisation of the inventory) and owns their data; ``public`` has no account and sees only
+published aggregates.
+
+Passwords are hashed with argon2id (RFC 9106) through argon2-cffi's ``PasswordHasher``, whose defaults
+follow the RFC's second recommended profile; a hash made with older parameters is replaced at the next
+successful login. Login throttling is kept in the database (so a restart does not lift a lockout), per
+account and per client address: after ``max_failures`` failures within ``window`` seconds the key is
+locked for ``base_lock`` seconds, doubling with each further failure up to ``max_lock`` (OWASP
+Authentication Cheat Sheet, "Login throttling"; NIST SP 800-63B §5.2.2 "rate limiting").
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Connection, delete, insert, select, update
+
+from regie.governance import audit
+from regie.store import Store
+from regie.store.schema import account, login_throttle, organisation, person, web_session
+
+#: ANSSI recommends at least 12 characters for a password protecting personal data (ANSSI, "Recommandations
+#: relatives à l'authentification multifacteur et aux mots de passe", 2021, R21); an upper bound keeps a
+#: single login from costing unbounded hashing time.
+MIN_PASSWORD, MAX_PASSWORD = 12, 1024
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+SESSION_TTL = 8 * 3600
+#: What the web layer should set on the session cookie: the ``__Host-`` prefix pins it to this host and
+#: path and requires Secure (RFC 6265bis §4.1.3.2); HttpOnly keeps it from scripts; Lax blocks cross-site
+#: POSTs while keeping links working.
+SESSION_COOKIE = {"key": "__Host-regie_session", "httponly": True, "secure": True, "samesite": "lax", "path": "/"}
+
+_HASHER = PasswordHasher()
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    MEMBER = "member"
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Who is asking. ``PUBLIC`` (id 0) stands for an anonymous visitor; :data:`CLI_ADMIN` for the shell."""
+
+    id: int
+    username: str
+    role: Role
+    holder_id: str | None = None
+    operator_of: str | None = None
+    display_name: str | None = None
+    created_at: int = 0
+    disabled_at: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+    @property
+    def label(self) -> str:
+        return self.username
+
+
+PUBLIC = Account(0, "public", Role.PUBLIC)
+#: Whoever runs ``regie`` on the server: they can read the database anyway, so they act as an admin — and
+#: still have to give a reason for every read of personal data, which is logged.
+CLI_ADMIN = Account(-1, "cli", Role.ADMIN)
+
+
+class AccountError(ValueError):
+    """A refused account operation, with a message that says why (never containing a password)."""
+
+
+def _now(now: int | None) -> int:
+    return int(time.time()) if now is None else int(now)
+
+
+def _from_row(r) -> Account:
+    return Account(
+        int(r.id), r.username, Role(r.role), r.holder_id, r.operator_of, r.display_name, int(r.created_at),
+        int(r.disabled_at) if r.disabled_at is not None else None,
+    )  # fmt: skip
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise AccountError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+
+
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    """An argon2id PHC string (salt and parameters included)."""
+    return (hasher or _HASHER).hash(password)
+
+
+def _holder_exists(conn: Connection, holder_id: str) -> bool:
+    for table in (person, organisation):
+        if conn.execute(select(table.c.id).where(table.c.id == holder_id)).first() is not None:
+            return True
+    return False
+
+
+def create_account(
+    store: Store,
+    username: str,
+    password: str,
+    role: Role | str,
+    *,
+    holder_id: str | None = None,
+    operator_of: str | None = None,
+    display_name: str | None = None,
+    actor: Account = CLI_ADMIN,
+    hasher: PasswordHasher | None = None,
+    now: int | None = None,
+) -> Account:
+    """Create an account. A member must be linked to a Person or Organisation of the inventory."""
+    role = Role(role)
+    if actor.role is not Role.ADMIN:
+        raise AccountError("only an admin creates accounts")
+    if not _USERNAME.match(username):
+        raise AccountError("a username is 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
+    if role is Role.PUBLIC:
+        raise AccountError("the public has no account")
+    if role is Role.MEMBER and not holder_id:
+        raise AccountError("a member account needs --holder (a person or organisation of the inventory)")
+    if role is Role.OPERATOR and not operator_of:
+        raise AccountError("an operator account needs --operator-of (an organisation or an operation)")
+    _check_password(password)
+    at = _now(now)
+    with store.engine.execution_options(writer=True).begin() as conn:
+        if holder_id is not None and not _holder_exists(conn, holder_id):
+            raise AccountError(f"no person or organisation {holder_id!r} in this store")
+        if conn.execute(select(account.c.id).where(account.c.username == username)).first() is not None:
+            raise AccountError(f"account {username!r} already exists")
+        row_id = conn.execute(
+            insert(account).values(
+                username=username, role=role.value, password_hash=hash_password(password, hasher),
+                holder_id=holder_id, operator_of=operator_of, display_name=display_name, created_at=at,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+    audit.append(store, audit.AccountEvent("created", username, actor.label, holder_id), now=at)
+    return Account(int(row_id), username, role, holder_id, operator_of, display_name, at, None)
+
+
+def get_account(store: Store, username: str) -> Account | None:
+    with store.engine.connect() as conn:
+        r = conn.execute(select(account).where(account.c.username == username)).one_or_none()
+    return None if r is None else _from_row(r)
+
+
+def list_accounts(store: Store) -> list[Account]:
+    with store.engine.connect() as conn:
+        return [_from_row(r) for r in conn.execute(select(account).order_by(account.c.username))]
+
+
+def accounts_of_holder(store: Store, holder_id: str) -> list[Account]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(account).where(account.c.holder_id == holder_id).order_by(account.c.id))
+        return [_from_row(r) for r in rows]
+
+
+def set_password(
+    store: Store,
+    username: str,
+    password: str,
+    *,
+    actor: Account = CLI_ADMIN,
+    hasher: PasswordHasher | None = None,
+    now: int | None = None,
+) -> None:
+    """Change a password (the account itself or an admin); every open session of the account ends."""
+    if actor.role is not Role.ADMIN and actor.username != username:
+        raise AccountError("only the account itself or an admin changes a password")
+    _check_password(password)
+    with store.engine.execution_options(writer=True).begin() as conn:
+        r = conn.execute(select(account.c.id).where(account.c.username == username)).one_or_none()
+        if r is None:
+            raise AccountError(f"no account {username!r}")
+        conn.execute(update(account).where(account.c.id == r.id).values(password_hash=hash_password(password, hasher)))
+        conn.execute(update(web_session).where(web_session.c.account_id == r.id).values(revoked_at=_now(now)))
+    audit.append(store, audit.AccountEvent("password_changed", username, actor.label), now=now)
+
+
+def disable_account(store: Store, username: str, *, actor: Account = CLI_ADMIN, now: int | None = None) -> None:
+    """Disable an account at once: it cannot log in, its sessions end, the gate refuses it."""
+    if actor.role is not Role.ADMIN:
+        raise AccountError("only an admin disables accounts")
+    at = _now(now)
+    with store.engine.execution_options(writer=True).begin() as conn:
+        r = conn.execute(select(account.c.id).where(account.c.username == username)).one_or_none()
+        if r is None:
+            raise AccountError(f"no account {username!r}")
+        conn.execute(update(account).where(account.c.id == r.id).values(disabled_at=at))
+        conn.execute(update(web_session).where(web_session.c.account_id == r.id).values(revoked_at=at))
+    audit.append(store, audit.AccountEvent("disabled", username, actor.label), now=at)
+
+
+def is_active(store: Store, caller: Account) -> bool:
+    """Whether the caller may act now: the anonymous public and the shell always; accounts unless disabled."""
+    if caller.id <= 0:
+        return True
+    with store.engine.connect() as conn:
+        r = conn.execute(select(account.c.disabled_at).where(account.c.id == caller.id)).one_or_none()
+    return r is not None and r.disabled_at is None
+
+
+# ---------------------------------------------------------------- login and throttling
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    max_failures: int = 5  # per account within the window
+    max_failures_addr: int = 20  # per client address within the window (many accounts tried)
+    window: int = 15 * 60
+    base_lock: int = 60
+    max_lock: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The outcome of a login: ``account`` when it succeeded; else ``reason`` and ``retry_after`` [s]."""
+
+    account: Account | None
+    reason: str  # ok, invalid, locked, disabled
+    retry_after: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.account is not None
+
+
+def _locked_for(conn: Connection, key: str, now: int) -> int:
+    r = conn.execute(select(login_throttle.c.locked_until).where(login_throttle.c.key == key)).one_or_none()
+    if r is None or r.locked_until is None or r.locked_until <= now:
+        return 0
+    return int(r.locked_until - now)
+
+
+def _fail(conn: Connection, key: str, limit: int, policy: ThrottlePolicy, now: int) -> None:
+    r = conn.execute(select(login_throttle).where(login_throttle.c.key == key)).one_or_none()
+    if r is None:
+        conn.execute(insert(login_throttle).values(key=key, failures=1, window_start=now, locked_until=None))
+        failures = 1
+    else:
+        failures = 1 if now - r.window_start > policy.window and not _locked_for(conn, key, now) else r.failures + 1
+        start = now if failures == 1 else r.window_start
+        conn.execute(
+            update(login_throttle).where(login_throttle.c.key == key).values(failures=failures, window_start=start)
+        )
+    if failures >= limit:
+        lock = min(policy.max_lock, policy.base_lock * 2 ** (failures - limit))
+        conn.execute(update(login_throttle).where(login_throttle.c.key == key).values(locked_until=now + lock))
+
+
+def authenticate(
+    store: Store,
+    username: str,
+    password: str,
+    client_addr: str,
+    *,
+    policy: ThrottlePolicy = ThrottlePolicy(),
+    hasher: PasswordHasher | None = None,
+    now: int | None = None,
+) -> Login:
+    """Check a password under throttling. A locked key is refused before the password is even checked;
+    an unknown user costs the same hashing time as a known one (no user enumeration by timing)."""
+    hasher = hasher or _HASHER
+    at = _now(now)
+    akey, ckey = f"account:{username.lower()[:100]}", f"addr:{client_addr[:100]}"
+    with store.engine.execution_options(writer=True).begin() as conn:
+        wait = max(_locked_for(conn, akey, at), _locked_for(conn, ckey, at))
+        if wait:
+            return Login(None, "locked", wait)
+        r = conn.execute(select(account).where(account.c.username == username)).one_or_none()
+        stored = r.password_hash if r is not None else _DUMMY_HASH
+        try:
+            good = hasher.verify(stored, password) and r is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            good = False
+        if not good:
+            _fail(conn, akey, policy.max_failures, policy, at)
+            _fail(conn, ckey, policy.max_failures_addr, policy, at)
+            return Login(None, "invalid")
+        if r.disabled_at is not None:
+            return Login(None, "disabled")
+        conn.execute(delete(login_throttle).where(login_throttle.c.key == akey))
+        if hasher.check_needs_rehash(stored):
+            conn.execute(update(account).where(account.c.id == r.id).values(password_hash=hasher.hash(password)))
+        return Login(_from_row(r), "ok")
+
+
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+# ---------------------------------------------------------------- sessions and CSRF
+
+
+def _token_hash(token: str) -> str:
+    # SHA-256 suffices: a session token carries 256 random bits, so no slow hash is needed (as for API keys).
+    return hashlib.sha256(token.encode("ascii", errors="replace")).hexdigest()
+
+
+def create_session(store: Store, acct: Account, *, ttl: int = SESSION_TTL, now: int | None = None) -> str:
+    """A new random session token for the cookie; only its hash is stored."""
+    if acct.id <= 0:
+        raise AccountError("sessions are for accounts")
+    token = secrets.token_urlsafe(32)
+    at = _now(now)
+    with store.engine.execution_options(writer=True).begin() as conn:
+        conn.execute(
+            insert(web_session).values(
+                token_hash=_token_hash(token), account_id=acct.id, created_at=at, expires_at=at + ttl
+            )
+        )
+    return token
+
+
+def resolve_session(store: Store, token: str | None, *, now: int | None = None) -> Account | None:
+    """The account behind a cookie, or None if the token is unknown, expired, revoked or its account disabled."""
+    if not token:
+        return None
+    at = _now(now)
+    q = (
+        select(account, web_session.c.expires_at, web_session.c.revoked_at)
+        .join(account, account.c.id == web_session.c.account_id)
+        .where(web_session.c.token_hash == _token_hash(token))
+    )
+    with store.engine.connect() as conn:
+        r = conn.execute(q).one_or_none()
+    if r is None or r.revoked_at is not None or r.expires_at <= at or r.disabled_at is not None:
+        return None
+    return _from_row(r)
+
+
+def revoke_session(store: Store, token: str, *, now: int | None = None) -> None:
+    """Log out: the token is never valid again."""
+    with store.engine.execution_options(writer=True).begin() as conn:
+        conn.execute(
+            update(web_session).where(web_session.c.token_hash == _token_hash(token)).values(revoked_at=_now(now))
+        )
+
+
+def csrf_token(session_token: str, secret: bytes) -> str:
+    """A synchroniser token bound to the session (OWASP CSRF Prevention Cheat Sheet, "signed double-submit
+    cookie"): HMAC-SHA256 of the session token under the régie's secret. Put it in forms and headers."""
+    mac = hmac.new(secret, b"csrf\x00" + session_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def csrf_ok(candidate: str | None, session_token: str | None, secret: bytes) -> bool:
+    """Whether a submitted CSRF token belongs to this session (constant-time comparison)."""
+    if not candidate or not session_token:
+        return False
+    return hmac.compare_digest(candidate, csrf_token(session_token, secret))

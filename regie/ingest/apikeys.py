@@ -1,0 +1,132 @@
+"""API keys for machines: an emonPi posting inputs, a script reading feeds.
+
+A key is 32 hexadecimal characters (128 random bits) because that is what emonhub accepts
+(``EmonHubEmoncmsHTTPInterfacer``: ``len(apikey) != 32`` means "not set"). It is shown once, at
+creation; the store keeps only its SHA-256 (a fast hash is enough for a random 128-bit token, and a slow
+password hash would cap ingest at a few requests per second). Scopes: ``read`` (feeds), ``write``
+(everything a write key of emoncms may do, reading included), ``ingest`` (post inputs only). A *device*
+key is bound to one emoncms node and may only post that node's inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from regie.store import Store
+from regie.store.schema import api_key
+
+SCOPES = ("read", "write", "ingest")
+KEY_CHARS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored key, without its secret."""
+
+    id: int
+    name: str
+    scopes: frozenset[str]
+    node: str | None = None
+    owner_id: str | None = None
+    created_at: int = 0
+    revoked_at: int | None = None
+
+    def allows(self, scope: str) -> bool:
+        """``write`` implies ``read`` and ``ingest``, as an emoncms write key does."""
+        return scope in self.scopes or "write" in self.scopes
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.strip().lower().encode("ascii", errors="replace")).hexdigest()
+
+
+def mask(key: str | None) -> str:
+    """A key as it may appear in logs and messages: its first four characters only."""
+    if not key:
+        return "(none)"
+    return key[:4] + "…" if len(key) > 4 else "…"
+
+
+def _check_scopes(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    bad = sorted(set(scopes) - set(SCOPES))
+    if bad or not scopes:
+        raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {', '.join(sorted(scopes)) or 'none'}")
+    return sorted(set(scopes))
+
+
+def create_key(
+    store: Store,
+    name: str,
+    scopes: list[str] | tuple[str, ...],
+    *,
+    node: str | None = None,
+    owner_id: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it and its clear text, which is never stored nor shown again."""
+    clean = _check_scopes(scopes)
+    if node is not None and set(clean) - {"ingest"}:
+        raise ValueError("a device key (bound to a node) may only have the 'ingest' scope")
+    key = secrets.token_hex(KEY_CHARS // 2)
+    now = int(time.time())
+    with store.engine.execution_options(writer=True).begin() as conn:
+        row_id = conn.execute(
+            insert(api_key).values(
+                name=name,
+                key_hash=hash_key(key),
+                scopes=",".join(clean),
+                owner_id=owner_id,
+                node=node,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+    return ApiKey(int(row_id), name, frozenset(clean), node, owner_id, now, None), key
+
+
+def _from_row(r) -> ApiKey:
+    return ApiKey(
+        int(r.id),
+        r.name,
+        frozenset(s for s in r.scopes.split(",") if s),
+        r.node,
+        r.owner_id,
+        int(r.created_at),
+        int(r.revoked_at) if r.revoked_at is not None else None,
+    )
+
+
+def verify(store: Store, key: str | None) -> ApiKey | None:
+    """The active key whose secret this is, or None. Looked up by hash, compared in constant time."""
+    if not key or len(key.strip()) != KEY_CHARS:
+        return None
+    digest = hash_key(key)
+    with store.engine.connect() as conn:
+        r = conn.execute(select(api_key).where(api_key.c.key_hash == digest)).one_or_none()
+    if r is None or r.revoked_at is not None or not hmac.compare_digest(r.key_hash, digest):
+        return None
+    return _from_row(r)
+
+
+def list_keys(store: Store) -> list[ApiKey]:
+    with store.engine.connect() as conn:
+        return [_from_row(r) for r in conn.execute(select(api_key).order_by(api_key.c.id))]
+
+
+def revoke(store: Store, key_id: int) -> bool:
+    """Revoke a key by id (kept for the record, never valid again); False if there is no such key."""
+    with store.engine.execution_options(writer=True).begin() as conn:
+        n = conn.execute(
+            update(api_key)
+            .where(api_key.c.id == key_id, api_key.c.revoked_at.is_(None))
+            .values(revoked_at=int(time.time()))
+        ).rowcount
+    return bool(n)

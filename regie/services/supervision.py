@@ -1,0 +1,326 @@
+"""Grid and data supervision of a territory over a period, from the stored series.
+
+Per HTA/BT transformer: loading against its rating, the load-duration curve, the top peaks and who drove
+them (as aggregates by usage, for the governance gate), monthly losses and threshold alerts. Per series:
+data health (stopped feeds, stuck meters, impossible values, gaps), each with since-when.
+
+Every transformer and every series is read once, raw, at its own step: losses and peaks need the exact
+half-hours, and a health check needs the timestamps themselves. The pure figures come from
+:mod:`regie.analytics.grid` and :mod:`regie.analytics.health`.
+
+Per-delivery-point contributions to a peak are personal data: this report carries them only summed by
+usage (residential, professional, public, injection) with each cell's point count and largest single
+contribution, the three inputs of :func:`regie.governance.secrecy.protect`. Whoever shows them must pass
+them through the gate first; :func:`peak_contributors` (raw shares) is for the gate itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from regie.analytics import grid, health
+from regie.model import IntervalConvention, Series, SeriesKind, Transformer
+from regie.model.calendar import period_starts
+from regie.store import Store
+
+#: Enedis publishes a day's load curve the next day (Data Connect, SGE R63): a series stamped by the
+#: interval's end comes from Enedis and is stale only past two days; others are live feeds.
+ENEDIS_MAX_AGE_S = 2 * 86_400
+LOOKBACK_S = 31 * 86_400  # how far back to look for the last reading of a silent feed
+STUCK_HOURS = {"temperature": 24.0, "default": 6.0}
+USAGE_GROUPS = ("residential", "professional", "public", "production")
+
+
+class SupervisionRequestError(ValueError):
+    """The transformer or period asked for cannot be supervised (says which and why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    a: int
+    b: int
+    step: int
+
+    @property
+    def n(self) -> int:
+        return (self.b - self.a) // self.step
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.a + self.step * np.arange(self.n, dtype=np.int64)
+
+    def place(self, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Raw readings onto the grid (NaN where none; a finer series is averaged per cell)."""
+        out = np.full(self.n, np.nan)
+        if len(t) == 0:
+            return out
+        idx = (np.asarray(t, dtype=np.int64) - self.a) // self.step
+        ok = (idx >= 0) & (idx < self.n)
+        idx, v = idx[ok], np.asarray(v, dtype=np.float64)[ok]
+        s = np.bincount(idx, weights=v, minlength=self.n)
+        c = np.bincount(idx, minlength=self.n)
+        np.divide(s, c, out=out, where=c > 0)
+        return out
+
+
+def _bounds(start: datetime, end: datetime) -> tuple[int, int]:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise SupervisionRequestError("start and end must carry a time zone")
+    a, b = int(start.timestamp()), int(end.timestamp())
+    if b <= a:
+        raise SupervisionRequestError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    return a, b
+
+
+def _load_series(series: list[Series], tr: Transformer) -> Series:
+    for s in series:
+        if s.kind is SeriesKind.TRANSFORMER_LOAD and s.transformer_id == tr.id and s.unit == "W":
+            return s
+    raise SupervisionRequestError(f"transformer {tr.id} has no load series in W")
+
+
+def _clean(x: float) -> float | None:
+    return round(float(x), 6) if np.isfinite(x) else None
+
+
+def transformer_report(
+    store: Store,
+    transformer_id: str,
+    start: datetime,
+    end: datetime,
+    thresholds: grid.Thresholds | None = None,
+    n_peaks: int = 5,
+) -> dict[str, Any]:
+    """Loading stats, duration curve, top peaks with aggregate contributions, monthly losses and alerts."""
+    inv = store.load_inventory()
+    zone = inv.territory.zone
+    a, b = _bounds(start, end)
+    th = thresholds or grid.Thresholds()
+    tr = next((x for x in inv.transformers if x.id == transformer_id), None)
+    if tr is None:
+        raise SupervisionRequestError(f"unknown transformer {transformer_id!r}")
+    load_s = _load_series(inv.series, tr)
+    if load_s.step is None or load_s.step.is_calendar:
+        raise SupervisionRequestError(f"load series {load_s.id} needs a fixed step")
+    step = load_s.step.seconds
+    a, b = a - a % step, b - b % step
+    g = _Grid(a, b, step)
+    t = g.t
+    p_tr = g.place(*store.read(load_s.id, a, b))
+    load = grid.loading(p_tr, tr.rated_kva, tr.power_factor)
+    peaks = grid.top_peaks(t, p_tr, n_peaks, 86_400, tr.rated_kva, tr.power_factor)
+    peak_idx = np.array([(p.t - a) // step for p in peaks], dtype=np.int64)
+
+    # Downstream: Σ consumption − Σ injection of the points it feeds, complete steps only.
+    usage = {d.prm: d.usage for d in inv.delivery_points}
+    feeds = set(tr.prms)
+    down = [s for s in inv.series if s.prm in feeds and s.unit == "W"
+            and s.kind in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION)]
+    net = np.zeros(g.n)
+    missing = np.zeros(g.n, dtype=bool)
+    groups = {k: i for i, k in enumerate(USAGE_GROUPS)}
+    values = np.zeros((len(peaks), len(USAGE_GROUPS)))
+    counts = np.zeros((len(peaks), len(USAGE_GROUPS)), dtype=np.int64)
+    largest = np.zeros((len(peaks), len(USAGE_GROUPS)))
+    for s in down:
+        v = g.place(*store.read(s.id, a, b))
+        missing |= np.isnan(v)
+        sign = -1.0 if s.kind is SeriesKind.PRODUCTION else 1.0
+        net += sign * np.nan_to_num(v)
+        col = groups["production"] if s.kind is SeriesKind.PRODUCTION else groups.get(
+            usage.get(s.prm, "residential"), groups["residential"])
+        if len(peak_idx):
+            at = np.nan_to_num(v[peak_idx])
+            values[:, col] += at
+            counts[:, col] += 1
+            largest[:, col] = np.maximum(largest[:, col], at)
+    downstream = np.where(missing, np.nan, net) if down else np.full(g.n, np.nan)
+
+    months = period_starts(a, b - 1, "month", zone)
+    grp = np.searchsorted(months, t, side="right") - 1
+    n_months = len(months) - 1
+    lo = grid.losses(p_tr, downstream, step, grp, n_months)
+    m_starts = np.maximum(months[:-1], a)
+    m_ends = np.minimum(months[1:], b)
+
+    alerts = grid.overload_alerts(tr.id, t, load, step, th.loading, th.min_steps)
+    alerts += grid.loss_alerts(tr.id, m_starts, m_ends, lo, th.loss_ratio)
+    stats = grid.loading_stats(load, step)
+    hours, curve = grid.duration_curve(load, step)
+    hours_s, curve_s = grid.sample_curve(hours, curve)
+
+    def iso(x: int) -> str:
+        return datetime.fromtimestamp(int(x), zone).isoformat()
+
+    return {
+        "transformer": tr.id,
+        "name": tr.name,
+        "rated_kva": tr.rated_kva,
+        "power_factor": tr.power_factor,
+        "delivery_points": len(tr.prms),
+        "start": iso(a),
+        "end": iso(b),
+        "step_s": step,
+        "thresholds": {"loading": th.loading, "min_steps": th.min_steps, "loss_ratio": th.loss_ratio},
+        "loading": {
+            "max": _clean(stats.max), "mean": _clean(stats.mean), "p95": _clean(stats.p95),
+            "p99": _clean(stats.p99), "hours_over_100": stats.hours_over_100,
+            "hours_over_threshold": grid.hours_above(load, step, th.loading),
+            "steps": stats.steps, "missing_steps": stats.missing_steps,
+        },
+        "duration_curve": {"hours": [round(float(h), 3) for h in hours_s],
+                           "loading": [round(float(x), 5) for x in curve_s]},
+        "peaks": [{"t": iso(p.t), "power_w": p.power_w, "loading": _clean(p.loading)} for p in peaks],
+        # For governance.secrecy.protect: rows = peaks, columns = usage groups (non-negative).
+        "peak_contributions": {
+            "groups": list(USAGE_GROUPS),
+            "values_w": values.round(3).tolist(),
+            "counts": counts.tolist(),
+            "largest_w": largest.round(3).tolist(),
+            "secrecy": "raw aggregates: pass through regie.governance.secrecy.protect before display",
+        },
+        "losses": {
+            "month": [iso(x) for x in months[:-1]],
+            "transformer_wh": [_clean(x) for x in lo.transformer_wh],
+            "downstream_wh": [_clean(x) for x in lo.downstream_wh],
+            "loss_wh": [_clean(x) for x in lo.loss_wh],
+            "ratio": [_clean(x) for x in lo.ratio],
+            "coverage": [_clean(x) for x in lo.coverage],
+            "total_loss_wh": _clean(float(lo.loss_wh.sum())),
+            "through_wh": [_clean(x) for x in lo.through_wh],
+            "total_ratio": _clean(float(lo.loss_wh.sum() / lo.through_wh.sum())) if lo.through_wh.sum() > 0 else None,
+        },
+        "alerts": [_alert_dict(x, zone) for x in alerts],
+    }
+
+
+def peak_contributors(store: Store, transformer_id: str, t: int) -> dict[str, float]:
+    """Raw share of each delivery point in the transformer's load at step ``t`` [UTC s].
+
+    Personal data (one household's consumption at one half-hour): for the governance gate only, which
+    decides whether and how it may leave (never through a page as is).
+    """
+    inv = store.load_inventory()
+    tr = next((x for x in inv.transformers if x.id == transformer_id), None)
+    if tr is None:
+        raise SupervisionRequestError(f"unknown transformer {transformer_id!r}")
+    load_s = _load_series(inv.series, tr)
+    step = load_s.step.seconds if load_s.step and not load_s.step.is_calendar else 1800
+    _, p = store.read(load_s.id, t, t + step)
+    feeds = set(tr.prms)
+    at: dict[str, float] = {}
+    for s in inv.series:
+        if s.prm in feeds and s.unit == "W" and s.kind in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION):
+            _, v = store.read(s.id, t, t + step)
+            sign = -1.0 if s.kind is SeriesKind.PRODUCTION else 1.0
+            at[s.prm] = at.get(s.prm, 0.0) + sign * float(v.mean() if len(v) else np.nan)
+    return grid.peak_shares(at, float(p.mean()) if len(p) else 0.0)
+
+
+def health_config(s: Series, overrides: Mapping[str, health.HealthConfig] | None = None) -> health.HealthConfig | None:
+    """How regie judges a series by default: expected step and arrival, stuck window, physical limits."""
+    if overrides and s.id in overrides:
+        return overrides[s.id]
+    if s.step is None:
+        return None
+    step = s.step.seconds or (86_400 * s.step.days or 31 * 86_400 * s.step.months)
+    max_age = ENEDIS_MAX_AGE_S if s.convention is IntervalConvention.END else step
+    hours = STUCK_HOURS.get(s.kind.value, STUCK_HOURS["default"])
+    # Enedis curves are computed by the Linky itself: a flat stretch there is a vacant home or a plant at
+    # standby, not a frozen sensor. The stuck check is for live sensors (emoncms, MQTT, thermometers).
+    enedis = s.convention is IntervalConvention.END
+    stuck = max(3, int(hours * 3600 // step)) if not s.step.is_calendar and not enedis else 0
+    ignore = (0.0,) if s.unit in ("W", "Wh", "VA", "A") else ()  # zero power is a state: night, heating off
+    return health.HealthConfig(step_s=step, max_age_s=max(max_age, step), stuck_steps=stuck, stuck_ignore=ignore,
+                               stuck_atol=s.resolution / 2, limits=health.physical_limits(s.kind.value, s.unit),
+                               gap_tolerance=1.1 if s.step.is_calendar else 1.5, unit=s.unit)
+
+
+def data_health(
+    store: Store,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    overrides: Mapping[str, health.HealthConfig] | None = None,
+) -> list[dict[str, Any]]:
+    """Health of every series with a step over [start, end), judged at ``now`` (default: ``end``)."""
+    inv = store.load_inventory()
+    zone = inv.territory.zone
+    a, b = _bounds(start, end)
+    at = int((now or end).timestamp())
+    out = []
+
+    def iso(x: int) -> str:
+        return datetime.fromtimestamp(int(x), zone).isoformat()
+
+    for s in inv.series:
+        cfg = health_config(s, overrides)
+        if cfg is None:
+            continue
+        t, v = store.read(s.id, a, b)
+        t_last, first = None, a
+        if len(t) == 0 or t[0] > a + cfg.step_s:
+            # A feed silent at the window's start: did it speak before (a gap, or when did it stop?) or
+            # did it start later (a new sensor is judged from its first reading)?
+            t_prev, _ = store.read(s.id, a - LOOKBACK_S, a)
+            t_last = int(t_prev[-1]) if len(t_prev) else None
+            if t_last is None and len(t):
+                first = int(t[0])
+        r = health.check_series(s.id, t, v, first, b, at, cfg, t_last)
+        out.append({
+            "series": s.id,
+            "kind": s.kind.value,
+            "unit": s.unit,
+            "step_s": cfg.step_s,
+            "received": r.received,
+            "expected": r.expected,
+            "completeness": round(r.completeness, 6),
+            "last_reading": None if r.last_reading is None else iso(r.last_reading),
+            "gaps": [[iso(x.start), iso(x.end)] for x in r.gaps],
+            "missing_s": r.missing_seconds,
+            "alerts": [_alert_dict(x, zone) for x in r.alerts],
+        })
+    return out
+
+
+def _alert_dict(x: health.Alert, zone) -> dict[str, Any]:
+    d = x.as_dict()
+    d["since_ts"] = x.since
+    d["since"] = datetime.fromtimestamp(x.since, zone).isoformat()
+    d["until"] = None if x.until is None else datetime.fromtimestamp(x.until, zone).isoformat()
+    d["value"] = _clean(x.value) if np.isfinite(x.value) else None
+    return d
+
+
+def supervision_report(
+    store: Store,
+    start: datetime,
+    end: datetime,
+    thresholds: Mapping[str, grid.Thresholds] | None = None,
+    now: datetime | None = None,
+    n_peaks: int = 5,
+    include_health: bool = True,
+) -> dict[str, Any]:
+    """The territory's supervision over [start, end): every transformer's report, every series' health,
+    and all alerts in one list (most recent first) for the alert channels."""
+    inv = store.load_inventory()
+    th = thresholds or {}
+    transformers = [transformer_report(store, tr.id, start, end, th.get(tr.id), n_peaks) for tr in inv.transformers]
+    series_health = data_health(store, start, end, now) if include_health else []
+    alerts = [{**al, "source": "grid"} for r in transformers for al in r["alerts"]]
+    alerts += [{**al, "source": "data_health"} for h in series_health for al in h["alerts"]]
+    alerts.sort(key=lambda x: x["since_ts"], reverse=True)
+    return {
+        "territory": inv.territory.id,
+        "timezone": inv.territory.timezone,
+        "start": start.astimezone(inv.territory.zone).isoformat(),
+        "end": end.astimezone(inv.territory.zone).isoformat(),
+        "transformers": transformers,
+        "health": series_health,
+        "alerts": alerts,
+    }

@@ -1,0 +1,83 @@
+"""File upload API: ``POST /api/import/{format}`` — the same import as ``regie import`` and the upload page.
+
+A bad file is the caller's to fix: 400 with the importer's detail ``{error, source, line, field}`` (nothing
+of the file was written); 404 for a format regie does not know; 401 without a key that may write. The
+upload is spooled to disk by Starlette, and the route is a plain ``def`` so that FastAPI runs the import in
+its thread pool instead of blocking the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Header, HTTPException, UploadFile
+from pydantic import BaseModel, Field
+
+from regie.ingest import IngestError, adapters, apikeys
+from regie.ingest.importer import Importer
+from regie.web.deps import StoreDep
+
+router = APIRouter(prefix="/api", tags=["import"])
+
+
+class ImportOut(BaseModel):
+    format: str
+    source: str = Field(description="the uploaded file's name")
+    points_read: int = Field(description="readings in the file (gaps excluded)")
+    points_written: int = Field(description="distinct readings stored (a re-import rewrites the same ones)")
+    quarantined: int = Field(description="readings of unknown delivery points, kept for the admin")
+    series: list[str] = Field(description="series written to")
+    created: list[str] = Field(description="series this import created")
+    seconds: float
+
+
+class IngestErrorOut(BaseModel):
+    error: str
+    source: str | None
+    line: int | None
+    field: str | None
+
+
+def _fail(status: int, exc: IngestError) -> HTTPException:
+    return HTTPException(status_code=status, detail=exc.as_dict())
+
+
+@router.post(
+    "/import/{fmt}",
+    response_model=ImportOut,
+    responses={
+        400: {"description": "the file is malformed; nothing was written", "model": IngestErrorOut},
+        401: {"description": "no API key with the write scope"},
+        404: {"description": "unknown format", "model": IngestErrorOut},
+    },
+)
+def import_upload(
+    fmt: str,
+    store: StoreDep,
+    file: Annotated[UploadFile, File(description="the file: CSV, JSON, or a .tar.gz / .zip emoncms backup")],
+    options: Annotated[str | None, Form(description='adapter options as a JSON object, e.g. {"unit": "kW"}')] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> ImportOut:
+    """Import one uploaded file atomically; formats: enedis-portal, enedis-r63, enedis-dataconnect,
+    emoncms-archive, csv (see ``regie import --help``)."""
+    token = authorization.split(" ", 1)[1] if authorization and authorization.lower().startswith("bearer ") else None
+    key = apikeys.verify(store, token)
+    if key is None or key.node is not None or not key.allows("write"):
+        raise HTTPException(401, detail="an API key with the write scope is required (Authorization: Bearer ...)")
+    if fmt not in adapters():
+        raise _fail(404, IngestError(f"unknown format; known: {', '.join(adapters())}", field="format"))
+    try:
+        opts = json.loads(options) if options else {}
+    except json.JSONDecodeError as exc:
+        raise _fail(400, IngestError(f"options are not a JSON object: {exc.msg}", field="options")) from None
+    if not isinstance(opts, dict):
+        raise _fail(400, IngestError("options must be a JSON object", field="options"))
+    for reserved in ("now", "zone"):  # the clock and the territory's zone are not the client's to set
+        opts.pop(reserved, None)
+    name = file.filename or "upload"
+    try:
+        report = Importer(store).import_stream(fmt, file.file, name, **opts)
+    except IngestError as exc:
+        raise _fail(400, exc) from None
+    return ImportOut(**report.as_dict())

@@ -1,0 +1,363 @@
+"""Every route of the app × every kind of caller → the status it must get.
+
+Callers (see ``governance_world.py``): the public; session callers — the admin, alice (the member whose data
+the grant covers: ``member_self``), bob (another member), ``op`` (operator holding alice's grant), ``op2``
+(operator without any grant); API-key callers — alice's own key (read + write), a device key that may only
+post inputs, machine keys with the write or the read scope (no owner).
+
+``test_every_route_has_an_entry`` fails as soon as a route is added (or removed) without its line here: a
+new route must say who may call it. Every request that changes something runs on its own copy of the store,
+with a valid CSRF token for session callers, so the status measures the authorisation alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, routing
+from fastapi.testclient import TestClient
+from governance_world import PURPOSE, World, build_world
+
+from regie.store import open_store
+from regie.web import assets
+
+ROLES = (
+    "public", "admin", "member_self", "member_other", "operator_granted", "operator_without",
+    "key_owner", "key_ingest", "key_write", "key_read",
+)  # fmt: skip
+SESSION_OF = {"admin": "admin", "member_self": "alice", "member_other": "bob", "operator_granted": "op",
+              "operator_without": "op2"}  # fmt: skip
+KEY_OF = {"key_owner": "alice-key", "key_ingest": "ingest-key", "key_write": "write-key", "key_read": "read-key"}
+USERNAME = {**SESSION_OF, "key_owner": "alice"}
+MACHINES = ("key_ingest", "key_write", "key_read")
+SAME = -1  # every caller gets what the public gets (a public route): checked to be neither 401/403 nor 5xx
+EXPIRES = (date.today() + timedelta(days=100)).isoformat()
+
+
+def expect(default: int, **overrides: int) -> dict[str, int]:
+    """A row of the matrix: ``default`` for every caller, except the ones named."""
+    unknown = set(overrides) - set(ROLES) - {"members", "operators", "machines", "sessions"}
+    assert not unknown, unknown
+    row = dict.fromkeys(ROLES, default)
+    groups = {
+        "members": ("member_self", "member_other"),
+        "operators": ("operator_granted", "operator_without"),
+        "machines": MACHINES,
+        "sessions": tuple(SESSION_OF),
+    }
+    for name in ("sessions", "machines", "members", "operators"):
+        if name in overrides:
+            row.update(dict.fromkeys(groups[name], overrides[name]))
+    row.update({k: v for k, v in overrides.items() if k in ROLES})
+    return row
+
+
+@dataclass(frozen=True)
+class Case:
+    url: Callable[[World], str] | str
+    expected: dict[str, int]
+    form: Callable[[str], dict[str, Any]] | None = None
+    json: Callable[[str], dict[str, Any]] | None = None
+    files: dict[str, Any] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+PUBLIC = {role: SAME for role in ROLES}
+
+
+def grant_form(role: str) -> dict[str, Any]:
+    return {"recipient": "organisation:coop", "categories": "consumption", "granularity": "P1D",
+            "purpose": PURPOSE, "data_from": "2025-01-01", "expires": EXPIRES}  # fmt: skip
+
+
+def request_form(role: str) -> dict[str, Any]:
+    return {"subject": "carol", "categories": "consumption", "granularity": "P1D", "purpose": PURPOSE,
+            "data_from": "2025-01-01", "expires": EXPIRES}  # fmt: skip
+
+
+def grant_json(role: str) -> dict[str, Any]:
+    return {"recipient_kind": "organisation", "recipient_id": "coop", "categories": ["consumption"],
+            "granularity": "P1D", "purpose": PURPOSE, "data_from": "2025-01-01", "expires": EXPIRES}  # fmt: skip
+
+
+def request_json(role: str) -> dict[str, Any]:
+    return {"subject_id": "carol", "categories": ["consumption"], "granularity": "P1D", "purpose": PURPOSE,
+            "data_from": "2025-01-01", "expires": EXPIRES}  # fmt: skip
+
+
+# Pages of an account: the public (and a key without an owner, which acts as the public) is sent to log in.
+LOGIN = 303
+# /api/me: the public and ownerless keys get 401.
+MATRIX: dict[tuple[str, str], Case] = {
+    # ---------------------------------------------------------------- public
+    ("GET", "/openapi.json"): Case("/openapi.json", PUBLIC),
+    ("GET", "/docs"): Case("/docs", PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Case("/docs/oauth2-redirect", PUBLIC),
+    ("GET", "/redoc"): Case("/redoc", PUBLIC),
+    ("GET", "/"): Case("/", PUBLIC),
+    ("GET", "/api/territory"): Case("/api/territory", PUBLIC),
+    ("GET", "/api/balance"): Case("/api/balance", PUBLIC),
+    ("GET", "/static/{name}"): Case("/static/regie.css", PUBLIC),
+    ("GET", "/static/vendor/{name}"): Case("/static/vendor/echarts.min.js", PUBLIC),
+    # ---------------------------------------------------------------- login
+    ("GET", "/login"): Case("/login", expect(200, sessions=303)),
+    ("POST", "/login"): Case("/login", expect(403), form=lambda r: {"username": "x", "password": "y"}),  # no nonce
+    ("POST", "/logout"): Case("/logout", expect(303), form=lambda r: {}),
+    # ---------------------------------------------------------------- the member's pages
+    ("GET", "/me"): Case("/me", expect(LOGIN, members=200, key_owner=200, admin=303, operators=303)),
+    ("POST", "/me/grants"): Case(
+        "/me/grants", expect(403, public=LOGIN, machines=LOGIN, members=303, key_owner=303), form=grant_form
+    ),
+    ("POST", "/me/grants/{consent_id}/{action}"): Case(
+        lambda w: f"/me/grants/{w.grant_id}/withdraw",
+        expect(403, public=LOGIN, machines=LOGIN, member_self=303, key_owner=303, member_other=404),
+        form=lambda r: {},
+    ),
+    ("GET", "/me/grants/{consent_id}/receipt"): Case(
+        lambda w: f"/me/grants/{w.grant_id}/receipt",
+        expect(404, public=LOGIN, machines=LOGIN, member_self=200, key_owner=200, admin=200, operator_granted=200),
+    ),
+    ("POST", "/me/export"): Case(
+        "/me/export", expect(403, public=LOGIN, machines=LOGIN, members=200, key_owner=200), form=lambda r: {}
+    ),
+    ("POST", "/me/details"): Case(
+        "/me/details",
+        expect(403, public=LOGIN, machines=LOGIN, members=303, key_owner=303),
+        form=lambda r: {"name": "New Name", "email": "new@example.org"},
+    ),
+    ("POST", "/me/erase"): Case(
+        "/me/erase",
+        expect(403, public=LOGIN, machines=LOGIN, members=200, key_owner=200),
+        form=lambda r: {"confirm": USERNAME.get(r, "")},
+    ),
+    # ---------------------------------------------------------------- the operator's pages
+    ("GET", "/operator"): Case("/operator", expect(403, public=LOGIN, machines=LOGIN, operators=200)),
+    ("POST", "/operator/requests"): Case(
+        "/operator/requests", expect(403, public=LOGIN, machines=LOGIN, operators=303), form=request_form
+    ),
+    ("GET", "/operator/data"): Case(
+        lambda w: f"/operator/data?grant={w.grant_id}", expect(403, public=LOGIN, machines=LOGIN, operator_granted=200)
+    ),
+    # ---------------------------------------------------------------- the admin's page
+    ("GET", "/admin"): Case("/admin", expect(403, public=LOGIN, machines=LOGIN, admin=200)),
+    # ---------------------------------------------------------------- /api/me
+    ("GET", "/api/me"): Case("/api/me", expect(200, public=401, machines=401)),
+    ("GET", "/api/me/series"): Case("/api/me/series", expect(200, public=401, machines=401)),
+    ("GET", "/api/me/data"): Case(
+        "/api/me/data",
+        expect(403, public=401, machines=401, member_self=200, key_owner=200, operator_granted=200),
+        params={"series": "c1", "start": "2025-01-01", "end": "2025-02-01", "granularity": "P1D", "purpose": PURPOSE},
+    ),
+    ("GET", "/api/me/grants"): Case("/api/me/grants", expect(200, public=401, machines=401)),
+    ("POST", "/api/me/grants"): Case(
+        "/api/me/grants", expect(403, public=401, machines=401, members=201, key_owner=201), json=grant_json
+    ),
+    ("POST", "/api/me/requests"): Case(
+        "/api/me/requests", expect(403, public=401, machines=401, operators=201), json=request_json
+    ),
+    ("POST", "/api/me/grants/{consent_id}/{action}"): Case(
+        lambda w: f"/api/me/grants/{w.grant_id}/withdraw",
+        expect(404, public=401, machines=401, member_self=200, key_owner=200, admin=200),
+        json=lambda r: {},
+    ),
+    ("GET", "/api/me/grants/{consent_id}/receipt"): Case(
+        lambda w: f"/api/me/grants/{w.grant_id}/receipt",
+        expect(404, public=401, machines=401, member_self=200, key_owner=200, admin=200, operator_granted=200),
+    ),
+    ("GET", "/api/me/accesses"): Case(
+        "/api/me/accesses", expect(403, public=401, machines=401, members=200, key_owner=200)
+    ),
+    # ---------------------------------------------------------------- emoncms API (API keys only)
+    **{
+        (method, path): Case(
+            url,
+            expect(401, key_ingest=200, key_write=200, key_owner=200),
+            params={"node": "house", "fulljson": '{"power": 100}'},
+        )
+        for method in ("GET", "POST")
+        for path, url in (
+            ("/input/post", "/input/post"),
+            ("/input/post.json", "/input/post.json"),
+            ("/input/post/{node}", "/input/post/house"),
+        )
+    },
+    **{
+        (method, path): Case(
+            path,
+            expect(401, key_ingest=200, key_write=200, key_owner=200),
+            params={"data": '[[0, "house", 100]]', "sentat": "0"},
+        )
+        for method in ("GET", "POST")
+        for path in ("/input/bulk", "/input/bulk.json")
+    },
+    ("GET", "/input/list.json"): Case("/input/list.json", expect(401, key_read=200, key_write=200, key_owner=200)),
+    ("GET", "/feed/list.json"): Case("/feed/list.json", expect(401, key_read=200, key_write=200, key_owner=200)),
+    ("GET", "/feed/data.json"): Case(
+        "/feed/data.json", expect(401, key_read=200, key_write=200, key_owner=200), params={"id": "1"}
+    ),
+    # ---------------------------------------------------------------- file import (an API key that may write)
+    ("POST", "/api/import/{fmt}"): Case(
+        "/api/import/csv", expect(401, key_write=400, key_owner=400), files={"file": ("empty.csv", b"", "text/csv")}
+    ),
+}
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route the app answers, HEAD aside (Starlette adds it to every GET)."""
+    found = set()
+    for ctx in routing.iter_route_contexts(app.routes):
+        for method in ctx.methods or ():
+            if method != "HEAD":
+                found.add((method, ctx.path))
+    return found
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, World]]:
+    """The world built once; each test copies the file so a change never leaks into the next test."""
+    path = tmp_path_factory.mktemp("matrix") / "world.sqlite"
+    store = open_store(f"sqlite:///{path}")
+    world = build_world(store)
+    store.close()
+    yield path, world
+
+
+@pytest.fixture(scope="module")
+def shared(template: tuple[Path, World], tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One copy for the requests that change nothing (reads through the gate only append to the log)."""
+    path = tmp_path_factory.mktemp("shared") / "world.sqlite"
+    shutil.copy(template[0], path)
+    store = open_store(f"sqlite:///{path}")
+    yield _rebind(template[1], store)
+    store.close()
+
+
+def _rebind(world: World, store) -> World:
+    return World(store, world.grant_id, world.request_id, world.keys, world.sessions)
+
+
+def test_every_route_has_an_entry(template: tuple[Path, World]) -> None:
+    store = open_store(f"sqlite:///{template[0]}")
+    try:
+        routes = app_routes(_rebind(template[1], store).app())
+    finally:
+        store.close()
+    missing = sorted(routes - set(MATRIX))
+    stale = sorted(set(MATRIX) - routes)
+    assert not missing, f"routes without an entry in the access matrix (say who may call them): {missing}"
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+def test_the_route_listing_sees_every_router(template: tuple[Path, World]) -> None:
+    store = open_store(f"sqlite:///{template[0]}")
+    try:
+        routes = app_routes(_rebind(template[1], store).app())
+    finally:
+        store.close()
+    assert {("GET", "/me"), ("POST", "/login"), ("GET", "/api/me/data"), ("GET", "/feed/data.json")} <= routes
+
+
+def _request(client: TestClient, world: World, role: str, method: str, case: Case):
+    headers: dict[str, str] = {}
+    if role in SESSION_OF:
+        client.cookies.set("regie_session", world.sessions[SESSION_OF[role]])
+        headers["X-CSRF-Token"] = world.csrf(SESSION_OF[role])
+    elif role in KEY_OF:
+        headers["Authorization"] = f"Bearer {world.keys[KEY_OF[role]]}"
+    url = case.url(world) if callable(case.url) else case.url
+    kwargs: dict[str, Any] = {"headers": headers, "params": case.params or None}
+    if case.form is not None:
+        form = case.form(role)
+        if role in SESSION_OF:
+            form = {**form, "csrf_token": world.csrf(SESSION_OF[role])}
+        kwargs["data"] = form
+    if case.json is not None:
+        kwargs["content"] = json.dumps(case.json(role))
+        headers["Content-Type"] = "application/json"
+    if case.files is not None:
+        kwargs["files"] = case.files
+    return client.request(method, url, **kwargs)
+
+
+@pytest.mark.parametrize(("method", "path", "role"), [(m, p, r) for (m, p) in MATRIX for r in ROLES])
+def test_access(method: str, path: str, role: str, template, shared: World, tmp_path: Path) -> None:
+    case = MATRIX[(method, path)]
+    if method == "GET":
+        world = shared
+    else:
+        copy = tmp_path / "world.sqlite"
+        shutil.copy(template[0], copy)
+        world = _rebind(template[1], open_store(f"sqlite:///{copy}"))
+    app = world.app()
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            response = _request(client, world, role, method, case)
+            expected = case.expected[role]
+            if expected == SAME:
+                with TestClient(app, follow_redirects=False) as anonymous:
+                    expected = _request(anonymous, world, "public", method, case).status_code
+                assert expected not in (401, 403) and expected < 500
+            assert response.status_code == expected, f"{method} {path} as {role}: {response.text[:300]}"
+    finally:
+        inputs = getattr(app.state, "inputs", None)
+        if inputs is not None:
+            inputs.close()
+        if world is not shared:
+            world.store.close()
+
+
+def test_a_session_post_without_csrf_is_refused(shared: World, template, tmp_path: Path) -> None:
+    copy = tmp_path / "world.sqlite"
+    shutil.copy(template[0], copy)
+    world = _rebind(template[1], open_store(f"sqlite:///{copy}"))
+    try:
+        with TestClient(world.app(), follow_redirects=False) as client:
+            client.cookies.set("regie_session", world.sessions["alice"])
+            assert client.post(f"/me/grants/{world.grant_id}/withdraw", data={}).status_code == 403
+            assert (
+                client.post(f"/me/grants/{world.grant_id}/withdraw", data={"csrf_token": "x" * 43}).status_code == 403
+            )
+            assert client.post(f"/api/me/grants/{world.grant_id}/withdraw").status_code == 403
+            assert (
+                client.post("/me/erase", data={"confirm": "alice", "csrf_token": world.csrf("bob")}).status_code == 403
+            )
+            # the grant is still in force: nothing above changed it
+            r = client.get("/api/me/grants")
+            assert {g["id"]: g["status"] for g in r.json()}[world.grant_id] == "given"
+    finally:
+        world.store.close()
+
+
+def test_ownerless_key_on_a_personal_route_gets_no_data(shared: World) -> None:
+    with TestClient(shared.app()) as client:
+        r = client.get(
+            "/api/me/data",
+            params={"series": "c1", "start": "2025-01-01", "end": "2025-01-02"},
+            headers={"Authorization": f"Bearer {shared.keys['write-key']}"},
+        )
+    assert r.status_code == 401
+
+
+def test_a_read_scope_key_cannot_change_anything(shared: World) -> None:
+    from regie.ingest import apikeys
+
+    _, secret = apikeys.create_key(shared.store, "alice read-only", ["read"], owner_id="alice")
+    with TestClient(shared.app()) as client:
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/api/me", headers=headers).status_code == 200
+        r = client.post(f"/api/me/grants/{shared.grant_id}/withdraw", headers=headers)
+    assert r.status_code == 403
+    assert "scope" in r.json()["detail"]
+
+
+def test_the_vendor_route_is_public_whether_installed_or_not(shared: World) -> None:
+    with TestClient(shared.app()) as client:
+        status = client.get("/static/vendor/echarts.min.js").status_code
+    assert status == (200 if assets.vendor_available("echarts.min.js") else 404)

@@ -1,0 +1,285 @@
+"""The emoncms-compatible routes: what emonhub sends, what emoncms answers, and the feed read side.
+
+The clock of the app is injected (``app.state.clock``), so times are asserted exactly, never with a
+tolerance. The end-to-end test talks to a real uvicorn server on loopback with ``http.client``, which,
+like emonhub's ``requests.post(url, bytes)``, sends no Content-Type.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from regie.ingest import apikeys
+from regie.ingest.inputs import InputService
+from regie.model import Inventory, Readings, Series, SeriesKind, Territory
+from regie.store import Store, open_store
+from regie.web.app import create_app
+
+NOW = 1_795_347_670  # the server's clock in these tests: 2026-11-21 ~ 09:41 UTC
+PARIS = ZoneInfo("Europe/Paris")
+EMONHUB_BODY = b'data=[[1795347644,"testnode",{"power1":110,"power2":210,"vrms":231}],[1795347654,99,1.5,2.5]]'
+
+
+@pytest.fixture
+def emon_store(tmp_path) -> Iterator[Store]:
+    s = open_store(f"sqlite:///{tmp_path / 'regie.sqlite'}")
+    s.save_inventory(
+        Inventory(Territory("village", "Village"), series=[Series("other", SeriesKind.SENSOR, "W", name="other")])
+    )
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app(emon_store: Store):
+    app = create_app(emon_store)
+    app.state.clock = lambda: NOW
+    app.state.inputs = InputService(emon_store, clock=lambda: NOW).start()
+    yield app
+    app.state.inputs.close()
+
+
+@pytest.fixture
+def keys(emon_store: Store) -> dict[str, str]:
+    return {
+        "write": apikeys.create_key(emon_store, "emonpi", ["write"])[1],
+        "read": apikeys.create_key(emon_store, "grafana", ["read"])[1],
+        "device": apikeys.create_key(emon_store, "esp", ["ingest"], node="esp1")[1],
+    }
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def feed_ids(client: TestClient, key: str) -> dict[str, int]:
+    feeds = client.get("/feed/list.json", params={"apikey": key}).json()
+    return {f"{f['tag']}/{f['name']}": f["id"] for f in feeds}
+
+
+def data(client: TestClient, key: str, **params) -> list:
+    r = client.get("/feed/data.json", params={"apikey": key, **params})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# ------------------------------------------------------------------------------------------ end to end
+@pytest.fixture
+def server(app) -> Iterator[int]:
+    """A real uvicorn server on an ephemeral loopback port."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        if not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.01)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield port
+    srv.should_exit = True
+    thread.join()
+
+
+def test_emonhub_compressed_bulk_end_to_end(server: int, keys: dict[str, str]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    body = zlib.compress(EMONHUB_BODY)
+    conn.putrequest("POST", "/input/bulk.json?sentat=1795347660&cb=1", skip_accept_encoding=True)
+    conn.putheader("Authorization", f"Bearer {keys['write']}")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    reply = conn.getresponse()
+    assert (reply.status, reply.read()) == (200, b"ok")
+    assert reply.getheader("content-type").startswith("text/plain")
+
+    def get(path: str):
+        conn.request("GET", path, headers={"Authorization": f"Bearer {keys['read']}"})
+        r = conn.getresponse()
+        assert r.status == 200
+        return json.loads(r.read())
+
+    feeds = {f"{f['tag']}/{f['name']}": f for f in get("/feed/list.json")}
+    assert set(feeds) == {"testnode/power1", "testnode/power2", "testnode/vrms", "99/1", "99/2"}
+    assert (feeds["testnode/power1"]["unit"], feeds["testnode/vrms"]["unit"], feeds["99/1"]["unit"]) == ("W", "V", "")
+    # time = now - (sentat - t): 1795347644 was sent 16 s before sentat, so it is stamped now - 16
+    expected = {
+        "testnode/power1": [[NOW - 16, 110.0]],
+        "testnode/power2": [[NOW - 16, 210.0]],
+        "testnode/vrms": [[NOW - 16, 231.0]],
+        "99/1": [[NOW - 6, 1.5]],
+        "99/2": [[NOW - 6, 2.5]],
+    }
+    for name, points in expected.items():
+        got = get(f"/feed/data.json?id={feeds[name]['id']}&start={(NOW - 60) * 1000}&end={NOW * 1000}&timeformat=unix")
+        assert got == points, name
+    assert get(f"/feed/data.json?id={feeds['99/1']['id']}&start={NOW - 60}&end={NOW}") == [[(NOW - 6) * 1000, 1.5]]
+    assert feeds["99/2"]["time"] == NOW - 6 and feeds["99/2"]["value"] == 2.5
+    conn.close()
+
+
+# ------------------------------------------------------------------------------------------ replies
+def test_invalid_key_gets_emoncms_401(client: TestClient, keys: dict[str, str]) -> None:
+    for r in (
+        client.post("/input/bulk.json", data={"data": "[[0,1,2]]"}),
+        client.post("/input/bulk.json", data={"data": "[[0,1,2]]", "apikey": "0" * 32}),
+        client.get("/input/post", params={"csv": "1", "apikey": keys["read"]}),  # a read key cannot write
+        client.get("/feed/list.json", headers={"Authorization": "Bearer " + "f" * 32}),
+    ):
+        assert r.status_code == 401
+        assert r.text == "Invalid API key"
+        assert r.headers["content-type"] == "text/html; charset=UTF-8"
+        assert r.headers["www-authenticate"].startswith('Bearer realm="API KEY"')
+
+
+def test_post_forms_and_replies(client: TestClient, keys: dict[str, str]) -> None:
+    k = keys["write"]
+    r = client.get("/input/post.json", params={"node": "emontx", "csv": "100,200", "apikey": k, "time": NOW - 10})
+    assert (r.text, r.headers["content-type"]) == ("ok", "text/plain; charset=utf-8")
+    r = client.post("/input/post/emontx", data={"fulljson": '{"power1": 150}', "apikey": k})
+    assert r.json() == {"success": True}
+    r = client.post("/input/post", params={"apikey": k}, data={"node": "emontx", "json": "{temp:21.5}"})
+    assert r.text == "ok"
+    r = client.get("/input/post", params={"csv": "1,x", "apikey": k})
+    assert r.json() == {"success": False, "message": "Format error: csv value is not numeric"}
+    ids = feed_ids(client, k)
+    assert data(client, k, id=ids["emontx/1"], start=NOW - 60, end=NOW, timeformat="unix") == [[NOW - 10, 100.0]]
+    assert data(client, k, id=ids["emontx/power1"], start=NOW - 60, end=NOW, timeformat="unix") == [[NOW, 150.0]]
+    assert data(client, k, id=ids["emontx/temp"], start=NOW - 60, end=NOW, timeformat="unix") == [[NOW, 21.5]]
+    inputs = client.get("/input/list.json", params={"apikey": k}).json()
+    assert {(i["nodeid"], i["name"], i["value"]) for i in inputs} >= {("emontx", "1", 100.0), ("emontx", "temp", 21.5)}
+
+
+def test_bulk_format_error_writes_nothing(client: TestClient, keys: dict[str, str]) -> None:
+    k = keys["write"]
+    r = client.post("/input/bulk.json", data={"data": '[[0,5,1],[1,5,"oops"]]', "time": NOW, "apikey": k})
+    assert r.json() == {"success": False, "message": "Format error, bulk value is not numeric (item 2)"}
+    assert feed_ids(client, k) == {}
+
+
+def test_hex_compressed_bulk(client: TestClient, keys: dict[str, str]) -> None:
+    payload = zlib.compress(b"[[-10,7,1,2],[0,7,3,4]]").hex()
+    r = client.post("/input/bulk", data={"data": payload, "c": "1", "time": NOW, "apikey": keys["write"]})
+    assert r.text == "ok"
+    ids = feed_ids(client, keys["write"])
+    assert data(client, keys["read"], id=ids["7/2"], start=NOW - 60, end=NOW, timeformat="unix") == [
+        [NOW - 10, 2.0],
+        [NOW, 4.0],
+    ]
+
+
+def test_resent_batch_is_stored_once(client: TestClient, keys: dict[str, str], emon_store: Store) -> None:
+    form = {"data": "[[0,3,1],[10,3,2]]", "time": NOW - 100, "apikey": keys["write"]}
+    assert client.post("/input/bulk.json", data=form).text == "ok"
+    assert client.post("/input/bulk.json", data=form).text == "ok"  # emonhub retries after a timeout
+    assert emon_store.count_points() == 2
+
+
+def test_device_key_is_bound_to_its_node(client: TestClient, keys: dict[str, str]) -> None:
+    k = keys["device"]
+    assert client.get("/input/post", params={"node": "esp1", "csv": "1", "devicekey": k}).text == "ok"
+    r = client.get("/input/post", params={"node": "other", "csv": "1", "devicekey": k})
+    assert r.json()["success"] is False and "esp1" in r.json()["message"]
+    assert client.get("/feed/list.json", params={"apikey": k}).status_code == 401  # ingest only
+
+
+def test_revoked_key_is_refused(client: TestClient, emon_store: Store) -> None:
+    key, secret = apikeys.create_key(emon_store, "old", ["write"])
+    assert client.get("/input/post", params={"csv": "1", "apikey": secret}).text == "ok"
+    assert apikeys.revoke(emon_store, key.id)
+    assert client.get("/input/post", params={"csv": "1", "apikey": secret}).status_code == 401
+    assert all(not k.active for k in apikeys.list_keys(emon_store) if k.id == key.id)
+
+
+def test_future_and_ancient_instants_go_to_quarantine(client: TestClient, keys: dict[str, str], emon_store: Store):
+    rows = [[NOW + 30 * 86400, 4, 1], [-5, 4, 2], [NOW - 1, 4, 3]]
+    r = client.post("/input/bulk.json", data={"data": json.dumps(rows), "time": 0, "apikey": keys["write"]})
+    assert r.text == "ok"  # kept, not lost: emonhub must not resend forever
+    held = emon_store.quarantine_summary()
+    assert [(h["source"], h["key"], h["readings"]) for h in held] == [("emoncms-http", "4/1", 2)]
+    assert emon_store.count_points() == 1
+
+
+def test_no_territory_quarantines_everything(tmp_path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    app = create_app(store)
+    app.state.clock = lambda: NOW
+    secret = apikeys.create_key(store, "k", ["write"])[1]
+    with TestClient(app) as c:
+        assert c.get("/input/post", params={"node": "n", "csv": "5", "apikey": secret}).text == "ok"
+    app.state.inputs.close()
+    assert [h["readings"] for h in store.quarantine_summary()] == [1]
+    store.close()
+
+
+# ------------------------------------------------------------------------------------------ feed read side
+def test_feed_data_intervals(client: TestClient, keys: dict[str, str], emon_store: Store) -> None:
+    k = keys["write"]
+    t0 = int(datetime(2026, 3, 28, tzinfo=PARIS).timestamp())  # Saturday; Sunday 29 March has 23 hours
+    rows = [[t0 + i * 600, "m", i % 6] for i in range(71 * 6)]  # 10-min samples, 3 local days = 71 h
+    assert client.post("/input/bulk.json", data={"data": json.dumps(rows), "time": 0, "apikey": k}).text == "ok"
+    fid = feed_ids(client, k)["m/1"]
+    hourly = data(client, k, id=fid, start=t0, end=t0 + 7200, interval=3600, average=1, timeformat="unix")
+    assert hourly == [[t0, 2.5], [t0 + 3600, 2.5]]
+    sampled = data(client, k, id=fid, start=t0 + 1, end=t0 + 3600, interval=1800, timeformat="unix")
+    assert sampled == [[t0, 0.0], [t0 + 1800, 3.0]]  # start aligned down; first sample of each interval
+    gaps = data(client, k, id=fid, start=t0 - 1200, end=t0 + 600, interval=600, skipmissing=0, timeformat="unix")
+    assert gaps == [[t0 - 1200, None], [t0 - 600, None], [t0, 0.0]]
+    days = data(client, k, id=fid, start=t0, end=t0 + 71 * 3600, interval="daily", average=1, timeformat="iso8601")
+    assert [d[0] for d in days] == [
+        "2026-03-28T00:00:00+01:00",
+        "2026-03-29T00:00:00+01:00",
+        "2026-03-30T00:00:00+02:00",
+    ]
+    assert days[0][1] == 2.5
+    weeks = data(client, k, id=fid, start=t0, end=t0 + 71 * 3600, interval="weekly", average=1, timeformat="excel")
+    assert [w[0] for w in weeks] == ["23/03/2026 00:00:00", "30/03/2026 00:00:00"]
+    multi = data(client, k, ids=f"{fid},{fid}", start=t0, end=t0 + 600, timeformat="unix")
+    assert multi == [{"feedid": fid, "data": [[t0, 0.0], [t0 + 600, 1.0]]}] * 2
+    r = client.get("/feed/data.json", params={"apikey": k, "id": 999_999, "start": t0, "end": t0 + 10})
+    assert r.json() == {"success": False, "message": "Feed does not exist"}
+    r = client.get("/feed/data.json", params={"apikey": k, "id": fid, "start": 0, "end": t0, "interval": 10})
+    assert r.json()["success"] is False and "limit" in r.json()["message"]
+
+
+def test_series_not_fed_by_an_input_are_not_feeds(client: TestClient, keys: dict[str, str], emon_store) -> None:
+    emon_store.write([Readings("other", [NOW], [1.0])])
+    other = emon_store.ref("other").id
+    r = client.get("/feed/data.json", params={"apikey": keys["read"], "id": other, "start": 0, "end": NOW})
+    assert r.json() == {"success": False, "message": "Feed does not exist"}
+
+
+def test_admin_remaps_an_input(client: TestClient, keys: dict[str, str], app, emon_store: Store) -> None:
+    k = keys["write"]
+    assert client.get("/input/post", params={"node": "n", "json": "power:1", "time": NOW - 5, "apikey": k}).text == "ok"
+    app.state.inputs.remap("n", "power", "other")
+    assert client.get("/input/post", params={"node": "n", "json": "power:2", "time": NOW, "apikey": k}).text == "ok"
+    t, v = emon_store.read("other", NOW - 60, NOW + 1)
+    assert t.tolist() == [NOW] and v.tolist() == [2.0]
+
+
+def test_ten_second_inputs_across_the_autumn_dst_change(client: TestClient, keys: dict[str, str]) -> None:
+    """Irregular input series keep hour rollups: the repeated local hour 02:00-03:00 must not break them."""
+    k = keys["write"]
+    day = int(datetime(2026, 10, 25, tzinfo=PARIS).timestamp())  # a 25-hour local day
+    rows = [[day + 10 * i, "dst", 100] for i in range(25 * 360)]
+    cut = 2 * 360 + 90  # 02:15 local, first time round: one request ends and the next starts in the repeated hour
+    for part in (rows[:cut], rows[cut:]):
+        assert client.post("/input/bulk.json", data={"data": json.dumps(part), "time": 0, "apikey": k}).text == "ok"
+    fid = feed_ids(client, k)["dst/1"]
+    daily = data(client, k, id=fid, start=day, end=day + 25 * 3600, interval="daily", average=1, timeformat="unix")
+    assert daily == [[day, 100.0]]
+    hourly = data(client, k, id=fid, start=day, end=day + 25 * 3600, interval=3600, average=1, timeformat="unix")
+    assert len(hourly) == 25 and {v for _, v in hourly} == {100.0}

@@ -1,0 +1,116 @@
+"""The régie in a real headless Chromium: a member gives an operator daily access, sees the operator's read
+in their access log, withdraws the grant, and the operator's next read is refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from governance_world import PASSWORD, AppServer, World, build_world
+
+from regie.store import open_store
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def gov_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppServer, World]]:
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('gov-browser') / 'world.sqlite'}")
+    world = build_world(store)
+    with AppServer(world.app()) as server:
+        yield server, world
+    store.close()
+
+
+@pytest.fixture
+def new_page(chromium, gov_server):
+    """Pages in fresh browser contexts (one per person), refusing any request that leaves the loopback server."""
+    server, _ = gov_server
+    contexts, outside = [], []
+
+    def make():
+        context = chromium.new_context(timezone_id="Europe/Paris", locale="fr-FR")
+
+        def guard(route) -> None:
+            if route.request.url.startswith(server.url):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for c in contexts:
+        c.close()
+    assert not outside, f"pages asked for outside resources: {outside}"
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_test_id("username").fill(username)
+    page.get_by_test_id("password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_load_state()
+
+
+def test_grant_read_see_withdraw_refuse(new_page, gov_server) -> None:
+    server, _ = gov_server
+    member, operator = new_page(), new_page()
+
+    # The member logs in and gives the cooperative daily access to their consumption.
+    log_in(member, server.url, "bob")
+    assert member.url == f"{server.url}/me"
+    assert member.get_by_test_id("holder-name").inner_text() == "Bob"
+    member.get_by_test_id("new-grant").click()
+    member.get_by_test_id("recipient").select_option("organisation:coop")
+    member.get_by_test_id("grant-granularity-input").select_option("P1D")
+    member.get_by_test_id("give-grant").click()
+    member.wait_for_load_state()
+    assert member.get_by_test_id("done").is_visible()
+    given = member.locator('[data-testid="grant"][data-status="given"]')
+    assert given.count() == 1
+    grant_id = given.get_attribute("data-id")
+    assert given.get_by_test_id("grant-granularity").get_attribute("data-value") == "P1D"
+
+    # The operator reads bob's data under it: daily totals, never half-hours.
+    log_in(operator, server.url, "op")
+    assert operator.url == f"{server.url}/operator"
+    operator.locator(f'[data-testid="operator-grant"][data-id="{grant_id}"]').get_by_test_id("read-data").click()
+    operator.wait_for_load_state()
+    view = operator.get_by_test_id("data-view")
+    assert view.get_attribute("data-granularity") == "P1D"
+    assert view.get_attribute("data-series") == "c2"
+    rows = operator.get_by_test_id("data-table").locator("tbody tr")
+    assert rows.count() == 31  # the last 31 days of January–February 2025
+    assert re.fullmatch(r"2025-\d\d-\d\d", rows.first.locator("td").first.inner_text())
+
+    # The member sees that read in their access log, then withdraws the grant.
+    member.reload()
+    reads = member.locator('[data-testid="access"][data-caller="op"][data-decision="allowed"]')
+    assert reads.count() == 1
+    assert "P1D" in reads.first.inner_text()
+    member.locator(f'[data-testid="grant"][data-id="{grant_id}"]').get_by_test_id("withdraw").click()
+    member.wait_for_load_state()
+    assert member.locator(f'[data-testid="grant"][data-id="{grant_id}"]').get_attribute("data-status") == "withdrawn"
+
+    # The operator's next read is refused, and the refusal is in the member's log too.
+    response = operator.reload()
+    assert response is not None and response.status == 403
+    assert "withdrawn" in operator.get_by_test_id("access-refused").inner_text()
+    member.reload()
+    assert member.locator('[data-testid="access"][data-caller="op"][data-decision="refused"]').count() == 1
+
+
+def test_a_member_cannot_open_the_operator_page(new_page, gov_server) -> None:
+    server, _ = gov_server
+    page = new_page()
+    log_in(page, server.url, "alice")
+    response = page.goto(f"{server.url}/operator")
+    assert response is not None and response.status == 403
+    assert page.get_by_test_id("refused").is_visible()
