@@ -60,6 +60,9 @@ def build_demo(url: str, seed: int) -> None:
     from regie.governance.demo_accounts import create_demo_accounts
 
     logins = create_demo_accounts(store)  # random passwords, shown below once, only their hashes stored
+    from regie.demo.acc_accounts import create_acc_demo_accounts
+
+    logins += create_acc_demo_accounts(store)  # the ACC operation's PMO, one participant, the participants' grants
     store.close()
     table = Table(title=f"demo territory: {demo.inventory.territory.name}")
     table.add_column("what")
@@ -78,6 +81,10 @@ def build_demo(url: str, seed: int) -> None:
         people.add_row(a.username, a.role, a.holder_id or a.operator_of or "", a.password)
     console.print(people)
     console.print("membre1 has granted the commune daily access; the commune has asked membre2 for the same.")
+    console.print(
+        "pmo runs the collective self-consumption operation (/acc), whose participants granted it their "
+        "30-minute curves; participant is one of its households."
+    )
 
 
 @app.command()
@@ -88,9 +95,17 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same year")] = 42,
     host: Annotated[str | None, typer.Option(help="address to serve on")] = None,
     port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
+    scenario: Annotated[
+        str, typer.Option(help="prats (a village's year at 30 min) or schools (a town's schools, live feed)")
+    ] = "prats",
 ) -> None:
     """Build the demo territory (Prats-de-Mollo-la-Preste, one year at 30 min) and serve the web UI."""
     settings = get_settings()
+    if scenario == "schools":
+        _demo_schools(settings, build_only, seed, host, port)
+        return
+    if scenario != "prats":
+        raise typer.BadParameter(f"unknown scenario {scenario!r}: prats or schools")
     if build_only is not None:
         build_demo(_sqlite_url(build_only), seed)
         return
@@ -121,15 +136,18 @@ def serve(
     _serve(database_url or settings.resolved_database_url, host or settings.host, port or settings.port, broker)
 
 
-def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = None) -> None:
+def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = None, setup=None) -> None:
+    """Serve a store; ``setup(web)`` may prepare the app and return a function to call on the way out."""
     import uvicorn
 
     from regie.ingest.inputs import InputService
     from regie.store import open_store
     from regie.web.app import create_app
+    from regie.web.emoncms import mask_keys_in_access_log
 
     store = open_store(url)
     web = create_app(store)
+    mask_keys_in_access_log()  # emoncms clients send ?apikey=... in the URL
     _secure_web(web)
     # One writer per process: the emoncms HTTP routes and the MQTT ingester share it.
     web.state.inputs = InputService(store).start()
@@ -139,13 +157,68 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
 
         ingester = MqttIngester(web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2]).start()
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
+    cleanup = setup(web) if setup is not None else None
     console.print(f"serving [bold]{_redact(url)}[/] on [link]http://{host}:{port}/[/link]  (Ctrl-C to stop)")
     try:
         uvicorn.run(web, host=host, port=port, log_level="info")
     finally:
+        if cleanup is not None:
+            cleanup()
         if ingester is not None:
             ingester.stop()
         web.state.inputs.close()
+
+
+def build_schools_demo(url: str, seed: int) -> tuple[object, str, str]:
+    """Build the schools territory into an empty store: (data, admin password, API key of the live feed)."""
+    import secrets
+
+    from regie.demo.schools import build_schools
+    from regie.demo.schools_live import install_schools
+    from regie.governance import accounts
+    from regie.ingest import apikeys
+    from regie.store import open_store
+
+    with console.status("generating the schools' two years (hourly) and last weeks (10 s)..."):
+        data = build_schools(seed=seed)
+    store = open_store(url)
+    try:
+        if store.count_points():
+            raise typer.BadParameter(f"{_redact(url)} already holds data; choose an empty path or remove it first")
+        with console.status("writing the schools' series..."):
+            points = install_schools(store, data)
+        password = secrets.token_urlsafe(12)
+        accounts.create_account(store, "admin", password, "admin")
+        _, key = apikeys.create_key(store, "schools demo live feed", ["ingest"])
+    finally:
+        store.close()
+    console.print(f"demo territory: [bold]{data.inventory.territory.name}[/], {points:,} points in {_redact(url)}")
+    return data, password, key
+
+
+def _demo_schools(settings, build_only: Path | None, seed: int, host: str | None, port: int | None) -> None:
+    """``regie demo --scenario schools``: its own store, served with a live feed posting to /input/bulk."""
+    from regie.demo.schools_live import LiveFeed, savings_presets
+
+    path = build_only or settings.data_dir / "demo-schools.sqlite"
+    if build_only is None and path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = _sqlite_url(path)
+    data, password, key = build_schools_demo(url, seed)
+    console.print(f"log in as [bold]admin[/] with password [bold]{password}[/] (drawn for this build, shown once)")
+    if build_only is not None:
+        return
+    host, port = host or settings.host, port or settings.port
+
+    def setup(web):
+        web.state.savings_presets = savings_presets(data)  # type: ignore[arg-type]
+        feed = LiveFeed(f"http://{host}:{port}", key, data).start()  # type: ignore[arg-type]
+        console.print("live feed: the three schools post every 10 s to /input/bulk — see /live")
+        return feed.stop
+
+    _serve(url, host, port, setup=setup)
 
 
 def _secure_web(web) -> None:
@@ -176,15 +249,21 @@ def key_add(
     name: Annotated[str, typer.Argument(help="what the key is for, e.g. 'emonpi garage'")],
     scope: Annotated[list[str] | None, typer.Option(help="read, write or ingest; repeat for several")] = None,
     node: Annotated[str | None, typer.Option(help="a device key: may only post this emoncms node")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="the account (username) this key acts for on /api/me; none: a machine")
+    ] = None,
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
 ) -> None:
     """Create a key. It is printed once: regie keeps only its SHA-256."""
+    from regie.governance.accounts import get_account
     from regie.ingest.apikeys import create_key
 
     scopes = scope or (["ingest"] if node else ["write"])
     store = _open(database_url)
     try:
-        key, secret = create_key(store, name, scopes, node=node)
+        if owner is not None and get_account(store, owner) is None:
+            raise ValueError(f"no account {owner!r}: create it first (regie user add)")
+        key, secret = create_key(store, name, scopes, node=node, owner_id=owner)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     finally:
@@ -720,15 +799,22 @@ def allocate(
         stored = load_operation(store, operation)
         zone = store.load_inventory(stored.territory_id).territory.zone
         start, end = service.month_bounds(month, zone)
-        curves = service.load_curves(store, stored.operation, start, end, _acc_reader(store, reason),
-                                     stored.territory_id)
+        curves = service.load_curves(
+            store, stored.operation, start, end, _acc_reader(store, reason), stored.territory_id
+        )
         result = service.allocate(curves, key or stored.key, static_shares=stored.static_shares)
-        comparison = (service.compare_keys(curves, ("default", "priority", "static"),
-                                           static_shares=stored.static_shares)
-                      if compare and stored.static_shares else
-                      service.compare_keys(curves, ("default", "priority")) if compare else None)
-        report = (reconcile_operation(result, read_acc_curves(reconcile, step=stored.operation.step, zone=zone))
-                  if reconcile is not None else None)
+        comparison = (
+            service.compare_keys(curves, ("default", "priority", "static"), static_shares=stored.static_shares)
+            if compare and stored.static_shares
+            else service.compare_keys(curves, ("default", "priority"))
+            if compare
+            else None
+        )
+        report = (
+            reconcile_operation(result, read_acc_curves(reconcile, step=stored.operation.step, zone=zone))
+            if reconcile is not None
+            else None
+        )
     except IngestError as exc:
         raise typer.BadParameter(exc.describe()) from None
     except (LookupError, ValueError) as exc:
@@ -741,9 +827,16 @@ def allocate(
     for f in result.participants():
         p = f.participant
         consumer = p.role.value == "consumer"
-        table.add_row(p.name, mask_prm(p.prm), p.type.value,
-                      *((_kwh(f.cons_wh), _kwh(f.autocons_wh), _kwh(f.complement_wh), "", "") if consumer
-                        else ("", "", "", _kwh(f.prod_wh), _kwh(f.surplus_wh))))
+        table.add_row(
+            p.name,
+            mask_prm(p.prm),
+            p.type.value,
+            *(
+                (_kwh(f.cons_wh), _kwh(f.autocons_wh), _kwh(f.complement_wh), "", "")
+                if consumer
+                else ("", "", "", _kwh(f.prod_wh), _kwh(f.surplus_wh))
+            ),
+        )
     console.print(table)
     rates = result.rates()
     console.print(
@@ -762,20 +855,29 @@ def allocate(
         console.print(cmp)
     if keys_out is not None:
         keys = dynamic_keys(result.allocation)
-        keys_out.write_text(format_keys_csv(curves.t, [p.prm for p in curves.consumers], keys, zone=zone),
-                            encoding="utf-8")
+        keys_out.write_text(
+            format_keys_csv(curves.t, [p.prm for p in curves.consumers], keys, zone=zone), encoding="utf-8"
+        )
         console.print(f"keys written to [bold]{keys_out}[/]")
     if flows_out is not None:
         flows_out.write_text(format_acc_curves_csv(result, zone), encoding="utf-8")
         console.print(f"flows written to [bold]{flows_out}[/]")
     if report is not None:
-        rec = Table(title=f"reconciliation with {report.source} (tolerance {report.tolerance_wh:g} Wh + "
-                          f"{report.relative:.1%} of production)")
+        rec = Table(
+            title=f"reconciliation with {report.source} (tolerance {report.tolerance_wh:g} Wh + "
+            f"{report.relative:.1%} of production)"
+        )
         for col in ("participant", "flow", "regie kWh", "grid operator kWh", "steps off", "missing"):
             rec.add_column(col, justify="left" if col in ("participant", "flow") else "right")
         for r in report.rows:
-            rec.add_row(f"{r.name} {r.prm_masked}", "AUTOCONS" if r.role == "consumer" else "SURPLUS",
-                        _kwh(r.regie_wh), _kwh(r.grid_wh), str(r.steps_off), str(r.missing))
+            rec.add_row(
+                f"{r.name} {r.prm_masked}",
+                "AUTOCONS" if r.role == "consumer" else "SURPLUS",
+                _kwh(r.regie_wh),
+                _kwh(r.grid_wh),
+                str(r.steps_off),
+                str(r.missing),
+            )
         console.print(rec)
         console.print(("[green]" if report.passed else "[red]") + report.summary() + "[/]")
         if not report.passed:
@@ -814,14 +916,16 @@ def invoice(
         pmo = next((o.name for o in inv.organisations if o.id == stored.operation.pmo_id), stored.operation.pmo_id)
         reader = _acc_reader(store, reason)
         if month is not None:
-            run = service.bill_month(store, operation, month, reader, key=key,
-                                     allow_illustrative=allow_illustrative)
+            run = service.bill_month(store, operation, month, reader, key=key, allow_illustrative=allow_illustrative)
             written = docs.write_documents(run, out, pmo_name=pmo, lang=lang)  # type: ignore[arg-type]
-            console.print(f"{len(run.bills)} invoices, {len(run.statements)} producer statement(s): "
-                          f"{run.total_incl_vat_eur:,.2f} EUR incl. VAT")
+            console.print(
+                f"{len(run.bills)} invoices, {len(run.statements)} producer statement(s): "
+                f"{run.total_incl_vat_eur:,.2f} EUR incl. VAT"
+            )
         else:
-            summary = service.yearly_summary(store, operation, year, reader, key=key,
-                                             allow_illustrative=allow_illustrative)
+            summary = service.yearly_summary(
+                store, operation, year, reader, key=key, allow_illustrative=allow_illustrative
+            )
             out.mkdir(parents=True, exist_ok=True)
             pdf, csv_path = out / f"{operation}-{year}-summary.pdf", out / f"{operation}-{year}-summary.csv"
             pdf.write_bytes(docs.summary_pdf(summary, pmo_name=pmo, lang=lang))  # type: ignore[arg-type]
@@ -832,6 +936,72 @@ def invoice(
     finally:
         store.close()
     console.print(f"wrote {len(written)} files to [bold]{out}[/]")
+
+
+@app.command()
+def report(
+    month: Annotated[str, typer.Option(help="the month, YYYY-MM (days and months in the territory's zone)")],
+    out: Annotated[Path | None, typer.Option(help="PDF to write (default: report-<month>.pdf)")] = None,
+    lang: Annotated[str, typer.Option(help="fr or en")] = "fr",
+    database_url: DbOption = None,
+) -> None:
+    """The monthly territory report (balance, production by source, autonomy, transformer peaks, data health)
+    as a PDF with charts."""
+    from regie.services import reports
+    from regie.web import i18n
+
+    if lang not in i18n.LOCALES:
+        raise typer.BadParameter(f"--lang is one of {', '.join(i18n.LOCALES)}")
+    store = _open(database_url)
+    try:
+        data = reports.monthly_report(store, month)
+    except (LookupError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    target = out or Path(f"report-{month}.pdf")
+    target.write_bytes(reports.monthly_report_pdf(data, i18n.translations(lang).gettext, lang))
+    if data["balance"]:
+        t = data["balance"]["totals"]
+        console.print(f"{data['territory']} {month}: consumption {t['consumption_wh'] / 1e6:,.1f} MWh, "
+                      f"production {t['production_wh'] / 1e6:,.1f} MWh")  # fmt: skip
+    h = data["health"]
+    console.print(f"{len(data['transformers'])} transformers; {h['with_alerts']} of {h['series']} series with alerts")
+    console.print(f"wrote [bold]{target}[/]")
+
+
+@app.command()
+def supervise(
+    days: Annotated[int, typer.Option(help="how many days back to judge, up to now")] = 30,
+    deliver: Annotated[bool, typer.Option(help="send new alerts by e-mail / MQTT as configured")] = True,
+    every: Annotated[int, typer.Option(help="repeat every N seconds until stopped (0: one pass)", min=0)] = 0,
+    database_url: DbOption = None,
+) -> None:
+    """A supervision pass: record new alerts (one per episode) and send them (REGIE_SMTP_*, REGIE_ALERT_*)."""
+    from datetime import datetime, timedelta
+
+    from regie.services import alerts
+
+    settings = get_settings()
+    store = _open(database_url)
+    channels = alerts.channels_from_settings(settings) if deliver else []
+    try:
+        while True:
+            zone = store.load_inventory().territory.zone
+            now = datetime.now(zone)
+            new, outcome = alerts.supervise(store, now - timedelta(days=days), now, channels, now=now)
+            for a in new:
+                console.print(alerts.describe(a), markup=False, highlight=False)
+            console.print(f"{len(new)} new alert(s)" + "".join(f"; {k}: {v}" for k, v in outcome.items()))
+            if not every:
+                break
+            time.sleep(every)
+    except (LookupError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="sqlite:///... or postgresql+psycopg://...")
     host: str = Field(default="127.0.0.1", description="address the web server listens on")
     port: int = Field(default=8000, description="port the web server listens on")
+    # Alert delivery (regie.services.alerts): e-mail when smtp_host and alert_email_to are set, MQTT when
+    # alert_mqtt_host is set; the web UI always shows alerts.
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mails")
+    smtp_port: int = Field(default=587, description="SMTP port (587 with STARTTLS, 465 with TLS, 25 plain)")
+    smtp_security: str = Field(default="starttls", description="starttls, tls or none")
+    smtp_user: str | None = Field(default=None, description="SMTP login, if the server asks for one")
+    smtp_password: str | None = Field(default=None, description="SMTP password")
+    smtp_sender: str = Field(default="regie@localhost", description="From: address of alert e-mails")
+    alert_email_to: list[str] = Field(default_factory=list, description="recipients of alert e-mails")
+    alert_mqtt_host: str | None = Field(default=None, description="MQTT broker that alerts are published to")
+    alert_mqtt_port: int = Field(default=1883, description="port of that broker")
+    alert_mqtt_topic: str = Field(default="regie/alerts", description="base topic: <topic>/<kind>/<subject>")
 
     @property
     def resolved_database_url(self) -> str:

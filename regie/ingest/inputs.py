@@ -94,7 +94,7 @@ class InputMapping:
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    points: int  # readings handed to the store (a repeated instant counts once per request)
+    points: int  # readings handed to the store
     quarantined: int
 
 

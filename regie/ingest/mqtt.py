@@ -54,7 +54,7 @@ class MqttIngester:
         username: str | None = None,
         password: str | None = None,
         session_expiry_s: int = SESSION_EXPIRY_S,
-        flush_s: float = 0.05,
+        flush_s: float = 0.25,
         max_pending: int = 20_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -67,6 +67,8 @@ class MqttIngester:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
         )
+        self.client_id = client_id
+        self._credentials = (username, password) if username else None
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
@@ -110,6 +112,17 @@ class MqttIngester:
             self._settled.wait_for(lambda: not self._inflight)
         self.client.disconnect()
         self.client.loop_stop()
+
+    def forget_session(self) -> None:
+        """Ask the broker to drop this client id's session (and what it queued): connect with a clean
+        start and no expiry. For tests, benchmarks, or retiring an ingester for good."""
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
+        if self._credentials:
+            c.username_pw_set(*self._credentials)
+        c.connect(self.host, self.port, clean_start=True)
+        c.loop_start()
+        c.disconnect()
+        c.loop_stop()
 
     def __enter__(self) -> MqttIngester:
         return self.start()

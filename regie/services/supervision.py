@@ -324,3 +324,45 @@ def supervision_report(
         "health": series_health,
         "alerts": alerts,
     }
+
+
+def weather_series(store: Store, series_id: str, start: datetime, end: datetime) -> tuple[np.ndarray, np.ndarray]:
+    """Raw readings of a series that describes no one (outdoor temperature), for the savings baseline.
+
+    Refuses a series on a delivery point: those go through :func:`regie.governance.gate.read_personal`.
+    """
+    s = store.series(series_id)
+    if s.prm is not None:
+        raise SupervisionRequestError(f"series {series_id} is on a delivery point: read it through the gate")
+    a, b = _bounds(start, end)
+    return store.read(s.id, a, b)
+
+
+def transformer_load_profile(store: Store, transformer_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Loading of a transformer per local day — highest and mean [-] — for a year-long chart against its rating.
+
+    A transformer load is an aggregate of the dozens of points it feeds, not personal data.
+    """
+    inv = store.load_inventory()
+    zone = inv.territory.zone
+    tr = next((x for x in inv.transformers if x.id == transformer_id), None)
+    if tr is None:
+        raise SupervisionRequestError(f"unknown transformer {transformer_id!r}")
+    load_s = _load_series(inv.series, tr)
+    a, b = _bounds(start, end)
+    t, p = store.read(load_s.id, a, b)
+    load = grid.loading(np.asarray(p, dtype=np.float64), tr.rated_kva, tr.power_factor)
+    days = period_starts(a, b - 1, "day", zone)
+    n = len(days) - 1
+    idx = np.searchsorted(days, t, side="right") - 1
+    ok = (idx >= 0) & (idx < n) & np.isfinite(load)
+    peak, total = np.full(n, -np.inf), np.zeros(n)
+    np.maximum.at(peak, idx[ok], load[ok])
+    np.add.at(total, idx[ok], load[ok])
+    count = np.bincount(idx[ok], minlength=n)[:n]
+    return {
+        "transformer": tr.id,
+        "day": [datetime.fromtimestamp(int(x), zone).date().isoformat() for x in days[:-1]],
+        "max": [_clean(x) if c else None for x, c in zip(peak, count, strict=True)],
+        "mean": [_clean(x / c) if c else None for x, c in zip(total, count, strict=True)],
+    }

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0004"
+SCHEMA_VERSION = "0005"
 
 metadata = MetaData()
 
@@ -355,4 +355,28 @@ acc_participant = Table(
     Column("static_share", Float),
     Column("position", Integer, nullable=False),  # order in the operation: the consumers' column order
     PrimaryKeyConstraint("operation_id", "prm", "role"),
+)
+
+alert = Table(
+    "alert",
+    metadata,
+    # One supervision alert per episode (regie.services.alerts): ``key`` = source:kind:subject:since, so a
+    # pass that finds the same episode again updates it (``until``, worst ``value``, ``last_seen``) instead of
+    # adding a row; ``notified_at`` is set once the e-mail / MQTT channels have been given it.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("since", BigInteger, nullable=False),
+    Column("until", BigInteger),
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("unit", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("notified_at", BigInteger),
+    UniqueConstraint("key", name="uq_alert_key"),
+    Index("ix_alert_since", "since"),
 )

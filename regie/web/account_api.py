@@ -14,15 +14,16 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from regie.governance import audit, consent
+from regie.governance import audit, consent, rights
 from regie.governance.accounts import Role
 from regie.governance.consent import Grant, Granularity, RecipientKind
 from regie.governance.gate import AccessDenied, read_personal
 from regie.model import mask_prm
 from regie.web import account_pages, auth, queries
+from regie.web.api import load_inventory
 from regie.web.auth import AccountDep, Caller
 from regie.web.deps import StoreDep
 
@@ -180,7 +181,7 @@ def get_data(
     purpose: Annotated[str, Query(max_length=80)] = account_pages.OWN_PURPOSE,
     reason: Annotated[str | None, Query(max_length=300, description="required of admins; logged")] = None,
 ) -> DataOut:
-    inv = account_pages._load(store)
+    inv = load_inventory(store)
     zone = inv.territory.zone
     try:
         a = int(queries.parse_instant("start", start, zone).timestamp())
@@ -220,7 +221,7 @@ def get_grants(caller: AccountDep, store: StoreDep) -> list[GrantOut]:
 
 
 def _terms(body: GrantIn | RequestIn, store: StoreDep) -> account_pages.GrantTerms:
-    zone = account_pages._load(store).territory.zone
+    zone = load_inventory(store).territory.zone
     form = body.model_dump()
     form["granularity"] = body.granularity.value
     return account_pages.parse_terms(form, zone)
@@ -233,7 +234,7 @@ def _terms(body: GrantIn | RequestIn, store: StoreDep) -> account_pages.GrantTer
 def post_grant(body: GrantIn, caller: AccountDep, writer: WritingCaller, store: StoreDep) -> GrantOut:
     if caller.role is not Role.MEMBER:
         raise HTTPException(403, "only a member gives grants here")
-    inv = account_pages._load(store)
+    inv = load_inventory(store)
     try:
         terms = _terms(body, store)
         g = consent.grant(
@@ -254,7 +255,7 @@ def post_grant(body: GrantIn, caller: AccountDep, writer: WritingCaller, store: 
 def post_request(body: RequestIn, caller: AccountDep, writer: WritingCaller, store: StoreDep) -> GrantOut:
     if caller.role is not Role.OPERATOR:
         raise HTTPException(403, "only an operator requests grants")
-    inv = account_pages._load(store)
+    inv = load_inventory(store)
     try:
         terms = _terms(body, store)
         g = consent.request(
@@ -326,3 +327,43 @@ def get_accesses(caller: AccountDep, store: StoreDep) -> list[AccessOut]:
         )
         for r in audit.accesses_to(store, caller.account.holder_id or "")
     ]
+
+
+class DetailsIn(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=200)
+
+
+class DetailsOut(BaseModel):
+    changed: list[str] = Field(description="the fields corrected (their values are not logged)")
+
+
+@router.post(
+    "/details", response_model=DetailsOut, summary="Correct my name or e-mail address (member, GDPR art. 16)",
+    responses={**_AUTH_RESPONSES, 400: {"description": "not a valid value"}},
+)  # fmt: skip
+def post_details(body: DetailsIn, caller: AccountDep, writer: WritingCaller, store: StoreDep) -> DetailsOut:
+    if caller.role is not Role.MEMBER:
+        raise HTTPException(403, "member accounts only")
+    try:
+        changed = rights.correct_details(
+            store, caller.account, caller.account.holder_id or "", name=body.name, email=body.email
+        )
+    except (ValueError, LookupError) as exc:
+        raise HTTPException(400, str(exc)) from None
+    return DetailsOut(changed=changed)
+
+
+@router.post(
+    "/export", summary="Everything regie holds about me, one zip (member, GDPR art. 15 and 20)",
+    responses={**_AUTH_RESPONSES, 200: {"content": {"application/zip": {}}}},
+)  # fmt: skip
+def post_export(caller: AccountDep, writer: WritingCaller, store: StoreDep) -> Response:
+    if caller.role is not Role.MEMBER:
+        raise HTTPException(403, "member accounts only")
+    blob = rights.export_member(store, caller.account, caller.account.holder_id or "")
+    name = f"regie-{caller.account.holder_id}.zip"
+    return Response(
+        blob, media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )  # fmt: skip

@@ -10,6 +10,7 @@ was wrong.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,11 +28,23 @@ from regie.governance.gate import AccessDenied, PersonalData, holding_periods, p
 from regie.model import Inventory, Series, mask_prm
 from regie.store import Store
 from regie.web import auth, queries
+from regie.web.api import load_inventory
 from regie.web.auth import Caller
 from regie.web.i18n import N_
-from regie.web.templating import render
+from regie.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
+
+#: Pages and files of one person: never kept by a shared cache nor the browser's, never framed by another site.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+
+
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """:func:`regie.web.templating.render` with :data:`PRIVATE_HEADERS`."""
+    response = render_page(request, template, context, status_code=status_code)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
 
 OWN_PURPOSE = "dpv:ServiceProvision"
 #: How much a view shows by default at each granularity (a page, not an export: the export has everything).
@@ -54,6 +67,12 @@ PURPOSE_LABELS: dict[str, str] = {
     "dpv:ServiceMonitoring": N_("Supervising the local grid"),
     "dpv:ResearchAndDevelopment": N_("Research on local energy"),
     "dpv:CombatClimateChange": N_("Territorial energy planning"),
+}
+ROLE_LABELS: dict[str, str] = {
+    "admin": N_("administrator"),
+    "operator": N_("operator"),
+    "member": N_("member"),
+    "public": N_("public"),
 }
 STATUS_LABELS: dict[str, str] = {
     "requested": N_("requested"),
@@ -108,6 +127,7 @@ def _base(request: Request, caller: Caller, active: str) -> dict[str, Any]:
         "category_labels": CATEGORY_LABELS,
         "purpose_labels": PURPOSE_LABELS,
         "status_labels": STATUS_LABELS,
+        "role_labels": ROLE_LABELS,
     }
 
 
@@ -330,13 +350,6 @@ def _local_day(t: int, zone: ZoneInfo) -> date:
     return datetime.fromtimestamp(t, zone).date()
 
 
-def _load(store: Store) -> Inventory:
-    try:
-        return store.load_inventory()
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from None
-
-
 # ---------------------------------------------------------------- the member
 
 
@@ -394,13 +407,13 @@ def me_page(request: Request, caller: PageCaller, granularity: str = "P1D", seri
     except ValueError:
         gran = Granularity.P1D
     store = _store(request)
-    inv = _load(store)
+    inv = load_inventory(store)
     return render(request, "me.html", _member_context(request, caller, store, inv, gran, series))
 
 
 def _member_error(request: Request, caller: Caller, message: str, status_code: int = 400) -> HTMLResponse:
     store = _store(request)
-    inv = _load(store)
+    inv = load_inventory(store)
     context = _member_context(request, caller, store, inv, Granularity.P1D, None)
     return render(request, "me.html", {**context, "error": message}, status_code=status_code)
 
@@ -416,7 +429,7 @@ async def me_grant(request: Request, caller: PageCaller) -> Response:
     _member_only(caller)
     form = await _form(request, caller)
     store = _store(request)
-    inv = _load(store)
+    inv = load_inventory(store)
     kind, _, rid = str(form.get("recipient") or "").partition(":")
     try:
         terms = parse_terms(form, inv.territory.zone)
@@ -424,7 +437,7 @@ async def me_grant(request: Request, caller: PageCaller) -> Response:
             raise consent.ConsentError("choose who receives the grant")
         consent.grant(
             store, caller.account, subject_id=caller.account.holder_id or "", recipient_kind=kind, recipient_id=rid,
-            categories=terms.categories, prms=form["prms"] or held_prms(inv, caller.account.holder_id),
+            categories=terms.categories, prms=form["prms"],  # the boxes ticked: none ticked is refused
             granularity=terms.granularity, data_start=terms.data_start, data_end=terms.data_end,
             purpose=terms.purpose, expires_at=terms.expires_at,
         )  # fmt: skip
@@ -465,12 +478,10 @@ def me_receipt(request: Request, caller: PageCaller, consent_id: str) -> Respons
         caller.role is Role.ADMIN or g.subject_id == caller.account.holder_id or g.names(caller.account)
     ):
         raise HTTPException(404, "no such grant of yours")
-    import json
-
     body = json.dumps(consent.receipt(store, consent_id), ensure_ascii=False, indent=2)
     return Response(
         body, media_type="application/ld+json",
-        headers={"Content-Disposition": f'attachment; filename="consent-{consent_id[:12]}.jsonld"'},
+        headers={**PRIVATE_HEADERS, "Content-Disposition": f'attachment; filename="consent-{consent_id[:12]}.jsonld"'},
     )  # fmt: skip
 
 
@@ -480,9 +491,10 @@ async def me_export(request: Request, caller: PageCaller) -> Response:
     _member_only(caller)
     await _form(request, caller)
     blob = rights.export_member(_store(request), caller.account, caller.account.holder_id or "")
+    name = f"regie-{caller.account.holder_id}.zip"
     return Response(
         blob, media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="regie-{caller.account.holder_id}.zip"'},
+        headers={**PRIVATE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
     )  # fmt: skip
 
 
@@ -550,7 +562,7 @@ def operator_page(request: Request, caller: PageCaller) -> Response:
     if caller.role is not Role.OPERATOR:
         return _forbidden(request, "for operator accounts only")
     store = _store(request)
-    return render(request, "operator.html", _operator_context(request, caller, store, _load(store)))
+    return render(request, "operator.html", _operator_context(request, caller, store, load_inventory(store)))
 
 
 @router.post("/operator/requests", name="operator_request")
@@ -559,7 +571,7 @@ async def operator_request(request: Request, caller: PageCaller) -> Response:
     _operator_only(caller)
     form = await _form(request, caller)
     store = _store(request)
-    inv = _load(store)
+    inv = load_inventory(store)
     subject = str(form.get("subject") or "")
     try:
         terms = parse_terms(form, inv.territory.zone)
@@ -579,7 +591,7 @@ def operator_data(request: Request, caller: PageCaller, grant: str = "", granula
     """A member's data under one grant, read through the gate at the grant's granularity (or coarser)."""
     _operator_only(caller)
     store = _store(request)
-    inv = _load(store)
+    inv = load_inventory(store)
     g = consent.get_grant(store, grant)
     if g is None:
         raise HTTPException(404, "no such grant")

@@ -6,7 +6,21 @@ from fastapi import FastAPI
 
 from regie import __version__
 from regie.store import Store
-from regie.web import account_api, account_pages, api, assets, auth, emoncms, imports, pages
+from regie.web import (
+    acc_pages,
+    account_api,
+    account_pages,
+    api,
+    assets,
+    auth,
+    disclosure,
+    emoncms,
+    imports,
+    live,
+    pages,
+    supervision_api,
+    supervision_pages,
+)
 
 
 def create_app(store: Store) -> FastAPI:
@@ -22,4 +36,10 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(account_pages.router)
     app.include_router(account_api.router)
+    app.include_router(disclosure.router)
+    app.include_router(acc_pages.router)
+    app.include_router(supervision_pages.router)
+    app.include_router(supervision_api.router)
+    app.include_router(live.router)
+    app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     return app

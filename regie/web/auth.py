@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import quote
 
@@ -63,7 +64,7 @@ class Caller:
 
     account: Account
     via: str  # "anonymous", "session" or "api_key"
-    session_token: str | None = None
+    session_token: str | None = field(default=None, repr=False)  # a secret: never in a repr, a log or a trace
     key: apikeys.ApiKey | None = None
 
     @property
@@ -80,6 +81,7 @@ class Caller:
 
 
 ANONYMOUS = Caller(PUBLIC, "anonymous")
+_SECRET_LOCK = threading.Lock()
 
 
 # ---------------------------------------------------------------- configuration kept on the app
@@ -88,10 +90,11 @@ ANONYMOUS = Caller(PUBLIC, "anonymous")
 def app_secret(request: Request) -> bytes:
     """The HMAC secret of this app (see the module docstring)."""
     state = request.app.state
-    secret = getattr(state, "secret", None)
-    if not secret:
-        secret = secrets.token_bytes(32)
-        state.secret = secret
+    with _SECRET_LOCK:  # two first requests at once must not make two secrets
+        secret = getattr(state, "secret", None)
+        if not secret:
+            secret = secrets.token_bytes(32)
+            state.secret = secret
     return secret
 
 
@@ -318,6 +321,7 @@ def _login_page(
     }
     status = _LOGIN_STATUS.get(problem or "", 200)
     response = render(request, "login.html", context, status_code=status)
+    response.headers.update({"Cache-Control": "no-store", "X-Frame-Options": "DENY"})  # no clickjacking of the form
     if fresh:
         set_prelogin_cookie(request, response, nonce)
     if problem == "locked":
@@ -354,6 +358,9 @@ def login(
     if not result.ok or result.account is None:
         log.info("login refused for a user (%s) from %s", result.reason, client_address(request))
         return _login_page(request, safe_next(next, ""), result.reason, result.retry_after, username)
+    previous = session_token(request)
+    if previous:  # a login replaces the session the browser had, whoever it was
+        accounts.revoke_session(store, previous)
     token = accounts.create_session(store, result.account)
     response = RedirectResponse(safe_next(next, home_of(result.account)), status_code=303)
     set_session_cookie(request, response, token)

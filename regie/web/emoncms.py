@@ -20,7 +20,9 @@ data) are not reachable here; they are read through the JSON API and its governa
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +38,7 @@ from sqlalchemy import select
 from regie.ingest import apikeys
 from regie.ingest.emoncms_input import (
     EmoncmsFormatError,
+    Frame,
     decode_body,
     decode_hex,
     group,
@@ -59,6 +62,28 @@ _CALENDAR = {"daily": ("day", "D"), "weekly": ("day", "W"), "monthly": ("month",
 
 
 # ---------------------------------------------------------------------------- plumbing
+_SECRET_PARAM = re.compile(r"((?:^|[?&])(?:apikey|devicekey)=)([^&\s]*)", re.IGNORECASE)
+
+
+class MaskKeysFilter(logging.Filter):
+    """Mask ``apikey=`` / ``devicekey=`` in uvicorn's access log: emoncms clients put keys in the URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_PARAM.sub(lambda m: m.group(1) + apikeys.mask(m.group(2)), a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def mask_keys_in_access_log() -> None:
+    """Install :class:`MaskKeysFilter` on ``uvicorn.access`` (idempotent); call before serving."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskKeysFilter) for f in access.filters):
+        access.addFilter(MaskKeysFilter())
+
+
 def get_inputs(request: Request) -> InputService:
     """The app's one input service (one writer), created on first use unless the caller set one."""
     state = request.app.state
@@ -126,11 +151,15 @@ def _check_nodes(key: apikeys.ApiKey, nodes: set[str]) -> str | None:
     return None
 
 
-async def _submit(request: Request, frames, origin: str) -> None:
-    import asyncio
-
+async def _submit(request: Request, frames: list[Frame], origin: str) -> str | None:
+    """Hand the frames to the writer and wait for the commit; an error message if the store refused them
+    (a value too large for the series' resolution, ...): nothing of the request is then written."""
     future = get_inputs(request).submit(group(frames), source="emoncms-http", origin=origin)
-    await asyncio.wrap_future(future)
+    try:
+        await asyncio.wrap_future(future)
+    except ValueError as exc:  # StoreError, IngestError: the request's fault, not a server failure
+        return f"Error: {exc}"
+    return None
 
 
 # ---------------------------------------------------------------------------- input
@@ -150,7 +179,8 @@ async def input_post(request: Request, node: str | None = None) -> Response:
         return _fail(exc.why)
     if problem := _check_nodes(key, {frame.node}):
         return _fail(problem)
-    await _submit(request, [frame], "input/post")
+    if problem := await _submit(request, [frame], "input/post"):
+        return _fail(problem)
     if fulljson:
         return JSONResponse({"success": True})
     return PlainTextResponse("ok")
@@ -186,14 +216,15 @@ async def input_bulk(request: Request) -> Response:
         return _fail(exc.why if exc.line is None else f"{exc.why} (item {exc.line})")
     if problem := _check_nodes(key, {f.node for f in frames}):
         return _fail(problem)
-    await _submit(request, frames, "input/bulk")
+    if problem := await _submit(request, frames, "input/bulk"):
+        return _fail(problem)
     return PlainTextResponse("ok")
 
 
-@router.get("/input/list.json", response_model=None)
+@router.api_route("/input/list.json", methods=["GET", "POST"], response_model=None)
 async def input_list(request: Request) -> Response:
     """Inputs with their last value, as emoncms's ``input/list.json``."""
-    params = dict(request.query_params)
+    params, _ = await _params(request)
     key = _authorise(request, params, "read")
     if isinstance(key, Response):
         return key
@@ -241,10 +272,10 @@ def _feeds(store: Store, ids: list[int] | None = None) -> dict[int, Any]:
         return {r.id: r for r in conn.execute(q)}
 
 
-@router.get("/feed/list.json", response_model=None)
+@router.api_route("/feed/list.json", methods=["GET", "POST"], response_model=None)
 async def feed_list(request: Request) -> Response:
     """The feeds (series fed by inputs), emoncms's fields: id, name, tag (the node), unit, time, value."""
-    params = dict(request.query_params)
+    params, _ = await _params(request)
     key = _authorise(request, params, "read")
     if isinstance(key, Response):
         return key
@@ -401,14 +432,14 @@ def _flag(params: dict[str, str], name: str, default: bool) -> bool:
     return default if v is None or v == "" else v not in ("0", "false")
 
 
-@router.get("/feed/data.json", response_model=None)
+@router.api_route("/feed/data.json", methods=["GET", "POST"], response_model=None)
 async def feed_data_route(request: Request) -> Response:
     """``id`` (or ``ids=1,2``), ``start``, ``end`` (s or ms), ``interval`` (s or daily/weekly/monthly/annual),
     ``average``, ``timeformat`` (unixms, unix, excel, iso8601), ``skipmissing``, ``limitinterval``.
 
     Defaults as ``Modules/feed/feed_controller.php`` reads them: ``skipmissing=1``, ``limitinterval=1``,
     ``average=0``, times in ``unixms``."""
-    params = dict(request.query_params)
+    params, _ = await _params(request)
     key = _authorise(request, params, "read")
     if isinstance(key, Response):
         return key

@@ -132,5 +132,8 @@ def _with_lang(request: Request, code: str) -> str:
 #: The main navigation shared by every page: (key, path, label). Later pages add one line each.
 NAVIGATION: list[tuple[str, str, str]] = [
     ("territory", "/", i18n.N_("Territory")),
+    ("acc", "/acc", i18n.N_("Collective self-consumption")),
+    ("live", "/live", i18n.N_("Live")),
+    ("grid", "/grid", i18n.N_("Supervision")),
     ("account", "/me", i18n.N_("My account")),
 ]

@@ -40,14 +40,22 @@ def test_parses_the_documented_layout_with_end_stamps_and_units() -> None:
     assert t.tolist() == [t0, t0 + 1800]
     assert wh.tolist() == [7500.0, 7500.0]  # 15 kW over half an hour = 7,500 Wh
     assert g.values[(PRM_A, "COMPLEMENT")][1].tolist() == [2500.0]
-    np.testing.assert_array_equal(g.matrix("AUTOCONS", [PRM_A, PRM_B], np.array([t0, t0 + 1800, t0 + 3600])),
-                                  [[7500, np.nan], [7500, np.nan], [np.nan, np.nan]])
+    np.testing.assert_array_equal(
+        g.matrix("AUTOCONS", [PRM_A, PRM_B], np.array([t0, t0 + 1800, t0 + 3600])),
+        [[7500, np.nan], [7500, np.nan], [np.nan, np.nan]],
+    )
 
 
 def test_naive_local_times_on_the_autumn_dst_night() -> None:
     # end stamps by the wall clock: 02:00 and 02:30 come twice (CEST, then CET)
-    stamps = ["2025-10-26 02:00:00", "2025-10-26 02:30:00", "2025-10-26 02:00:00", "2025-10-26 02:30:00",
-              "2025-10-26 03:00:00", "2025-10-26 03:30:00"]
+    stamps = [
+        "2025-10-26 02:00:00",
+        "2025-10-26 02:30:00",
+        "2025-10-26 02:00:00",
+        "2025-10-26 02:30:00",
+        "2025-10-26 03:00:00",
+        "2025-10-26 03:30:00",
+    ]
     text = "PRM;Type;Horodate;Valeur\n" + "".join(f"{PRM_B};AUTOCONS;{s};{i}\n" for i, s in enumerate(stamps))
     t, _ = _parse(text, step=PT30M).values[(PRM_B, "AUTOCONS")]
     assert np.all(np.diff(t) == 1800) and len(t) == 6  # the repeated hour is two distinct half-hours

@@ -71,13 +71,6 @@ def wait_for(predicate) -> None:
         time.sleep(0.02)
 
 
-def forget_session(client_id: str) -> None:
-    """Connect once with a clean start and no expiry, so the broker drops the test's session."""
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    c.connect(HOST, PORT, clean_start=True)
-    c.disconnect()
-
-
 def test_messages_published_while_stopped_are_stored_once(broker, store: Store, names) -> None:
     base, client_id = names
     with InputService(store) as service:
@@ -94,7 +87,7 @@ def test_messages_published_while_stopped_are_stored_once(broker, store: Store, 
         wait_for(lambda: again.stored >= n)
         again.stop()
         assert (again.received, again.stored, again.rejected) == (n, n, 0)
-    forget_session(client_id)
+        again.forget_session()
 
     t, v = store.read("emon-house-power", T0, T0 + 10 * n)
     np.testing.assert_array_equal(t, T0 + 10 * np.arange(n))
@@ -123,7 +116,7 @@ def test_single_values_csv_and_bad_payloads(broker, store: Store, names) -> None
         wait_for(lambda: ing.stored + ing.rejected >= 4)
         ing.stop()
         assert (ing.stored, ing.rejected) == (2, 2)
-    forget_session(client_id)
+        ing.forget_session()
     assert store.read("emon-emontx-vrms", T0, T0 + 1)[1].tolist() == [231.5]
     assert store.read("emon-emontx-0", T0, T0 + 1)[1].tolist() == [10.0]  # MQTT CSV counts from 0
     assert store.read("emon-emontx-1", T0, T0 + 1)[1].tolist() == [20.0]

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from acc_world import MATRIX_OPERATION, add_matrix_operation
 from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
-from governance_world import PURPOSE, World, build_world
+from governance_world import PRM_A, PRM_B, PURPOSE, World, build_world
 
 from regie.store import open_store
 from regie.web import assets
@@ -73,7 +74,8 @@ PUBLIC = {role: SAME for role in ROLES}
 
 
 def grant_form(role: str) -> dict[str, Any]:
-    return {"recipient": "organisation:coop", "categories": "consumption", "granularity": "P1D",
+    prm = PRM_B if role == "member_other" else PRM_A  # the point the member holds (others: any, refused anyway)
+    return {"recipient": "organisation:coop", "categories": "consumption", "prms": prm, "granularity": "P1D",
             "purpose": PURPOSE, "data_from": "2025-01-01", "expires": EXPIRES}  # fmt: skip
 
 
@@ -94,6 +96,10 @@ def request_json(role: str) -> dict[str, Any]:
 
 # Pages of an account: the public (and a key without an owner, which acts as the public) is sent to log in.
 LOGIN = 303
+# Supervision: the admin, and operators of the régie or the commune (the world's operators run a cooperative
+# and another body: refused, like members); the public (and ownerless keys) log in / get 401.
+SUPERVISORS_PAGE = expect(403, public=LOGIN, machines=LOGIN, admin=200)
+SUPERVISORS_API = expect(403, public=401, machines=401, admin=200)
 # /api/me: the public and ownerless keys get 401.
 MATRIX: dict[tuple[str, str], Case] = {
     # ---------------------------------------------------------------- public
@@ -104,6 +110,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/"): Case("/", PUBLIC),
     ("GET", "/api/territory"): Case("/api/territory", PUBLIC),
     ("GET", "/api/balance"): Case("/api/balance", PUBLIC),
+    ("GET", "/api/territory/consumption-by-usage"): Case("/api/territory/consumption-by-usage", PUBLIC),
+    ("GET", "/api/territory/disclosure"): Case("/api/territory/disclosure", PUBLIC),
     ("GET", "/static/{name}"): Case("/static/regie.css", PUBLIC),
     ("GET", "/static/vendor/{name}"): Case("/static/vendor/echarts.min.js", PUBLIC),
     # ---------------------------------------------------------------- login
@@ -147,6 +155,40 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     # ---------------------------------------------------------------- the admin's page
     ("GET", "/admin"): Case("/admin", expect(403, public=LOGIN, machines=LOGIN, admin=200)),
+    # ---------------------------------------------------------------- collective self-consumption (acc_pages)
+    # ``op`` runs the operation's PMO (coop); alice (and her key) is a participant; the admin gives a reason.
+    ("GET", "/acc"): Case("/acc", expect(200, public=LOGIN, machines=LOGIN)),
+    **{
+        ("GET", path): Case(
+            path.replace("{operation_id}", MATRIX_OPERATION).replace("{month}", "2025-01"),
+            expect(403, public=LOGIN, machines=LOGIN, admin=200, operator_granted=200),
+            params={"reason": "access matrix"},
+        )
+        for path in (
+            "/acc/{operation_id}",
+            "/acc/{operation_id}/allocation",
+            "/acc/{operation_id}/keys",
+            "/acc/{operation_id}/invoices",
+            "/acc/{operation_id}/dynamic-keys/{month}.csv",
+        )
+    },
+    ("GET", "/acc/{operation_id}/invoices/{month}/{document}"): Case(
+        f"/acc/{MATRIX_OPERATION}/invoices/2025-01/invoices.csv",
+        expect(403, public=LOGIN, machines=LOGIN, admin=200, operator_granted=200),
+        params={"reason": "access matrix"},
+    ),
+    ("GET", "/acc/{operation_id}/summary/{document}"): Case(
+        f"/acc/{MATRIX_OPERATION}/summary/2025.csv",
+        expect(403, public=LOGIN, machines=LOGIN, admin=200, operator_granted=200),
+        params={"reason": "access matrix"},
+    ),
+    ("GET", "/acc/{operation_id}/me"): Case(
+        f"/acc/{MATRIX_OPERATION}/me", expect(403, public=LOGIN, machines=LOGIN, member_self=200, key_owner=200)
+    ),
+    ("GET", "/acc/{operation_id}/me/invoices/{month}.pdf"): Case(
+        f"/acc/{MATRIX_OPERATION}/me/invoices/2025-01.pdf",
+        expect(403, public=LOGIN, machines=LOGIN, member_self=200, key_owner=200),
+    ),
     # ---------------------------------------------------------------- /api/me
     ("GET", "/api/me"): Case("/api/me", expect(200, public=401, machines=401)),
     ("GET", "/api/me/series"): Case("/api/me/series", expect(200, public=401, machines=401)),
@@ -170,6 +212,14 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/me/grants/{consent_id}/receipt"): Case(
         lambda w: f"/api/me/grants/{w.grant_id}/receipt",
         expect(404, public=401, machines=401, member_self=200, key_owner=200, admin=200, operator_granted=200),
+    ),
+    ("POST", "/api/me/details"): Case(
+        "/api/me/details",
+        expect(403, public=401, machines=401, members=200, key_owner=200),
+        json=lambda r: {"email": "new@example.org"},
+    ),
+    ("POST", "/api/me/export"): Case(
+        "/api/me/export", expect(403, public=401, machines=401, members=200, key_owner=200), json=lambda r: {}
     ),
     ("GET", "/api/me/accesses"): Case(
         "/api/me/accesses", expect(403, public=401, machines=401, members=200, key_owner=200)
@@ -197,15 +247,46 @@ MATRIX: dict[tuple[str, str], Case] = {
         for method in ("GET", "POST")
         for path in ("/input/bulk", "/input/bulk.json")
     },
-    ("GET", "/input/list.json"): Case("/input/list.json", expect(401, key_read=200, key_write=200, key_owner=200)),
-    ("GET", "/feed/list.json"): Case("/feed/list.json", expect(401, key_read=200, key_write=200, key_owner=200)),
-    ("GET", "/feed/data.json"): Case(
-        "/feed/data.json", expect(401, key_read=200, key_write=200, key_owner=200), params={"id": "1"}
-    ),
+    # The read side answers GET and POST alike (emoncms reads ``$_GET`` then ``$_POST``).
+    **{
+        (method, path): Case(path, expect(401, key_read=200, key_write=200, key_owner=200), params=params)
+        for method in ("GET", "POST")
+        for path, params in (("/input/list.json", {}), ("/feed/list.json", {}), ("/feed/data.json", {"id": "1"}))
+    },
     # ---------------------------------------------------------------- file import (an API key that may write)
     ("POST", "/api/import/{fmt}"): Case(
         "/api/import/csv", expect(401, key_write=400, key_owner=400), files={"file": ("empty.csv", b"", "text/csv")}
     ),
+    # ---------------------------------------------------------------- supervision (the régie's admin and operators)
+    ("GET", "/grid"): Case("/grid", SUPERVISORS_PAGE),
+    ("GET", "/grid/{transformer_id}"): Case(
+        "/grid/tr-none", expect(403, public=LOGIN, machines=LOGIN, admin=404)
+    ),
+    ("GET", "/data-health"): Case("/data-health", SUPERVISORS_PAGE),
+    ("GET", "/savings"): Case("/savings", SUPERVISORS_PAGE),
+    ("GET", "/savings/report.pdf"): Case(
+        "/savings/report.pdf",
+        expect(403, public=LOGIN, machines=LOGIN, admin=400),
+        params={
+            "series": "c1",
+            "temperature": "no-such-thermometer",
+            "baseline_start": "2025-01-01",
+            "baseline_end": "2025-01-31",
+            "reporting_start": "2025-02-01",
+            "reporting_end": "2025-02-28",
+        },
+    ),
+    ("GET", "/report"): Case("/report", SUPERVISORS_PAGE),
+    ("GET", "/report.pdf"): Case("/report.pdf", SUPERVISORS_PAGE),
+    ("GET", "/api/grid/{transformer_id}"): Case(
+        "/api/grid/tr-none", expect(403, public=401, machines=401, admin=404)
+    ),
+    ("GET", "/api/data-health"): Case("/api/data-health", SUPERVISORS_API),
+    ("GET", "/api/alerts"): Case("/api/alerts", SUPERVISORS_API),
+    # ---------------------------------------------------------------- the live guest view (public, secrecy-checked)
+    ("GET", "/live"): Case("/live", PUBLIC),
+    ("GET", "/live/stream"): Case("/live/stream", PUBLIC, params={"once": "1"}),
+    ("GET", "/api/live"): Case("/api/live", PUBLIC),
 }
 
 
@@ -225,6 +306,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, W
     path = tmp_path_factory.mktemp("matrix") / "world.sqlite"
     store = open_store(f"sqlite:///{path}")
     world = build_world(store)
+    add_matrix_operation(store)
     store.close()
     yield path, world
 
@@ -253,6 +335,16 @@ def test_every_route_has_an_entry(template: tuple[Path, World]) -> None:
     stale = sorted(set(MATRIX) - routes)
     assert not missing, f"routes without an entry in the access matrix (say who may call them): {missing}"
     assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+def test_a_route_without_an_entry_is_caught(template: tuple[Path, World]) -> None:
+    store = open_store(f"sqlite:///{template[0]}")
+    try:
+        app = _rebind(template[1], store).app()
+        app.add_api_route("/api/new-thing", lambda: {}, methods=["GET"])
+        assert ("GET", "/api/new-thing") in app_routes(app) - set(MATRIX)
+    finally:
+        store.close()
 
 
 def test_the_route_listing_sees_every_router(template: tuple[Path, World]) -> None:

@@ -206,3 +206,21 @@ def test_safe_next() -> None:
     assert auth.safe_next("/me?x=1") == "/me?x=1"
     assert auth.safe_next(None) == "/me"
     assert auth.safe_next("//x", "/admin") == "/admin"
+
+
+def test_regie_key_add_owner_makes_a_personal_key(world: World, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from regie.cli import app
+
+    url = str(world.store.engine.url)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["key", "add", "x", "--owner", "nobody", "--database-url", url])
+    assert refused.exit_code != 0 and "no account" in refused.output
+    done = runner.invoke(
+        app, ["key", "add", "bob's script", "--scope", "read", "--owner", "bob", "--database-url", url]
+    )
+    assert done.exit_code == 0, done.output
+    secret = done.output.strip().splitlines()[-1]
+    r = client_for(world).get("/api/me", headers={"Authorization": f"Bearer {secret}"})
+    assert r.json()["username"] == "bob" and r.json()["via"] == "api_key"

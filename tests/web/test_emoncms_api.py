@@ -283,3 +283,31 @@ def test_ten_second_inputs_across_the_autumn_dst_change(client: TestClient, keys
     assert daily == [[day, 100.0]]
     hourly = data(client, k, id=fid, start=day, end=day + 25 * 3600, interval=3600, average=1, timeformat="unix")
     assert len(hourly) == 25 and {v for _, v in hourly} == {100.0}
+
+
+def test_keys_in_urls_are_masked_in_the_access_log() -> None:
+    import logging
+
+    from regie.web.emoncms import MaskKeysFilter
+
+    secret = "0123456789abcdef0123456789abcdef"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", f"/input/post?csv=1&apikey={secret}", "1.1", 200),
+        None,
+    )
+    MaskKeysFilter().filter(record)
+    assert secret not in record.getMessage() and "apikey=0123…" in record.getMessage()
+
+
+def test_a_value_the_store_refuses_fails_the_whole_request(
+    client: TestClient, keys: dict[str, str], emon_store
+) -> None:
+    rows = [[0, "n", 1], [10, "n", 1e300]]  # 1e300 W does not fit the series' 0.1 W resolution
+    r = client.post("/input/bulk.json", data={"data": json.dumps(rows), "time": NOW - 100, "apikey": keys["write"]})
+    assert r.json()["success"] is False and "too large" in r.json()["message"]
+    assert emon_store.count_points() == 0

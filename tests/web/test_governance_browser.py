@@ -94,7 +94,7 @@ def test_grant_read_see_withdraw_refuse(new_page, gov_server) -> None:
     member.reload()
     reads = member.locator('[data-testid="access"][data-caller="op"][data-decision="allowed"]')
     assert reads.count() == 1
-    assert "P1D" in reads.first.inner_text()
+    assert reads.first.get_attribute("data-granularity") == "P1D"
     member.locator(f'[data-testid="grant"][data-id="{grant_id}"]').get_by_test_id("withdraw").click()
     member.wait_for_load_state()
     assert member.locator(f'[data-testid="grant"][data-id="{grant_id}"]').get_attribute("data-status") == "withdrawn"

@@ -1,0 +1,281 @@
+"""Alert delivery: supervision alerts kept once per episode, shown in the web UI, sent by e-mail and MQTT.
+
+Why one record per episode: a supervision pass runs again and again over overlapping windows and finds
+the same overload or the same silent feed each time; a person must be told once, when it starts, and be
+able to see since when it lasts and whether it ended. The episode's key is ``source:kind:subject:since``
+(:func:`alert_key`): a pass that meets it again updates ``until``, the worst ``value`` and ``last_seen``.
+
+Delivery follows the commit (Datasette's ``events.py``): records are written first, and only the ones that
+are new *and committed* go to the channels; a channel that fails leaves ``notified_at`` empty, so the next
+pass tries again (:func:`pending`). Channels: :class:`EmailChannel` (``smtplib``, STARTTLS / TLS / plain
+for a local relay) and :class:`MqttChannel` (paho-mqtt, one retained-free JSON message per alert on
+``<topic>/<kind>/<subject>``, QoS 1).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select, update
+
+from regie.store import Store
+from regie.store.schema import alert as alert_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """A stored alert episode (instants are UTC seconds)."""
+
+    id: int
+    key: str
+    source: str
+    kind: str
+    subject: str
+    since: int
+    until: int | None
+    value: float | None
+    threshold: float | None
+    unit: str
+    message: str
+    first_seen: int
+    last_seen: int
+    notified_at: int | None
+
+    @property
+    def ongoing(self) -> bool:
+        return self.until is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def alert_key(a: Mapping[str, Any]) -> str:
+    """The episode's identity: the same kind on the same subject starting at the same instant."""
+    return f"{a.get('source', 'supervision')}:{a['kind']}:{a['subject']}:{int(a.get('since_ts', a['since']))}"
+
+
+def _row(r: Any) -> AlertRecord:
+    return AlertRecord(**{c: getattr(r, c) for c in AlertRecord.__slots__})
+
+
+def record(store: Store, alerts: Iterable[Mapping[str, Any]], *, now: int | None = None) -> list[AlertRecord]:
+    """Store alerts (dicts of :func:`regie.services.supervision.supervision_report`), one row per episode.
+
+    Returns the episodes seen for the first time, once committed. ``since`` may be an instant or the ISO
+    text of the report (then ``since_ts`` carries the instant).
+    """
+    at = int(time.time()) if now is None else int(now)
+    items = {alert_key(a): a for a in alerts}
+    new_keys: list[str] = []
+    with store.engine.begin() as conn:
+        existing = {}
+        keys = list(items)
+        for i in range(0, len(keys), 500):
+            q = select(alert_table).where(alert_table.c.key.in_(keys[i : i + 500]))
+            existing.update({r.key: r for r in conn.execute(q)})
+        for key, a in items.items():
+            since = int(a.get("since_ts", a["since"]))
+            until = a.get("until_ts", a.get("until"))
+            if isinstance(until, str):
+                until = int(datetime.fromisoformat(until).timestamp())
+            value = a.get("value")
+            old = existing.get(key)
+            if old is None:
+                conn.execute(insert(alert_table).values(
+                    key=key, source=str(a.get("source", "supervision"))[:32], kind=str(a["kind"])[:32],
+                    subject=str(a["subject"])[:200], since=since, until=until, value=value,
+                    threshold=a.get("threshold"), unit=str(a.get("unit") or "")[:16],
+                    message=str(a.get("message") or ""),
+                    first_seen=at, last_seen=at, notified_at=None,
+                ))  # fmt: skip
+                new_keys.append(key)
+            else:
+                worst = value if old.value is None or (value is not None and abs(value) > abs(old.value)) else old.value
+                conn.execute(update(alert_table).where(alert_table.c.id == old.id).values(
+                    until=until, value=worst, last_seen=at, message=str(a.get("message") or old.message)))
+    if not new_keys:
+        return []
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(alert_table).where(alert_table.c.key.in_(new_keys)).order_by(alert_table.c.id))
+        return [_row(r) for r in rows]
+
+
+def list_alerts(store: Store, *, ongoing_only: bool = False, limit: int = 500) -> list[AlertRecord]:
+    """Stored alerts, most recent episode first (what the web UI shows)."""
+    q = select(alert_table).order_by(alert_table.c.since.desc(), alert_table.c.id.desc()).limit(limit)
+    if ongoing_only:
+        q = q.where(alert_table.c.until.is_(None))
+    with store.engine.connect() as conn:
+        return [_row(r) for r in conn.execute(q)]
+
+
+def pending(store: Store) -> list[AlertRecord]:
+    """Alerts no channel has been given yet (new ones, and those a failed delivery left behind)."""
+    with store.engine.connect() as conn:
+        q = select(alert_table).where(alert_table.c.notified_at.is_(None)).order_by(alert_table.c.id)
+        return [_row(r) for r in conn.execute(q)]
+
+
+def mark_notified(store: Store, ids: Sequence[int], *, now: int | None = None) -> None:
+    at = int(time.time()) if now is None else int(now)
+    if ids:
+        with store.engine.begin() as conn:
+            conn.execute(update(alert_table).where(alert_table.c.id.in_(list(ids))).values(notified_at=at))
+
+
+# ---------------------------------------------------------------------------- channels
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, alerts: Sequence[AlertRecord]) -> None:
+        """Deliver the alerts or raise."""
+
+
+def describe(a: AlertRecord) -> str:
+    """One line a person reads: what, on what, since when, the worst value against its threshold."""
+    def iso(t: int) -> str:
+        return datetime.fromtimestamp(t).astimezone().isoformat(timespec="minutes")
+
+    def amount(x: float) -> str:
+        if a.unit != "s":
+            return f"{x:g} {a.unit}".strip()
+        for size, name in ((86_400, "d"), (3_600, "h"), (60, "min")):
+            if abs(x) >= 2 * size:
+                return f"{x / size:.1f} {name}"
+        return f"{x:g} s"
+
+    since = iso(a.since)
+    state = "ongoing" if a.until is None else f"until {iso(a.until)}"
+    value = "" if a.value is None else f" — {amount(a.value)}"
+    if a.value is not None and a.threshold is not None:
+        value += f" (threshold {amount(a.threshold)})"
+    return f"[{a.kind}] {a.subject} since {since}, {state}{value}. {a.message}".strip()
+
+
+@dataclass(slots=True)
+class EmailChannel:
+    """Alerts by e-mail through an SMTP server (``security``: ``starttls``, ``tls`` or ``none``)."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: Sequence[str]
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 20.0
+    name: str = "email"
+
+    def message(self, alerts: Sequence[AlertRecord]) -> EmailMessage:
+        msg = EmailMessage()
+        kinds = sorted({a.kind for a in alerts})
+        msg["Subject"] = f"[regie] {len(alerts)} new alert{'s' if len(alerts) > 1 else ''}: {', '.join(kinds)}"
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.recipients)
+        msg.set_content("\n".join(describe(a) for a in alerts) + "\n")
+        return msg
+
+    def send(self, alerts: Sequence[AlertRecord]) -> None:
+        if not alerts or not self.recipients:
+            return
+        context = ssl.create_default_context()
+        cls = smtplib.SMTP_SSL if self.security == "tls" else smtplib.SMTP
+        kwargs: dict[str, Any] = {"context": context} if self.security == "tls" else {}
+        with cls(self.host, self.port, timeout=self.timeout, **kwargs) as smtp:
+            if self.security == "starttls":
+                smtp.starttls(context=context)
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(self.message(alerts))
+
+
+@dataclass(slots=True)
+class MqttChannel:
+    """Alerts as JSON messages on ``<topic>/<kind>/<subject>`` (QoS 1, waits for the broker's PUBACK)."""
+
+    host: str
+    port: int = 1883
+    topic: str = "regie/alerts"
+    timeout: float = 10.0
+    name: str = "mqtt"
+
+    def send(self, alerts: Sequence[AlertRecord]) -> None:
+        if not alerts:
+            return
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"regie-alerts-{time.time_ns()}")
+        client.connect(self.host, self.port, keepalive=30)
+        client.loop_start()
+        try:
+            infos = []
+            for a in alerts:
+                subject = a.subject.replace("/", "_").replace("+", "_").replace("#", "_")
+                payload = json.dumps(a.as_dict(), separators=(",", ":"))
+                infos.append(client.publish(f"{self.topic}/{a.kind}/{subject}", payload, qos=1))
+            for info in infos:
+                info.wait_for_publish(self.timeout)
+                if not info.is_published():
+                    raise TimeoutError(f"MQTT broker {self.host}:{self.port} did not acknowledge an alert")
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+
+def channels_from_settings(settings: Any) -> list[Channel]:
+    """The channels the settings configure (none by default: alerts then show in the web UI only)."""
+    out: list[Channel] = []
+    if getattr(settings, "smtp_host", None) and getattr(settings, "alert_email_to", None):
+        out.append(EmailChannel(settings.smtp_host, settings.smtp_port, settings.smtp_sender,
+                                list(settings.alert_email_to), settings.smtp_security, settings.smtp_user,
+                                settings.smtp_password))  # fmt: skip
+    if getattr(settings, "alert_mqtt_host", None):
+        out.append(MqttChannel(settings.alert_mqtt_host, settings.alert_mqtt_port, settings.alert_mqtt_topic))
+    return out
+
+
+def deliver(store: Store, channels: Sequence[Channel], *, now: int | None = None) -> dict[str, str]:
+    """Give every pending alert to every channel; mark them notified only when all channels succeeded.
+
+    Returns each channel's outcome (``"sent N"`` or the error), so a CLI or a page can say what happened.
+    """
+    todo = pending(store)
+    if not todo or not channels:
+        return {}
+    outcome: dict[str, str] = {}
+    ok = True
+    for ch in channels:
+        try:
+            ch.send(todo)
+            outcome[ch.name] = f"sent {len(todo)}"
+        except Exception as exc:  # a channel down must not lose the alerts: they stay pending
+            log.warning("alert channel %s failed: %s", ch.name, exc)
+            outcome[ch.name] = f"failed: {type(exc).__name__}: {exc}"
+            ok = False
+    if ok:
+        mark_notified(store, [a.id for a in todo], now=now)
+    return outcome
+
+
+def supervise(store: Store, start: datetime, end: datetime, channels: Sequence[Channel] = (), *,
+              now: datetime | None = None) -> tuple[list[AlertRecord], dict[str, str]]:
+    """Run a supervision pass, record its alerts (deduplicated) and deliver the new ones."""
+    from regie.services.supervision import supervision_report
+
+    report = supervision_report(store, start, end, now=now)
+    at = int((now or datetime.now().astimezone()).timestamp())
+    new = record(store, report["alerts"], now=at)
+    return new, deliver(store, channels, now=at)

@@ -1,0 +1,180 @@
+"""The account pages and /api/me: a member's data through the gate, grants and requests, rights; an
+operator's reads at the granted granularity; the admin's view of the access log."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from governance_world import PRM_B, PURPOSE, World, build_world
+from sqlalchemy import update
+
+from regie.governance import accounts, audit, consent
+from regie.store import open_store
+from regie.store.schema import access_log
+from regie.web import auth
+
+
+@pytest.fixture
+def world(tmp_path) -> Iterator[World]:
+    store = open_store(f"sqlite:///{tmp_path / 'pages.sqlite'}")
+    yield build_world(store)
+    store.close()
+
+
+def as_(world: World, who: str, lang: str = "en") -> TestClient:
+    client = TestClient(world.app(), follow_redirects=False, headers={"Accept-Language": lang})
+    client.cookies.set(auth.PLAIN_COOKIE, world.sessions[who])
+    return client
+
+
+def rows(html: str, testid: str) -> list[str]:
+    return re.findall(rf'<tr data-testid="{testid}"[^>]*>', html)
+
+
+def test_member_sees_own_data_at_every_granularity(world: World) -> None:
+    client = as_(world, "alice")
+    daily = client.get("/me")
+    assert daily.status_code == 200
+    assert 'data-granularity="P1D"' in daily.text
+    assert daily.text.count('<td class="nowrap">2025-') == 31  # the last 31 days of data
+    half = client.get("/me", params={"granularity": "PT30M"})
+    assert half.text.count('<td class="nowrap">2025-02-') == 96  # two days of half-hours
+    monthly = client.get("/me", params={"granularity": "P1M"}).text
+    assert re.findall(r'<td class="nowrap">(2025-\d\d)</td><td>([^<]+)</td>', monthly) == [
+        ("2025-01", "446,400"),  # 600 W × 744 h
+        ("2025-02", "403,200"),  # 600 W × 672 h
+    ]
+    # every view went through the gate and is in alice's own access log
+    own = [a for a in audit.accesses_to(world.store, "alice") if a.caller == "alice"]
+    assert [a.granularity for a in own] == ["P1D", "PT30M", "P1M"]
+
+
+def test_the_page_speaks_french_and_english(world: World) -> None:
+    assert "Qui a consulté mes données" in as_(world, "alice", "fr").get("/me").text
+    assert "Who accessed my data" in as_(world, "alice", "en").get("/me").text
+
+
+def test_give_a_grant_and_the_three_year_limit(world: World) -> None:
+    client = as_(world, "bob")
+    form = {"csrf_token": world.csrf("bob"), "recipient": "organisation:coop", "categories": "consumption",
+            "granularity": "P1M", "purpose": PURPOSE, "data_from": "2025-01-01"}  # fmt: skip
+    expires = (date.today() + timedelta(days=30)).isoformat()
+    r = client.post("/me/grants", data={**form, "expires": expires})  # no delivery point ticked
+    assert r.status_code == 400 and "at least one delivery point" in r.text
+    form["prms"] = PRM_B
+    too_long = (date.today() + timedelta(days=3 * 366 + 2)).isoformat()
+    r = client.post("/me/grants", data={**form, "expires": too_long})
+    assert r.status_code == 400 and "at most 3 years" in r.text
+    r = client.post("/me/grants", data={**form, "expires": (date.today() + timedelta(days=30)).isoformat()})
+    assert r.status_code == 303 and r.headers["location"].startswith("/me?done=granted")
+    mine = [g for g in consent.list_grants(world.store, subject_id="bob") if g.status is consent.Status.GIVEN]
+    assert len(mine) == 1 and mine[0].granularity.value == "P1M" and mine[0].recipient == "organisation:coop"
+
+
+def test_accept_a_request_then_the_operator_reads_daily_never_half_hours(world: World) -> None:
+    member, operator = as_(world, "bob"), as_(world, "op")
+    assert rows(member.get("/me").text, "grant") == []
+    assert 'data-testid="request"' in member.get("/me").text
+    r = member.post(f"/me/grants/{world.request_id}/accept", data={"csrf_token": world.csrf("bob")})
+    assert r.status_code == 303
+    params = {"series": "c2", "start": "2025-01-01", "end": "2025-02-01", "purpose": PURPOSE}
+    daily = operator.get("/api/me/data", params={**params, "granularity": "P1D"})
+    assert daily.status_code == 200 and len(daily.json()["value"]) == 31
+    assert daily.json()["consent_id"] == world.request_id
+    fine = operator.get("/api/me/data", params={**params, "granularity": "PT30M"})
+    assert fine.status_code == 403 and "P1D at the finest" in fine.json()["detail"]
+    other = operator.get("/api/me/data", params={**params, "granularity": "P1D", "purpose": "dpv:ServiceProvision"})
+    assert other.status_code == 403  # a grant is for its purpose only
+
+
+def test_refuse_a_request(world: World) -> None:
+    member = as_(world, "bob")
+    assert (
+        member.post(f"/me/grants/{world.request_id}/refuse", data={"csrf_token": world.csrf("bob")}).status_code == 303
+    )
+    assert consent.get_grant(world.store, world.request_id).status is consent.Status.REFUSED
+    # a refused request cannot be accepted afterwards
+    r = member.post(f"/me/grants/{world.request_id}/accept", data={"csrf_token": world.csrf("bob")})
+    assert r.status_code == 409
+
+
+def test_operator_page_reads_under_a_grant_and_is_refused_once_withdrawn(world: World) -> None:
+    operator = as_(world, "op")
+    page = operator.get("/operator/data", params={"grant": world.grant_id})
+    assert page.status_code == 200 and 'data-granularity="P1D"' in page.text
+    as_(world, "alice").post(f"/me/grants/{world.grant_id}/withdraw", data={"csrf_token": world.csrf("alice")})
+    again = operator.get("/operator/data", params={"grant": world.grant_id})
+    assert again.status_code == 403 and "withdrawn" in again.text
+    log = as_(world, "alice").get("/api/me/accesses").json()
+    assert [(a["caller"], a["decision"]) for a in log if a["caller"] == "op"] == [("op", "allowed"), ("op", "refused")]
+
+
+def test_operator_requests_a_grant(world: World) -> None:
+    operator = as_(world, "op")
+    expires = (date.today() + timedelta(days=90)).isoformat()
+    form = {"csrf_token": world.csrf("op"), "subject": "carol", "categories": "consumption", "granularity": "P1D",
+            "purpose": PURPOSE, "data_from": "2025-01-01", "expires": expires}  # fmt: skip
+    assert operator.post("/operator/requests", data=form).status_code == 303
+    asked = consent.list_grants(world.store, subject_id="carol")
+    assert len(asked) == 1 and asked[0].status is consent.Status.REQUESTED and asked[0].requested_by == "op"
+
+
+def test_receipt_is_json_ld(world: World) -> None:
+    r = as_(world, "alice").get(f"/me/grants/{world.grant_id}/receipt")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/ld+json")
+    body = json.loads(r.text)
+    assert body["@type"] == "dpv:ConsentRecord" and body["regie:granularity"] == "P1D"
+
+
+def test_export_correct_erase(world: World) -> None:
+    client = as_(world, "alice")
+    r = client.post("/me/export", data={"csrf_token": world.csrf("alice")})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert {"profile.jsonld", "consents.jsonld", "access_log.jsonld"} <= set(names)
+    assert any(n.startswith("series/c1_") for n in names)
+
+    r = client.post("/me/details", data={"csrf_token": world.csrf("alice"), "name": "Alice B.", "email": "ab@x.org"})
+    assert r.status_code == 303
+    assert next(p for p in world.store.load_inventory().persons if p.id == "alice").name == "Alice B."
+
+    wrong = client.post("/me/erase", data={"csrf_token": world.csrf("alice"), "confirm": "bob"})
+    assert wrong.status_code == 400 and accounts.get_account(world.store, "alice") is not None
+    r = client.post("/me/erase", data={"csrf_token": world.csrf("alice"), "confirm": "alice"})
+    assert r.status_code == 200 and 'data-testid="erased"' in r.text
+    assert accounts.get_account(world.store, "alice") is None
+    assert client.get("/api/me").status_code == 401
+    assert consent.get_grant(world.store, world.grant_id).status is consent.Status.WITHDRAWN
+
+
+def test_admin_sees_accounts_and_a_tampered_log(world: World) -> None:
+    admin = as_(world, "admin")
+    page = admin.get("/admin").text
+    assert 'data-testid="audit-ok"' in page
+    assert page.count('data-testid="account-row"') == 5
+    with world.store.engine.begin() as conn:
+        conn.execute(update(access_log).where(access_log.c.seq == 2).values(at=0))
+    assert 'data-testid="audit-problems"' in admin.get("/admin").text
+
+
+def test_an_admin_reads_personal_data_only_with_a_reason(world: World) -> None:
+    admin = as_(world, "admin")
+    params = {"series": "c1", "start": "2025-01-01", "end": "2025-01-08", "granularity": "PT30M"}
+    assert admin.get("/api/me/data", params=params).status_code == 403
+    r = admin.get("/api/me/data", params={**params, "reason": "dispute over a bill, ticket 42"})
+    assert r.status_code == 200 and len(r.json()["value"]) == 7 * 48
+    assert audit.accesses_to(world.store, "alice")[-1].reason == "admin: dispute over a bill, ticket 42"
+
+
+def test_personal_pages_are_not_cached_nor_framed(world: World) -> None:
+    r = as_(world, "alice").get("/me")
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-frame-options"] == "DENY"
+    r = as_(world, "alice").post("/me/export", data={"csrf_token": world.csrf("alice")})
+    assert r.headers["cache-control"] == "no-store"
