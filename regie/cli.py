@@ -149,6 +149,9 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
     web = create_app(store)
     mask_keys_in_access_log()  # emoncms clients send ?apikey=... in the URL
     _secure_web(web)
+    from regie.services.alerts import thresholds_from_settings
+
+    web.state.transformer_thresholds = thresholds_from_settings(get_settings())  # the supervision pages' alerts
     # One writer per process: the emoncms HTTP routes and the MQTT ingester share it.
     web.state.inputs = InputService(store).start()
     ingester = None
@@ -160,7 +163,8 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
     cleanup = setup(web) if setup is not None else None
     console.print(f"serving [bold]{_redact(url)}[/] on [link]http://{host}:{port}/[/link]  (Ctrl-C to stop)")
     try:
-        uvicorn.run(web, host=host, port=port, log_level="info")
+        # open live streams (server-sent events) must not hold a Ctrl-C for minutes
+        uvicorn.run(web, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
     finally:
         if cleanup is not None:
             cleanup()
@@ -986,10 +990,12 @@ def supervise(
     store = _open(database_url)
     channels = alerts.channels_from_settings(settings) if deliver else []
     try:
+        thresholds = alerts.thresholds_from_settings(settings)
         while True:
             zone = store.load_inventory().territory.zone
             now = datetime.now(zone)
-            new, outcome = alerts.supervise(store, now - timedelta(days=days), now, channels, now=now)
+            new, outcome = alerts.supervise(store, now - timedelta(days=days), now, channels, now=now,
+                                            thresholds=thresholds)  # fmt: skip
             for a in new:
                 console.print(alerts.describe(a), markup=False, highlight=False)
             console.print(f"{len(new)} new alert(s)" + "".join(f"; {k}: {v}" for k, v in outcome.items()))

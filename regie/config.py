@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     alert_mqtt_host: str | None = Field(default=None, description="MQTT broker that alerts are published to")
     alert_mqtt_port: int = Field(default=1883, description="port of that broker")
     alert_mqtt_topic: str = Field(default="regie/alerts", description="base topic: <topic>/<kind>/<subject>")
+    transformer_thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="alert thresholds per transformer id: loading, min_steps, loss_ratio (else 1.0, 1, 0.08)",
+    )
 
     @property
     def resolved_database_url(self) -> str:

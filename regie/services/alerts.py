@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import insert, select, update
 
+from regie.analytics.grid import Thresholds
 from regie.store import Store
 from regie.store.schema import alert as alert_table
 
@@ -270,12 +271,28 @@ def deliver(store: Store, channels: Sequence[Channel], *, now: int | None = None
     return outcome
 
 
+def thresholds_from_settings(settings: Any) -> dict[str, Thresholds]:
+    """Per-transformer thresholds from the settings (``transformer_thresholds``: id → loading, min_steps,
+    loss_ratio); a transformer not listed gets :class:`regie.analytics.grid.Thresholds`' defaults."""
+    out = {}
+    for tr, values in (getattr(settings, "transformer_thresholds", None) or {}).items():
+        unknown = set(values) - {"loading", "min_steps", "loss_ratio"}
+        if unknown:
+            raise ValueError(f"transformer {tr}: unknown threshold(s) {', '.join(sorted(unknown))}")
+        v = dict(values)
+        if "min_steps" in v:
+            v["min_steps"] = int(v["min_steps"])
+        out[tr] = Thresholds(**v)
+    return out
+
+
 def supervise(store: Store, start: datetime, end: datetime, channels: Sequence[Channel] = (), *,
-              now: datetime | None = None) -> tuple[list[AlertRecord], dict[str, str]]:
+              now: datetime | None = None,
+              thresholds: Mapping[str, Thresholds] | None = None) -> tuple[list[AlertRecord], dict[str, str]]:
     """Run a supervision pass, record its alerts (deduplicated) and deliver the new ones."""
     from regie.services.supervision import supervision_report
 
-    report = supervision_report(store, start, end, now=now)
+    report = supervision_report(store, start, end, thresholds, now=now)
     at = int((now or datetime.now().astimezone()).timestamp())
     new = record(store, report["alerts"], now=at)
     return new, deliver(store, channels, now=at)

@@ -326,9 +326,11 @@ class _Pdf(FPDF):
             self.add_page()
             y0 = self.get_y() + 2
         vals = [v for _, vs, _, _ in series for v in vs if v is not None and np.isfinite(v)]
-        top = max([*vals, 0.0]) * 1.08 or 1.0
         bottom = min([*vals, 0.0])
-        span = top - bottom or 1.0
+        tick = nice_step((max([*vals, 0.0]) - bottom) / 4)
+        bottom = np.floor(bottom / tick) * tick
+        ticks = int(np.ceil((max([*vals, 0.0]) - bottom) / tick)) or 1
+        span = tick * ticks
         n = max(len(labels), 1)
 
         def px(i: float) -> float:
@@ -345,11 +347,12 @@ class _Pdf(FPDF):
         self.set_draw_color(200)
         self.set_line_width(0.1)
         self.set_font("Helvetica", "", 6.5)
-        for k in range(5):
-            v = bottom + span * k / 4
+        digits = 0 if tick >= 1 else int(np.ceil(-np.log10(tick))) + 1
+        for k in range(ticks + 1):
+            v = bottom + tick * k
             self.line(x0, py(v), x0 + w, py(v))
             self.set_xy(x0 - 13, py(v) - 2)
-            self.cell(12, 4, latin1(f"{v:,.0f}".replace(",", " ")), align="R")
+            self.cell(12, 4, latin1(f"{v:,.{digits}f}".replace(",", " ")), align="R")
         nbars = sum(1 for s in series if s[3] == "bar")
         k_bar = 0
         for _label, vs, colour, kind in series:
@@ -376,11 +379,15 @@ class _Pdf(FPDF):
         self.set_line_width(0.2)
         self.set_draw_color(0)
         every = max(1, n // 12)
+        slot = w / n * every
         self.set_font("Helvetica", "", 6.5)
         for i, lab in enumerate(labels):
             if i % every == 0:
-                self.set_xy(px(i) - 8, y0 + h + 0.5)
-                self.cell(16, 3.5, latin1(lab), align="C")
+                text = latin1(lab)
+                while len(text) > 3 and self.get_string_width(text) > slot - 1:
+                    text = text[:-2] + "."
+                self.set_xy(px(i) - slot / 2, y0 + h + 0.5)
+                self.cell(slot, 3.5, text, align="C")
         # legend
         self.set_xy(x0, y0 + h + 5)
         for label, _, colour, _ in series:
@@ -392,6 +399,14 @@ class _Pdf(FPDF):
             self.cell(0, 5, latin1(f"({unit})"), align="R")
         self.set_y(y0 + h + 12)
         self.set_text_color(0)
+
+
+def nice_step(raw: float) -> float:
+    """A round axis step (1, 2, 2.5 or 5 × 10^k) at least ``raw``, so that ticks read 0, 5 000, 10 000..."""
+    if not raw > 0 or not np.isfinite(raw):
+        return 1.0
+    power = 10 ** np.floor(np.log10(raw))
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw))
 
 
 def _day_labels(days: Sequence[str], locale: str) -> list[str]:
@@ -443,9 +458,9 @@ def monthly_report_pdf(report: dict[str, Any], gettext: Gettext, locale: str) ->
                          when, fmt_number(r["hours_over_100"], locale, 1), fmt_percent(r["loss_ratio"], locale),
                          str(r["alerts"])])
         pdf.table([_("Transformer"), _("Rating (kVA)"), _("Peak loading"), _("Peak at"), _("Hours > 100 %"),
-                   _("Losses"), _("Alerts")], rows, [50, 20, 22, 28, 22, 18, 20])  # fmt: skip
+                   _("Losses"), _("Alerts")], rows, [44, 25, 25, 26, 24, 18, 18])  # fmt: skip
         pdf.chart([(_("Peak loading"), [100 * (r["max_loading"] or 0) for r in report["transformers"]],
-                    COLOURS["loading"], "bar")], [r["id"] for r in report["transformers"]], height=35, unit="%")
+                    COLOURS["loading"], "bar")], [r["name"] for r in report["transformers"]], height=35, unit="%")
     h = report["health"]
     pdf.h2(_("Data health"))
     pdf.para(_("%(ok)s of %(n)s series without alert; mean completeness %(c)s.") % {

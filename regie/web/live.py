@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
@@ -47,7 +47,7 @@ TWIN_PREFIX = "live-"
 MAX_AGE_S = 300  # a live reading older than this is stale (emonTx posts every 10 s)
 POLL_S = 1.0
 KEEPALIVE_S = 15.0
-STREAM_S = 600.0  # a stream ends after this; EventSource reconnects by itself (``retry``)
+STREAM_S = 60.0  # a stream ends after this; EventSource reconnects by itself (``retry``) and gets a snapshot
 
 
 def _clock(request: Request) -> float:
@@ -189,8 +189,6 @@ def api_live(request: Request, store: StoreDep) -> dict[str, Any]:
     """The same snapshot the live page shows: public producers and buildings, secrecy-checked totals [W]."""
     data = _current(store, _clock(request))
     if data is None:
-        from fastapi import HTTPException
-
         raise HTTPException(404, "no territory in this store yet")
     return data
 

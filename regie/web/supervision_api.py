@@ -14,11 +14,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from regie.governance.accounts import Role
+from regie.model import Inventory
 from regie.services import alerts as alert_store
 from regie.services.supervision import SupervisionRequestError, data_health, transformer_report
+from regie.store import Store
 from regie.web.auth import Caller, require_roles
 from regie.web.deps import StoreDep
-from regie.web.supervision_pages import health_window, is_supervisor, protected_peaks, supervision_year
+from regie.web.supervision_pages import (
+    health_window,
+    is_supervisor,
+    protected_peaks,
+    supervision_year,
+    thresholds_for,
+)
 
 router = APIRouter(prefix="/api", tags=["supervision"])
 StaffKey = Annotated[Caller, Depends(require_roles(Role.ADMIN, Role.OPERATOR))]
@@ -34,7 +42,7 @@ def supervisor_key(request: Request, caller: StaffKey) -> Caller:
 SupervisorKey = Annotated[Caller, Depends(supervisor_key)]
 
 
-def _inv(store):
+def _inv(store: Store) -> Inventory:
     try:
         return store.load_inventory()
     except LookupError as exc:
@@ -42,14 +50,14 @@ def _inv(store):
 
 
 @router.get("/grid/{transformer_id}", summary="One transformer over the last year of data")
-def api_transformer(store: StoreDep, caller: SupervisorKey, transformer_id: str) -> dict[str, Any]:
+def api_transformer(request: Request, store: StoreDep, caller: SupervisorKey, transformer_id: str) -> dict[str, Any]:
     """Loading, duration curve, top peaks with secrecy-protected contributions by usage, monthly losses, alerts."""
     inv = _inv(store)
     window = supervision_year(store, inv)
     if window is None:
         raise HTTPException(404, "no data stored yet")
     try:
-        report = transformer_report(store, transformer_id, *window)
+        report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id))
     except SupervisionRequestError as exc:
         raise HTTPException(404, str(exc)) from None
     peaks = protected_peaks(report)

@@ -22,12 +22,14 @@ from babel.dates import format_datetime
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from regie.analytics.grid import Thresholds
 from regie.governance import secrecy
 from regie.governance.accounts import Account, Role
 from regie.governance.gate import AccessDenied
 from regie.model import Inventory, OrganisationKind
 from regie.services import alerts as alert_store
 from regie.services import reports
+from regie.services.reports import Gettext
 from regie.services.supervision import (
     SupervisionRequestError,
     data_health,
@@ -52,7 +54,7 @@ GROUP_LABELS = {"residential": N_("Residential"), "professional": N_("Profession
                 "production": N_("Production (injection)")}  # fmt: skip
 MASK_LABELS = {secrecy.FEWER_THAN_10: N_("fewer than 10 points"), secrecy.DOMINANCE: N_("one point dominates"),
                secrecy.SECONDARY: N_("hidden so the others cannot be deduced")}  # fmt: skip
-ALERT_LABELS = {k: v for k, v in reports.ALERT_LABELS.items()}
+ALERT_LABELS = reports.ALERT_LABELS
 MODEL_LABELS = reports.MODEL_LABELS
 KIND_LABELS = {"consumption": N_("consumption"), "production": N_("production"), "temperature": N_("temperature"),
                "transformer_load": N_("transformer load"), "sensor": N_("sensor")}  # fmt: skip
@@ -91,7 +93,7 @@ def refused(request: Request, exc: PageRefused) -> HTMLResponse:
     return render(request, "refused.html", {"active": "grid", "message": message}, status_code=403)
 
 
-def _gettext(request: Request):
+def _gettext(request: Request) -> Gettext:
     return i18n.translations(i18n.negotiate_locale(request)).gettext
 
 
@@ -118,6 +120,11 @@ def _inventory(store: Store) -> Inventory | None:
 
 def _empty(request: Request, active: str) -> HTMLResponse:
     return render(request, "empty.html", {"active": active}, status_code=404)
+
+
+def thresholds_for(request: Request, transformer_id: str) -> Thresholds | None:
+    """The transformer's alert thresholds (``app.state.transformer_thresholds``, from the settings), if set."""
+    return getattr(request.app.state, "transformer_thresholds", {}).get(transformer_id)
 
 
 def supervision_year(store: Store, inv: Inventory) -> tuple[datetime, datetime] | None:
@@ -156,11 +163,7 @@ def protected_peaks(report: dict[str, Any], locale: str = "en") -> list[dict[str
     return out
 
 
-def _chart_strings(gettext) -> dict[str, str]:
-    return {"loading": gettext("Loading (%)"), "hours": gettext("Hours in the year")}
-
-
-def load_chart(profile: dict[str, Any], threshold: float, gettext) -> dict[str, Any]:
+def load_chart(profile: dict[str, Any], threshold: float, gettext: Gettext) -> dict[str, Any]:
     """ECharts option: daily highest and mean loading against the rating (100 %) and the alert threshold."""
     pct = lambda xs: [None if x is None else round(100 * x, 1) for x in xs]  # noqa: E731
     return {
@@ -183,7 +186,7 @@ def load_chart(profile: dict[str, Any], threshold: float, gettext) -> dict[str, 
     }  # fmt: skip
 
 
-def duration_chart(report: dict[str, Any], gettext) -> dict[str, Any]:
+def duration_chart(report: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
     """ECharts option: the load-duration curve (loading sorted from highest, against hours)."""
     dc = report["duration_curve"]
     points = [[h, round(100 * x, 2)] for h, x in zip(dc["hours"], dc["loading"], strict=True)]
@@ -209,7 +212,7 @@ def grid_page(request: Request, store: StoreDep, caller: SupervisorDep) -> HTMLR
     window = supervision_year(store, inv) if inv else None
     if inv is None or window is None:
         return _empty(request, "grid")
-    rows = [transformer_report(store, tr.id, *window) for tr in inv.transformers
+    rows = [transformer_report(store, tr.id, *window, thresholds_for(request, tr.id)) for tr in inv.transformers
             if any(s.transformer_id == tr.id for s in inv.series)]  # fmt: skip
     context = {"active": "grid", "transformers": rows, "start": window[0].date(),
                "last_day": (window[1] - timedelta(days=1)).date(), "alert_labels": ALERT_LABELS}  # fmt: skip
@@ -226,7 +229,7 @@ def transformer_page(request: Request, store: StoreDep, caller: SupervisorDep, t
     gettext = _gettext(request)
     locale = i18n.negotiate_locale(request)
     try:
-        report = transformer_report(store, transformer_id, *window)
+        report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id))
         profile = transformer_load_profile(store, transformer_id, *window)
     except SupervisionRequestError as exc:
         return render(request, "refused.html", {"active": "grid", "message": str(exc)}, status_code=404)
@@ -364,7 +367,7 @@ def _savings(store: Store, caller: Caller, form: dict[str, Any]) -> tuple[dict[s
     return result, None, 200
 
 
-def savings_chart(result: dict[str, Any], gettext) -> dict[str, Any]:
+def savings_chart(result: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
     """ECharts option: daily actual use and adjusted baseline [kWh], the reporting period shaded."""
     d = result["daily"]
     kwh = lambda xs: [None if x is None else round(x / 1e3, 2) for x in xs]  # noqa: E731
@@ -429,7 +432,7 @@ def default_month(store: Store, inv: Inventory) -> str | None:
     return f"{m.year:04d}-{m.month:02d}"
 
 
-def _report(request: Request, store: StoreDep, month: str | None) -> tuple[dict | None, str | None, Inventory | None]:
+def _report(request: Request, store: Store, month: str | None) -> tuple[dict | None, str | None, Inventory | None]:
     inv = _inventory(store)
     if inv is None:
         return None, None, None

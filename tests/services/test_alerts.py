@@ -178,3 +178,15 @@ def test_cli_supervise_records_alerts_once(store) -> None:
     again = CliRunner().invoke(app, ["supervise", "--days", "3650", "--no-deliver", "--database-url", url])
     assert "0 new alert(s)" in again.output
     assert len(alerts.list_alerts(store)) == 1
+
+
+def test_thresholds_per_transformer_from_the_settings(tmp_path) -> None:
+    from regie.analytics.grid import Thresholds
+    from regie.config import get_settings
+
+    toml = tmp_path / "regie.toml"
+    toml.write_text('[regie.transformer_thresholds.tr-03]\nloading = 1.2\nmin_steps = 2\n', encoding="utf-8")
+    th = alerts.thresholds_from_settings(get_settings(toml))
+    assert th == {"tr-03": Thresholds(loading=1.2, min_steps=2)}
+    with pytest.raises(ValueError, match="unknown threshold"):
+        alerts.thresholds_from_settings(type("S", (), {"transformer_thresholds": {"x": {"peak": 1.0}}})())

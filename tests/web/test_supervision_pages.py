@@ -317,3 +317,14 @@ def test_readings_arriving_by_mqtt_reach_the_live_view(tmp_path, mqtt_broker) ->
         assert (p["id"], p["power_w"], p["fresh"]) == ("hydro", 33_000.0, True)
     finally:
         store.close()
+
+
+def test_the_pages_use_each_transformers_thresholds(world) -> None:
+    from regie.analytics.grid import Thresholds
+
+    c = client_as(world, "boss")
+    assert c.get("/api/grid/tr1").json()["alerts"] == []  # the peak stays under the rating
+    c.app.state.transformer_thresholds = {"tr1": Thresholds(loading=0.3, min_steps=1, loss_ratio=0.5)}
+    r = c.get("/api/grid/tr1").json()
+    assert r["thresholds"]["loading"] == 0.3
+    assert {a["kind"] for a in r["alerts"]} == {"overload"}
