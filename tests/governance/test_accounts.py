@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import FAST, NOW, PASSWORD
+from governance_data import FAST, NOW, PASSWORD
 from sqlalchemy import select
 
 from regie.governance import accounts, audit

@@ -6,7 +6,7 @@ from __future__ import annotations
 import stat
 
 import pytest
-from conftest import NOW
+from governance_data import NOW
 from sqlalchemy import delete, select, update
 
 from regie.governance import audit, keys

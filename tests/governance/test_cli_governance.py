@@ -6,7 +6,7 @@ import io
 import zipfile
 
 import pytest
-from conftest import inventory
+from governance_data import inventory
 from sqlalchemy import update
 from typer.testing import CliRunner
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import NOW, PRM_A, PRM_B, ts
+from governance_data import NOW, PRM_A, PRM_B, ts
 
 from regie.governance import audit, consent
 from regie.governance.consent import ConsentError, Granularity, Status

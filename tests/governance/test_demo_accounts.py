@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FAST, NOW
+from governance_data import FAST, NOW
 from sqlalchemy import select
 
 from regie.governance import accounts, consent
@@ -44,7 +44,7 @@ def test_demo_accounts(store) -> None:
 
 
 def test_each_build_draws_new_passwords(tmp_path) -> None:
-    from conftest import inventory
+    from governance_data import inventory
 
     from regie.store import open_store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import NOW, PRM_A, PRM_C, ts
+from governance_data import NOW, PRM_A, PRM_C, ts
 
 from regie.governance import audit, consent
 from regie.governance.accounts import CLI_ADMIN, PUBLIC

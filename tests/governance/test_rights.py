@@ -8,7 +8,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import NOW, PRM_A, PRM_C, ts
+from governance_data import NOW, PRM_A, PRM_C, ts
 from sqlalchemy import select
 
 from regie.governance import accounts, audit, consent, rights
