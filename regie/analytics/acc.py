@@ -384,12 +384,17 @@ def dynamic_keys(allocation: Allocation, decimals: int = 1) -> np.ndarray:
     p = allocation.production
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         frac = np.where(p[:, None] > 0, allocation.autocons / p[:, None], 0.0)
+    # Σ A ≤ P holds to float precision of the consumptions, which is not precision of P when P is tiny:
+    # never let a row of shares exceed 1 before flooring.
+    total = frac.sum(axis=1, keepdims=True)
+    frac = np.where(total > 1, frac / np.where(total > 1, total, 1.0), frac)
     units = np.floor(frac * full + 1e-9).astype(np.int64)  # 1e-9: don't lose a unit to float noise
     np.clip(units, 0, full, out=units)
     over = units.sum(axis=1) - full
-    for t in np.flatnonzero(over > 0):  # only when float noise pushed a row over; take from the largest
-        for i in np.argsort(units[t])[::-1][: over[t]]:
-            units[t, i] -= 1
+    for t in np.flatnonzero(over > 0):  # float noise: at most one unit per consumer; take from the largest
+        order = np.argsort(units[t])[::-1]
+        for j in range(int(over[t])):
+            units[t, order[j % len(order)]] -= 1
     return units
 
 

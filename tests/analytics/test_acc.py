@@ -372,3 +372,16 @@ def test_period_totals_ignore_steps_outside_and_accept_unsorted_steps() -> None:
     v = np.array([[100.0], [1.0], [2.0], [3.0], [4.0], [5.0], [1000.0]])
     close(acc.period_totals(v, t, np.array([0, 20, 25, 40])), [[3.0], [3.0], [4.0]])  # empty periods are 0
     close(acc.period_totals(v[:, 0], t, np.array([0, 20, 25, 40])), [3.0, 3.0, 4.0])
+
+
+def test_keys_of_a_tiny_production_never_exceed_100_percent() -> None:
+    """Found by hypothesis: with P far below the consumptions' float precision, Σ A may exceed P by a
+    rounding error larger than P itself; the exported shares must still sum to at most 100 %."""
+    p = np.array([[1e-300]])
+    cons = np.array([[5000.0, 7000.0]])
+    for a in (acc.priority(p, cons, np.array([1, 1])), acc.default_dynamic(p, cons)):
+        keys = acc.dynamic_keys(a)
+        assert (keys >= 0).all() and keys.sum() <= 1000
+    forced = acc.priority(p, cons, np.array([1, 1]))
+    object.__setattr__(forced, "autocons", np.array([[1e-300, 1e-300]]))  # as the failing case had it
+    assert acc.dynamic_keys(forced).sum() <= 1000

@@ -182,6 +182,7 @@ def test_agrees_with_openeemeter_on_its_sample_data(sample: pd.DataFrame, name: 
         assert fit.model.cdd_bp == pytest.approx(float(f_to_c(ref["cdd_bp_f"])), abs=1.0)
 
 
+@pytest.mark.reference
 def test_live_eemeter(sample: pd.DataFrame) -> None:
     """Where eemeter is installed (pandas < 3), compare with its live numbers instead of the record."""
     pytest.importorskip("eemeter", reason="eemeter not installable next to pandas 3; numbers recorded above")
