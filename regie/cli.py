@@ -444,6 +444,127 @@ def import_command(
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------- quarantine and emoncms inputs (regie.ingest.admin)
+quarantine_app = typer.Typer(help="Readings that could not be placed: list, release, discard.", no_args_is_help=True)
+input_app = typer.Typer(help="emoncms inputs and the series they feed.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(input_app, name="input")
+
+
+def _quarantine_key(store, ref: str, source: str | None) -> tuple[str, str]:
+    """A key given as the reference `regie quarantine list` prints, or as SOURCE + the key itself."""
+    from regie.ingest.admin import resolve_ref
+
+    return (source, ref) if source else resolve_ref(store, ref)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """The quarantine by source and key (PRMs masked), with a reference to release or discard them."""
+    from regie.ingest.admin import quarantine_lines
+
+    store = _open(database_url)
+    try:
+        lines = quarantine_lines(store)
+    finally:
+        store.close()
+    table = Table(title="quarantine")
+    for col in ("ref", "source", "key", "reason", "readings", "first (UTC)", "last (UTC)"):
+        table.add_column(col, justify="right" if col == "readings" else "left", no_wrap=col in ("ref", "key"))
+    for q in lines:
+        table.add_row(
+            q["ref"], q["source"], q["shown"], q["reason"], f"{q['readings']:,}", _utc(q["first"]), _utc(q["last"])
+        )
+    console.print(table if lines else "the quarantine is empty")
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    ref: Annotated[str, typer.Argument(help="the ref from `regie quarantine list` (or the key, with --source)")],
+    source: Annotated[str | None, typer.Option(help="the source, when REF is the key itself")] = None,
+    series: Annotated[str | None, typer.Option(help="the series to write to (default: the PRM's or input's)")] = None,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Write a key's readings to their series, now declared, and take them out of quarantine (one transaction)."""
+    from regie.ingest.admin import AdminError, release
+
+    store = _open(database_url)
+    try:
+        src, key = _quarantine_key(store, ref, source)
+        done = release(store, src, key, series_id=series)
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"released {done.taken:,} readings to series [bold]{done.series}[/] ({done.written:,} written)")
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(
+    ref: Annotated[str, typer.Argument(help="the ref from `regie quarantine list` (or the key, with --source)")],
+    source: Annotated[str | None, typer.Option(help="the source, when REF is the key itself")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Delete a key's quarantined readings for good (logged)."""
+    from regie.ingest.admin import AdminError, discard, masked_key
+
+    store = _open(database_url)
+    try:
+        src, key = _quarantine_key(store, ref, source)
+        if not yes:
+            typer.confirm(f"discard the quarantined readings of {src} {masked_key(key)}?", abort=True)
+        n = discard(store, src, key)
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"discarded {n:,} readings")
+
+
+@input_app.command("list")
+def input_list(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None) -> None:
+    """Every emoncms input with its series and last value."""
+    from regie.ingest.inputs import InputService
+
+    store = _open(database_url)
+    try:
+        rows = InputService(store).inputs()
+    finally:
+        store.close()
+    table = Table(title="emoncms inputs")
+    for col in ("node", "input", "series", "unit", "last (UTC)", "last value"):
+        table.add_column(col, justify="right" if col == "last value" else "left")
+    for r in rows:
+        value = "" if r["last_value"] is None else f"{r['last_value']:g}"
+        table.add_row(r["node"], r["name"], r["series"], r["unit"], _utc(r["last_time"]), value)
+    console.print(table if rows else "no input has posted yet")
+
+
+@input_app.command("remap")
+def input_remap(
+    node: Annotated[str, typer.Argument(help="the emoncms node")],
+    name: Annotated[str, typer.Argument(help="the input's name")],
+    series: Annotated[str, typer.Argument(help="the series its readings go to from now on")],
+    create: Annotated[bool, typer.Option("--create", help="create the series (like the current one) if new")] = False,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Bind an input to another series (a running `regie serve` picks it up at its next restart)."""
+    from regie.ingest.admin import AdminError, remap_input
+    from regie.ingest.inputs import InputService
+
+    store = _open(database_url)
+    try:
+        target = remap_input(InputService(store), node, name, series, create=create)
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"input {node}/{name} → series [bold]{target.id}[/]")
+
+
 # ---------------------------------------------------------------- governance: accounts, consent, audit, rights
 user_app = typer.Typer(help="Accounts: admin, operator, member (the public has none).", no_args_is_help=True)
 consent_app = typer.Typer(help="Consent grants: who reads whose data, how finely, why, how long.", no_args_is_help=True)

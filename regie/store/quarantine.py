@@ -77,6 +77,6 @@ def summary(conn: Connection) -> list[dict]:
 def take(conn: Connection, source: str, key: str) -> list[tuple[int, float | None]]:
     """Remove and return a key's quarantined readings (t, value), e.g. once its PRM is declared."""
     where = (quarantine.c.source == source) & (quarantine.c.key == key)
-    rows = [(int(t), v) for t, v in conn.execute(select(quarantine.c.t, quarantine.c.value).where(where))]
-    conn.execute(delete(quarantine).where(where))
-    return sorted(rows)
+    # One statement: a reading quarantined meanwhile is either taken or left, never deleted unseen.
+    deleted = conn.execute(delete(quarantine).where(where).returning(quarantine.c.t, quarantine.c.value))
+    return sorted((int(t), v) for t, v in deleted)

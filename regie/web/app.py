@@ -16,6 +16,7 @@ from regie.web import (
     disclosure,
     emoncms,
     imports,
+    ingest_pages,
     live,
     pages,
     supervision_api,
@@ -33,6 +34,7 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(assets.router)
     app.include_router(emoncms.router)
     app.include_router(imports.router)
+    app.include_router(ingest_pages.router)
     app.include_router(auth.router)
     app.include_router(account_pages.router)
     app.include_router(account_api.router)

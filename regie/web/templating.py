@@ -135,5 +135,6 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("acc", "/acc", i18n.N_("Collective self-consumption")),
     ("live", "/live", i18n.N_("Live")),
     ("grid", "/grid", i18n.N_("Supervision")),
+    ("import", "/import", i18n.N_("Import")),
     ("account", "/me", i18n.N_("My account")),
 ]

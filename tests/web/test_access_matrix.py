@@ -100,6 +100,8 @@ LOGIN = 303
 # and another body: refused, like members); the public (and ownerless keys) log in / get 401.
 SUPERVISORS_PAGE = expect(403, public=LOGIN, machines=LOGIN, admin=200)
 SUPERVISORS_API = expect(403, public=401, machines=401, admin=200)
+# Pages of the admin alone.
+ADMIN_PAGE = expect(403, public=LOGIN, machines=LOGIN, admin=200)
 # /api/me: the public and ownerless keys get 401.
 MATRIX: dict[tuple[str, str], Case] = {
     # ---------------------------------------------------------------- public
@@ -155,6 +157,25 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     # ---------------------------------------------------------------- the admin's page
     ("GET", "/admin"): Case("/admin", expect(403, public=LOGIN, machines=LOGIN, admin=200)),
+    # ---------------------------------------------------------------- ingest pages (ingest_pages)
+    # Upload: the admin and operators of a régie (the world's operators run other bodies: refused, like members).
+    ("GET", "/import"): Case("/import", ADMIN_PAGE),
+    ("POST", "/import"): Case(
+        "/import",
+        expect(403, public=LOGIN, machines=LOGIN, admin=200),
+        form=lambda r: {"format": "csv", "csv_unit": "W"},
+        files={"files": ("x.csv", b"time,x\n2025-01-01T00:00:00,1\n2025-01-01T01:00:00,2\n", "text/csv")},
+    ),
+    ("GET", "/quarantine"): Case("/quarantine", ADMIN_PAGE),
+    ("POST", "/quarantine/{action}"): Case(
+        "/quarantine/discard", expect(403, public=LOGIN, machines=LOGIN, admin=409), form=lambda r: {"ref": "none"}
+    ),
+    ("GET", "/inputs"): Case("/inputs", ADMIN_PAGE),
+    ("POST", "/inputs/remap"): Case(
+        "/inputs/remap",
+        expect(403, public=LOGIN, machines=LOGIN, admin=409),
+        form=lambda r: {"node": "nowhere", "name": "power", "series": "h"},
+    ),
     # ---------------------------------------------------------------- collective self-consumption (acc_pages)
     # ``op`` runs the operation's PMO (coop); alice (and her key) is a participant; the admin gives a reason.
     ("GET", "/acc"): Case("/acc", expect(200, public=LOGIN, machines=LOGIN)),

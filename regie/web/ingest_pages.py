@@ -1,0 +1,372 @@
+"""Ingest pages: upload files (``/import``), the quarantine (``/quarantine``), emoncms inputs (``/inputs``).
+
+Who: the upload is for the régie's admin and the operators of the régie (an organisation of kind ``regie``:
+the body that meters the territory); the quarantine and the inputs are the admin's. The public is sent to
+log in; anyone else gets the refusal page.
+
+Uploads run the same :class:`regie.ingest.importer.Importer` as ``regie import`` and ``POST /api/import``:
+each file is all or nothing, and a bad one says file, line, field and why. The multipart body is parsed as
+it arrives (Starlette's parser spools each file to a temporary file past 1 MB, never the whole body in
+memory) through a counter that stops at :data:`MAX_UPLOAD_BYTES`; an archive whose members would unpack to
+more than :data:`MAX_UNPACKED_BYTES` (a "zip bomb") is refused before anything is extracted. Both limits
+may be changed per app (``app.state.max_upload_bytes``, ``app.state.max_unpacked_bytes``). The import
+itself runs in the thread pool, off the event loop. Every form carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from regie.governance.accounts import Account, Role
+from regie.ingest import IngestError, adapters
+from regie.ingest.admin import AdminError, discard, quarantine_lines, release, remap_input, resolve_ref
+from regie.ingest.importer import Importer
+from regie.ingest.inputs import InputService
+from regie.model import OrganisationKind
+from regie.store import Store
+from regie.web import auth, i18n
+from regie.web.account_pages import PageCaller, render
+from regie.web.auth import Caller
+
+router = APIRouter(include_in_schema=False)
+N_ = i18n.N_
+
+MAX_UPLOAD_BYTES = 1 << 30  # 1 GiB per upload (all files together): a year of 10 s data for 50 feeds fits
+MAX_UNPACKED_BYTES = 8 << 30  # 8 GiB unpacked per archive
+MAX_ARCHIVE_MEMBERS = 100_000
+MAX_FILES = 50
+
+#: Options the upload form offers, by format: (form field, adapter option, label).
+FORMAT_OPTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "csv": [
+        ("csv_time_column", "time_column", N_("Time column (default: the first)")),
+        ("csv_time_format", "time_format", N_("Time format: iso, unix, unix_ms or a strftime pattern")),
+        ("csv_columns", "columns", N_("Columns → series: column=series[:unit], separated by commas")),
+        ("csv_unit", "unit", N_("Unit of the values (W, kW, Wh, kWh, degC...)")),
+        ("csv_convention", "convention", N_("Time stamps: start, end or instant")),
+        ("csv_step", "step", N_("Step (ISO 8601, e.g. PT30M; inferred if empty)")),
+        ("csv_kind", "kind", N_("Kind of the series created (consumption, production, temperature...)")),
+        ("csv_timezone", "timezone", N_("Time zone of local times (default: the territory's)")),
+    ],
+    "emoncms-archive": [("emoncms_prefix", "prefix", N_("Prefix of the series ids (default: emoncms)"))],
+}
+DONE_MESSAGES: dict[str, str] = {
+    "released": N_("The readings are released to their series and left the quarantine."),
+    "discarded": N_("The readings are discarded."),
+    "remapped": N_("The input is re-mapped: its next readings go to the new series."),
+}
+
+
+class UploadTooLarge(Exception):
+    """The request body went past the upload limit."""
+
+
+# ---------------------------------------------------------------- who
+
+
+def may_import(store: Store, account: Account) -> bool:
+    """The régie's admin, or an operator of an organisation of kind régie (who meters the territory)."""
+    if account.role is Role.ADMIN:
+        return True
+    if account.role is not Role.OPERATOR or not account.operator_of:
+        return False
+    try:
+        orgs = store.load_inventory().organisations
+    except LookupError:
+        return False
+    return any(o.id == account.operator_of and o.kind is OrganisationKind.REGIE for o in orgs)
+
+
+def _refused(request: Request, message: str) -> HTMLResponse:
+    return render(request, "refused.html", {"active": "import", "message": message}, status_code=403)
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _limits(request: Request) -> tuple[int, int]:
+    state = request.app.state
+    return (
+        int(getattr(state, "max_upload_bytes", MAX_UPLOAD_BYTES)),
+        int(getattr(state, "max_unpacked_bytes", MAX_UNPACKED_BYTES)),
+    )
+
+
+def _base(request: Request, caller: Caller, active: str) -> dict[str, Any]:
+    return {
+        "active": active,
+        "account": caller.account,
+        "csrf": auth.csrf_for(request, caller),
+        "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+        "is_admin": caller.role is Role.ADMIN,
+    }
+
+
+# ---------------------------------------------------------------- upload
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.0f}"
+
+
+def _upload_context(request: Request, caller: Caller) -> dict[str, Any]:
+    upload, unpacked = _limits(request)
+    return {
+        **_base(request, caller, "import"),
+        "formats": [(a.name, a.description, a.suffixes) for a in adapters().values()],
+        "format_options": FORMAT_OPTIONS,
+        "max_upload_mib": _mib(upload),
+        "max_unpacked_mib": _mib(unpacked),
+    }
+
+
+@router.get("/import", name="import_page", response_class=HTMLResponse)
+def import_page(request: Request, caller: PageCaller) -> Response:
+    """The upload form: a format, one or several files, the format's options."""
+    if not may_import(_store(request), caller.account):
+        return _refused(request, "for the régie's admin and operators")
+    return render(request, "import.html", _upload_context(request, caller))
+
+
+async def _counted(request: Request, limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise UploadTooLarge
+        yield chunk
+
+
+async def read_upload(request: Request, limit: int) -> FormData:
+    """The multipart form, files spooled to temporary files, refused past ``limit`` bytes (declared or sent)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise UploadTooLarge
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(400, "expected a multipart/form-data upload")
+    parser = MultiPartParser(request.headers, _counted(request, limit), max_files=MAX_FILES, max_fields=100)
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise HTTPException(400, exc.message) from None
+
+
+def check_archive(stream: BinaryIO, name: str, limit: int) -> None:
+    """Refuse (IngestError) a zip or tar archive whose members would unpack to more than ``limit`` bytes,
+    reading only the archive's directory (zip) or headers (tar); other files pass untouched."""
+    head = stream.read(4)
+    stream.seek(0)
+    total = members = 0
+    try:
+        if head.startswith(b"PK"):
+            with zipfile.ZipFile(stream) as z:
+                for info in z.infolist():
+                    total += info.file_size  # zipfile never yields more than the declared size
+                    members += 1
+                    if total > limit or members > MAX_ARCHIVE_MEMBERS:
+                        break
+        else:
+            try:
+                with tarfile.open(fileobj=stream, mode="r:*") as tar:
+                    for member in tar:
+                        total += member.size
+                        members += 1
+                        if total > limit or members > MAX_ARCHIVE_MEMBERS:
+                            break
+            except (tarfile.TarError, EOFError, OSError):
+                return  # not a tar archive: the adapter says what it is not
+    except zipfile.BadZipFile:
+        return
+    finally:
+        stream.seek(0)
+    if total > limit:
+        raise IngestError(
+            f"the archive would unpack to more than {_mib(limit)} MiB: refused (split it, or import it with "
+            "`regie import`)",
+            source=name,
+        )
+    if members > MAX_ARCHIVE_MEMBERS:
+        raise IngestError(f"the archive holds more than {MAX_ARCHIVE_MEMBERS:,} files: refused", source=name)
+
+
+def _options(form: FormData, fmt: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for field, option, _ in FORMAT_OPTIONS.get(fmt, []):
+        value = form.get(field)
+        if isinstance(value, str) and value.strip():
+            out[option] = value.strip()
+    return out
+
+
+def import_files(store: Store, fmt: str, files: list[UploadFile], options: dict[str, str], unpacked: int) -> list[dict]:
+    """Import each file on its own (all or nothing per file); one result per file, success or error."""
+    results: list[dict] = []
+    importer: Importer | None = None
+    for upload in files:
+        name = upload.filename or "upload"
+        try:
+            if fmt == "emoncms-archive":
+                check_archive(upload.file, name, unpacked)
+            importer = importer or Importer(store)
+            report = importer.import_stream(fmt, upload.file, name, **dict(options))
+            results.append({"name": name, "ok": True, "report": report})
+        except IngestError as exc:
+            results.append({"name": name, "ok": False, "error": exc})
+    return results
+
+
+@router.post("/import", name="import_upload")
+async def import_upload(request: Request, caller: PageCaller) -> Response:
+    """Run the upload through the importer and show what each file did (or why it wrote nothing)."""
+    store = _store(request)
+    if not may_import(store, caller.account):
+        return _refused(request, "for the régie's admin and operators")
+    upload_limit, unpacked_limit = _limits(request)
+    try:
+        form = await read_upload(request, upload_limit)
+    except UploadTooLarge:
+        context = {**_upload_context(request, caller), "too_large": True}
+        return render(request, "import.html", context, status_code=413)
+    try:
+        token = form.get(auth.CSRF_FIELD)
+        auth.check_csrf(request, caller, token if isinstance(token, str) else None)
+        fmt = str(form.get("format") or "")
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+        if fmt not in adapters():
+            context = {**_upload_context(request, caller), "problem": "format"}
+            return render(request, "import.html", context, status_code=400)
+        if not files:
+            context = {**_upload_context(request, caller), "problem": "files", "chosen": fmt}
+            return render(request, "import.html", context, status_code=400)
+        options = _options(form, fmt)
+        results = await run_in_threadpool(import_files, store, fmt, files, options, unpacked_limit)
+    finally:
+        await form.close()
+    failed = sum(not r["ok"] for r in results)
+    context = {**_base(request, caller, "import"), "format": fmt, "results": results, "failed": failed}
+    return render(request, "import_result.html", context, status_code=400 if failed == len(results) else 200)
+
+
+# ---------------------------------------------------------------- quarantine (admin)
+
+
+def _when(t: int | None, request: Request, zone: ZoneInfo) -> str:
+    """An instant in the territory's zone, written the visitor's way."""
+    if t is None:
+        return ""
+    return format_datetime(datetime.fromtimestamp(int(t), zone), "d MMM y HH:mm", locale=i18n.negotiate_locale(request))
+
+
+def _zone(store: Store) -> ZoneInfo:
+    try:
+        return store.load_inventory().territory.zone
+    except LookupError:
+        return ZoneInfo("Europe/Paris")
+
+
+def _quarantine_page(request: Request, caller: Caller, error: str | None = None, status_code: int = 200) -> Response:
+    store = _store(request)
+    zone = _zone(store)
+    lines = quarantine_lines(store)
+    for line in lines:
+        line["first_text"] = _when(line["first"], request, zone)
+        line["last_text"] = _when(line["last"], request, zone)
+    context = {**_base(request, caller, "import"), "lines": lines, "error": error}
+    return render(request, "quarantine.html", context, status_code=status_code)
+
+
+@router.get("/quarantine", name="quarantine_page", response_class=HTMLResponse)
+def quarantine_page(request: Request, caller: PageCaller) -> Response:
+    """Readings that could not be placed: source, masked key, reason, count, first and last instant."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    return _quarantine_page(request, caller)
+
+
+async def _admin_form(request: Request, caller: Caller) -> dict[str, str]:
+    form = await auth.form_with_csrf(request, caller)
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/quarantine/{action}", name="quarantine_action")
+async def quarantine_action(request: Request, caller: PageCaller, action: str) -> Response:
+    """Release a key's readings to their series (once declared), or discard them (logged)."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    if action not in ("release", "discard"):
+        raise HTTPException(404, "unknown action: release or discard")
+    form = await _admin_form(request, caller)
+    store = _store(request)
+    who, target = caller.account.username, form.get("series") or None
+    try:
+        source, key = resolve_ref(store, form.get("ref", ""))
+        if action == "release":
+            await run_in_threadpool(lambda: release(store, source, key, series_id=target, actor=who))
+        else:
+            await run_in_threadpool(lambda: discard(store, source, key, actor=who))
+    except (AdminError, IngestError) as exc:
+        return _quarantine_page(request, caller, str(exc), status_code=409)
+    return RedirectResponse(f"/quarantine?done={action}d", status_code=303)
+
+
+# ---------------------------------------------------------------- emoncms inputs (admin)
+
+
+def _input_service(request: Request) -> InputService:
+    """The app's input service when it runs (re-mapping must reach its cache), else one that only reads and
+    re-maps (no writer thread is started for that)."""
+    return getattr(request.app.state, "inputs", None) or InputService(_store(request))
+
+
+def _inputs_page(request: Request, caller: Caller, error: str | None = None, status_code: int = 200) -> Response:
+    store = _store(request)
+    zone = _zone(store)
+    rows = _input_service(request).inputs()
+    for r in rows:
+        r["last_text"] = _when(r["last_time"], request, zone)
+    try:
+        series_ids = sorted(s.id for s in store.load_inventory().series)
+    except LookupError:
+        series_ids = []
+    context = {**_base(request, caller, "import"), "inputs": rows, "series_ids": series_ids, "error": error}
+    return render(request, "inputs.html", context, status_code=status_code)
+
+
+@router.get("/inputs", name="inputs_page", response_class=HTMLResponse)
+def inputs_page(request: Request, caller: PageCaller) -> Response:
+    """The emoncms inputs: node, name, series, last time and value; each may be re-mapped."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    return _inputs_page(request, caller)
+
+
+@router.post("/inputs/remap", name="inputs_remap")
+async def inputs_remap(request: Request, caller: PageCaller) -> Response:
+    """Bind an input to another series (or to a new one, created like its current series)."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    form = await _admin_form(request, caller)
+    service = _input_service(request)
+    try:
+        await run_in_threadpool(
+            lambda: remap_input(
+                service, form.get("node", ""), form.get("name", ""), form.get("series", ""),
+                create=form.get("create") == "1", actor=caller.account.username,
+            )
+        )  # fmt: skip
+    except AdminError as exc:
+        return _inputs_page(request, caller, str(exc), status_code=409)
+    return RedirectResponse("/inputs?done=remapped", status_code=303)
