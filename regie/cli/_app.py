@@ -1,0 +1,42 @@
+"""The Typer application and what every command group shares (console, store opening, URL redaction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from regie.config import get_settings
+
+app = typer.Typer(help="regie — an energy-data trust for local energy communities.", no_args_is_help=True)
+
+
+console = Console()
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.expanduser().resolve()}"
+
+
+def _redact(url: str) -> str:
+    """Never print a database password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _open(database_url: str | None):
+    from regie.store import open_store
+
+    return open_store(database_url or get_settings().resolved_database_url)
+
+
+DbOption = Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")]
+
+
+def _utc(t: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M") if t else ""

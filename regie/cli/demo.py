@@ -1,0 +1,146 @@
+"""`regie demo`: build a demo territory (the Prats village, or a town's schools) and serve it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from regie.cli._app import _redact, _sqlite_url, app, console
+from regie.cli.serve import _serve
+from regie.config import get_settings
+
+
+def build_demo(url: str, seed: int) -> None:
+    from regie.demo import build_prats
+    from regie.demo.install import install
+    from regie.store import open_store
+
+    t0 = time.perf_counter()
+    with console.status("generating the Prats-de-Mollo-la-Preste year (demandlib, pvlib)..."):
+        demo = build_prats(seed=seed)
+    t1 = time.perf_counter()
+    store = open_store(url)
+    if store.count_points():
+        store.close()
+        raise typer.BadParameter(f"{_redact(url)} already holds data; choose an empty path or remove it first")
+    columns = (TextColumn("writing series"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("write", total=len(demo.inventory.series))
+        report = install(store, demo, progress=lambda n: progress.advance(task, n))
+    t2 = time.perf_counter()
+    from regie.governance.demo_accounts import create_demo_accounts
+
+    logins = create_demo_accounts(store)  # random passwords, shown below once, only their hashes stored
+    from regie.demo.acc_accounts import create_acc_demo_accounts
+
+    logins += create_acc_demo_accounts(store)  # the ACC operation's PMO, one participant, the participants' grants
+    store.close()
+    table = Table(title=f"demo territory: {demo.inventory.territory.name}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("delivery points", f"{len(demo.inventory.delivery_points):,}")
+    table.add_row("series", f"{report.series:,}")
+    table.add_row("points written", f"{report.points:,}")
+    table.add_row("generate", f"{t1 - t0:.1f} s")
+    table.add_row("write", f"{t2 - t1:.1f} s")
+    table.add_row("store", _redact(url))
+    console.print(table)
+    people = Table(title="demo accounts (passwords drawn at random for this build, shown once)")
+    for col in ("username", "role", "holder / operator of", "password"):
+        people.add_column(col)
+    for a in logins:
+        people.add_row(a.username, a.role, a.holder_id or a.operator_of or "", a.password)
+    console.print(people)
+    console.print("membre1 has granted the commune daily access; the commune has asked membre2 for the same.")
+    console.print(
+        "pmo runs the collective self-consumption operation (/acc), whose participants granted it their "
+        "30-minute curves; participant is one of its households."
+    )
+
+
+@app.command()
+def demo(
+    build_only: Annotated[
+        Path | None, typer.Option("--build-only", help="build the demo store at this path and exit")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same year")] = 42,
+    host: Annotated[str | None, typer.Option(help="address to serve on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
+    scenario: Annotated[
+        str, typer.Option(help="prats (a village's year at 30 min) or schools (a town's schools, live feed)")
+    ] = "prats",
+) -> None:
+    """Build the demo territory (Prats-de-Mollo-la-Preste, one year at 30 min) and serve the web UI."""
+    settings = get_settings()
+    if scenario == "schools":
+        _demo_schools(settings, build_only, seed, host, port)
+        return
+    if scenario != "prats":
+        raise typer.BadParameter(f"unknown scenario {scenario!r}: prats or schools")
+    if build_only is not None:
+        build_demo(_sqlite_url(build_only), seed)
+        return
+    path = settings.data_dir / "demo.sqlite"
+    url = _sqlite_url(path)
+    if path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    build_demo(url, seed)
+    _serve(url, host or settings.host, port or settings.port)
+
+
+def build_schools_demo(url: str, seed: int) -> tuple[object, str, str]:
+    """Build the schools territory into an empty store: (data, admin password, API key of the live feed)."""
+    import secrets
+
+    from regie.demo.schools import build_schools
+    from regie.demo.schools_live import install_schools
+    from regie.governance import accounts
+    from regie.ingest import apikeys
+    from regie.store import open_store
+
+    with console.status("generating the schools' two years (hourly) and last weeks (10 s)..."):
+        data = build_schools(seed=seed)
+    store = open_store(url)
+    try:
+        if store.count_points():
+            raise typer.BadParameter(f"{_redact(url)} already holds data; choose an empty path or remove it first")
+        with console.status("writing the schools' series..."):
+            points = install_schools(store, data)
+        password = secrets.token_urlsafe(12)
+        accounts.create_account(store, "admin", password, "admin")
+        _, key = apikeys.create_key(store, "schools demo live feed", ["ingest"])
+    finally:
+        store.close()
+    console.print(f"demo territory: [bold]{data.inventory.territory.name}[/], {points:,} points in {_redact(url)}")
+    return data, password, key
+
+
+def _demo_schools(settings, build_only: Path | None, seed: int, host: str | None, port: int | None) -> None:
+    """``regie demo --scenario schools``: its own store, served with a live feed posting to /input/bulk."""
+    from regie.demo.schools_live import LiveFeed, savings_presets
+
+    path = build_only or settings.data_dir / "demo-schools.sqlite"
+    if build_only is None and path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = _sqlite_url(path)
+    data, password, key = build_schools_demo(url, seed)
+    console.print(f"log in as [bold]admin[/] with password [bold]{password}[/] (drawn for this build, shown once)")
+    if build_only is not None:
+        return
+    host, port = host or settings.host, port or settings.port
+
+    def setup(web):
+        web.state.savings_presets = savings_presets(data)  # type: ignore[arg-type]
+        feed = LiveFeed(f"http://{host}:{port}", key, data).start()  # type: ignore[arg-type]
+        console.print("live feed: the three schools post every 10 s to /input/bulk — see /live")
+        return feed.stop
+
+    _serve(url, host, port, setup=setup)

@@ -1,0 +1,327 @@
+"""Governance commands: accounts, consent grants, the access log, data-subject rights."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from regie.cli._app import DbOption, _open, _utc, app, console
+from regie.config import get_settings
+
+# ---------------------------------------------------------------- governance: accounts, consent, audit, rights
+user_app = typer.Typer(help="Accounts: admin, operator, member (the public has none).", no_args_is_help=True)
+
+
+consent_app = typer.Typer(help="Consent grants: who reads whose data, how finely, why, how long.", no_args_is_help=True)
+
+
+audit_app = typer.Typer(help="The tamper-evident access log.", no_args_is_help=True)
+
+
+member_app = typer.Typer(help="Data-subject rights: export, erase, correct.", no_args_is_help=True)
+
+
+app.add_typer(user_app, name="user")
+
+
+app.add_typer(consent_app, name="consent")
+
+
+app.add_typer(audit_app, name="audit")
+
+
+app.add_typer(member_app, name="member")
+
+
+def _new_password(from_stdin: bool) -> str:
+    """Read a password from a hidden prompt or one line of stdin: never from the command line (ps shows it)."""
+    import sys
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="login name: lower-case letters, digits, '.', '_', '-'")],
+    role: Annotated[str, typer.Option(help="admin, operator or member")] = "member",
+    holder: Annotated[str | None, typer.Option(help="member: the person or organisation id of the inventory")] = None,
+    operator_of: Annotated[str | None, typer.Option(help="operator: the organisation or operation run")] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Create an account (the password is asked for, hashed with argon2id, never stored in clear)."""
+    from regie.governance import accounts
+
+    password = _new_password(password_stdin)
+    store = _open(database_url)
+    try:
+        a = accounts.create_account(
+            store, username, password, role, holder_id=holder, operator_of=operator_of, display_name=name
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"account [bold]{a.username}[/] ({a.role.value}) created")
+
+
+@user_app.command("list")
+def user_list(database_url: DbOption = None) -> None:
+    """The accounts, their roles and links (never a password hash)."""
+    from regie.governance import accounts
+
+    store = _open(database_url)
+    found = accounts.list_accounts(store)
+    store.close()
+    table = Table(title="accounts")
+    for col in ("username", "role", "holder", "operator of", "created (UTC)", "disabled (UTC)"):
+        table.add_column(col)
+    for a in found:
+        table.add_row(
+            a.username, a.role.value, a.holder_id or "", a.operator_of or "", _utc(a.created_at), _utc(a.disabled_at)
+        )
+    console.print(table)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument()],
+    password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Set a new password; the account's open sessions end."""
+    from regie.governance import accounts
+
+    password = _new_password(password_stdin)
+    store = _open(database_url)
+    try:
+        accounts.set_password(store, username, password)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"password of [bold]{username}[/] changed")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument()], database_url: DbOption = None) -> None:
+    """Disable an account at once: no login, no session, the gate refuses it."""
+    from regie.governance import accounts
+
+    store = _open(database_url)
+    try:
+        accounts.disable_account(store, username)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"account [bold]{username}[/] disabled")
+
+
+def _local_instant(store, day: str) -> int:
+    from datetime import date, datetime
+
+    d = date.fromisoformat(day)
+    return int(datetime(d.year, d.month, d.day, tzinfo=store.load_inventory().territory.zone).timestamp())
+
+
+@consent_app.command("grant")
+def consent_grant(
+    subject: Annotated[str, typer.Option(help="the data subject: person or organisation id")],
+    to: Annotated[str, typer.Option(help="recipient as KIND:ID, KIND = account, organisation or operation")],
+    purpose: Annotated[str, typer.Option(help="a DPV purpose, e.g. dpv:FulfilmentOfContractualObligation")],
+    data_from: Annotated[str, typer.Option("--from", help="first day of data covered (YYYY-MM-DD, local)")],
+    expires: Annotated[str, typer.Option(help="last day the grant is valid (YYYY-MM-DD), at most 3 years ahead")],
+    category: Annotated[list[str] | None, typer.Option(help="series kind; repeat (default consumption)")] = None,
+    prm: Annotated[list[str] | None, typer.Option(help="delivery point; repeat (default: all held)")] = None,
+    granularity: Annotated[str, typer.Option(help="PT30M, P1D or P1M: the finest step the recipient sees")] = "P1D",
+    data_until: Annotated[str | None, typer.Option("--until", help="day after the last day of data covered")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Record a grant given by a data subject (on paper, or by e-mail, to an admin)."""
+    from sqlalchemy import select
+
+    from regie.governance import consent
+    from regie.governance.accounts import CLI_ADMIN
+    from regie.store.schema import membership
+
+    kind, _, recipient = to.partition(":")
+    store = _open(database_url)
+    try:
+        if not prm:
+            with store.engine.connect() as conn:
+                q = select(membership.c.prm).where(membership.c.holder_id == subject)
+                prm = sorted({r.prm for r in conn.execute(q)})
+        g = consent.grant(
+            store, CLI_ADMIN, subject_id=subject, recipient_kind=kind, recipient_id=recipient,
+            categories=category or ["consumption"], prms=prm, granularity=granularity,
+            data_start=_local_instant(store, data_from),
+            data_end=_local_instant(store, data_until) if data_until else None,
+            purpose=purpose, expires_at=_local_instant(store, expires) + 86400,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"grant [bold]{g.id}[/] given by {subject} to {g.recipient} ({granularity}, {purpose})")
+
+
+@consent_app.command("list")
+def consent_list(
+    subject: Annotated[str | None, typer.Option(help="only this data subject's grants")] = None,
+    receipt: Annotated[str | None, typer.Option(help="print this grant's JSON-LD receipt instead")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """The grants and their status now; or one grant's JSON-LD receipt."""
+    import json
+
+    from regie.governance import consent
+    from regie.model import mask_prm
+
+    store = _open(database_url)
+    try:
+        if receipt:
+            typer.echo(json.dumps(consent.receipt(store, receipt), ensure_ascii=False, indent=2))
+            return
+        grants = consent.list_grants(store, subject_id=subject)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    now = int(time.time())
+    table = Table(title="consent grants")
+    for col in ("id", "subject", "recipient", "categories", "PRMs", "step", "purpose", "status", "expires (UTC)"):
+        table.add_column(col)
+    for g in grants:
+        table.add_row(
+            g.id[:12], g.subject_id, g.recipient, ",".join(sorted(g.categories)), ",".join(map(mask_prm, g.prms)),
+            g.granularity.value, g.purpose, g.status_at(now).value, _utc(g.expires_at),
+        )  # fmt: skip
+    console.print(table)
+
+
+@consent_app.command("withdraw")
+def consent_withdraw(
+    consent_id: Annotated[str, typer.Argument(help="the grant id (or its first characters)")],
+    database_url: DbOption = None,
+) -> None:
+    """Withdraw a grant on the data subject's instruction: reads under it are refused from now on."""
+    from regie.governance import consent
+    from regie.governance.accounts import CLI_ADMIN
+
+    store = _open(database_url)
+    try:
+        found = [g.id for g in consent.list_grants(store) if g.id.startswith(consent_id)]
+        if len(found) != 1:
+            raise typer.BadParameter(f"{len(found)} grants match {consent_id!r}")
+        consent.withdraw(store, found[0], CLI_ADMIN)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"grant [bold]{found[0]}[/] withdrawn")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DbOption = None) -> None:
+    """Re-hash the access log and check it against the signed checkpoints; exit 1 and name the entry if not."""
+    from regie.governance import audit, keys
+
+    key_file = keys.keys_dir(get_settings().data_dir) / keys.AUDIT_KEY_FILE
+    public = keys.load_or_create_signing_key(get_settings().data_dir).public_key() if key_file.exists() else None
+    store = _open(database_url)
+    result = audit.verify(store, public)
+    store.close()
+    if public is None and result.checkpoints:
+        console.print("[yellow]no signing key in the data directory: checkpoint signatures not checked[/]")
+    for p in result.problems:
+        console.print(f"[red]entry {p.seq}: {p.what}[/] — {p.message}")
+    if not result.ok:
+        raise typer.Exit(1)
+    console.print(f"access log intact: {result.size:,} entries, {result.checkpoints} signed checkpoint(s)")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(database_url: DbOption = None) -> None:
+    """Sign the log's current size and head with the régie's Ed25519 key (created in the data dir if needed)."""
+    from regie.governance import audit, keys
+
+    key = keys.load_or_create_signing_key(get_settings().data_dir)
+    store = _open(database_url)
+    cp = audit.checkpoint(store, key)
+    store.close()
+    console.print(f"checkpoint at entry {cp.size}: head {cp.head_hash[:16]}…, key {cp.key_id}")
+
+
+@member_app.command("export")
+def member_export(
+    holder: Annotated[str, typer.Argument(help="person or organisation id")],
+    output: Annotated[Path, typer.Option(help="zip file to write")],
+    database_url: DbOption = None,
+) -> None:
+    """Everything regie holds about a member in one zip: series as CSV, the rest as JSON-LD (logged)."""
+    from regie.governance import rights
+    from regie.governance.accounts import CLI_ADMIN
+
+    store = _open(database_url)
+    try:
+        blob = rights.export_member(store, CLI_ADMIN, holder)
+    except (ValueError, LookupError, PermissionError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    output.write_bytes(blob)
+    console.print(f"export of [bold]{holder}[/] written to {output} ({len(blob):,} bytes)")
+
+
+@member_app.command("erase")
+def member_erase(
+    holder: Annotated[str, typer.Argument(help="person or organisation id")],
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: this cannot be undone")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Erase a member's personal series, memberships and accounts; withdraw their grants (logged)."""
+    from regie.governance import rights
+    from regie.governance.accounts import CLI_ADMIN
+
+    if not yes:
+        raise typer.BadParameter("erasure cannot be undone: add --yes")
+    store = _open(database_url)
+    try:
+        r = rights.erase_member(store, CLI_ADMIN, holder)
+    finally:
+        store.close()
+    console.print(
+        f"erased {holder}: {len(r.series_erased)} series, {r.memberships} membership(s), {r.accounts} account(s), "
+        f"{r.grants_withdrawn} grant(s) withdrawn"
+    )
+    for note in r.notes:
+        console.print(f"[yellow]{note}[/]")
+
+
+@member_app.command("correct")
+def member_correct(
+    holder: Annotated[str, typer.Argument(help="person or organisation id")],
+    name: Annotated[str | None, typer.Option(help="corrected name")] = None,
+    email: Annotated[str | None, typer.Option(help="corrected e-mail address")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Correct a member's name or e-mail address (logged, without the values)."""
+    from regie.governance import rights
+    from regie.governance.accounts import CLI_ADMIN
+
+    store = _open(database_url)
+    try:
+        changed = rights.correct_details(store, CLI_ADMIN, holder, name=name, email=email)
+    except (ValueError, LookupError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"corrected {', '.join(changed) or 'nothing'} for {holder}")

@@ -1,0 +1,346 @@
+"""Ingest commands: file imports, API keys, MQTT, the quarantine and emoncms input mapping."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from regie.cli._app import _open, _utc, app, console
+
+# ---------------------------------------------------------------- API keys
+key_app = typer.Typer(
+    help="API keys for machines: an emonPi posting inputs, a script reading feeds.", no_args_is_help=True
+)
+
+
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("add")
+def key_add(
+    name: Annotated[str, typer.Argument(help="what the key is for, e.g. 'emonpi garage'")],
+    scope: Annotated[list[str] | None, typer.Option(help="read, write or ingest; repeat for several")] = None,
+    node: Annotated[str | None, typer.Option(help="a device key: may only post this emoncms node")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="the account (username) this key acts for on /api/me; none: a machine")
+    ] = None,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Create a key. It is printed once: regie keeps only its SHA-256."""
+    from regie.governance.accounts import get_account
+    from regie.ingest.apikeys import create_key
+
+    scopes = scope or (["ingest"] if node else ["write"])
+    store = _open(database_url)
+    try:
+        if owner is not None and get_account(store, owner) is None:
+            raise ValueError(f"no account {owner!r}: create it first (regie user add)")
+        key, secret = create_key(store, name, scopes, node=node, owner_id=owner)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(
+        f"key #{key.id} [bold]{name}[/] ({', '.join(sorted(key.scopes))}" + (f", node {node})" if node else ")")
+    )
+    console.print("copy it now, it will not be shown again:")
+    typer.echo(secret)
+
+
+@key_app.command("list")
+def key_list(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None) -> None:
+    """The keys (never their secrets)."""
+    from datetime import UTC, datetime
+
+    from regie.ingest.apikeys import list_keys
+
+    store = _open(database_url)
+    keys = list_keys(store)
+    store.close()
+    table = Table(title="API keys")
+    for col in ("id", "name", "scopes", "node", "created (UTC)", "revoked (UTC)"):
+        table.add_column(col)
+
+    def when(t: int | None) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M") if t else ""
+
+    for k in keys:
+        table.add_row(
+            str(k.id), k.name, ",".join(sorted(k.scopes)), k.node or "", when(k.created_at), when(k.revoked_at)
+        )
+    console.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[int, typer.Argument(help="the id shown by `regie key list`")],
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Revoke a key at once (kept in the list, never valid again)."""
+    from regie.ingest.apikeys import revoke
+
+    store = _open(database_url)
+    done = revoke(store, key_id)
+    store.close()
+    if not done:
+        raise typer.BadParameter(f"no active key #{key_id}")
+    console.print(f"key #{key_id} revoked")
+
+
+# ---------------------------------------------------------------- live ingest
+ingest_app = typer.Typer(help="Live ingest from sources that push (MQTT).", no_args_is_help=True)
+
+
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt(
+    host: Annotated[str, typer.Option(envvar="REGIE_MQTT_HOST", help="MQTT broker")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="REGIE_MQTT_PORT", help="MQTT broker port")] = 1883,
+    base: Annotated[str, typer.Option(envvar="REGIE_MQTT_BASE", help="base topic (emoncms: emon)")] = "emon",
+    client_id: Annotated[str, typer.Option(help="fixed, so the broker keeps the session")] = "regie-ingest",
+    username: Annotated[str | None, typer.Option(envvar="REGIE_MQTT_USERNAME")] = None,
+    password: Annotated[str | None, typer.Option(envvar="REGIE_MQTT_PASSWORD", help="from the environment")] = None,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Ingest emoncms MQTT topics (<base>/<node>/<input>, <base>/<node>) with a persistent QoS 1 session."""
+    import logging
+
+    from regie.ingest.inputs import InputService
+    from regie.ingest.mqtt import MqttIngester
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store = _open(database_url)
+    console.print(f"ingesting MQTT [bold]{base}/#[/] from {host}:{port} as {client_id}  (Ctrl-C to stop)")
+    with InputService(store) as service:
+        ingester = MqttIngester(
+            service, host=host, port=port, base=base, client_id=client_id, username=username, password=password
+        )
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop() has stored and acknowledged what arrived
+            ingester.run_forever()
+    console.print(f"stored {ingester.stored:,} messages, {ingester.rejected:,} refused (see the quarantine)")
+    store.close()
+
+
+# ---------------------------------------------------------------- file import
+def _parse_options(option: list[str] | None) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r}: options are key=value, e.g. -o unit=kW")
+        out[key.strip().replace("-", "_")] = (
+            int(value) if value.isdigit() and key in ("chunk_rows", "block_points") else value
+        )
+    return out
+
+
+@app.command("import")
+def import_command(
+    fmt: Annotated[
+        str,
+        typer.Argument(metavar="FORMAT", help="enedis-portal, enedis-r63, enedis-dataconnect, emoncms-archive or csv"),
+    ],
+    paths: Annotated[list[Path], typer.Argument(help="files, or emoncms backup folders / .tar.gz / .zip")],
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="adapter option key=value, repeatable: csv: time_column, time_format (iso, unix, unix_ms or "
+            "%d/%m/%Y %H:%M), columns (col=series[:unit],...), unit, convention (start/end/instant), step, "
+            "kind, timezone; enedis-*: kind; emoncms-archive: prefix",
+        ),
+    ] = None,
+    territory: Annotated[str | None, typer.Option(help="territory id (default: the store's first)")] = None,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Import files, each all or nothing: a malformed file writes nothing and says file, line, field and why.
+    Readings of unknown delivery points go to the quarantine; importing a file twice stores it once."""
+    from rich.progress import TaskProgressColumn
+
+    from regie.ingest import IngestError
+    from regie.ingest.importer import Importer
+
+    options = _parse_options(option)
+    store = _open(database_url)
+    failed = 0
+    reports = []
+    try:
+        importer = Importer(store, territory)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[points]:>12,} points"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            for path in paths:
+                task = progress.add_task(path.name, total=1.0, points=0)
+
+                def advance(fraction: float | None, points: int, task=task) -> None:
+                    progress.update(task, completed=fraction if fraction is not None else 0, points=points)
+
+                try:
+                    reports.append(importer.import_path(fmt, path, progress=advance, **options))
+                    progress.update(task, completed=1.0)
+                except IngestError as exc:
+                    failed += 1
+                    progress.update(task, description=f"[red]{path.name}[/]")
+                    console.print(f"[red]not imported[/] (nothing written): {exc.describe()}")
+    except IngestError as exc:
+        raise typer.BadParameter(exc.describe()) from None
+    finally:
+        store.close()
+    if reports:
+        table = Table(title=f"import {fmt}")
+        for col in ("file", "read", "written", "quarantined", "series", "created", "s", "points/s"):
+            table.add_column(col, justify="left" if col == "file" else "right")
+        for r in reports:
+            table.add_row(
+                r.source,
+                f"{r.points_read:,}",
+                f"{r.points_written:,}",
+                f"{r.quarantined:,}",
+                str(len(r.series)),
+                str(len(r.created)),
+                f"{r.seconds:.2f}",
+                f"{r.points_read / r.seconds:,.0f}" if r.seconds else "",
+            )
+        console.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- quarantine and emoncms inputs (regie.ingest.admin)
+quarantine_app = typer.Typer(help="Readings that could not be placed: list, release, discard.", no_args_is_help=True)
+
+
+input_app = typer.Typer(help="emoncms inputs and the series they feed.", no_args_is_help=True)
+
+
+app.add_typer(quarantine_app, name="quarantine")
+
+
+app.add_typer(input_app, name="input")
+
+
+def _quarantine_key(store, ref: str, source: str | None) -> tuple[str, str]:
+    """A key given as the reference `regie quarantine list` prints, or as SOURCE + the key itself."""
+    from regie.ingest.admin import resolve_ref
+
+    return (source, ref) if source else resolve_ref(store, ref)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """The quarantine by source and key (PRMs masked), with a reference to release or discard them."""
+    from regie.ingest.admin import quarantine_lines
+
+    store = _open(database_url)
+    try:
+        lines = quarantine_lines(store)
+    finally:
+        store.close()
+    table = Table(title="quarantine")
+    for col in ("ref", "source", "key", "reason", "readings", "first (UTC)", "last (UTC)"):
+        table.add_column(col, justify="right" if col == "readings" else "left", no_wrap=col in ("ref", "key"))
+    for q in lines:
+        table.add_row(
+            q["ref"], q["source"], q["shown"], q["reason"], f"{q['readings']:,}", _utc(q["first"]), _utc(q["last"])
+        )
+    console.print(table if lines else "the quarantine is empty")
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    ref: Annotated[str, typer.Argument(help="the ref from `regie quarantine list` (or the key, with --source)")],
+    source: Annotated[str | None, typer.Option(help="the source, when REF is the key itself")] = None,
+    series: Annotated[str | None, typer.Option(help="the series to write to (default: the PRM's or input's)")] = None,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Write a key's readings to their series, now declared, and take them out of quarantine (one transaction)."""
+    from regie.ingest.admin import AdminError, release
+
+    store = _open(database_url)
+    try:
+        src, key = _quarantine_key(store, ref, source)
+        done = release(store, src, key, series_id=series)
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"released {done.taken:,} readings to series [bold]{done.series}[/] ({done.written:,} written)")
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(
+    ref: Annotated[str, typer.Argument(help="the ref from `regie quarantine list` (or the key, with --source)")],
+    source: Annotated[str | None, typer.Option(help="the source, when REF is the key itself")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Delete a key's quarantined readings for good (logged)."""
+    from regie.ingest.admin import AdminError, discard, masked_key
+
+    store = _open(database_url)
+    try:
+        src, key = _quarantine_key(store, ref, source)
+        if not yes:
+            typer.confirm(f"discard the quarantined readings of {src} {masked_key(key)}?", abort=True)
+        n = discard(store, src, key)
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"discarded {n:,} readings")
+
+
+@input_app.command("list")
+def input_list(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None) -> None:
+    """Every emoncms input with its series and last value."""
+    from regie.ingest.inputs import InputService
+
+    store = _open(database_url)
+    try:
+        rows = InputService(store).inputs()
+    finally:
+        store.close()
+    table = Table(title="emoncms inputs")
+    for col in ("node", "input", "series", "unit", "last (UTC)", "last value"):
+        table.add_column(col, justify="right" if col == "last value" else "left")
+    for r in rows:
+        value = "" if r["last_value"] is None else f"{r['last_value']:g}"
+        table.add_row(r["node"], r["name"], r["series"], r["unit"], _utc(r["last_time"]), value)
+    console.print(table if rows else "no input has posted yet")
+
+
+@input_app.command("remap")
+def input_remap(
+    node: Annotated[str, typer.Argument(help="the emoncms node")],
+    name: Annotated[str, typer.Argument(help="the input's name")],
+    series: Annotated[str, typer.Argument(help="the series its readings go to from now on")],
+    create: Annotated[bool, typer.Option("--create", help="create the series (like the current one) if new")] = False,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Bind an input to another series (a running `regie serve` picks it up at its next restart)."""
+    from regie.ingest.admin import AdminError, remap_input
+    from regie.ingest.inputs import InputService
+
+    store = _open(database_url)
+    try:
+        target = remap_input(InputService(store), node, name, series, create=create)
+    except AdminError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"input {node}/{name} → series [bold]{target.id}[/]")

@@ -1,0 +1,85 @@
+"""`regie init` and `regie serve`: create or migrate a store, serve the web UI and the API on it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from regie.cli._app import _redact, app, console
+from regie.config import get_settings
+
+
+@app.command()
+def init(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None) -> None:
+    """Create the store (or migrate it to the newest schema)."""
+    from regie.store import open_store
+
+    url = database_url or get_settings().resolved_database_url
+    open_store(url).close()
+    console.print(f"store ready: [bold]{_redact(url)}[/]")
+
+
+@app.command()
+def serve(
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+    host: Annotated[str | None, typer.Option(help="address to serve on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
+    mqtt: Annotated[
+        bool, typer.Option("--mqtt", help="also ingest emoncms MQTT topics (see `regie ingest mqtt`)")
+    ] = False,
+    mqtt_host: Annotated[str, typer.Option(envvar="REGIE_MQTT_HOST", help="MQTT broker")] = "127.0.0.1",
+    mqtt_port: Annotated[int, typer.Option(envvar="REGIE_MQTT_PORT", help="MQTT broker port")] = 1883,
+    mqtt_base: Annotated[str, typer.Option(envvar="REGIE_MQTT_BASE", help="base topic")] = "emon",
+) -> None:
+    """Serve the web UI and the API on a store."""
+    settings = get_settings()
+    broker = (mqtt_host, mqtt_port, mqtt_base) if mqtt else None
+    _serve(database_url or settings.resolved_database_url, host or settings.host, port or settings.port, broker)
+
+
+def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = None, setup=None) -> None:
+    """Serve a store; ``setup(web)`` may prepare the app and return a function to call on the way out."""
+    import uvicorn
+
+    from regie.ingest.inputs import InputService
+    from regie.store import open_store
+    from regie.web.app import create_app
+    from regie.web.emoncms import mask_keys_in_access_log
+
+    store = open_store(url)
+    web = create_app(store)
+    mask_keys_in_access_log()  # emoncms clients send ?apikey=... in the URL
+    _secure_web(web)
+    from regie.services.alerts import thresholds_from_settings
+
+    web.state.transformer_thresholds = thresholds_from_settings(get_settings())  # the supervision pages' alerts
+    # One writer per process: the emoncms HTTP routes and the MQTT ingester share it.
+    web.state.inputs = InputService(store).start()
+    ingester = None
+    if mqtt is not None:
+        from regie.ingest.mqtt import MqttIngester
+
+        ingester = MqttIngester(web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2]).start()
+        console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
+    cleanup = setup(web) if setup is not None else None
+    console.print(f"serving [bold]{_redact(url)}[/] on [link]http://{host}:{port}/[/link]  (Ctrl-C to stop)")
+    try:
+        # open live streams (server-sent events) must not hold a Ctrl-C for minutes
+        uvicorn.run(web, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    finally:
+        if cleanup is not None:
+            cleanup()
+        if ingester is not None:
+            ingester.stop()
+        web.state.inputs.close()
+
+
+def _secure_web(web) -> None:
+    """Give the app the régie's CSRF secret and audit public key from the data directory (never from argv)."""
+    from regie.governance import keys
+
+    data_dir = get_settings().data_dir
+    web.state.secret = keys.load_or_create_secret(data_dir)
+    if (keys.keys_dir(data_dir) / keys.AUDIT_KEY_FILE).exists():
+        web.state.audit_public_key = keys.load_or_create_signing_key(data_dir).public_key()
