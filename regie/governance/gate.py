@@ -9,7 +9,25 @@ access log; an allowed read is logged once the data has been read.
 Who passes without a grant: the data subject, for the period they held the delivery point (a new occupant
 does not see the previous one's data); an admin, with a reason that is logged. The public never does.
 
-Nothing else in regie may call :meth:`Store.read` or :meth:`Store.read_rollup` on a personal series:
+What is personal (:func:`personal_prms`): a series on a delivery point, and a series on a *site* (a sensor
+in a house: an emonPi, a CT clamp) where the site holds a delivery point that a member holds or held; it is
+then governed as that delivery point (its holder, its grants). Everything else describes no one — a plant,
+a transformer, the weather, a school whose delivery points no member holds — and is read with
+:func:`read_open` / :func:`read_open_rollup`, which refuse a personal series.
+
+Three more doors, each logged once per call, none giving one point's values to someone without a grant:
+
+- :func:`read_personal` with granularity ``"finest"``: the gate picks the finest step the caller may have
+  (raw points for the data subject and an admin with a reason, else the finest valid grant's step) — for
+  the emoncms API, whose clients cannot choose a granularity.
+- :func:`read_aggregate`: sums over groups of delivery points on a time grid, for the régie's admin and
+  the operators of the body that runs the grid (a régie or a commune); each group × row cell passes
+  :func:`regie.governance.secrecy.protect` unless the caller is an admin with a stated reason or holds a
+  valid grant for every contributor.
+- :func:`read_presence`: timestamps only (is a series arriving? where are its gaps?), never values, for
+  the same callers: data health needs when readings came, not what they said.
+
+Nothing else in regie may call :meth:`Store.read` or :meth:`Store.read_rollup` on any series:
 ``tests/governance/test_gate.py`` scans the source tree and fails if a module outside ``regie.store`` and
 ``regie.governance`` does.
 """
@@ -17,21 +35,30 @@ Nothing else in regie may call :meth:`Store.read` or :meth:`Store.read_rollup` o
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import select
 
-from regie.governance import audit
+from regie.governance import audit, secrecy
 from regie.governance.accounts import Account, Role, is_active
 from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm
-from regie.model import Series, mask_prm
+from regie.model import OrganisationKind, Series, mask_prm
+from regie.model.calendar import Level
 from regie.store import Store, StoreError
 from regie.store.schema import membership, territory
+from regie.store.timeseries import Rollup
 
 HALF_HOUR = 1800
+FINEST = "finest"  # read_personal: the finest granularity the caller may have
+RAW = "raw"  # what the log and PersonalData say of raw points (the subject's own, an admin's)
+#: Bodies whose operators supervise the grid and the buildings (the régie, the commune): they may read
+#: aggregates and presence, never one point's values without a grant.
+SUPERVISING_BODIES = (OrganisationKind.REGIE, OrganisationKind.COMMUNE)
 
 
 class AccessDenied(PermissionError):
@@ -61,6 +88,7 @@ class PersonalData:
     count: np.ndarray
     consent_id: str | None
     log_seq: int
+    raw: bool = False  # raw points (finer than 30 minutes for a 10-second feed): own data or an admin's
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +96,7 @@ class _Decision:
     allowed: bool
     reason: str
     consent_id: str | None = None
+    granularity: Granularity | None = None  # with "finest": the chosen one (None = raw points)
 
 
 def _zone(store: Store) -> ZoneInfo:
@@ -104,9 +133,10 @@ def _holder_at(periods: list[tuple[str, int, int | None]], t: int) -> str | None
 
 
 def _decide(
-    store: Store, caller: Account, s: Series, start: int, end: int, gran: Granularity, purpose: str,
-    reason: str | None, subject: str | None, now: int,
+    store: Store, caller: Account, s: Series, prms: Sequence[str], start: int, end: int, gran: Granularity | None,
+    purpose: str, reason: str | None, subject: str | None, now: int,
 ) -> _Decision:  # fmt: skip
+    """The decision on one read; ``gran`` None asks for the finest the caller may have (raw where allowed)."""
     if caller.role is Role.PUBLIC:
         return _Decision(False, "the public never reads personal data: published aggregates only")
     if not is_active(store, caller):
@@ -114,15 +144,18 @@ def _decide(
     if caller.role is Role.ADMIN:
         if not reason or not reason.strip():
             return _Decision(False, "an admin reads personal data only with a stated reason")
-        return _Decision(True, f"admin: {reason.strip()[:300]}")
+        return _Decision(True, f"admin: {reason.strip()[:300]}", granularity=gran)
     if subject is None:
         return _Decision(False, "no single holder of this delivery point over the whole period")
     if caller.role is Role.MEMBER and caller.holder_id == subject:
-        return _Decision(True, "own data")
+        return _Decision(True, "own data", granularity=gran)
     why: list[str] = []
-    for g in grants_for_prm(store, s.prm or ""):
-        if not g.names(caller) or g.subject_id != subject:
+    best: _Decision | None = None
+    seen: set[str] = set()
+    for g in (g for prm in prms for g in grants_for_prm(store, prm)):
+        if g.id in seen or not g.names(caller) or g.subject_id != subject:
             continue
+        seen.add(g.id)
         status = g.status_at(now)
         if status is not Status.GIVEN:
             why.append(f"grant {g.id[:8]} is {status.value}")
@@ -132,10 +165,15 @@ def _decide(
             why.append(f"grant {g.id[:8]} is for {g.purpose}, not {purpose}")
         elif start < g.data_start or (g.data_end is not None and end > g.data_end):
             why.append(f"grant {g.id[:8]} does not cover this period")
+        elif gran is None:  # the finest valid grant wins
+            if best is None or g.granularity.rank < (best.granularity or g.granularity).rank:
+                best = _Decision(True, "grant", g.id, g.granularity)
         elif not g.granularity.allows(gran):
             why.append(f"grant {g.id[:8]} allows {g.granularity.value} at the finest, not {gran.value}")
         else:
-            return _Decision(True, "grant", g.id)
+            return _Decision(True, "grant", g.id, gran)
+    if best is not None:
+        return best
     return _Decision(False, "; ".join(why) if why else "no grant")
 
 
@@ -171,34 +209,76 @@ def read_personal(
 
     ``target`` is a series id, or a PRM together with ``category`` (a series kind). ``start`` and ``end``
     are UTC instants [s], the range half-open; ``purpose`` is a DPV purpose (:data:`consent.PURPOSES`);
-    ``reason`` is required of admins.
+    ``reason`` is required of admins. ``granularity`` ``"finest"`` lets the gate choose: raw points for the
+    data subject and an admin, else the finest valid grant's step (``PersonalData.granularity`` and ``raw``
+    say which).
     """
     at = int(time.time()) if now is None else int(now)
-    gran = Granularity(granularity)
+    finest = granularity == FINEST
+    gran = None if finest else Granularity(granularity)
     s = _resolve(store, target, category)
     if end <= start:
         raise ValueError("end must be after start")
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
-    if s.prm is None:
-        raise ValueError(f"series {s.id} is not attached to a delivery point: read it as an aggregate")
-    periods = holding_periods(store, s.prm)
-    subject = _holder_over(periods, start, end)
-    d = _decide(store, caller, s, start, end, gran, purpose, reason, subject, at)
-    logged_subject = subject or _holder_at(periods, start)
+    prms = personal_prms(store, s)
+    if not prms:
+        raise ValueError(f"series {s.id} describes no data subject: read it with read_open or as an aggregate")
+    subject, logged_subject = _subject(store, prms, start, end)
+    d = _decide(store, caller, s, prms, start, end, gran, purpose, reason, subject, at)
+    chosen = d.granularity if d.allowed else gran
+    raw = finest and d.allowed and chosen is None
+    logged_gran = RAW if raw else chosen.value if chosen is not None else FINEST
 
     def event(decision: str, why: str, points: int = 0) -> audit.AccessEvent:
         return audit.AccessEvent(
-            caller.label, caller.role.value, logged_subject, s.id, mask_prm(s.prm or ""), int(start), int(end),
-            gran.value, purpose, decision, why, d.consent_id, points,
+            caller.label, caller.role.value, logged_subject, s.id, mask_prm(prms[0]), int(start), int(end),
+            logged_gran, purpose, decision, why, d.consent_id, points,
         )  # fmt: skip
 
     if not d.allowed:
         audit.append(store, event("refused", d.reason), now=at)
         raise AccessDenied(d.reason)
-    t, values, count = _read(store, s, start, end, gran)
+    if raw:
+        t, values = store.read(s.id, start, end)
+        count = np.ones(len(t), dtype=np.int64)
+    else:
+        t, values, count = _read(store, s, start, end, chosen or Granularity.PT30M)
     entry = audit.append(store, event("allowed", d.reason, len(t)), now=at)  # logged once the read happened
-    return PersonalData(s.id, mask_prm(s.prm), s.kind.value, s.unit, gran, t, values, count, d.consent_id, entry.seq)
+    return PersonalData(s.id, mask_prm(prms[0]), s.kind.value, s.unit, chosen or Granularity.PT30M, t, values,
+                        count, d.consent_id, entry.seq, raw)  # fmt: skip
+
+
+def _subject(store: Store, prms: Sequence[str], start: int, end: int) -> tuple[str | None, str | None]:
+    """(the one holder of every delivery point over [start, end) or None, the holder to log the read under)."""
+    holders, first = set(), None
+    for prm in prms:
+        periods = holding_periods(store, prm)
+        holders.add(_holder_over(periods, start, end))
+        first = first or _holder_at(periods, start)
+    subject = holders.pop() if len(holders) == 1 else None
+    return subject, subject or first
+
+
+def personal_prms(store: Store, s: Series) -> tuple[str, ...]:
+    """The delivery points whose holder a series describes; empty when it describes no one.
+
+    A series on a delivery point is that point's. A series on a site without one (a sensor in a house) is
+    the site's delivery points that a member holds or held: a household's emonPi is as personal as its
+    Linky. A plant, a transformer, the weather, a public building whose points nobody holds: no one's.
+    """
+    if s.prm is not None:
+        return (s.prm,)
+    if s.site_id is None:
+        return ()
+    inv = store.load_inventory()
+    held = {m.prm for m in inv.memberships}
+    return tuple(sorted(d.prm for d in inv.delivery_points if d.site_id == s.site_id and d.prm in held))
+
+
+def is_personal(store: Store, s: Series) -> bool:
+    """Whether reading ``s`` is reading someone's data (:func:`personal_prms`)."""
+    return bool(personal_prms(store, s))
 
 
 def _resolve(store: Store, target: str, category: str | None) -> Series:
@@ -225,3 +305,299 @@ def personal_series(store: Store, holder_id: str) -> list[Series]:
     with store.engine.connect() as conn:
         prms = {r.prm for r in conn.execute(select(membership.c.prm).where(membership.c.holder_id == holder_id))}
     return [s for s in store.load_inventory().series if s.prm in prms]
+
+
+# ---------------------------------------------------------------- series that describe no one
+
+
+def read_open(store: Store, series_id: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw points of a series that describes no one (a plant, a transformer, the weather): no grant, no log.
+
+    Refuses a personal series (:func:`personal_prms`), so that a caller cannot go around the gate by mistake.
+    """
+    return store.read(_open(store, series_id).id, start, end)
+
+
+def read_open_rollup(store: Store, series_id: str, level: Level, start: int, end: int) -> Rollup:
+    """Rollups of a series that describes no one (see :func:`read_open`)."""
+    return store.read_rollup(_open(store, series_id).id, level, start, end)
+
+
+def _open(store: Store, series_id: str) -> Series:
+    s = _resolve(store, series_id, None)
+    if is_personal(store, s):
+        raise ValueError(f"series {s.id} describes a data subject: read it through read_personal")
+    return s
+
+
+# ---------------------------------------------------------------- aggregates and presence, for supervision
+
+
+def supervises(store: Store, caller: Account) -> bool:
+    """The régie's admin, or an operator of the body that runs the grid or the buildings (an organisation of
+    kind régie or commune; a cooperative's operator runs its ACC operation, not the grid)."""
+    if caller.role is Role.ADMIN:
+        return True
+    if caller.role is not Role.OPERATOR or not caller.operator_of:
+        return False
+    try:
+        kinds = {o.id: o.kind for o in store.load_inventory().organisations}
+    except LookupError:
+        return False
+    return kinds.get(caller.operator_of) in SUPERVISING_BODIES
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """Sums over groups of delivery points on a time grid, as the gate lets them out.
+
+    ``t`` are the cell starts [UTC s]; ``values[i, j]`` is Σ over group j's series of each one's mean in cell
+    i [unit of the series] (series named in ``negative`` subtracted), NaN where none had a value, where the
+    cell is in no row, or where statistical secrecy masked the cell's row in that group; ``complete[i, j]``
+    says every series of the group had a value. Per row × group: ``counts`` (delivery points with a value)
+    and ``reasons`` (None, or why secrecy masked it: ``fewer_than_10``, ``dominance``, ``secondary``).
+    ``protected`` is False when the caller was entitled to every contributor (an admin with a reason, an
+    operator with grants for all) and no cell was masked.
+    """
+
+    groups: tuple[str, ...]
+    t: np.ndarray
+    values: np.ndarray
+    complete: np.ndarray
+    points: np.ndarray
+    counts: np.ndarray
+    reasons: np.ndarray
+    protected: bool
+    log_seq: int
+
+    def masked(self, row: int, group: str) -> str | None:
+        """Why a row × group cell is masked, or None."""
+        return self.reasons[row, self.groups.index(group)]
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """When readings came, never what they said: ``t[series]`` instants in [start, end), ``last_before[series]``
+    the last instant in the lookback before ``start`` (None if none)."""
+
+    t: dict[str, np.ndarray]
+    last_before: dict[str, int | None]
+    log_seq: int
+
+
+def _step_granularity(step: int) -> Granularity:
+    return Granularity.PT30M if step < 86_400 else Granularity.P1D if step < 28 * 86_400 else Granularity.P1M
+
+
+def _supervisor_access(store: Store, caller: Account) -> tuple[bool, str]:
+    if caller.role is Role.PUBLIC:
+        return False, "the public sees published aggregates only"
+    if not is_active(store, caller):
+        return False, "account disabled"
+    if not supervises(store, caller):
+        return False, "for the régie's admin and the operators of the régie or the commune"
+    return True, "admin" if caller.role is Role.ADMIN else f"operator of {caller.operator_of}"
+
+
+def _entitled_to_all(
+    store: Store, caller: Account, series: Sequence[Series], start: int, end: int, step: int, purpose: str,
+    reason: str | None, now: int,
+) -> bool:  # fmt: skip
+    """Whether the caller may read every contributor's values (admin with a reason, or a grant for each)."""
+    if caller.role is Role.ADMIN:
+        return bool(reason and reason.strip())
+    gran = _step_granularity(step)
+    for s in series:
+        prms = personal_prms(store, s)
+        if not prms:
+            continue
+        subject, _ = _subject(store, prms, start, end)
+        if not _decide(store, caller, s, prms, start, end, gran, purpose, None, subject, now).allowed:
+            return False
+    return True
+
+
+def _cell_runs(include: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate(([False], include, [False])).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def read_aggregate(
+    store: Store,
+    caller: Account,
+    groups: Mapping[str, Sequence[str]],
+    start: int,
+    end: int,
+    step: int,
+    purpose: str,
+    *,
+    rows: np.ndarray | None = None,
+    negative: Collection[str] = (),
+    reason: str | None = None,
+    now: int | None = None,
+) -> Aggregate:
+    """Sums over groups of delivery points per grid cell [start + i·step, + step), never a point's own values.
+
+    ``groups`` maps a label to series ids. ``rows`` gives, per grid cell, the row of the secrecy table it
+    belongs to (a month, a peak; -1: not wanted, left NaN and not read); by default one row. Each row ×
+    group cell is judged by :func:`regie.governance.secrecy.protect` on the points' absolute contributions
+    (count rule, dominance, secondary suppression), unless the caller is entitled to every contributor.
+    Only the régie's admin and the operators of the régie or the commune may ask (:func:`supervises`);
+    one entry in the access log per call says which groups, how many points and for what purpose.
+    """
+    at = int(time.time()) if now is None else int(now)
+    if end <= start or step <= 0 or (end - start) % step:
+        raise ValueError("the grid needs end after start and a whole number of steps")
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
+    n = (end - start) // step
+    row = np.zeros(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    if row.shape != (n,):
+        raise ValueError(f"rows must give one row per grid cell ({n})")
+    labels = tuple(groups)
+    members = {g: [_resolve(store, sid, None) for sid in groups[g]] for g in labels}
+    everyone = [s for g in labels for s in members[g]]
+    keys = {s.id: "+".join(personal_prms(store, s)) or s.id for s in everyone}
+    n_points = len(set(keys.values()))
+    allowed, why = _supervisor_access(store, caller)
+
+    def event(decision: str, text: str) -> audit.AccessEvent:
+        return audit.AccessEvent(
+            caller.label, caller.role.value, None, "aggregate:" + "+".join(labels), None, int(start), int(end),
+            f"PT{step}S", purpose, decision, text, None, n_points,
+        )  # fmt: skip
+
+    if not allowed:
+        audit.append(store, event("refused", why), now=at)
+        raise AccessDenied(why)
+    entitled = _entitled_to_all(store, caller, everyone, start, end, step, purpose, reason, at)
+    n_rows = int(row.max()) + 1 if n and row.max() >= 0 else 0
+    include = row >= 0
+    runs = _cell_runs(include)
+    values = np.full((n, len(labels)), np.nan)
+    complete = np.ones((n, len(labels)), dtype=bool)
+    counts = np.zeros((n_rows, len(labels)), dtype=np.int64)
+    table = np.zeros((n_rows, len(labels)))
+    largest = np.zeros((n_rows, len(labels)))
+    for j, g in enumerate(labels):
+        total, seen = np.zeros(n), np.zeros(n, dtype=bool)
+        per_point: dict[str, np.ndarray] = {}
+        has_point: dict[str, np.ndarray] = {}
+        for s in members[g]:
+            parts = [store.read(s.id, start + a * step, start + b * step) for a, b in runs]
+            t = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+            v = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+            idx = (np.asarray(t, dtype=np.int64) - start) // step
+            c = np.bincount(idx, minlength=n)[:n]
+            mean = np.divide(np.bincount(idx, weights=v, minlength=n)[:n], c, out=np.zeros(n), where=c > 0)
+            present = c > 0
+            complete[:, j] &= present | ~include
+            seen |= present
+            total += -mean if s.id in negative else mean
+            k = keys[s.id]
+            contrib = np.bincount(row[include], weights=np.abs(mean)[include], minlength=n_rows)[:n_rows]
+            got = np.bincount(row[include], weights=present[include], minlength=n_rows)[:n_rows] > 0
+            per_point[k] = per_point.get(k, np.zeros(n_rows)) + contrib
+            has_point[k] = has_point.get(k, np.zeros(n_rows, dtype=bool)) | got
+        values[:, j] = np.where(seen | (not members[g]), total, np.nan)
+        for k, contrib in per_point.items():
+            table[:, j] += contrib
+            counts[:, j] += has_point[k]
+            largest[:, j] = np.maximum(largest[:, j], contrib)
+    reasons = np.full((n_rows, len(labels)), None, dtype=object)
+    if not entitled and n_rows:
+        frame = lambda x: pd.DataFrame(x, columns=list(labels))  # noqa: E731
+        reasons = secrecy.protect(frame(table), frame(counts), frame(largest)).reasons.to_numpy(dtype=object)
+    masked = reasons != None  # noqa: E711 - element-wise on an object array
+    for r, j in zip(*np.nonzero(masked), strict=True):
+        values[row == r, j] = np.nan
+    values[~include] = np.nan
+    stated = f": {reason.strip()[:300]}" if reason and reason.strip() else ""
+    verdict = "no secrecy (entitled to every contributor)" if entitled else f"{int(masked.sum())} cell(s) masked"
+    text = f"{why}{stated}; sums over {n_points} delivery points in {len(labels)} group(s), {verdict}"
+    entry = audit.append(store, event("allowed", text), now=at)
+    points = np.array([len({keys[s.id] for s in members[g]}) for g in labels], dtype=np.int64)
+    t_grid = start + step * np.arange(n, dtype=np.int64)
+    return Aggregate(labels, t_grid, values, complete, points, counts, reasons, bool(masked.any()) or not entitled,
+                     entry.seq)  # fmt: skip
+
+
+def read_presence(
+    store: Store,
+    caller: Account,
+    series_ids: Sequence[str],
+    start: int,
+    end: int,
+    purpose: str,
+    *,
+    lookback: int = 0,
+    now: int | None = None,
+) -> Presence:
+    """Instants of the readings of personal series over [start, end), and the last one in ``lookback`` [s]
+    before ``start``: what data health needs (stopped feeds, gaps, completeness), never a value.
+
+    For the régie's admin and the operators of the régie or the commune (:func:`supervises`); one entry in
+    the access log per call (how many series, how many delivery points, the purpose).
+    """
+    at = int(time.time()) if now is None else int(now)
+    if end <= start or lookback < 0:
+        raise ValueError("end must be after start, lookback non-negative")
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
+    series = [_resolve(store, sid, None) for sid in series_ids]
+    n_points = len({p for s in series for p in personal_prms(store, s)})
+    allowed, why = _supervisor_access(store, caller)
+
+    def event(decision: str, text: str, points: int = 0) -> audit.AccessEvent:
+        return audit.AccessEvent(
+            caller.label, caller.role.value, None, f"presence:{len(series)} series", None, int(start), int(end),
+            "timestamps", purpose, decision, text, None, points,
+        )  # fmt: skip
+
+    if not allowed:
+        audit.append(store, event("refused", why), now=at)
+        raise AccessDenied(why)
+    t_in: dict[str, np.ndarray] = {}
+    before: dict[str, int | None] = {}
+    for s in series:
+        t, _ = store.read(s.id, start - lookback, end)  # the values stay here
+        t = np.asarray(t, dtype=np.int64)
+        cut = int(np.searchsorted(t, start))
+        t_in[s.id] = t[cut:]
+        before[s.id] = int(t[cut - 1]) if cut else None
+    total = sum(len(x) for x in t_in.values())
+    text = f"{why}: timestamps only of {len(series)} series on {n_points} delivery points, no values"
+    entry = audit.append(store, event("allowed", text, total), now=at)
+    return Presence(t_in, before, entry.seq)
+
+
+def allowed_granularity(
+    store: Store,
+    caller: Account,
+    target: str,
+    start: int,
+    end: int,
+    purpose: str,
+    *,
+    reason: str | None = None,
+    now: int | None = None,
+) -> str | None:
+    """What :func:`read_personal` with ``"finest"`` would give — ``"raw"``, ``"PT30M"``, ``"P1D"``, ``"P1M"`` —
+    or None when it would refuse; reads nothing and logs nothing.
+
+    For listing what a caller may open (an emoncms feed list) without filling another member's access log
+    with refusals; the data itself still comes only from :func:`read_personal`, which logs.
+    """
+    at = int(time.time()) if now is None else int(now)
+    s = _resolve(store, target, None)
+    prms = personal_prms(store, s)
+    if not prms:
+        return RAW
+    if end <= start or purpose not in PURPOSES:
+        return None
+    subject, _ = _subject(store, prms, start, end)
+    d = _decide(store, caller, s, prms, start, end, None, purpose, reason, subject, at)
+    if not d.allowed:
+        return None
+    return RAW if d.granularity is None else d.granularity.value

@@ -78,8 +78,13 @@ def parse_month(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def monthly_report(store: Store, month: str, *, now: datetime | None = None) -> dict[str, Any]:
-    """The territory's month: energy balance by day and in total, transformers' peaks, data health."""
+def monthly_report(
+    store: Store, month: str, *, now: datetime | None = None, caller: Account | None = None
+) -> dict[str, Any]:
+    """The territory's month: energy balance by day and in total, transformers' peaks, data health.
+
+    ``caller`` reads the supervision figures through the gate (a page passes its viewer: secrecy applies);
+    by default the régie itself (:data:`regie.services.supervision.SUPERVISION`)."""
     inv = store.load_inventory()
     zone = inv.territory.zone
     start, end = parse_month(month, zone)
@@ -90,7 +95,8 @@ def monthly_report(store: Store, month: str, *, now: datetime | None = None) -> 
     except BalanceRequestError as exc:
         out["problem"] = str(exc)
     try:
-        sup = supervision_report(store, start, end, now=now or min(end, datetime.now(zone)), include_health=False)
+        sup = supervision_report(store, start, end, now=now or min(end, datetime.now(zone)), include_health=False,
+                                 caller=caller)  # fmt: skip
     except SupervisionRequestError as exc:
         sup = {"transformers": [], "alerts": []}
         out["problem"] = (out["problem"] or "") + str(exc)
@@ -102,7 +108,7 @@ def monthly_report(store: Store, month: str, *, now: datetime | None = None) -> 
         "alerts": len(r["alerts"]),
     } for r in sup["transformers"]]  # fmt: skip
     judged = min(end, now or datetime.now(zone))
-    health = data_health(store, start, end, now=judged) if judged > start else []
+    health = data_health(store, start, end, now=judged, caller=caller) if judged > start else []
     out["health"] = health_summary(health)
     return out
 

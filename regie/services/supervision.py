@@ -4,26 +4,35 @@ Per HTA/BT transformer: loading against its rating, the load-duration curve, the
 them (as aggregates by usage, for the governance gate), monthly losses and threshold alerts. Per series:
 data health (stopped feeds, stuck meters, impossible values, gaps), each with since-when.
 
-Every transformer and every series is read once, raw, at its own step: losses and peaks need the exact
-half-hours, and a health check needs the timestamps themselves. The pure figures come from
-:mod:`regie.analytics.grid` and :mod:`regie.analytics.health`.
+Every read goes through :mod:`regie.governance.gate`. A transformer's load, a plant's output and the weather
+describe no one (:func:`gate.read_open`). The delivery points behind a transformer are households: losses
+need only Σ downstream metered energy and the peaks only sums by usage group, so both come from
+:func:`gate.read_aggregate`, which logs one entry per call and masks, by statistical secrecy, every month
+or peak × group that fails the rule for a caller without a grant for every contributor (masked cells
+carry their reason). Data health of a personal series needs when readings came, not what they said: its
+timestamps come from :func:`gate.read_presence` (logged, no values), so the value checks (stuck meter,
+impossible value) run only on series that describe no one — a personal series' entry says so
+(``values_checked: false``).
 
-Per-delivery-point contributions to a peak are personal data: this report carries them only summed by
-usage (residential, professional, public, injection) with each cell's point count and largest single
-contribution, the three inputs of :func:`regie.governance.secrecy.protect`. Whoever shows them must pass
-them through the gate first; :func:`peak_contributors` (raw shares) is for the gate itself.
+Who asks: each function takes the ``caller`` (the viewer of a page, with no reason: secrecy applies even
+to an admin) or, by default, :data:`SUPERVISION`, the régie itself supervising its grid (``regie
+supervise``, ``regie report``, the alert channels), an admin of the gate with its stated reason, whose
+figures are exact and whose reads are logged under its own name. The pure figures come from
+:mod:`regie.analytics.grid` and :mod:`regie.analytics.health`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from regie.analytics import grid, health
+from regie.governance import gate
+from regie.governance.accounts import Account, Role
 from regie.model import IntervalConvention, Series, SeriesKind, Transformer
 from regie.model.calendar import period_starts
 from regie.store import Store
@@ -34,6 +43,10 @@ ENEDIS_MAX_AGE_S = 2 * 86_400
 LOOKBACK_S = 31 * 86_400  # how far back to look for the last reading of a silent feed
 STUCK_HOURS = {"temperature": 24.0, "default": 6.0}
 USAGE_GROUPS = ("residential", "professional", "public", "production")
+PURPOSE = "dpv:ServiceMonitoring"  # supervising the local grid (consent.PURPOSES)
+#: The régie itself supervising its grid: an admin of the gate with a stated reason (see the module docstring).
+SUPERVISION = Account(-3, "regie-supervision", Role.ADMIN)
+SUPERVISION_REASON = "grid supervision by the régie: losses, peaks and data health"
 
 
 class SupervisionRequestError(ValueError):
@@ -88,6 +101,18 @@ def _clean(x: float) -> float | None:
     return round(float(x), 6) if np.isfinite(x) else None
 
 
+def _who(caller: Account | None, reason: str | None) -> tuple[Account, str | None]:
+    """The caller and reason to give the gate: the régie itself with its reason unless a caller is named."""
+    return (SUPERVISION, SUPERVISION_REASON) if caller is None else (caller, reason)
+
+
+def _usage_group(s: Series, usage: Mapping[str, str]) -> str:
+    if s.kind is SeriesKind.PRODUCTION:
+        return "production"
+    u = usage.get(s.prm or "", "residential")
+    return u if u in USAGE_GROUPS else "residential"
+
+
 def transformer_report(
     store: Store,
     transformer_id: str,
@@ -95,8 +120,16 @@ def transformer_report(
     end: datetime,
     thresholds: grid.Thresholds | None = None,
     n_peaks: int = 5,
+    *,
+    caller: Account | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    """Loading stats, duration curve, top peaks with aggregate contributions, monthly losses and alerts."""
+    """Loading stats, duration curve, top peaks with contributions by usage, monthly losses and alerts.
+
+    Downstream sums come through :func:`gate.read_aggregate` (may raise :class:`gate.AccessDenied`); a month
+    or a peak × usage cell that secrecy masks for ``caller`` is ``None`` with its reason.
+    """
+    who, why = _who(caller, reason)
     inv = store.load_inventory()
     zone = inv.territory.zone
     a, b = _bounds(start, end)
@@ -111,45 +144,47 @@ def transformer_report(
     a, b = a - a % step, b - b % step
     g = _Grid(a, b, step)
     t = g.t
-    p_tr = g.place(*store.read(load_s.id, a, b))
+    p_tr = g.place(*gate.read_open(store, load_s.id, a, b))
     load = grid.loading(p_tr, tr.rated_kva, tr.power_factor)
     peaks = grid.top_peaks(t, p_tr, n_peaks, 86_400, tr.rated_kva, tr.power_factor)
     peak_idx = np.array([(p.t - a) // step for p in peaks], dtype=np.int64)
-
-    # Downstream: Σ consumption − Σ injection of the points it feeds, complete steps only.
-    usage = {d.prm: d.usage for d in inv.delivery_points}
-    feeds = set(tr.prms)
-    down = [s for s in inv.series if s.prm in feeds and s.unit == "W"
-            and s.kind in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION)]
-    net = np.zeros(g.n)
-    missing = np.zeros(g.n, dtype=bool)
-    groups = {k: i for i, k in enumerate(USAGE_GROUPS)}
-    values = np.zeros((len(peaks), len(USAGE_GROUPS)))
-    counts = np.zeros((len(peaks), len(USAGE_GROUPS)), dtype=np.int64)
-    largest = np.zeros((len(peaks), len(USAGE_GROUPS)))
-    for s in down:
-        v = g.place(*store.read(s.id, a, b))
-        missing |= np.isnan(v)
-        sign = -1.0 if s.kind is SeriesKind.PRODUCTION else 1.0
-        net += sign * np.nan_to_num(v)
-        col = groups["production"] if s.kind is SeriesKind.PRODUCTION else groups.get(
-            usage.get(s.prm, "residential"), groups["residential"])
-        if len(peak_idx):
-            at = np.nan_to_num(v[peak_idx])
-            values[:, col] += at
-            counts[:, col] += 1
-            largest[:, col] = np.maximum(largest[:, col], at)
-    downstream = np.where(missing, np.nan, net) if down else np.full(g.n, np.nan)
-
     months = period_starts(a, b - 1, "month", zone)
     grp = np.searchsorted(months, t, side="right") - 1
     n_months = len(months) - 1
+
+    # Downstream: Σ consumption − Σ injection of the points it feeds, complete steps only, as one aggregate.
+    usage = {d.prm: d.usage for d in inv.delivery_points}
+    feeds = set(tr.prms)
+    down = [s for s in inv.series if s.prm in feeds and s.unit == "W"
+            and s.kind in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION)]  # fmt: skip
+    downstream = np.full(g.n, np.nan)
+    month_masks: list[str | None] = [None] * n_months
+    if down:
+        injection = {s.id for s in down if s.kind is SeriesKind.PRODUCTION}
+        agg = gate.read_aggregate(store, who, {"downstream": [s.id for s in down]}, a, b, step, PURPOSE,
+                                  rows=grp, negative=injection, reason=why)  # fmt: skip
+        downstream = np.where(agg.complete[:, 0], agg.values[:, 0], np.nan)
+        month_masks = [agg.reasons[m, 0] for m in range(n_months)]
+    values = np.zeros((len(peaks), len(USAGE_GROUPS)))
+    counts = np.zeros((len(peaks), len(USAGE_GROUPS)), dtype=np.int64)
+    reasons: list[list[str | None]] = [[None] * len(USAGE_GROUPS) for _ in peaks]
+    if down and len(peaks):
+        rows = np.full(g.n, -1, dtype=np.int64)
+        rows[peak_idx] = np.arange(len(peaks))
+        by_usage = {u: [s.id for s in down if _usage_group(s, usage) == u] for u in USAGE_GROUPS}
+        pk = gate.read_aggregate(store, who, by_usage, a, b, step, PURPOSE, rows=rows, reason=why)
+        values = pk.values[peak_idx]
+        counts = pk.counts
+        reasons = pk.reasons.tolist()
+
     lo = grid.losses(p_tr, downstream, step, grp, n_months)
     m_starts = np.maximum(months[:-1], a)
     m_ends = np.minimum(months[1:], b)
+    hidden = np.array([m is not None for m in month_masks], dtype=bool)
 
     alerts = grid.overload_alerts(tr.id, t, load, step, th.loading, th.min_steps)
-    alerts += grid.loss_alerts(tr.id, m_starts, m_ends, lo, th.loss_ratio)
+    hidden_starts = set(m_starts[hidden].tolist())  # a loss alert would tell a masked month's ratio
+    alerts += [x for x in grid.loss_alerts(tr.id, m_starts, m_ends, lo, th.loss_ratio) if x.since not in hidden_starts]
     stats = grid.loading_stats(load, step)
     hours, curve = grid.duration_curve(load, step)
     hours_s, curve_s = grid.sample_curve(hours, curve)
@@ -176,50 +211,60 @@ def transformer_report(
         "duration_curve": {"hours": [round(float(h), 3) for h in hours_s],
                            "loading": [round(float(x), 5) for x in curve_s]},
         "peaks": [{"t": iso(p.t), "power_w": p.power_w, "loading": _clean(p.loading)} for p in peaks],
-        # For governance.secrecy.protect: rows = peaks, columns = usage groups (non-negative).
+        # Through the gate: rows = peaks, columns = usage groups; None where secrecy masked the cell (reasons).
         "peak_contributions": {
             "groups": list(USAGE_GROUPS),
-            "values_w": values.round(3).tolist(),
-            "counts": counts.tolist(),
-            "largest_w": largest.round(3).tolist(),
-            "secrecy": "raw aggregates: pass through regie.governance.secrecy.protect before display",
+            "values_w": [[_clean(x) for x in r] for r in np.asarray(values, dtype=np.float64).round(3)],
+            "counts": np.asarray(counts).tolist(),
+            "reasons": reasons,
         },
         "losses": {
             "month": [iso(x) for x in months[:-1]],
             "transformer_wh": [_clean(x) for x in lo.transformer_wh],
-            "downstream_wh": [_clean(x) for x in lo.downstream_wh],
-            "loss_wh": [_clean(x) for x in lo.loss_wh],
-            "ratio": [_clean(x) for x in lo.ratio],
-            "coverage": [_clean(x) for x in lo.coverage],
-            "total_loss_wh": _clean(float(lo.loss_wh.sum())),
+            "downstream_wh": [None if h else _clean(x) for x, h in zip(lo.downstream_wh, hidden, strict=True)],
+            "loss_wh": [None if h else _clean(x) for x, h in zip(lo.loss_wh, hidden, strict=True)],
+            "ratio": [None if h else _clean(x) for x, h in zip(lo.ratio, hidden, strict=True)],
+            "coverage": [None if h else _clean(x) for x, h in zip(lo.coverage, hidden, strict=True)],
+            "masked": month_masks,
+            # A total over a masked month would give that month away by subtraction.
+            "total_loss_wh": None if hidden.any() else _clean(float(lo.loss_wh.sum())),
             "through_wh": [_clean(x) for x in lo.through_wh],
-            "total_ratio": _clean(float(lo.loss_wh.sum() / lo.through_wh.sum())) if lo.through_wh.sum() > 0 else None,
+            "total_ratio": _clean(float(lo.loss_wh.sum() / lo.through_wh.sum()))
+            if lo.through_wh.sum() > 0 and not hidden.any() else None,
         },
         "alerts": [_alert_dict(x, zone) for x in alerts],
     }
 
 
-def peak_contributors(store: Store, transformer_id: str, t: int) -> dict[str, float]:
-    """Raw share of each delivery point in the transformer's load at step ``t`` [UTC s].
-
-    Personal data (one household's consumption at one half-hour): for the governance gate only, which
-    decides whether and how it may leave (never through a page as is).
+def peak_contributors(
+    store: Store, transformer_id: str, t: int, *, caller: Account | None = None, reason: str | None = None
+) -> dict[str, float | str | None]:
+    """Share of each usage group (residential, professional, public, production) in the transformer's load at
+    step ``t`` [UTC s], read as one aggregate through the gate: a group that secrecy masks for ``caller``
+    maps to the reason instead of a share; a group without points is absent. Never one point's share.
     """
+    who, why = _who(caller, reason)
     inv = store.load_inventory()
     tr = next((x for x in inv.transformers if x.id == transformer_id), None)
     if tr is None:
         raise SupervisionRequestError(f"unknown transformer {transformer_id!r}")
     load_s = _load_series(inv.series, tr)
     step = load_s.step.seconds if load_s.step and not load_s.step.is_calendar else 1800
-    _, p = store.read(load_s.id, t, t + step)
+    _, p = gate.read_open(store, load_s.id, t, t + step)
+    usage = {d.prm: d.usage for d in inv.delivery_points}
     feeds = set(tr.prms)
-    at: dict[str, float] = {}
-    for s in inv.series:
-        if s.prm in feeds and s.unit == "W" and s.kind in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION):
-            _, v = store.read(s.id, t, t + step)
-            sign = -1.0 if s.kind is SeriesKind.PRODUCTION else 1.0
-            at[s.prm] = at.get(s.prm, 0.0) + sign * float(v.mean() if len(v) else np.nan)
-    return grid.peak_shares(at, float(p.mean()) if len(p) else 0.0)
+    down = [s for s in inv.series if s.prm in feeds and s.unit == "W"
+            and s.kind in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION)]  # fmt: skip
+    by_usage = {u: [s.id for s in down if _usage_group(s, usage) == u] for u in USAGE_GROUPS}
+    by_usage = {u: ids for u, ids in by_usage.items() if ids}
+    if not by_usage:
+        return {}
+    injection = {s.id for s in down if s.kind is SeriesKind.PRODUCTION}
+    agg = gate.read_aggregate(store, who, by_usage, t, t + step, step, PURPOSE, negative=injection, reason=why)
+    sums = {u: float(agg.values[0, j]) for j, u in enumerate(agg.groups) if agg.reasons[0, j] is None}
+    shares = grid.peak_shares(sums, float(p.mean()) if len(p) else 0.0)
+    return {u: (shares.get(u) if agg.reasons[0, j] is None else str(agg.reasons[0, j]))
+            for j, u in enumerate(agg.groups)}  # fmt: skip
 
 
 def health_config(s: Series, overrides: Mapping[str, health.HealthConfig] | None = None) -> health.HealthConfig | None:
@@ -247,8 +292,16 @@ def data_health(
     end: datetime,
     now: datetime | None = None,
     overrides: Mapping[str, health.HealthConfig] | None = None,
+    *,
+    caller: Account | None = None,
 ) -> list[dict[str, Any]]:
-    """Health of every series with a step over [start, end), judged at ``now`` (default: ``end``)."""
+    """Health of every series with a step over [start, end), judged at ``now`` (default: ``end``).
+
+    Series that describe no one are read whole; personal series only as timestamps, in one logged
+    :func:`gate.read_presence` (may raise :class:`gate.AccessDenied`): arrival, gaps and completeness are
+    judged for them, stuck and impossible values are not (``values_checked`` says which).
+    """
+    who, _ = _who(caller, None)
     inv = store.load_inventory()
     zone = inv.territory.zone
     a, b = _bounds(start, end)
@@ -258,17 +311,28 @@ def data_health(
     def iso(x: int) -> str:
         return datetime.fromtimestamp(int(x), zone).isoformat()
 
-    for s in inv.series:
-        cfg = health_config(s, overrides)
-        if cfg is None:
-            continue
-        t, v = store.read(s.id, a, b)
+    judged = [(s, cfg) for s in inv.series if (cfg := health_config(s, overrides)) is not None]
+    personal = [s.id for s, _ in judged if gate.is_personal(store, s)]
+    presence = gate.read_presence(store, who, personal, a, b, PURPOSE, lookback=LOOKBACK_S) if personal else None
+    for s, cfg in judged:
+        if presence is not None and s.id in presence.t:
+            t = presence.t[s.id]
+            v = np.full(len(t), np.nan)  # never read: the value checks are switched off below
+            cfg = replace(cfg, stuck_steps=0, limits=None)
+            t_before = presence.last_before[s.id]
+            checked = False
+        else:
+            t, v = gate.read_open(store, s.id, a, b)
+            t_before = None
+            if len(t) == 0 or t[0] > a + cfg.step_s:
+                t_prev, _ = gate.read_open(store, s.id, a - LOOKBACK_S, a)
+                t_before = int(t_prev[-1]) if len(t_prev) else None
+            checked = True
         t_last, first = None, a
         if len(t) == 0 or t[0] > a + cfg.step_s:
             # A feed silent at the window's start: did it speak before (a gap, or when did it stop?) or
             # did it start later (a new sensor is judged from its first reading)?
-            t_prev, _ = store.read(s.id, a - LOOKBACK_S, a)
-            t_last = int(t_prev[-1]) if len(t_prev) else None
+            t_last = t_before
             if t_last is None and len(t):
                 first = int(t[0])
         r = health.check_series(s.id, t, v, first, b, at, cfg, t_last)
@@ -283,6 +347,7 @@ def data_health(
             "last_reading": None if r.last_reading is None else iso(r.last_reading),
             "gaps": [[iso(x.start), iso(x.end)] for x in r.gaps],
             "missing_s": r.missing_seconds,
+            "values_checked": checked,
             "alerts": [_alert_dict(x, zone) for x in r.alerts],
         })
     return out
@@ -305,13 +370,18 @@ def supervision_report(
     now: datetime | None = None,
     n_peaks: int = 5,
     include_health: bool = True,
+    *,
+    caller: Account | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """The territory's supervision over [start, end): every transformer's report, every series' health,
-    and all alerts in one list (most recent first) for the alert channels."""
+    and all alerts in one list (most recent first) for the alert channels; ``caller`` as in
+    :func:`transformer_report` (default: the régie itself)."""
     inv = store.load_inventory()
     th = thresholds or {}
-    transformers = [transformer_report(store, tr.id, start, end, th.get(tr.id), n_peaks) for tr in inv.transformers]
-    series_health = data_health(store, start, end, now) if include_health else []
+    transformers = [transformer_report(store, tr.id, start, end, th.get(tr.id), n_peaks, caller=caller, reason=reason)
+                    for tr in inv.transformers]  # fmt: skip
+    series_health = data_health(store, start, end, now, caller=caller) if include_health else []
     alerts = [{**al, "source": "grid"} for r in transformers for al in r["alerts"]]
     alerts += [{**al, "source": "data_health"} for h in series_health for al in h["alerts"]]
     alerts.sort(key=lambda x: x["since_ts"], reverse=True)
@@ -329,13 +399,14 @@ def supervision_report(
 def weather_series(store: Store, series_id: str, start: datetime, end: datetime) -> tuple[np.ndarray, np.ndarray]:
     """Raw readings of a series that describes no one (outdoor temperature), for the savings baseline.
 
-    Refuses a series on a delivery point: those go through :func:`regie.governance.gate.read_personal`.
+    Refuses a personal series (:func:`regie.governance.gate.personal_prms`): those go through
+    :func:`regie.governance.gate.read_personal`.
     """
     s = store.series(series_id)
-    if s.prm is not None:
-        raise SupervisionRequestError(f"series {series_id} is on a delivery point: read it through the gate")
+    if gate.is_personal(store, s):
+        raise SupervisionRequestError(f"series {series_id} describes a data subject: read it through the gate")
     a, b = _bounds(start, end)
-    return store.read(s.id, a, b)
+    return gate.read_open(store, s.id, a, b)
 
 
 def transformer_load_profile(store: Store, transformer_id: str, start: datetime, end: datetime) -> dict[str, Any]:
@@ -350,7 +421,7 @@ def transformer_load_profile(store: Store, transformer_id: str, start: datetime,
         raise SupervisionRequestError(f"unknown transformer {transformer_id!r}")
     load_s = _load_series(inv.series, tr)
     a, b = _bounds(start, end)
-    t, p = store.read(load_s.id, a, b)
+    t, p = gate.read_open(store, load_s.id, a, b)
     load = grid.loading(np.asarray(p, dtype=np.float64), tr.rated_kva, tr.power_factor)
     days = period_starts(a, b - 1, "day", zone)
     n = len(days) - 1

@@ -14,8 +14,33 @@ answers. A bad key gets emoncms's ``index.php`` answer: HTTP 401, body ``Invalid
 Keys: ``Authorization: Bearer <key>``, or ``apikey`` / ``devicekey`` in the query or the form.
 
 A *feed* is a series fed by an emoncms input (one row of ``input_map``); its id is the ``series.id``
-integer, stable across re-mapping of the input. Series that no input feeds (Linky load curves: personal
-data) are not reachable here; they are read through the JSON API and its governance gate.
+integer, stable across re-mapping of the input. Series that no input feeds (Linky load curves) are not
+reachable here; they are read through the JSON API.
+
+Reading goes through :mod:`regie.governance.gate`. A key acts as its owner's account (``api_key.owner_id``,
+as :func:`regie.web.auth.resolve_caller` does; a disabled or deleted owner makes the key invalid); a key
+without an owner acts as the public. A feed that describes no one (a plant, a school's sensor, the weather,
+an input nobody bound to a delivery point) is read by any key with the ``read`` scope. A *personal* feed —
+on a member's delivery point or site (:func:`regie.governance.gate.personal_prms`) — is read only through
+:func:`regie.governance.gate.read_personal`, once per feed and request, logged in the data subject's access
+log:
+
+- its data subject (a member's own key) gets the raw points, binned as emoncms does;
+- a recipient of a grant gets values at the grant's granularity, never finer: with a P1D grant,
+  ``/feed/data.json`` answers one value per local day (the mean power [W], the sum for an energy feed) even
+  when 10-second ``interval`` was asked — for the days that *start* within the range; a coarser
+  ``interval`` than the grant averages those values. emoncms clients expect bare numbers, so the body stays
+  ``[[time, value], ...]``; the granularity served is said in the header ``X-Regie-Granularity``
+  (``raw``, ``PT30M``, ``P1D`` or ``P1M``; ``<feedid>:<granularity>,...`` for ``ids=``);
+- everyone else (another member, a key without owner, an admin without ``reason``) is refused, in emoncms's
+  error style (HTTP 200, ``{"success": false, "message": "Permission denied: <the gate's reason>"}``), and the
+  refusal is logged.
+
+Two regie extensions of the query: ``purpose`` (a DPV purpose that a grant must name; default
+``dpv:ServiceProvision``) and ``reason`` (an admin's stated reason). ``/feed/list.json`` and
+``/input/list.json`` list a personal feed only to a caller who may read it (decided without logging); its
+``time``/``value`` come from a logged gate read of the last reading, and are ``null`` when the caller may
+read only coarser values than a single reading.
 """
 
 from __future__ import annotations
@@ -24,6 +49,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -35,6 +61,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import select
 
+from regie.governance import gate
+from regie.governance.accounts import PUBLIC, Account, get_account
+from regie.governance.gate import AccessDenied
 from regie.ingest import apikeys
 from regie.ingest.emoncms_input import (
     EmoncmsFormatError,
@@ -59,6 +88,9 @@ router = APIRouter(tags=["emoncms"])
 MAX_DATAPOINTS = 8928
 _MS_THRESHOLD = 100_000_000_000  # a start/end above this is in milliseconds (year 5138 in seconds)
 _CALENDAR = {"daily": ("day", "D"), "weekly": ("day", "W"), "monthly": ("month", "M"), "annual": ("month", "Y")}
+_CALENDAR_SECONDS = {"daily": 86_400, "weekly": 7 * 86_400, "monthly": 28 * 86_400, "annual": 365 * 86_400}
+_GRANTED_SECONDS = {"PT30M": 1800, "P1D": 86_400, "P1M": 28 * 86_400}
+DEFAULT_PURPOSE = "dpv:ServiceProvision"  # a member's own dashboard; a grant must name the purpose asked
 
 
 # ---------------------------------------------------------------------------- plumbing
@@ -142,6 +174,54 @@ def _authorise(request: Request, params: dict[str, str], scope: str) -> apikeys.
 
 def _fail(message: str) -> JSONResponse:
     return JSONResponse({"success": False, "message": message})
+
+
+def _account(store: Store, key: apikeys.ApiKey) -> Account | None:
+    """The account a key acts as: its active owner, or the public for a key without one; None (an invalid
+    key) when the owner is disabled or gone, as :func:`regie.web.auth.resolve_caller` decides."""
+    if not key.owner_id:
+        return PUBLIC
+    owner = get_account(store, key.owner_id)
+    return owner if owner is not None and owner.active else None
+
+
+def _personal(store: Store, series_key: str) -> bool:
+    """Whether a feed is someone's data, by the gate's own rule; when the store cannot tell, it is."""
+    try:
+        return gate.is_personal(store, store.series(series_key))
+    except LookupError:
+        return True
+
+
+def _gate_args(request: Request, params: dict[str, str]) -> dict[str, Any]:
+    return {"purpose": params.get("purpose") or DEFAULT_PURPOSE, "reason": params.get("reason") or None,
+            "now": _clock(request)}  # fmt: skip
+
+
+def _last_reading(
+    request: Request, account: Account, params: dict[str, str], series_key: str, t: int | None, v: float | None
+) -> tuple[int | None, float | None] | None:
+    """A feed's (time, value) for the lists; None when the caller may not see the feed at all.
+
+    A personal feed is listed to whoever may read it (decided without logging, so listing never fills another
+    member's log); its last value is read through the gate (logged) when the caller may have raw points,
+    and is null otherwise.
+    """
+    store: Store = request.app.state.store
+    if not _personal(store, series_key):
+        return t, v
+    args = _gate_args(request, params)
+    at = int(t) if t is not None else args["now"] - 1
+    may = gate.allowed_granularity(store, account, series_key, at, at + 1, **args)
+    if may is None:
+        return None
+    if t is None or may != gate.RAW:
+        return None, None
+    try:
+        d = gate.read_personal(store, account, series_key, at, at + 1, gate.FINEST, **args)
+    except (AccessDenied, ValueError, LookupError):
+        return None, None
+    return (t, float(d.values[-1])) if len(d.t) else (None, None)
 
 
 def _check_nodes(key: apikeys.ApiKey, nodes: set[str]) -> str | None:
@@ -228,21 +308,26 @@ async def input_list(request: Request) -> Response:
     key = _authorise(request, params, "read")
     if isinstance(key, Response):
         return key
-    rows = get_inputs(request).inputs()
-    return JSONResponse(
-        [
+    account = _account(request.app.state.store, key)
+    if account is None:
+        return _invalid_key()
+    out = []
+    for r in get_inputs(request).inputs():
+        last = _last_reading(request, account, params, r["series"], r["last_time"], r["last_value"])
+        if last is None:
+            continue  # someone else's personal feed: not listed
+        out.append(
             {
                 "id": r["id"],
                 "nodeid": r["node"],
                 "name": r["name"],
                 "description": "",
                 "processList": f"1:{r['feed_id']}",  # "log to feed" (process 1) into its series
-                "time": r["last_time"],
-                "value": r["last_value"],
+                "time": last[0],
+                "value": last[1],
             }
-            for r in rows
-        ]
-    )
+        )
+    return JSONResponse(out)
 
 
 # ---------------------------------------------------------------------------- feed
@@ -279,8 +364,15 @@ async def feed_list(request: Request) -> Response:
     key = _authorise(request, params, "read")
     if isinstance(key, Response):
         return key
-    return JSONResponse(
-        [
+    account = _account(request.app.state.store, key)
+    if account is None:
+        return _invalid_key()
+    out = []
+    for r in _feeds(request.app.state.store).values():
+        last = _last_reading(request, account, params, r.key, r.last_time, r.last_value)
+        if last is None:
+            continue  # someone else's personal feed: not listed
+        out.append(
             {
                 "id": r.id,
                 "userid": 1,
@@ -291,12 +383,11 @@ async def feed_list(request: Request) -> Response:
                 "engine": 0,
                 "unit": r.unit,
                 "series": r.key,
-                "time": r.last_time,
-                "value": r.last_value,
+                "time": last[0],
+                "value": last[1],
             }
-            for r in _feeds(request.app.state.store).values()
-        ]
-    )
+        )
+    return JSONResponse(out)
 
 
 def _seconds(text: str | None, default: int) -> int:
@@ -361,9 +452,13 @@ def _format_times(t: np.ndarray, timeformat: str, zone: ZoneInfo) -> list:
     return (t.astype(np.int64) * 1000).tolist()  # unixms, emoncms's default
 
 
+Reader = Callable[[int, int], tuple[np.ndarray, np.ndarray]]
+RollupReader = Callable[[str, int, int], Any]
+
+
 def feed_data(
-    store: Store,
-    series_key: str,
+    read: Reader,
+    rollup: RollupReader | None,
     *,
     start: int,
     end: int,
@@ -375,13 +470,19 @@ def feed_data(
     zone: ZoneInfo,
 ) -> list[list] | str:
     """One feed's ``[[time, value], ...]`` (or an error message): raw points without ``interval``, else one
-    value per interval — the mean with ``average=1``, else the first sample in it (emoncms samples)."""
+    value per interval — the mean with ``average=1``, else the first sample in it (emoncms samples).
+
+    ``read(a, b)`` gives the raw points of [a, b) and is called at most once (a gate read is logged once);
+    ``rollup(level, a, b)`` gives stored rollups, or is None to average the raw points instead."""
     if end <= start:
         return "Request end time before start time"
     if interval in _CALENDAR:
         edges, level = _edges_calendar(start, end, interval, zone)
-        if average:
-            r = store.read_rollup(series_key, level, int(edges[0]), int(edges[-1]))
+        if average and rollup is None:
+            t, v = read(int(edges[0]), int(edges[-1]))
+            t_out, values = _bin(t, v, edges, average=True)
+        elif average:
+            r = rollup(level, int(edges[0]), int(edges[-1]))
             idx = np.searchsorted(edges, r.t, side="right") - 1
             n = len(edges) - 1
             cnt = np.bincount(idx, weights=r.count, minlength=n)[:n] if len(idx) else np.zeros(n)
@@ -390,7 +491,7 @@ def feed_data(
             np.divide(tot, cnt, out=values, where=cnt > 0)
             t_out = edges[:-1]
         else:
-            t, v = store.read(series_key, int(edges[0]), int(edges[-1]))
+            t, v = read(int(edges[0]), int(edges[-1]))
             t_out, values = _bin(t, v, edges, average=False)
     elif interval is not None:
         try:
@@ -409,15 +510,20 @@ def feed_data(
                 f"requested datapoints = {npoints}"
             )
         edges = first + step * np.arange(npoints + 1, dtype=np.int64)
-        t, v = store.read(series_key, int(edges[0]), int(edges[-1]))
+        t, v = read(int(edges[0]), int(edges[-1]))
         t_out, values = _bin(t, v, edges, average)
     else:
-        t_out, values = store.read(series_key, start, end + 1)  # emoncms's end is inclusive
+        t_out, values = read(start, end + 1)  # emoncms's end is inclusive
         if len(t_out) > MAX_DATAPOINTS:
             return (
                 f"request datapoint limit reached ({MAX_DATAPOINTS}), increase request interval or time range, "
                 f"requested datapoints = {len(t_out)}"
             )
+    return _reply(t_out, values, skipmissing, timeformat, zone)
+
+
+def _reply(t_out: np.ndarray, values: np.ndarray, skipmissing: bool, timeformat: str, zone: ZoneInfo) -> list[list]:
+    values = np.asarray(values, dtype=np.float64)
     present = ~np.isnan(values)
     if skipmissing:
         t_out, values = t_out[present], values[present]
@@ -425,6 +531,47 @@ def feed_data(
     times = _format_times(t_out, timeformat, zone)
     vals = [float(x) if ok else None for x, ok in zip(values.tolist(), present.tolist(), strict=True)]
     return [[a, b] for a, b in zip(times, vals, strict=True)]
+
+
+class _Granted(Exception):
+    """The gate served a personal feed at a grant's granularity, not as raw points."""
+
+    def __init__(self, data: gate.PersonalData) -> None:
+        super().__init__(data.granularity.value)
+        self.data = data
+
+
+def _granted_reply(d: gate.PersonalData, opts: dict[str, Any]) -> list[list]:
+    """Values at the granted granularity; a coarser ``interval`` averages them, a finer one is ignored."""
+    t, v = np.asarray(d.t, dtype=np.int64), np.asarray(d.values, dtype=np.float64)
+    interval, zone = opts["interval"], opts["zone"]
+    granted = _GRANTED_SECONDS[d.granularity.value]
+    if interval in _CALENDAR and _CALENDAR_SECONDS[interval] > granted:
+        edges, _ = _edges_calendar(opts["start"], opts["end"], interval, zone)
+        t, v = _bin(t, v, edges, average=True)
+    elif interval is not None and interval not in _CALENDAR:
+        try:
+            step = int(float(interval))
+        except ValueError:
+            step = 0
+        if step > granted:
+            first = opts["start"] - opts["start"] % step
+            edges = first + step * np.arange((opts["end"] - first) // step + 2, dtype=np.int64)
+            t, v = _bin(t, v, edges, average=True)
+    return _reply(t, v, opts["skipmissing"], opts["timeformat"], zone)
+
+
+def _personal_reader(request: Request, account: Account, params: dict[str, str], series_key: str) -> Reader:
+    """Raw points through the gate (logged); a grant's coarser values leave as :class:`_Granted`."""
+
+    def read(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        d = gate.read_personal(request.app.state.store, account, series_key, a, b, gate.FINEST,
+                               **_gate_args(request, params))  # fmt: skip
+        if not d.raw:
+            raise _Granted(d)
+        return d.t, d.values
+
+    return read
 
 
 def _flag(params: dict[str, str], name: str, default: bool) -> bool:
@@ -444,6 +591,9 @@ async def feed_data_route(request: Request) -> Response:
     if isinstance(key, Response):
         return key
     store: Store = request.app.state.store
+    account = _account(store, key)
+    if account is None:
+        return _invalid_key()
     try:
         now = _clock(request)
         start = _seconds(params.get("start"), now - 86400)
@@ -465,12 +615,32 @@ async def feed_data_route(request: Request) -> Response:
         "timeformat": params.get("timeformat", "unixms"),
         "zone": zone,
     }
-    out = []
+    out, served = [], []
     for fid in wanted:
         if fid not in feeds:
             return _fail("Feed does not exist")
-        data = feed_data(store, feeds[fid].key, **opts)
+        series_key = feeds[fid].key
+        try:
+            if _personal(store, series_key):
+                data = feed_data(_personal_reader(request, account, params, series_key), None, **opts)
+                served.append(f"{fid}:{gate.RAW}")
+            else:
+                data = feed_data(
+                    lambda a, b, k=series_key: gate.read_open(store, k, a, b),
+                    lambda level, a, b, k=series_key: gate.read_open_rollup(store, k, level, a, b),
+                    **opts,
+                )
+        except _Granted as granted:
+            data = _granted_reply(granted.data, opts)
+            served.append(f"{fid}:{granted.data.granularity.value}")
+        except AccessDenied as exc:
+            return _fail(f"Permission denied: {exc.reason}")
+        except (ValueError, LookupError) as exc:  # an unknown purpose, a series gone meanwhile
+            return _fail(f"Error: {exc}")
         if isinstance(data, str):
             return _fail(data)
         out.append({"feedid": fid, "data": data})
-    return JSONResponse(out if "ids" in params else out[0]["data"])
+    reply = JSONResponse(out if "ids" in params else out[0]["data"])
+    if served:  # the granularity each personal feed was served at (the body holds numbers only)
+        reply.headers["X-Regie-Granularity"] = ",".join(served) if "ids" in params else served[0].split(":")[1]
+    return reply

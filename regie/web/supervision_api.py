@@ -1,8 +1,9 @@
 """Supervision as JSON (/api/grid, /api/data-health, /api/alerts), for the régie's admin and the operators of
 the régie or the commune.
 
-The same figures as the pages; who drove a peak leaves only as usage-group sums that passed
-:func:`regie.governance.secrecy.protect` (a masked cell is ``null`` with its reason), never the raw shares.
+The same figures as the pages, read as the caller; who drove a peak and the monthly losses leave only as sums
+that :func:`regie.governance.gate.read_aggregate` passed through statistical secrecy (a masked cell is ``null``
+with its reason), never a point's share.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def api_transformer(request: Request, store: StoreDep, caller: SupervisorKey, tr
     if window is None:
         raise HTTPException(404, "no data stored yet")
     try:
-        report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id))
+        report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id),
+                                    caller=caller.account)  # fmt: skip
     except SupervisionRequestError as exc:
         raise HTTPException(404, str(exc)) from None
     peaks = protected_peaks(report)
@@ -72,7 +74,7 @@ def api_data_health(request: Request, store: StoreDep, caller: SupervisorKey) ->
     inv = _inv(store)
     now = datetime.fromtimestamp(float(getattr(request.app.state, "clock", time.time)()), inv.territory.zone)
     start, end = health_window(store, inv, now)
-    return data_health(store, start, end, now=now)
+    return data_health(store, start, end, now=now, caller=caller.account)
 
 
 @router.get("/alerts", summary="The alert log: one record per episode, most recent first")

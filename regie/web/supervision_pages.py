@@ -5,10 +5,12 @@ organisation of kind régie or commune: the grid and its data are theirs to watc
 in, members and other operators (a cooperative's) are refused. What the public may see live is on ``/live``
 (:mod:`regie.web.live`).
 
-Routes are thin: the figures come from :mod:`regie.services.supervision` and :mod:`regie.services.reports`;
-who drove a peak leaves only as aggregates by usage group, passed through
-:func:`regie.governance.secrecy.protect` here before display (masked cells say why). A building's daily use
-is read through the gate (:func:`regie.governance.gate.read_personal`), which logs the read.
+Routes are thin: the figures come from :mod:`regie.services.supervision` and :mod:`regie.services.reports`,
+asked as the viewer (never the régie's own unmasked pass): who drove a peak and the monthly losses leave
+:func:`regie.governance.gate.read_aggregate` as sums whose cells statistical secrecy masked where it does not
+hold (masked cells say why), data health reads households' series as timestamps only, each call logged. A
+building's daily use is read through the gate (:func:`regie.governance.gate.read_personal`), which logs the
+read.
 """
 
 from __future__ import annotations
@@ -17,16 +19,15 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-import pandas as pd
 from babel.dates import format_datetime
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from regie.analytics.grid import Thresholds
-from regie.governance import secrecy
-from regie.governance.accounts import Account, Role
+from regie.governance import gate, secrecy
+from regie.governance.accounts import Account
 from regie.governance.gate import AccessDenied
-from regie.model import Inventory, OrganisationKind
+from regie.model import Inventory
 from regie.services import alerts as alert_store
 from regie.services import reports
 from regie.services.reports import Gettext
@@ -45,7 +46,7 @@ from regie.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-SUPERVISING_BODIES = (OrganisationKind.REGIE, OrganisationKind.COMMUNE)
+SUPERVISING_BODIES = gate.SUPERVISING_BODIES
 HEALTH_WINDOW = timedelta(days=30)
 SAVINGS_REASON = "renovation savings page (IPMVP option C)"
 N_ = i18n.N_
@@ -66,14 +67,8 @@ class PageRefused(Exception):
 
 def is_supervisor(store: Store, account: Account) -> bool:
     """The régie's admin, or an operator of the body that runs the grid or the buildings: an organisation of
-    the territory of kind régie or commune (a cooperative's operator runs its ACC operation, not the grid)."""
-    if account.role is Role.ADMIN:
-        return True
-    if account.role is not Role.OPERATOR or not account.operator_of:
-        return False
-    inv = _inventory(store)
-    kinds = {o.id: o.kind for o in inv.organisations} if inv else {}
-    return kinds.get(account.operator_of) in SUPERVISING_BODIES
+    the territory of kind régie or commune — the gate's own rule for aggregates (:func:`gate.supervises`)."""
+    return gate.supervises(store, account)
 
 
 def supervisor(request: Request) -> Caller:
@@ -141,24 +136,21 @@ def supervision_year(store: Store, inv: Inventory) -> tuple[datetime, datetime] 
 
 
 def protected_peaks(report: dict[str, Any], locale: str = "en") -> list[dict[str, Any]]:
-    """Each top peak with who drove it: sums by usage group, masked where statistical secrecy does not hold."""
+    """Each top peak with who drove it: sums by usage group as the gate let them out (a cell that statistical
+    secrecy masked for the viewer has no power, only its reason)."""
     pc = report["peak_contributions"]
     if not report["peaks"]:
         return []
-    groups = pc["groups"]
-    values = pd.DataFrame(pc["values_w"], columns=groups)
-    table = secrecy.protect(values, pd.DataFrame(pc["counts"], columns=groups),
-                            pd.DataFrame(pc["largest_w"], columns=groups))  # fmt: skip
     out = []
     for i, p in enumerate(report["peaks"]):
         cells = []
-        for g in groups:
-            reason = table.reasons.at[i, g]
-            n = int(table.counts.at[i, g])
+        for j, g in enumerate(pc["groups"]):
+            n = int(pc["counts"][i][j])
             if n == 0:
                 continue
+            reason = pc["reasons"][i][j]
             cells.append({"group": g, "points": n, "reason": reason,
-                          "power_w": None if reason is not None else float(table.values.at[i, g])})  # fmt: skip
+                          "power_w": None if reason is not None else pc["values_w"][i][j]})  # fmt: skip
         out.append({**p, "when": when(p["t"], locale), "contributions": cells})
     return out
 
@@ -212,8 +204,8 @@ def grid_page(request: Request, store: StoreDep, caller: SupervisorDep) -> HTMLR
     window = supervision_year(store, inv) if inv else None
     if inv is None or window is None:
         return _empty(request, "grid")
-    rows = [transformer_report(store, tr.id, *window, thresholds_for(request, tr.id)) for tr in inv.transformers
-            if any(s.transformer_id == tr.id for s in inv.series)]  # fmt: skip
+    rows = [transformer_report(store, tr.id, *window, thresholds_for(request, tr.id), caller=caller.account)
+            for tr in inv.transformers if any(s.transformer_id == tr.id for s in inv.series)]  # fmt: skip
     context = {"active": "grid", "transformers": rows, "start": window[0].date(),
                "last_day": (window[1] - timedelta(days=1)).date(), "alert_labels": ALERT_LABELS}  # fmt: skip
     return render(request, "grid.html", context)
@@ -229,7 +221,8 @@ def transformer_page(request: Request, store: StoreDep, caller: SupervisorDep, t
     gettext = _gettext(request)
     locale = i18n.negotiate_locale(request)
     try:
-        report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id))
+        report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id),
+                                    caller=caller.account)  # fmt: skip
         profile = transformer_load_profile(store, transformer_id, *window)
     except SupervisionRequestError as exc:
         return render(request, "refused.html", {"active": "grid", "message": str(exc)}, status_code=404)
@@ -273,7 +266,7 @@ def health_page(request: Request, store: StoreDep, caller: SupervisorDep) -> HTM
     zone = inv.territory.zone
     now = datetime.fromtimestamp(float(getattr(request.app.state, "clock", time.time)()), zone)
     start, end = health_window(store, inv, now)
-    health = data_health(store, start, end, now=now)
+    health = data_health(store, start, end, now=now, caller=caller.account)
     locale = i18n.negotiate_locale(request)
     names = {s.id: s.name for s in inv.series}
     for h in health:
@@ -432,7 +425,9 @@ def default_month(store: Store, inv: Inventory) -> str | None:
     return f"{m.year:04d}-{m.month:02d}"
 
 
-def _report(request: Request, store: Store, month: str | None) -> tuple[dict | None, str | None, Inventory | None]:
+def _report(
+    request: Request, store: Store, month: str | None, caller: Caller
+) -> tuple[dict | None, str | None, Inventory | None]:  # fmt: skip
     inv = _inventory(store)
     if inv is None:
         return None, None, None
@@ -440,7 +435,7 @@ def _report(request: Request, store: Store, month: str | None) -> tuple[dict | N
     if month is None:
         return None, "no data stored yet", inv
     try:
-        return reports.monthly_report(store, month), None, inv
+        return reports.monthly_report(store, month, caller=caller.account), None, inv
     except (reports.ReportRequestError, SupervisionRequestError) as exc:
         return None, str(exc), inv
 
@@ -451,7 +446,7 @@ def report_page(
     month: Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> HTMLResponse:  # fmt: skip
     """The monthly territory report: balance, production by source, autonomy, transformer peaks, data health."""
-    report, problem, inv = _report(request, store, month)
+    report, problem, inv = _report(request, store, month, caller)
     if inv is None:
         return _empty(request, "report")
     if report is None:
@@ -484,7 +479,7 @@ def report_pdf(
     month: Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> Response:  # fmt: skip
     """The monthly territory report as a PDF with charts."""
-    report, problem, inv = _report(request, store, month)
+    report, problem, inv = _report(request, store, month, caller)
     if report is None:
         return Response(problem or "no territory", status_code=404 if inv is None else 400, media_type="text/plain")
     locale = i18n.negotiate_locale(request)

@@ -153,12 +153,7 @@ READS = {"read", "read_rollup"}
 #: Modules that still read series without the gate, each with the reason and the issue that removes it.
 #: The test below fails if a module not listed here reads a series, and also once a listed module no
 #: longer does (so the list only shrinks).
-PENDING = {
-    "regie/web/emoncms.py": "emoncms-compatible feed API (API-key callers): to route through the gate, issue 4",
-    # Transformer loads, peak contributors and series health read household series to compute aggregates:
-    # to move onto an aggregate read of the gate whose output passes regie.governance.secrecy (issue 4).
-    "regie/services/supervision.py": "supervision aggregates over household series: aggregate gate, issue 4",
-}
+PENDING: dict[str, str] = {}
 
 
 def _store_reads(path: Path) -> list[int]:
@@ -214,3 +209,100 @@ def test_grant_to_an_account_or_an_organisation(store, people) -> None:
         read_personal(store, coop, "a-load", JAN, FEB, "P1D", PURPOSE, now=NOW)
     give_daily(store, people, recipient_kind="organisation", recipient_id="coop")
     assert len(read_personal(store, coop, "a-load", JAN, FEB, "P1D", PURPOSE, now=NOW).t) == 31
+
+
+# ---------------------------------------------------------------- the finest granularity (emoncms)
+
+
+def test_finest_gives_raw_points_to_the_subject_and_the_grants_step_to_a_recipient(store, people) -> None:
+    from regie.governance.gate import FINEST, allowed_granularity
+
+    own = read_personal(store, people["alice"], "a-load", JAN, FEB, FINEST, "dpv:ServiceProvision", now=NOW)
+    assert own.raw and len(own.t) == 31 * 48 and last_access(store)["granularity"] == "raw"
+    assert allowed_granularity(store, people["op"], "a-load", JAN, FEB, PURPOSE, now=NOW) is None
+    g = give_daily(store, people)
+    assert allowed_granularity(store, people["op"], "a-load", JAN, FEB, PURPOSE, now=NOW) == "P1D"
+    d = read_personal(store, people["op"], "a-load", JAN, FEB, FINEST, PURPOSE, now=NOW)
+    assert not d.raw and d.granularity.value == "P1D" and len(d.t) == 31 and d.consent_id == g.id
+    assert last_access(store)["granularity"] == "P1D"
+    with pytest.raises(AccessDenied, match="no grant"):
+        read_personal(store, people["bob"], "a-load", JAN, FEB, FINEST, PURPOSE, now=NOW)
+    assert (last_access(store)["caller"], last_access(store)["granularity"]) == ("bob", "finest")
+
+
+def test_a_sensor_on_a_members_site_is_personal_and_a_plant_is_not(store, people) -> None:
+    from regie.governance.gate import is_personal, read_open
+    from regie.model import Readings, Series, SeriesKind, Step
+
+    inv = store.load_inventory()
+    emonpi = Series("a-emonpi", SeriesKind.SENSOR, "W", Step.parse("PT10S"), site_id="house-a")
+    with store.transaction() as tx:
+        tx.add_series(inv.territory.id, [emonpi])
+    store.write([Readings("a-emonpi", np.arange(JAN, JAN + 600, 10), np.full(60, 850.0))])
+    assert is_personal(store, store.series("a-emonpi")) and not is_personal(store, store.series("hydro"))
+    with pytest.raises(ValueError, match="data subject"):
+        read_open(store, "a-emonpi", JAN, FEB)
+    assert len(read_open(store, "hydro", JAN, FEB)[0]) == 0  # describes no one: no grant, no log
+    with pytest.raises(AccessDenied, match="no grant"):
+        read_personal(store, people["bob"], "a-emonpi", JAN, FEB, "P1D", PURPOSE, now=NOW)
+    d = read_personal(store, people["alice"], "a-emonpi", JAN, FEB, "finest", PURPOSE, now=NOW)
+    assert d.raw and len(d.t) == 60 and d.prm.endswith(PRM_A[-4:])
+    seen = [(r.caller, r.series, r.decision) for r in audit.accesses_to(store, "alice")]  # in alice's log
+    assert seen[-2:] == [("bob", "a-emonpi", "refused"), ("alice", "a-emonpi", "allowed")]
+
+
+# ---------------------------------------------------------------- aggregates and presence (supervision)
+
+
+def test_aggregate_logs_one_entry_and_masks_a_group_of_fewer_than_10_points(store, people) -> None:
+    from regie.governance.gate import read_aggregate
+
+    groups = {"homes": ["a-load", "b-load", "c-load"]}
+    before = len(audit.entries(store, kind="access"))
+    agg = read_aggregate(store, people["admin"], groups, JAN, FEB, 1800, "dpv:ServiceMonitoring", now=NOW)
+    logged = [e.entry for e in audit.entries(store, kind="access")][before:]
+    assert len(logged) == 1  # one entry for the whole group, not one per point
+    e = logged[0]
+    assert (e["series"], e["points"], e["purpose"], e["decision"], e["subject_id"]) == (
+        "aggregate:homes", 3, "dpv:ServiceMonitoring", "allowed", None)
+    assert "3 delivery points" in e["reason"] and "1 cell(s) masked" in e["reason"]
+    assert agg.protected and agg.masked(0, "homes") == "fewer_than_10" and np.isnan(agg.values).all()
+    assert agg.points.tolist() == [3] and agg.counts.tolist() == [[3]]
+    exact = read_aggregate(store, people["admin"], groups, JAN, FEB, 1800, "dpv:ServiceMonitoring",
+                           reason="transformer study #4", now=NOW)  # fmt: skip
+    assert not exact.protected and np.allclose(exact.values[:, 0], 1000 + 700 + 300)  # carol's, then dave's
+
+
+def test_aggregate_rows_mask_cells_by_row_and_negative_series_subtract(store, people) -> None:
+    from regie.governance.gate import read_aggregate
+
+    n = (FEB - JAN) // 1800
+    rows = np.full(n, -1)
+    rows[:48], rows[48:96] = 0, 1  # two days; the rest is not wanted
+    agg = read_aggregate(store, CLI_ADMIN, {"net": ["a-load", "a-prod"]}, JAN, FEB, 1800, "dpv:ServiceMonitoring",
+                         rows=rows, negative={"a-prod"}, reason="losses study", now=NOW)  # fmt: skip
+    assert np.allclose(agg.values[:96, 0], 1000 - 200) and np.isnan(agg.values[96:, 0]).all()
+    assert agg.counts.tolist() == [[1], [1]]  # one delivery point, two rows
+
+
+def test_aggregate_and_presence_are_for_the_regies_supervisors_only(store, people) -> None:
+    from regie.governance.gate import read_aggregate, read_presence
+
+    for who in (people["op"], people["alice"], PUBLIC):  # an ACC operation's operator, a member, the public
+        with pytest.raises(AccessDenied):
+            read_aggregate(store, who, {"homes": ["a-load"]}, JAN, FEB, 1800, "dpv:ServiceMonitoring", now=NOW)
+        with pytest.raises(AccessDenied):
+            read_presence(store, who, ["a-load"], JAN, FEB, "dpv:ServiceMonitoring", now=NOW)
+    refused = [e.entry for e in audit.entries(store, kind="access")]
+    assert [e["decision"] for e in refused] == ["refused"] * 6
+
+
+def test_presence_gives_timestamps_never_values(store, people) -> None:
+    from regie.governance.gate import Presence, read_presence
+
+    p = read_presence(store, people["admin"], ["a-load", "b-load"], FEB, ts(2025, 2, 2), "dpv:ServiceMonitoring",
+                      lookback=86_400, now=NOW)  # fmt: skip
+    assert isinstance(p, Presence) and set(Presence.__slots__) == {"t", "last_before", "log_seq"}
+    assert len(p.t["a-load"]) == 48 and p.last_before["a-load"] == FEB - 1800
+    e = last_access(store)
+    assert (e["series"], e["granularity"], e["points"]) == ("presence:2 series", "timestamps", 96)

@@ -113,8 +113,42 @@ def test_peaks_at_the_right_times_with_aggregate_contributions(store, curves) ->
     assert pc["groups"] == ["residential", "professional", "public", "production"]
     assert pc["values_w"][0] == [curves["c1"][1][k], curves["c2"][1][k], 0, 0]
     assert pc["counts"][0] == [1, 1, 0, 1]
-    shares = peak_contributors(store, "tr", at(2025, 1, 15, 18, 30))
-    assert shares[C1] == pytest.approx(curves["c1"][1][k] / load[k])
+    shares = peak_contributors(store, "tr", at(2025, 1, 15, 18, 30))  # by usage group, never by point
+    assert set(shares) == {"residential", "professional", "production"}
+    assert shares["residential"] == pytest.approx(curves["c1"][1][k] / load[k])
+    assert shares["production"] == pytest.approx(-curves["pv"][1][k] / load[k])
+
+
+def test_an_operator_of_the_regie_sees_masked_cells_with_their_reason(store) -> None:
+    """Three points behind the transformer: below the 10-point rule for a caller without grants, so losses
+    by month and peak contributions are masked with their reason; the régie's own pass (SUPERVISION) is exact."""
+    from regie.governance import audit
+    from regie.governance.accounts import Account, Role
+    from regie.model import Organisation, OrganisationKind
+
+    inv = store.load_inventory()
+    store.save_inventory(Inventory(inv.territory, sites=inv.sites, delivery_points=inv.delivery_points,
+                                   transformers=inv.transformers, series=inv.series,
+                                   organisations=[Organisation("regie", "Régie", OrganisationKind.REGIE)]))  # fmt: skip
+    ops = Account(-10, "ops", Role.OPERATOR, operator_of="regie")
+    before = len(audit.entries(store, kind="access"))
+    r = transformer_report(store, "tr", START, END, n_peaks=2, caller=ops)
+    logged = [e.entry for e in audit.entries(store, kind="access")][before:]
+    assert [(e["caller"], e["series"], e["points"]) for e in logged] == [
+        ("ops", "aggregate:downstream", 3),
+        ("ops", "aggregate:residential+professional+public+production", 3),
+    ]
+    lo = r["losses"]
+    assert lo["masked"] == ["fewer_than_10", "fewer_than_10"]
+    assert lo["loss_wh"] == [None, None] and lo["total_loss_wh"] is None and lo["total_ratio"] is None
+    assert lo["transformer_wh"][0] is not None  # the transformer itself describes no one
+    pc = r["peak_contributions"]
+    assert pc["reasons"][0] == ["fewer_than_10", "fewer_than_10", None, "fewer_than_10"]
+    assert pc["values_w"][0] == [None, None, 0.0, None]
+    assert peak_contributors(store, "tr", at(2025, 1, 15, 18, 30), caller=ops)["residential"] == "fewer_than_10"
+    own = transformer_report(store, "tr", START, END, n_peaks=2)
+    assert own["losses"]["masked"] == [None, None] and own["losses"]["loss_wh"][0] is not None
+    assert audit.entries(store, kind="access")[-1].entry["caller"] == "regie-supervision"
 
 
 def test_overload_alerts_and_loading_stats(store, curves) -> None:
@@ -143,6 +177,26 @@ def test_data_health_names_the_stopped_feed_and_the_gap(store) -> None:
     assert [(a["since"], a["until"]) for a in gap] == [("2025-01-10T12:00:00+01:00", "2025-01-10T14:00:00+01:00")]
     assert h["temp"]["missing_s"] == 7200
     assert h["c1"]["alerts"] == [] and h["c1"]["completeness"] == 1.0
+    # household series are judged on their timestamps alone: no value of theirs was read
+    assert not h["c1"]["values_checked"] and h["temp"]["values_checked"]
+
+
+def test_health_reads_personal_series_as_timestamps_in_one_logged_read(store) -> None:
+    from regie.governance import audit
+    from regie.governance.accounts import PUBLIC
+    from regie.governance.gate import AccessDenied
+
+    before = len(audit.entries(store, kind="access"))
+    data_health(store, START, END)
+    logged = [e.entry for e in audit.entries(store, kind="access")][before:]
+    assert len(logged) == 1
+    e = logged[0]
+    assert (e["series"], e["granularity"], e["purpose"], e["decision"]) == (
+        "presence:3 series", "timestamps", "dpv:ServiceMonitoring", "allowed")
+    assert "no values" in e["reason"] and "3 delivery points" in e["reason"]
+    with pytest.raises(AccessDenied, match="public"):
+        data_health(store, START, END, caller=PUBLIC)
+    assert audit.entries(store, kind="access")[-1].entry["decision"] == "refused"
 
 
 def test_a_stopped_feed_raises_within_one_expected_interval(store) -> None:

@@ -311,3 +311,127 @@ def test_a_value_the_store_refuses_fails_the_whole_request(
     r = client.post("/input/bulk.json", data={"data": json.dumps(rows), "time": NOW - 100, "apikey": keys["write"]})
     assert r.json()["success"] is False and "too large" in r.json()["message"]
     assert emon_store.count_points() == 0
+
+
+# ------------------------------------------------------------------------------------ personal feeds: the gate
+PRM_ALICE = "30002000000001"
+DAY0 = int(datetime(2026, 11, 18, tzinfo=PARIS).timestamp())  # three local days of 10-s data before NOW
+DAY = 86_400
+
+
+@pytest.fixture
+def members(tmp_path) -> Iterator[tuple[TestClient, Store, dict[str, str]]]:
+    """Alice's emonPi (a 10-s feed on her delivery point), the village's hydro sensor; keys of alice, bob, an
+    operator with a daily grant from alice, and a key without owner."""
+    from datetime import date
+
+    import numpy as np
+    from argon2 import PasswordHasher
+
+    from regie.demo.schools_live import bind_inputs
+    from regie.governance import accounts, consent
+    from regie.model import DeliveryPoint, Membership, Person, Site, Step
+
+    store = open_store(f"sqlite:///{tmp_path / 'members.sqlite'}")
+    ten = Step.parse("PT10S")
+    store.save_inventory(Inventory(
+        Territory("village", "Village"), sites=[Site("house-a", "House A", "village"), Site("mill", "Mill", "village")],
+        delivery_points=[DeliveryPoint(PRM_ALICE, "house-a")],
+        persons=[Person("alice", "Alice"), Person("bob", "Bob")],
+        memberships=[Membership("alice", PRM_ALICE, date(2025, 1, 1))],
+        series=[Series("alice-pi", SeriesKind.SENSOR, "W", ten, prm=PRM_ALICE, name="power"),
+                Series("mill-pi", SeriesKind.SENSOR, "W", ten, site_id="mill", name="power")],
+    ))  # fmt: skip
+    t = np.arange(DAY0, DAY0 + 3 * DAY, 10, dtype=np.int64)
+    day_value = 100.0 * (1 + (t - DAY0) // DAY)  # 100 W the first day, 200 W the second, 300 W the third
+    store.write([Readings("alice-pi", t, day_value), Readings("mill-pi", t, np.full(len(t), 5000.0))])
+    bind_inputs(store, {("alice", "power"): "alice-pi", ("mill", "power"): "mill-pi"})
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    for name, role, kw in (("alice", "member", {"holder_id": "alice"}), ("bob", "member", {"holder_id": "bob"}),
+                           ("op", "operator", {"operator_of": "coop"})):  # fmt: skip
+        accounts.create_account(store, name, "a long enough password", role, hasher=fast, **kw)
+    consent.grant(store, accounts.get_account(store, "alice"), subject_id="alice", recipient_kind="account",
+                  recipient_id="op", categories=["sensor"], prms=[PRM_ALICE], granularity="P1D", data_start=DAY0,
+                  data_end=None, purpose="dpv:ServiceProvision", expires_at=NOW + 30 * DAY, now=NOW - DAY)  # fmt: skip
+    keys = {n: apikeys.create_key(store, f"{n}-key", ["read"], owner_id=n)[1] for n in ("alice", "bob", "op")}
+    keys["anyone"] = apikeys.create_key(store, "grafana", ["read"])[1]
+    keys["write"] = apikeys.create_key(store, "emonpi", ["write"])[1]
+    app = create_app(store)
+    app.state.clock = lambda: NOW
+    app.state.inputs = InputService(store, clock=lambda: NOW).start()
+    with TestClient(app) as c:
+        yield c, store, keys
+    app.state.inputs.close()
+    store.close()
+
+
+def _accesses(store: Store) -> list[tuple[str, str, str, str]]:
+    from regie.governance import audit
+
+    return [(r.caller, r.series, r.decision, r.granularity) for r in audit.accesses_to(store, "alice")]
+
+
+def test_a_member_key_reads_its_own_feed_raw_and_the_read_is_logged(members) -> None:
+    client, store, keys = members
+    fid = store.ref("alice-pi").id
+    r = client.get("/feed/data.json", params={"apikey": keys["alice"], "id": fid, "start": DAY0, "end": DAY0 + 30,
+                                              "timeformat": "unix"})  # fmt: skip
+    assert r.json() == [[DAY0 + 10 * i, 100.0] for i in range(4)]  # end inclusive, as emoncms
+    assert r.headers["x-regie-granularity"] == "raw"
+    assert _accesses(store) == [("alice", "alice-pi", "allowed", "raw")]
+    mean = data(client, keys["alice"], id=fid, start=DAY0, end=DAY0 + 2 * DAY, interval="daily", average=1,
+                timeformat="unix")  # fmt: skip
+    assert mean == [[DAY0, 100.0], [DAY0 + DAY, 200.0]]
+
+
+def test_another_members_key_and_an_ownerless_key_are_refused_and_logged(members) -> None:
+    client, store, keys = members
+    fid = store.ref("alice-pi").id
+    for who, why in (("bob", "no grant"), ("anyone", "the public never reads personal data")):
+        r = client.get("/feed/data.json", params={"apikey": keys[who], "id": fid, "start": DAY0, "end": DAY0 + 30})
+        assert r.status_code == 200  # emoncms's error style
+        assert r.json() == {"success": False, "message": f"Permission denied: {why}" + (
+            ": published aggregates only" if who == "anyone" else "")}
+    assert _accesses(store) == [("bob", "alice-pi", "refused", "finest"), ("public", "alice-pi", "refused", "finest")]
+    # the listing neither shows her feed to them nor fills her log with refusals
+    for who in ("bob", "anyone"):
+        assert set(feed_ids(client, keys[who])) == {"mill/power"}
+        assert [i["nodeid"] for i in client.get("/input/list.json", params={"apikey": keys[who]}).json()] == ["mill"]
+    assert len(_accesses(store)) == 2
+    # what describes no one stays open to any read key
+    mill = data(client, keys["anyone"], id=store.ref("mill-pi").id, start=DAY0, end=DAY0 + 10, timeformat="unix")
+    assert mill == [[DAY0, 5000.0], [DAY0 + 10, 5000.0]]
+
+
+def test_a_daily_grant_gives_daily_values_even_when_10_s_are_asked(members) -> None:
+    client, store, keys = members
+    fid = store.ref("alice-pi").id
+    ten_s = {"apikey": keys["op"], "id": fid, "start": DAY0 + DAY, "end": DAY0 + 2 * DAY - 10, "interval": 10}
+    r = client.get("/feed/data.json", params={**ten_s, "timeformat": "unix"})
+    assert r.json() == [[DAY0 + DAY, 200.0]]  # one value per local day: the day's mean power [W]
+    assert r.headers["x-regie-granularity"] == "P1D"
+    raw = data(client, keys["op"], id=fid, start=DAY0, end=DAY0 + 3 * DAY - 1, timeformat="unix")
+    assert raw == [[DAY0, 100.0], [DAY0 + DAY, 200.0], [DAY0 + 2 * DAY, 300.0]]
+    both = f"{fid},{store.ref('mill-pi').id}"
+    multi = client.get("/feed/data.json", params={"apikey": keys["op"], "ids": both, "start": DAY0,
+                                                  "end": DAY0 + DAY - 1, "timeformat": "unix"})  # fmt: skip
+    assert multi.headers["x-regie-granularity"] == f"{fid}:P1D"
+    assert multi.json()[0]["data"] == [[DAY0, 100.0]]
+    assert _accesses(store) == [("op", "alice-pi", "allowed", "P1D")] * 3
+    other = client.get("/feed/data.json", params={"apikey": keys["op"], "id": fid, "start": DAY0, "end": DAY0 + 10,
+                                                  "purpose": "dpv:ResearchAndDevelopment"})  # fmt: skip
+    assert other.json()["success"] is False and "is for dpv:ServiceProvision" in other.json()["message"]
+
+
+def test_feed_list_shows_a_personal_feed_to_who_may_read_it(members) -> None:
+    client, store, keys = members
+    post = {"node": "alice", "fulljson": '{"power": 432}', "time": NOW - 5, "apikey": keys["write"]}
+    assert client.get("/input/post", params=post).json() == {"success": True}
+    listed = lambda who: {f"{f['tag']}/{f['name']}": f  # noqa: E731
+                          for f in client.get("/feed/list.json", params={"apikey": keys[who]}).json()}
+    mine = listed("alice")
+    assert (mine["alice/power"]["time"], mine["alice/power"]["value"]) == (NOW - 5, 432.0)
+    assert _accesses(store)[-1] == ("alice", "alice-pi", "allowed", "raw")  # the last value came through the gate
+    granted = listed("op")
+    assert (granted["alice/power"]["time"], granted["alice/power"]["value"]) == (None, None)  # finer than daily
+    assert granted["mill/power"]["value"] is None  # never posted through an input
