@@ -301,10 +301,11 @@ def _resolve(store: Store, target: str, category: str | None) -> Series:
 
 
 def personal_series(store: Store, holder_id: str) -> list[Series]:
-    """The series on the delivery points a holder holds or held (what :mod:`rights` exports and erases)."""
+    """The series that describe a holder (what :mod:`rights` exports and erases): those on the delivery points
+    they hold or held, and the sensors on those points' sites (:func:`personal_prms`)."""
     with store.engine.connect() as conn:
         prms = {r.prm for r in conn.execute(select(membership.c.prm).where(membership.c.holder_id == holder_id))}
-    return [s for s in store.load_inventory().series if s.prm in prms]
+    return [s for s in store.load_inventory().series if prms.intersection(personal_prms(store, s))]
 
 
 # ---------------------------------------------------------------- series that describe no one

@@ -89,3 +89,20 @@ def test_correct_details(store, people) -> None:
         rights.correct_details(store, people["bob"], "alice", name="Mallory")
     e = audit.entries(store, kind="rights")[-1].entry
     assert e["detail"] == {"fields": ["email"]} and "alice@new.example" not in json.dumps(e)
+
+
+def test_a_sensor_on_a_members_site_is_theirs_to_export() -> None:
+    """A household's emonPi is on its site, not on its PRM: it is still that household's data."""
+    from governance_data import inventory
+
+    from regie.governance.gate import personal_series
+    from regie.model import Series, SeriesKind, Step
+    from regie.store import open_store
+
+    inv = inventory()
+    inv.series.append(Series("a-emonpi", SeriesKind.CONSUMPTION, "W", Step.parse("PT30M"), site_id="house-a"))
+    s = open_store("sqlite://")
+    s.save_inventory(inv)
+    assert "a-emonpi" in {x.id for x in personal_series(s, "alice")}
+    assert "a-emonpi" not in {x.id for x in personal_series(s, "bob")}
+    s.close()
