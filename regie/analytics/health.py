@@ -7,12 +7,18 @@ can say what is wrong, since when, by how much, against which threshold.
 
 All instants are UTC unix seconds [s]; a reading stamped ``t`` with step ``step_s`` covers
 ``[t, t + step_s)`` (regie's storage convention, DESIGN.md).
+
+A series is judged only from its first reading ever: a sensor installed last week has no gaps the month
+before and has not *stopped* then, it has *not started* (:class:`SeriesStatus`). The caller says when that
+first reading was (``t_first`` of :func:`check_series`), since a window's readings alone cannot tell a
+feed that stopped long ago from one that has not started yet.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 import numpy as np
 
@@ -26,6 +32,19 @@ class AlertKind(StrEnum):
     STUCK = "stuck"  # a meter repeating the same value
     OUT_OF_RANGE = "out_of_range"  # a value outside physical limits
     GAP = "gap"  # missing readings between two received ones
+
+
+class SeriesStatus(StrEnum):
+    """One series' state over a window, worst first: what a data-health page shows beside its alerts."""
+
+    NOT_STARTED = "not_started"  # its first reading ever is after the window (or it has none yet)
+    STOPPED = "stopped"  # an ongoing STALE alert: readings stopped arriving
+    ALERTS = "alerts"  # arriving, with gaps, stuck or impossible values
+    OK = "ok"
+
+
+#: ``t_first`` for a series that has no reading at all yet: its first reading is after any window.
+NO_READING_YET: Final[int] = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +239,17 @@ class HealthReport:
     last_reading: int | None
     gaps: list[Interval]
     alerts: list[Alert]
+    first_reading: int | None = None
+    not_started: bool = False
+
+    @property
+    def status(self) -> SeriesStatus:
+        """:class:`SeriesStatus` of the series over the window."""
+        if self.not_started:
+            return SeriesStatus.NOT_STARTED
+        if any(a.kind is AlertKind.STALE and a.ongoing for a in self.alerts):
+            return SeriesStatus.STOPPED
+        return SeriesStatus.ALERTS if self.alerts else SeriesStatus.OK
 
     @property
     def completeness(self) -> float:
@@ -240,12 +270,29 @@ def check_series(
     now: int,
     config: HealthConfig,
     t_last: int | None = None,
+    t_first: int | None = None,
 ) -> HealthReport:
     """Every check on one series over [start, end), judged at instant ``now``.
 
-    ``t_last`` is the last reading ever received, when the caller knows one older than ``start``; it
-    defaults to the last one in ``t``. Gaps that end before ``now − max_age_s`` (closed gaps) raise GAP
-    alerts; the trailing silence raises at most one STALE alert.
+    Parameters
+    ----------
+    subject : the series' id, copied into the alerts.
+    t, values : the readings in [start, end) [UTC s, ascending] and their values [``config.unit``].
+    start, end : the window [UTC s].
+    now : the instant of judgement [UTC s]; the window is judged up to ``min(end, now)``.
+    config : how to judge the series (:class:`HealthConfig`).
+    t_last : the last reading ever received, when the caller knows one older than ``start``; it defaults
+        to the last one in ``t``.
+    t_first : the series' first reading ever [UTC s], when the caller knows it (it may lie after
+        ``end``); :data:`NO_READING_YET` for a series that has none. A series whose first reading is at
+        or after ``min(end, now)`` has *not started*: no gap, no STALE alert, nothing expected
+        (``status`` NOT_STARTED). Otherwise the window is judged from ``max(start, t_first)``: what
+        precedes a series' first reading is no gap. ``None`` (unknown) judges the whole window.
+
+    Returns
+    -------
+    HealthReport. Gaps that end before ``now − max_age_s`` (closed gaps) raise GAP alerts; the trailing
+    silence raises at most one STALE alert.
     """
     t = np.asarray(t, dtype=np.int64)
     v = np.asarray(values, dtype=np.float64)
@@ -253,11 +300,25 @@ def check_series(
     max_age = int(config.max_age_s or step)
     alerts: list[Alert] = []
     window_end = min(int(end), int(now))
-    found = gaps(t, step, start, max(window_end, start + 1), config.gap_tolerance) if window_end > start else []
+    first: int | None = None
+    begin = int(start)
+    if t_first is not None:
+        first = min(int(t_first), int(t[0])) if len(t) else int(t_first)
+        if first >= max(window_end, int(start)):
+            return HealthReport(subject, int(start), int(end), 0, 0, None, [], [],
+                                None if first == NO_READING_YET else first, True)
+        begin = max(int(start), first)
+    found = gaps(t, step, begin, max(window_end, begin + 1), config.gap_tolerance) if window_end > begin else []
     last = int(t[-1]) if len(t) else t_last
     if t_last is not None and last is not None:
         last = max(last, int(t_last))
-    stale = staleness(last, now, max_age, subject, config.gap_tolerance) if now >= start else None
+    if now < begin:
+        stale = None
+    elif last is None and first is not None:  # it spoke before the window, we don't know when it stopped
+        stale = Alert(AlertKind.STALE, subject, begin, None, float(int(now) - begin), float(max_age), "s",
+                      "no reading in the window; the last one is older than its start")
+    else:
+        stale = staleness(last, now, max_age, subject, config.gap_tolerance)
     for g in found:
         trailing = last is None or g.start >= last
         if trailing and g.end >= window_end:
@@ -278,6 +339,6 @@ def check_series(
         for iv, x in out_of_range(t, v, lo, hi):
             alerts.append(Alert(AlertKind.OUT_OF_RANGE, subject, iv.start, iv.end, x, hi if x > hi else lo,
                                 config.unit, f"{x:g} {config.unit} outside [{lo:g}, {hi:g}]"))
-    expected = max(0, (window_end - int(start)) // step)
+    expected = max(0, (window_end - begin) // step)
     alerts.sort(key=lambda a: a.since)
-    return HealthReport(subject, int(start), int(end), len(t), int(expected), last, found, alerts)
+    return HealthReport(subject, int(start), int(end), len(t), int(expected), last, found, alerts, first)

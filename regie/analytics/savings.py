@@ -18,6 +18,19 @@ ordinary least squares over a grid of balance points (CalTRACK §3.2.1: 30–90 
 with p-value < 0.1 and it has at least 10 days with non-zero degree days and 20 °F·day (11.1 °C·day) in
 total (§3.2.2.2, §3.4.3.2); the qualified candidate with the highest adjusted R² is kept (§3.4.3.3).
 
+Day types (optional). A school, an office or a gymnasium uses energy by its timetable as much as by the
+weather: a temperature-only model of a school leaves the school-day / Wednesday / weekend / holiday
+pattern in its residuals (CV(RMSE) ≈ 40 % on the schools demo). Given a label per day, the fit adds the
+indicator-variable terms of IPMVP option C regressions (EVO 10100-1:2019 *Uncertainty Assessment for
+IPMVP*, regression with indicator variables; ASHRAE Guideline 14-2014 Annex D): one intercept per day
+type, and optionally one heating slope per day type — the daily counterpart of CalTRACK's hourly
+occupancy segmentation (CalTRACK methods 2.0, §4: separate temperature responses for occupied and
+unoccupied periods) and of the weekday/weekend splits of OpenEEmeter 4's daily model. The balance points
+are searched on the same grid, shared by all day types; the plain candidates stay in the race. A day-type
+candidate qualifies when its slopes qualify as above *and* its day-type terms are jointly significant:
+the F-test of the nested models (the same temperature terms with one intercept and shared slopes) has
+p < the same threshold. Selection stays by adjusted R², with p counting every intercept and slope.
+
 Fit metrics and uncertainty follow ASHRAE Guideline 14-2014 (*Measurement of Energy, Demand, and Water
 Savings*): CV(RMSE) and NMBE with n − p degrees of freedom, and the fractional savings uncertainty of its
 Annex B (after Reddy & Claridge 2000), corrected for autocorrelated residuals.
@@ -28,6 +41,7 @@ same unit summed over days [Wh]. Degree days [°C·day].
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -44,6 +58,8 @@ BALANCE_POINTS_C = np.round(np.arange(-1.0, 32.0 + 1e-9, 0.5), 2)
 MAX_P_VALUE = 0.1
 MIN_NONZERO_DD_DAYS = 10
 MIN_TOTAL_DD_C = 20 / 1.8  # CalTRACK's 20 °F·day
+#: A day type needs this many usable baseline days to get its own intercept [days].
+MIN_DAYS_PER_TYPE = 10
 
 #: ASHRAE Guideline 14 thresholds.
 #: ``calibration``: a model is calibrated to monthly data at CV(RMSE) ≤ 15 % and |NMBE| ≤ 5 %, to hourly
@@ -88,6 +104,12 @@ class ChangePointModel:
     the term is absent). ``cv_rmse`` and ``nmbe`` [-] per ASHRAE Guideline 14 (n − p in the
     denominators); ``rmse`` [unit/day] with n; ``autocorrelation``: lag-1 autocorrelation ρ of the
     residuals in day order [-].
+
+    A day-type model (module docstring) has ``day_types`` (its labels, empty for a plain model),
+    ``intercepts`` (label → intercept [unit/day]) and, when the heating slope is per day type,
+    ``hdd_slopes`` (label → [unit/(°C·day)]). For such a model ``intercept`` is the baseline-day-weighted
+    mean of the intercepts and ``beta_hdd`` (per-type slopes) the HDD-weighted mean slope: summaries for
+    display; :meth:`predict` uses the per-type values. ``kind`` names the temperature terms either way.
     """
 
     kind: ModelKind
@@ -106,13 +128,35 @@ class ChangePointModel:
     cv_rmse: float = float("nan")
     nmbe: float = float("nan")
     autocorrelation: float = 0.0
+    day_types: tuple[str, ...] = ()
+    intercepts: dict[str, float] = field(default_factory=dict)
+    hdd_slopes: dict[str, float] = field(default_factory=dict)
 
-    def predict(self, temp_c: np.ndarray) -> np.ndarray:
-        """Use per day [unit/day] for days of mean outdoor temperature ``temp_c`` [°C]."""
+    def predict(self, temp_c: np.ndarray, day_type: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
+        """Use per day [unit/day] for days of mean outdoor temperature ``temp_c`` [°C].
+
+        Parameters
+        ----------
+        temp_c : mean outdoor temperature of each day [°C]; a NaN day predicts NaN.
+        day_type : each day's label, required by a day-type model (ignored by a plain one). A label the
+            baseline never saw raises ValueError: there is no baseline to adjust for such a day.
+
+        Returns
+        -------
+        Predicted use of each day [unit/day].
+        """
         t = np.asarray(temp_c, dtype=np.float64)
-        y = np.full(t.shape, self.intercept)
-        if self.hdd_bp is not None:
-            y = y + self.beta_hdd * hdd(t, self.hdd_bp)
+        if self.day_types:
+            idx = _day_type_index(self.day_types, day_type, t.shape)
+            y = np.array([self.intercepts[k] for k in self.day_types])[idx]
+            if self.hdd_bp is not None:
+                slope = (np.array([self.hdd_slopes[k] for k in self.day_types])[idx] if self.hdd_slopes
+                         else self.beta_hdd)
+                y = y + slope * hdd(t, self.hdd_bp)
+        else:
+            y = np.full(t.shape, self.intercept)
+            if self.hdd_bp is not None:
+                y = y + self.beta_hdd * hdd(t, self.hdd_bp)
         if self.cdd_bp is not None:
             y = y + self.beta_cdd * cdd(t, self.cdd_bp)
         return np.where(np.isnan(t), np.nan, y)
@@ -125,6 +169,21 @@ class ChangePointModel:
             "nmbe": self.nmbe, "nmbe_max": GUIDELINE_14["baseline_nmbe"],
             "nmbe_ok": bool(abs(self.nmbe) <= GUIDELINE_14["baseline_nmbe"]),
         }
+
+
+def _day_type_index(labels: tuple[str, ...], day_type: Sequence[str] | np.ndarray | None,
+                    shape: tuple[int, ...]) -> np.ndarray:
+    """Index into ``labels`` of each day's type; ValueError when missing, misshapen or unknown."""
+    if day_type is None:
+        raise ValueError(f"this model has day types {', '.join(labels)}: pass each day's type")
+    d = np.asarray(day_type, dtype=str)
+    if d.shape != shape:
+        raise ValueError(f"day_type has shape {d.shape}, temperatures {shape}")
+    known = np.isin(d, labels)
+    if not known.all():
+        raise ValueError(f"day types unseen in the baseline: {', '.join(sorted(set(d[~known].tolist())))}")
+    order = np.argsort(labels)
+    return order[np.searchsorted(np.asarray(labels)[order], d)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +221,8 @@ def fit_baseline(
     max_p_value: float = MAX_P_VALUE,
     min_nonzero_days: int = MIN_NONZERO_DD_DAYS,
     min_total_dd: float = MIN_TOTAL_DD_C,
+    day_type: Sequence[str] | np.ndarray | None = None,
+    hdd_by_day_type: bool = True,
 ) -> BaselineFit:
     """Fit CalTRACK's daily change-point candidates and select one (module docstring for the method).
 
@@ -172,7 +233,14 @@ def fit_baseline(
     fit_hdd, fit_cdd : which terms may appear (CalTRACK fits no CDD for gas: ``fit_cdd=False``).
     balance_points_c : candidate balance points [°C].
     max_p_value : slope p-values must be below this to qualify (CalTRACK: 0.1; eemeter lets it be 1).
-    min_nonzero_days, min_total_dd : degree-day sufficiency per term (CalTRACK §3.2.2.2).
+    min_nonzero_days, min_total_dd : degree-day sufficiency per term (CalTRACK §3.2.2.2); for a heating
+        slope per day type, per day type.
+    day_type : optional label of each day (e.g. ``"school"``, ``"weekend"``, ``"holiday"``); when given,
+        candidates with one intercept per day type (and shared slopes) join the plain ones. ``None`` (the
+        default) fits the plain CalTRACK candidates only. Each label needs ``MIN_DAYS_PER_TYPE`` usable
+        days, else ValueError (merge rare labels into a neighbour).
+    hdd_by_day_type : with ``day_type``, also try one heating slope per day type (a school heated to 19 °C
+        on school days and kept at 12 °C in the holidays responds differently to the cold).
 
     Returns
     -------
@@ -183,6 +251,12 @@ def fit_baseline(
     y_all = np.asarray(use_per_day, dtype=np.float64)
     ok = np.isfinite(temp_c) & np.isfinite(y_all)
     t, y = temp_c[ok], y_all[ok]
+    labels: np.ndarray | None = None
+    if day_type is not None:
+        labels = np.asarray(day_type, dtype=str)
+        if labels.shape != temp_c.shape:
+            raise ValueError(f"day_type has shape {labels.shape}, temperatures {temp_c.shape}")
+        labels = labels[ok]
     n = len(y)
     warnings: list[str] = []
     if n < 3:
@@ -275,7 +349,168 @@ def fit_baseline(
                 pred = b[i, j, 0] + b[i, j, 1] * h[:, i] + b[i, j, 2] * c[:, j]
                 best = _finish("hdd_cdd", coef, y, pred, r2[i, j], adj[i, j],
                                {"beta_hdd": float(ph[i, j]), "beta_cdd": float(pc[i, j])}, 3)
+                best_adj = float(adj[i, j])
+    if labels is not None:
+        tried, passed, model = _fit_day_types(t, y, labels, fit_hdd, fit_cdd, hdd_by_day_type, bps, max_p_value,
+                                              min_nonzero_days, min_total_dd)
+        candidates += tried
+        qualified += passed
+        if model is not None and model.adj_r2 > best_adj:
+            best = model
     return BaselineFit(best, candidates, qualified, tuple(warnings))
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Batched ordinary least squares: ``x`` (g, n, p) designs, ``y`` (n,) → coefficients (g, p), residual
+    sums of squares (g,), standard errors (g, p) and a mask of well-posed (full-rank) designs (g,)."""
+    n, p = x.shape[1:]
+    xt = np.swapaxes(x, 1, 2)
+    xtx = xt @ x
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        good = np.linalg.cond(xtx) < 1e10
+    xtx[~good] = np.eye(p)
+    inv = np.linalg.inv(xtx)
+    b = (inv @ (xt @ y)[:, :, None])[:, :, 0]
+    resid = y[None, :] - np.einsum("gnp,gp->gn", x, b)
+    rss = np.einsum("gn,gn->g", resid, resid)
+    var = rss / max(n - p, 1)
+    se = np.sqrt(np.maximum(var[:, None] * np.diagonal(inv, axis1=1, axis2=2), 0.0))
+    return b, rss, se, good
+
+
+def _fit_day_types(
+    t: np.ndarray, y: np.ndarray, labels: np.ndarray, fit_hdd: bool, fit_cdd: bool, hdd_by_type: bool,
+    bps: np.ndarray, max_p_value: float, min_nonzero_days: int, min_total_dd: float,
+) -> tuple[int, int, ChangePointModel | None]:
+    """The day-type candidates (module docstring): (tried, qualified, best qualified model or None).
+
+    Designs are built per heating balance point and solved in batches over the cooling one; the nested
+    plain model at the same balance points gives the F-test of the day-type terms.
+    """
+    n = len(y)
+    types, inverse = np.unique(labels, return_inverse=True)
+    k = len(types)
+    if k < 2:
+        return 0, 0, None
+    counts = np.bincount(inverse, minlength=k)
+    if counts.min() < MIN_DAYS_PER_TYPE:
+        rare = ", ".join(f"{types[i]} ({counts[i]})" for i in np.flatnonzero(counts < MIN_DAYS_PER_TYPE))
+        raise ValueError(f"day types with fewer than {MIN_DAYS_PER_TYPE} baseline days: {rare}")
+    onehot = (inverse[:, None] == np.arange(k)[None, :]).astype(np.float64)  # (n, k)
+    mean = float(y.mean())
+    tss = float(((y - mean) ** 2).sum())
+    tried = qualified = 0
+    best: ChangePointModel | None = None
+    best_adj = -np.inf
+
+    def enough(x: np.ndarray) -> np.ndarray:  # degree-day sufficiency of columns (..., n)
+        return ((x > 0).sum(-1) >= min_nonzero_days) & (x.sum(-1) >= min_total_dd)
+
+    def p_value(b: np.ndarray, se: np.ndarray, dof: int) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _p_two_sided(np.where(se > 0, b / se, np.inf), dof)
+
+    # The forms: (an HDD term, one HDD slope per day type, a CDD term); all have one intercept per type.
+    forms: list[tuple[bool, bool, bool]] = [(False, False, False)]  # (hdd, hdd per type, cdd)
+    if fit_hdd:
+        forms.append((True, False, False))
+        if hdd_by_type:
+            forms.append((True, True, False))
+    if fit_cdd:
+        forms.append((False, False, True))
+    if fit_hdd and fit_cdd:
+        forms.append((True, False, True))
+        if hdd_by_type:
+            forms.append((True, True, True))
+    for use_h, per_type, use_c in forms:
+        h_range = range(len(bps)) if use_h else [None]
+        for i in h_range:
+            cols_u: list[np.ndarray] = [onehot]  # unrestricted: one intercept per type
+            cols_r: list[np.ndarray] = [np.ones((n, 1))]  # restricted: one intercept, shared slopes
+            ok_h = True
+            h = None
+            if i is not None:
+                h = np.maximum(0.0, bps[i] - t)
+                if per_type:
+                    hk = onehot * h[:, None]
+                    ok_h = bool(enough(hk.T).all())
+                    cols_u.append(hk)
+                else:
+                    ok_h = bool(enough(h))
+                    cols_u.append(h[:, None])
+                cols_r.append(h[:, None])
+            if use_c:
+                j_idx = np.arange(len(bps)) if i is None else np.flatnonzero(bps >= bps[i])
+                c = np.maximum(0.0, t[:, None] - bps[None, j_idx])  # (n, g)
+                ok_c = enough(c.T)
+            else:
+                j_idx = np.array([-1])
+                c = None
+                ok_c = np.array([True])
+            g = len(j_idx)
+            tried += g
+            if not ok_h or not ok_c.any():
+                continue
+            xu = np.concatenate(cols_u, axis=1)
+            xr = np.concatenate(cols_r, axis=1)
+            xu = np.broadcast_to(xu, (g, *xu.shape))
+            xr = np.broadcast_to(xr, (g, *xr.shape))
+            if c is not None:
+                xu = np.concatenate([xu, c.T[:, :, None]], axis=2)
+                xr = np.concatenate([xr, c.T[:, :, None]], axis=2)
+            pu, pr = xu.shape[2], xr.shape[2]
+            if n - pu < 1:
+                continue
+            bu, rss_u, se_u, good_u = _ols(np.ascontiguousarray(xu), y)
+            _, rss_r, _, good_r = _ols(np.ascontiguousarray(xr), y)
+            dof = n - pu
+            slopes = slice(k, pu)  # every column after the intercepts is a degree-day slope
+            p_sl = p_value(bu[:, slopes], se_u[:, slopes], dof)
+            q = pu - pr
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f = ((rss_r - rss_u) / q) / (rss_u / dof)
+                p_f = np.where(rss_u > 0, special.fdtrc(q, dof, np.maximum(f, 0.0)), 0.0)
+            valid = good_u & good_r & ok_c & (p_f < max_p_value)
+            if pu > k:
+                valid &= (bu[:, slopes] > 0).all(1) & (p_sl < max_p_value).all(1)
+            qualified += int(valid.sum())
+            if not valid.any():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r2 = 1 - rss_u / tss if tss > 0 else np.zeros(g)
+            adj = 1 - (1 - r2) * (n - 1) / (n - pu)
+            m = int(np.argmax(np.where(valid, adj, -np.inf)))
+            if adj[m] <= best_adj:
+                continue
+            best_adj = float(adj[m])
+            b = bu[m]
+            names = [str(x) for x in types]
+            intercepts = {names[a]: float(b[a]) for a in range(k)}
+            coef: dict = {"day_types": tuple(names), "intercepts": intercepts,
+                          "intercept": float(b[:k] @ counts / n)}
+            p = {"day_type": float(p_f[m])}
+            col = k
+            if h is not None:
+                coef["hdd_bp"] = float(bps[i])
+                if per_type:
+                    coef["hdd_slopes"] = {names[a]: float(b[col + a]) for a in range(k)}
+                    hk_sum = onehot.T @ h
+                    coef["beta_hdd"] = float(b[col:col + k] @ hk_sum / hk_sum.sum()) if hk_sum.sum() else 0.0
+                    p |= {f"beta_hdd[{names[a]}]": float(p_sl[m, a]) for a in range(k)}
+                    col += k
+                else:
+                    coef["beta_hdd"] = float(b[col])
+                    p["beta_hdd"] = float(p_sl[m, 0])
+                    col += 1
+            if c is not None:
+                coef["cdd_bp"] = float(bps[j_idx[m]])
+                coef["beta_cdd"] = float(b[col])
+                p["beta_cdd"] = float(p_sl[m, col - k])
+            kind: ModelKind = ("hdd_cdd" if h is not None and c is not None else "hdd_only" if h is not None
+                               else "cdd_only" if c is not None else "intercept_only")
+            pred = xu[m] @ b
+            best = _finish(kind, coef, y, pred, r2[m], adj[m], p, pu)
+    return tried, qualified, best
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,9 +544,11 @@ def savings_uncertainty(model: ChangePointModel, adjusted_baseline: float, m: in
     ΔE_save = t · 1.26 · CV(RMSE) · √((n / n′) · (1 + 2 / n) · (1 / m)) · E_adjusted_baseline, with
     n baseline days, m reporting days, n′ = n (1 − ρ) / (1 + ρ) the effective number of independent
     baseline days given the residuals' lag-1 autocorrelation ρ, and t the Student value at n − p degrees
-    of freedom. (G14 writes it as the fractional uncertainty ΔE_save / E_save with F = E_save / E_baseline;
-    multiplying by E_save gives this form.) The 1.26 factor is Reddy & Claridge's empirical correction,
-    derived for monthly models and applied by G14 (and eemeter) to daily ones.
+    of freedom, p the model's parameters (``n_params``: every intercept and slope, so K day types with
+    one heating slope each make p = 2K). (G14 writes it as the fractional uncertainty ΔE_save / E_save
+    with F = E_save / E_baseline; multiplying by E_save gives this form.) The 1.26 factor is Reddy &
+    Claridge's empirical correction, derived for monthly models and applied by G14 (and eemeter) to daily
+    ones.
     """
     n, p = model.n, model.n_params
     rho = min(max(model.autocorrelation, 0.0), 0.99)  # negative ρ would claim more information than n
@@ -325,15 +562,38 @@ def avoided_energy(
     temp_c: np.ndarray,
     use_per_day: np.ndarray,
     confidence: tuple[float, ...] = (0.68, 0.90),
+    day_type: Sequence[str] | np.ndarray | None = None,
 ) -> Savings:
-    """IPMVP option C avoided energy over the reporting days: Σ (model(T) − metered use), with uncertainty."""
+    """IPMVP option C avoided energy over the reporting days: Σ (model(T) − metered use), with uncertainty.
+
+    Parameters
+    ----------
+    model : the baseline model (:func:`fit_baseline`).
+    temp_c : mean outdoor temperature of each reporting day [°C].
+    use_per_day : metered use of each reporting day [unit/day].
+    confidence : levels of the returned uncertainties (two-sided, Student t at n − p).
+    day_type : each reporting day's label, required when ``model`` has day types (same labels as the
+        baseline's; a label the baseline never saw raises ValueError).
+
+    Returns
+    -------
+    Savings over the days with both use and temperature; the others are counted in ``skipped_days``.
+    """
     t = np.asarray(temp_c, dtype=np.float64)
     y = np.asarray(use_per_day, dtype=np.float64)
     ok = np.isfinite(t) & np.isfinite(y)
     m = int(ok.sum())
     if m == 0:
         raise ValueError("no reporting day has both use and temperature")
-    adjusted = float(model.predict(t[ok]).sum())
+    labels = None
+    if model.day_types:
+        if day_type is None:
+            raise ValueError(f"this model has day types {', '.join(model.day_types)}: pass each day's type")
+        labels = np.asarray(day_type, dtype=str)
+        if labels.shape != t.shape:
+            raise ValueError(f"day_type has shape {labels.shape}, temperatures {t.shape}")
+        labels = labels[ok]
+    adjusted = float(model.predict(t[ok], labels).sum())
     actual = float(y[ok].sum())
     avoided = adjusted - actual
     unc = {c: savings_uncertainty(model, adjusted, m, c) for c in confidence}

@@ -123,6 +123,7 @@ def build_schools_demo(url: str, seed: int) -> tuple[object, str, str]:
 
 def _demo_schools(settings, build_only: Path | None, seed: int, host: str | None, port: int | None) -> None:
     """``regie demo --scenario schools``: its own store, served with a live feed posting to /input/bulk."""
+    from regie.demo import schools
     from regie.demo.schools_live import LiveFeed, savings_presets
 
     path = build_only or settings.data_dir / "demo-schools.sqlite"
@@ -139,6 +140,7 @@ def _demo_schools(settings, build_only: Path | None, seed: int, host: str | None
 
     def setup(web):
         web.state.savings_presets = savings_presets(data)  # type: ignore[arg-type]
+        web.state.savings_day_types = {s["series"]: schools.day_types for s in web.state.savings_presets}
         feed = LiveFeed(f"http://{host}:{port}", key, data).start()  # type: ignore[arg-type]
         console.print("live feed: the three schools post every 10 s to /input/bulk — see /live")
         return feed.stop

@@ -251,3 +251,38 @@ def build_schools(seed: int = 7, start: date = date(2024, 11, 1), end: date = da
     inv.check()
     without_works = {sid: 0.5 * (v[0::2] + v[1::2]) for sid, v in counterfactual.items()}
     return SchoolsData(DemoData(inv, t_hour, values), t_fast, fast, works, without_works)
+
+
+#: The day types of :func:`day_types`, as the schools are run (the setpoints of ``_school_power``):
+#: ``school`` a Monday, Tuesday, Thursday or Friday of term (open 7:30–17:30, 19 °C, preheated);
+#: ``wednesday`` any Wednesday (no class in the four-day week; the town's accueil de loisirs keeps the
+#: buildings at 16 °C, in term and in holidays alike); ``weekend`` Saturday and Sunday (15 °C);
+#: ``holiday`` a Monday, Tuesday, Thursday or Friday of school holidays or a public holiday (12 °C).
+DAY_TYPES = ("school", "wednesday", "weekend", "holiday")
+
+
+def day_types(start: date, end: date) -> np.ndarray:
+    """The schools' type of each local day in [start, end), one of :data:`DAY_TYPES`.
+
+    For IPMVP option C models with day-type terms (:func:`regie.analytics.savings.fit_baseline`'s
+    ``day_type``). Follows the same calendar as the generator: the four-day week, the zone B school
+    holidays of :data:`SCHOOL_HOLIDAYS` (Ministère de l'Éducation nationale, Académie de Rennes) and
+    French public holidays (``holidays.France``).
+
+    Parameters
+    ----------
+    start, end : first day and the day after the last, local dates (Europe/Paris).
+
+    Returns
+    -------
+    Array of ``(end − start).days`` labels (``str``), one per day in order.
+    """
+    days = pd.date_range(pd.Timestamp(start), periods=max((end - start).days, 0), freq="D")
+    if len(days) == 0:
+        return np.array([], dtype=str)
+    fr = holidays.France(years=range(days[0].year, days[-1].year + 1))
+    off = np.array([d in fr for d in days.date])
+    for a, b in SCHOOL_HOLIDAYS:
+        off |= (days >= pd.Timestamp(a)) & (days < pd.Timestamp(b))
+    wd = days.weekday.to_numpy()
+    return np.select([wd == 2, wd >= 5, off], ["wednesday", "weekend", "holiday"], "school").astype(str)

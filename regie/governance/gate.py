@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -379,11 +379,13 @@ class Aggregate:
 @dataclass(frozen=True, slots=True)
 class Presence:
     """When readings came, never what they said: ``t[series]`` instants in [start, end), ``last_before[series]``
-    the last instant in the lookback before ``start`` (None if none)."""
+    the last instant in the lookback before ``start`` (None if none), ``first[series]`` the first instant ever
+    (None if the series has no reading yet)."""
 
     t: dict[str, np.ndarray]
     last_before: dict[str, int | None]
     log_seq: int
+    first: dict[str, int | None] = field(default_factory=dict)
 
 
 def _step_granularity(step: int) -> Granularity:
@@ -567,10 +569,11 @@ def read_presence(
         cut = int(np.searchsorted(t, start))
         t_in[s.id] = t[cut:]
         before[s.id] = int(t[cut - 1]) if cut else None
+    firsts = store.first_readings([s.id for s in series])
     total = sum(len(x) for x in t_in.values())
     text = f"{why}: timestamps only of {len(series)} series on {n_points} delivery points, no values"
     entry = audit.append(store, event("allowed", text, total), now=at)
-    return Presence(t_in, before, entry.seq)
+    return Presence(t_in, before, entry.seq, {s.id: firsts.get(s.id) for s in series})
 
 
 def allowed_granularity(

@@ -171,11 +171,14 @@ def building_savings(
     *,
     reason: str = "IPMVP option C savings report",
     now: int | None = None,
+    day_type: Callable[[date, date], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Baseline fit, avoided energy ± uncertainty and daily actual vs adjusted baseline for one building.
 
     ``baseline`` and ``reporting`` are [first day, last day + 1) in the territory's days. The daily use is
-    read through the gate (may raise :class:`regie.governance.gate.AccessDenied`).
+    read through the gate (may raise :class:`regie.governance.gate.AccessDenied`). ``day_type(first, end)``,
+    where the building has a calendar (a school's term days, weekends, holidays), labels each local day so
+    the baseline gets one intercept per day type (:func:`regie.analytics.savings.fit_baseline`).
     """
     inv = store.load_inventory()
     zone = inv.territory.zone
@@ -195,6 +198,9 @@ def building_savings(
     step = s.step.seconds
     starts = period_starts(a, b - 1, "day", zone)
     n = len(starts) - 1
+    types = None if day_type is None else np.asarray(day_type(b0, r1), dtype=str)
+    if types is not None and len(types) != n:
+        raise ReportRequestError(f"the building's calendar gave {len(types)} days for {n}")
     if s.prm is not None:
         d = read_personal(store, caller, s.id, a, b, "P1D", SAVINGS_PURPOSE, reason=reason, now=now)
         use = _daily_use(starts, d.t, d.values, d.count, step, s.unit)
@@ -213,9 +219,12 @@ def building_savings(
     sel = base & np.isfinite(tmid) & np.isfinite(use)
     if sel.sum() < 30:
         raise ReportRequestError("fewer than 30 baseline days with both use and temperature: no model can be fitted")
-    fit = sv.fit_baseline(tmid[sel], use[sel])
+    try:
+        fit = sv.fit_baseline(tmid[sel], use[sel], day_type=None if types is None else types[sel])
+    except ValueError as exc:
+        raise ReportRequestError(str(exc)) from None
     model = fit.model
-    result = sv.avoided_energy(model, tmid[rep], use[rep])
+    result = sv.avoided_energy(model, tmid[rep], use[rep], day_type=None if types is None else types[rep])
     months = (r1 - r0).days / 30.4375
     g14 = model.guideline14(months)
     fsu68 = result.fsu.get(0.68)
@@ -227,7 +236,9 @@ def building_savings(
                   "beta_cdd_wh": model.beta_cdd, "hdd_bp_c": model.hdd_bp, "cdd_bp_c": model.cdd_bp,
                   "r2": model.r2, "adj_r2": model.adj_r2, "n": model.n, "cv_rmse": model.cv_rmse,
                   "nmbe": model.nmbe, "autocorrelation": model.autocorrelation,
-                  "candidates": fit.candidates, "qualified": fit.qualified, "warnings": list(fit.warnings)},
+                  "candidates": fit.candidates, "qualified": fit.qualified, "warnings": list(fit.warnings),
+                  "day_types": list(model.day_types), "intercepts_wh": model.intercepts,
+                  "hdd_slopes_wh": model.hdd_slopes, "n_params": model.n_params},
         "guideline14": {**g14, "fsu_68": fsu68, "fsu_max": sv.GUIDELINE_14["max_fsu_68"],
                         "fsu_ok": bool(fsu68 is not None and fsu68 <= sv.GUIDELINE_14["max_fsu_68"])},
         "savings": {"adjusted_baseline_wh": result.adjusted_baseline, "actual_wh": result.actual,
@@ -236,7 +247,8 @@ def building_savings(
                     "uncertainty_68_wh": result.uncertainty[0.68], "uncertainty_90_wh": result.uncertainty[0.90]},
         "daily": {"day": [datetime.fromtimestamp(int(x), zone).date().isoformat() for x in day0],
                   "actual_wh": [None if not np.isfinite(x) else round(float(x), 1) for x in use],
-                  "baseline_wh": [None if not np.isfinite(x) else round(float(x), 1) for x in model.predict(tmid)],
+                  "baseline_wh": [None if not np.isfinite(x) else round(float(x), 1)
+                                  for x in model.predict(tmid, types)],
                   "temperature_c": [None if not np.isfinite(x) else round(float(x), 2) for x in tmid],
                   "reporting": [bool(x) for x in rep], "baseline": [bool(x) for x in base]},
     }  # fmt: skip

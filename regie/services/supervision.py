@@ -314,6 +314,10 @@ def data_health(
     judged = [(s, cfg) for s in inv.series if (cfg := health_config(s, overrides)) is not None]
     personal = [s.id for s, _ in judged if gate.is_personal(store, s)]
     presence = gate.read_presence(store, who, personal, a, b, PURPOSE, lookback=LOOKBACK_S) if personal else None
+    # First readings ever (chunk metadata, no value): a sensor installed later is "not started", not "stopped".
+    firsts: dict[str, int | None] = dict(store.first_readings([s.id for s, _ in judged if s.id not in personal]))
+    if presence is not None:
+        firsts.update(presence.first)
     for s, cfg in judged:
         if presence is not None and s.id in presence.t:
             t = presence.t[s.id]
@@ -328,14 +332,12 @@ def data_health(
                 t_prev, _ = gate.read_open(store, s.id, a - LOOKBACK_S, a)
                 t_before = int(t_prev[-1]) if len(t_prev) else None
             checked = True
-        t_last, first = None, a
-        if len(t) == 0 or t[0] > a + cfg.step_s:
-            # A feed silent at the window's start: did it speak before (a gap, or when did it stop?) or
-            # did it start later (a new sensor is judged from its first reading)?
-            t_last = t_before
-            if t_last is None and len(t):
-                first = int(t[0])
-        r = health.check_series(s.id, t, v, first, b, at, cfg, t_last)
+        # A feed silent at the window's start: when did it last speak before? (None: judged from its first
+        # reading ever, which health.check_series takes as t_first.)
+        t_last = t_before if (len(t) == 0 or t[0] > a + cfg.step_s) else None
+        first_ever = firsts.get(s.id)
+        r = health.check_series(s.id, t, v, a, b, at, cfg, t_last,
+                                t_first=health.NO_READING_YET if first_ever is None else first_ever)
         out.append({
             "series": s.id,
             "kind": s.kind.value,
@@ -348,6 +350,8 @@ def data_health(
             "gaps": [[iso(x.start), iso(x.end)] for x in r.gaps],
             "missing_s": r.missing_seconds,
             "values_checked": checked,
+            "status": r.status.value,
+            "first_reading": None if r.first_reading is None else iso(r.first_reading),
             "alerts": [_alert_dict(x, zone) for x in r.alerts],
         })
     return out

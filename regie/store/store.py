@@ -121,6 +121,13 @@ class Store:
         with self.engine.connect() as conn:
             return self.timeseries.sum_on_grid(conn, refs, start, end, step)
 
+    def first_readings(self, series_ids: Sequence[str]) -> dict[str, int]:
+        """First instant ever stored per series [UTC s]; a series without readings is absent. No value is read:
+        it tells a sensor that has not started yet from one that stopped."""
+        refs = [self.ref(s) for s in series_ids]
+        with self.engine.connect() as conn:
+            return self.timeseries.first_readings(conn, refs)
+
     def data_period(self) -> tuple[datetime, datetime] | None:
         """First and last raw instants stored (UTC), or None for an empty store."""
         with self.engine.connect() as conn:

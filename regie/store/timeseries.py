@@ -346,6 +346,20 @@ class TimeSeriesStore:
         ).one()
         return None if row[0] is None else (int(row[0]), int(row[1]))
 
+    def first_readings(self, conn: Connection, refs: Sequence[SeriesRef]) -> dict[str, int]:
+        """The first raw instant ever stored of each series (absent: no reading), from chunk metadata alone."""
+        by_id = {r.id: r.key for r in refs}
+        out: dict[str, int] = {}
+        ids = list(by_id)
+        for i in range(0, len(ids), 500):
+            rows = conn.execute(
+                select(chunk.c.series_id, text("min(t_min)"))
+                .where(chunk.c.level == 0, chunk.c.series_id.in_(ids[i : i + 500]))
+                .group_by(chunk.c.series_id)
+            )
+            out.update({by_id[int(sid)]: int(t0) for sid, t0 in rows})
+        return out
+
     def delete_series(self, conn: Connection, ref: SeriesRef) -> None:
         conn.execute(delete(chunk).where(and_(chunk.c.series_id == ref.id)))
 

@@ -327,7 +327,7 @@ def savings_page(
                                "presets": savings_presets(request), "result": None, "problem": None,
                                "model_labels": MODEL_LABELS}  # fmt: skip
     if series:
-        result, problem, status = _savings(store, caller, form)
+        result, problem, status = _savings(store, caller, form, getattr(request.app.state, "savings_day_types", {}))
         context.update(result=result, problem=problem)
         if result is not None:
             context["chart"] = savings_chart(result, gettext)
@@ -340,8 +340,13 @@ def savings_page(
     return render(request, "savings.html", context)
 
 
-def _savings(store: Store, caller: Caller, form: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, int]:
-    """(result, problem, HTTP status): dates are [first, last] days as typed; the service wants [first, last + 1)."""
+def _savings(
+    store: Store, caller: Caller, form: dict[str, Any], calendars: dict[str, Any] | None = None
+) -> tuple[dict[str, Any] | None, str | None, int]:
+    """(result, problem, HTTP status): dates are [first, last] days as typed; the service wants [first, last + 1).
+
+    ``calendars`` maps a building's series to its day-type calendar (``app.state.savings_day_types``, set by
+    the schools demo), so that a school's baseline tells term days from weekends and holidays."""
     days = {k: _day(form[k]) for k in ("baseline_start", "baseline_end", "reporting_start", "reporting_end")}
     if None in days.values() or not form["temperature"]:
         return None, "give the four dates (YYYY-MM-DD) and a temperature series", 400
@@ -351,7 +356,7 @@ def _savings(store: Store, caller: Caller, form: dict[str, Any]) -> tuple[dict[s
             store, caller.account, form["series"], form["temperature"],
             (days["baseline_start"], days["baseline_end"] + one),
             (days["reporting_start"], days["reporting_end"] + one),
-            reason=SAVINGS_REASON,
+            reason=SAVINGS_REASON, day_type=(calendars or {}).get(form["series"]),
         )  # fmt: skip
     except AccessDenied as exc:
         return None, f"refused by the gate: {exc.reason}", 403
@@ -399,7 +404,7 @@ def savings_pdf(
     form = {"series": series, "temperature": temperature, "baseline_start": baseline_start,
             "baseline_end": baseline_end, "reporting_start": reporting_start,
             "reporting_end": reporting_end}  # fmt: skip
-    result, problem, status = _savings(store, caller, form)
+    result, problem, status = _savings(store, caller, form, getattr(request.app.state, "savings_day_types", {}))
     if result is None:
         return Response(problem or "", status_code=status, media_type="text/plain; charset=utf-8")
     locale = i18n.negotiate_locale(request)

@@ -87,3 +87,86 @@ def test_alert_as_dict_is_plain_data() -> None:
     a = health.staleness(0, 100, 10, "x")
     d = a.as_dict()
     assert d["kind"] == "stale" and d["until"] is None and d["since"] == 10
+
+
+def test_a_series_that_starts_after_the_window_has_not_started_not_stopped() -> None:
+    """The schools' 10-second sensors exist for the last weeks only: a month before, they had not started."""
+    step, day = 10, 86_400
+    cfg = HealthConfig(step_s=step, stuck_steps=30, limits=(0.0, 1e6), unit="W")
+    empty = np.array([], dtype=np.int64)
+    first = 40 * day  # the sensor's first reading ever, after the window [0, 30 days)
+    r = health.check_series("live", empty, np.array([]), 0, 30 * day, now=60 * day, config=cfg, t_first=first)
+    assert r.status is health.SeriesStatus.NOT_STARTED and r.not_started
+    assert r.alerts == [] and r.gaps == [] and r.missing_seconds == 0
+    assert r.expected == 0 and r.received == 0 and r.completeness == 1.0
+    assert r.first_reading == first and r.last_reading is None
+    # judged before its first reading (now < t_first): not started either, even inside the window
+    early = health.check_series("live", empty, np.array([]), 0, 30 * day, now=20 * day, config=cfg, t_first=25 * day)
+    assert early.status is health.SeriesStatus.NOT_STARTED and early.alerts == []
+    # a series with no reading at all yet
+    never = health.check_series("new", empty, np.array([]), 0, 30 * day, now=60 * day, config=cfg,
+                                t_first=health.NO_READING_YET)
+    assert never.status is health.SeriesStatus.NOT_STARTED and never.first_reading is None and never.alerts == []
+    # without t_first the caller knows nothing: the silence is judged as before (a STALE alert, no silent gap)
+    unknown = health.check_series("live", empty, np.array([]), 0, 30 * day, now=60 * day, config=cfg)
+    assert unknown.status is health.SeriesStatus.STOPPED and unknown.gaps == [Interval(0, 30 * day)]
+
+
+def test_gaps_before_the_first_reading_ever_are_not_gaps() -> None:
+    step = 10
+    cfg = HealthConfig(step_s=step)
+    t = np.arange(5000, 10_000, step, dtype=np.int64)
+    t = np.delete(t, np.s_[100:110])  # a real 100-second hole after the start
+    r = health.check_series("live", t, np.ones(len(t)), 0, 10_000, now=10_005, config=cfg, t_first=5000)
+    assert r.gaps == [Interval(6000, 6100)] and [a.kind for a in r.alerts] == [AlertKind.GAP]
+    assert r.expected == 500 and r.received == 490 and r.completeness == pytest.approx(0.98)
+    assert r.first_reading == 5000 and r.status is health.SeriesStatus.ALERTS and r.start == 0
+    # the same readings without t_first: the leading 5000 s are a gap, as before
+    blind = health.check_series("live", t, np.ones(len(t)), 0, 10_000, now=10_005, config=cfg)
+    assert blind.gaps[0] == Interval(0, 5000) and blind.expected == 1000
+    # a feed that started before the window and ran to its end is OK
+    full = np.arange(0, 10_000, step, dtype=np.int64)
+    ok = health.check_series("s", full, np.ones(len(full)), 0, 10_000, now=10_005, config=cfg, t_first=-86_400)
+    assert ok.status is health.SeriesStatus.OK and ok.first_reading == -86_400 and ok.expected == 1000
+
+
+def test_a_series_that_started_then_stopped_is_stopped() -> None:
+    step = 10
+    cfg = HealthConfig(step_s=step)
+    t = np.arange(5000, 6000, step, dtype=np.int64)
+    r = health.check_series("live", t, np.ones(len(t)), 0, 10_000, now=10_000, config=cfg, t_first=5000)
+    assert r.status is health.SeriesStatus.STOPPED
+    stale = [a for a in r.alerts if a.kind is AlertKind.STALE]
+    assert len(stale) == 1 and stale[0].since == 6000 and stale[0].ongoing
+    # it spoke before the window, not in it, and the caller doesn't know when it last did: stopped, since
+    # (at least) the window's start, never "no reading ever received"
+    empty = np.array([], dtype=np.int64)
+    old = health.check_series("s", empty, np.array([]), 20_000, 30_000, now=30_000, config=cfg, t_first=1000)
+    assert old.status is health.SeriesStatus.STOPPED and old.first_reading == 1000
+    a = old.alerts[0]
+    assert a.kind is AlertKind.STALE and a.since == 20_000 and "ever" not in a.message
+    # and with its last reading known, since when it was due
+    known = health.check_series("s", empty, np.array([]), 20_000, 30_000, now=30_000, config=cfg, t_last=15_000,
+                                t_first=1000)
+    assert known.status is health.SeriesStatus.STOPPED and known.alerts[-1].since == 15_010
+
+
+def test_the_schools_live_sensors_a_month_before_they_start() -> None:
+    """Issue 6: the schools' 10-second SENSOR series exist for the last weeks only."""
+    from regie.demo.schools import FAST_STEP_S, build_schools
+
+    d = build_schools(seed=7, fast_weeks=1)
+    t_first = int(d.fast_t[0])
+    cfg = HealthConfig(step_s=FAST_STEP_S, unit="W")
+    now = int(d.fast_t[-1]) + FAST_STEP_S
+    month = 31 * 86_400
+    a, b = t_first - month - 86_400, t_first - 86_400  # a month ending the day before the first reading
+    for sid in d.fast:
+        r = health.check_series(sid, np.array([], dtype=np.int64), np.array([]), a, b, now, cfg, t_first=t_first)
+        assert r.status is health.SeriesStatus.NOT_STARTED and r.alerts == [] and r.gaps == []
+    # a month that ends with the sensors' first week: judged from their first reading, complete, no gap
+    sid = next(iter(d.fast))
+    a2 = t_first - 3 * 7 * 86_400
+    r = health.check_series(sid, d.fast_t, d.fast[sid], a2, now, now, cfg, t_first=t_first)
+    assert r.status is health.SeriesStatus.OK and r.gaps == [] and r.completeness == 1.0
+    assert r.expected == len(d.fast_t) == r.received

@@ -159,6 +159,129 @@ def test_daily_energy_on_local_days() -> None:
     assert wh[:2].tolist() == [24_000.0, 23_000.0] and np.isnan(wh[2])
 
 
+def office(rng: np.random.Generator, days: int, cut: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(temperature [°C], use [Wh/day], day type) of an office heated on weekdays, set back at weekends."""
+    t = weather(rng, days)
+    dtype = np.where(np.arange(days) % 7 >= 5, "weekend", "weekday")
+    weekday = dtype == "weekday"
+    base = np.where(weekday, 120_000.0, 40_000.0)
+    beta = np.where(weekday, 30_000.0, 12_000.0) * (1 - cut)
+    e = rng.normal(0, 6_000.0, days)
+    return t, base + beta * sv.hdd(t, 15.0) + e, dtype
+
+
+def test_a_weekday_weekend_building_gets_the_day_type_model() -> None:
+    rng = np.random.default_rng(5)
+    t, y, dtype = office(rng, 365)
+    plain = sv.fit_baseline(t, y, fit_cdd=False)
+    fit = sv.fit_baseline(t, y, fit_cdd=False, day_type=dtype)
+    m = fit.model
+    assert plain.model.day_types == () and plain.model.cv_rmse > 0.25  # the weekly pattern left in the residuals
+    assert m.day_types == ("weekday", "weekend") and m.kind == "hdd_only" and m.hdd_bp == pytest.approx(15.0, abs=1.0)
+    assert m.adj_r2 > plain.model.adj_r2 and fit.candidates > plain.candidates
+    assert m.intercepts["weekday"] == pytest.approx(120_000, rel=0.05)
+    assert m.intercepts["weekend"] == pytest.approx(40_000, rel=0.1)
+    assert m.hdd_slopes["weekday"] == pytest.approx(30_000, rel=0.1)
+    assert m.hdd_slopes["weekend"] == pytest.approx(12_000, rel=0.15)
+    assert m.n_params == 5 - 1  # two intercepts, two heating slopes
+    assert m.p_values["day_type"] < 1e-10 and all(m.p_values[f"beta_hdd[{k}]"] < 0.1 for k in m.day_types)
+    assert m.cv_rmse < 0.1 and m.guideline14(12)["cv_rmse_ok"] and m.guideline14(12)["nmbe_ok"]
+    shared = sv.fit_baseline(t, y, fit_cdd=False, day_type=dtype, hdd_by_day_type=False).model
+    assert shared.day_types and not shared.hdd_slopes and shared.n_params == 3
+    assert m.adj_r2 >= shared.adj_r2
+    # the predictions need the day types, and only known ones
+    with pytest.raises(ValueError, match="day types"):
+        m.predict(t)
+    with pytest.raises(ValueError, match="unseen"):
+        m.predict(t[:2], np.array(["weekday", "holiday"]))
+    assert m.predict(np.array([15.0, 5.0]), ["weekend", "weekday"]) == pytest.approx(
+        [m.intercepts["weekend"], m.intercepts["weekday"] + 10 * m.hdd_slopes["weekday"]])
+
+
+def test_day_type_fit_is_ordinary_least_squares_at_its_balance_point() -> None:
+    rng = np.random.default_rng(8)
+    t, y, dtype = office(rng, 400)
+    m = sv.fit_baseline(t, y, day_type=dtype).model
+    assert m.day_types and m.hdd_slopes
+    h = sv.hdd(t, m.hdd_bp)
+    onehot = np.stack([dtype == k for k in m.day_types], axis=1).astype(float)
+    x = np.concatenate([onehot, onehot * h[:, None]], axis=1)
+    b, *_ = np.linalg.lstsq(x, y, rcond=None)
+    assert [m.intercepts[k] for k in m.day_types] == pytest.approx(b[:2])
+    assert [m.hdd_slopes[k] for k in m.day_types] == pytest.approx(b[2:])
+    resid = y - x @ b
+    assert m.cv_rmse == pytest.approx(np.sqrt(resid @ resid / (400 - 4)) / y.mean())
+    assert m.r2 == pytest.approx(1 - (resid @ resid) / ((y - y.mean()) @ (y - y.mean())))
+    # the joint F-test of the day-type terms against one intercept and one shared slope
+    xr = np.stack([np.ones(400), h], axis=1)
+    rr = y - xr @ np.linalg.lstsq(xr, y, rcond=None)[0]
+    f = ((rr @ rr - resid @ resid) / 2) / (resid @ resid / (400 - 4))
+    assert m.p_values["day_type"] == pytest.approx(stats.f.sf(f, 2, 396), rel=1e-6, abs=1e-300)
+    # uncertainty counts every parameter: the t value at n − p
+    u = sv.savings_uncertainty(m, 1000.0, 100, 0.90)
+    rho = min(max(m.autocorrelation, 0.0), 0.99)
+    n_eff = 400 * (1 - rho) / (1 + rho)
+    assert u == pytest.approx(stats.t.ppf(0.95, 396) * 1.26 * m.cv_rmse * np.sqrt(400 / n_eff * (1 + 2 / 400) / 100)
+                              * 1000)
+
+
+def test_day_type_model_with_heating_and_cooling() -> None:
+    t = np.tile(np.linspace(-3, 30, 100), 4)
+    dtype = np.where(np.arange(400) % 7 >= 5, "weekend", "weekday")
+    y = np.where(dtype == "weekday", 100.0, 30.0) + 3 * sv.hdd(t, 12.0) + 2 * sv.cdd(t, 22.0)
+    y += np.random.default_rng(4).normal(0, 1.0, 400)
+    m = sv.fit_baseline(t, y, day_type=dtype).model
+    assert m.kind == "hdd_cdd" and (m.hdd_bp, m.cdd_bp) == (12.0, 22.0) and m.day_types == ("weekday", "weekend")
+    assert (m.intercepts["weekday"], m.intercepts["weekend"], m.beta_cdd) == pytest.approx((100, 30, 2), rel=0.05)
+    assert m.predict(np.array([17.0, 30.0]), ["weekend", "weekday"]) == pytest.approx(
+        [m.intercepts["weekend"], m.intercepts["weekday"] + 8 * m.beta_cdd])
+    gas = sv.fit_baseline(t, y - 2 * sv.cdd(t, 22.0), fit_cdd=False, day_type=dtype).model
+    assert gas.kind == "hdd_only" and gas.cdd_bp is None and gas.day_types
+
+
+def test_day_types_without_an_effect_mostly_leave_the_plain_model() -> None:
+    """Labels that mean nothing pass the F-test at p < 0.1 about one time in ten, as the rule says."""
+    plain = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        t = weather(rng, 365)
+        y = 200 + 8 * sv.hdd(t, 14.0) + rng.normal(0, 15, 365)
+        labels = rng.choice(["a", "b", "c"], 365)
+        m = sv.fit_baseline(t, y, fit_cdd=False, day_type=labels).model
+        if m.day_types == ():
+            assert m == sv.fit_baseline(t, y, fit_cdd=False).model
+            plain += 1
+        else:
+            assert m.p_values["day_type"] < sv.MAX_P_VALUE
+    assert plain >= 15
+
+
+def test_day_types_are_checked() -> None:
+    t = np.linspace(0, 25, 100)
+    y = 10 + sv.hdd(t, 15.0)
+    with pytest.raises(ValueError, match="fewer than"):
+        sv.fit_baseline(t, y, day_type=np.where(np.arange(100) < 5, "rare", "usual"))
+    with pytest.raises(ValueError, match="shape"):
+        sv.fit_baseline(t, y, day_type=["usual"] * 99)
+    one = sv.fit_baseline(t, y, day_type=["usual"] * 100).model  # a single type is the plain model
+    assert one == sv.fit_baseline(t, y).model
+
+
+def test_a_known_cut_is_recovered_with_day_types_and_a_tighter_uncertainty() -> None:
+    rng = np.random.default_rng(31)
+    t_b, y_b, d_b = office(rng, 365)
+    t_r, y_r, d_r = office(rng, 365, cut=0.25)  # works: heating −25 % on every day type
+    m = sv.fit_baseline(t_b, y_b, fit_cdd=False, day_type=d_b).model
+    s = sv.avoided_energy(m, t_r, y_r, day_type=d_r)
+    true_avoided = 0.25 * (np.where(d_r == "weekday", 30_000.0, 12_000.0) * sv.hdd(t_r, 15.0)).sum()
+    assert abs(s.avoided - true_avoided) <= s.uncertainty[0.90]
+    assert s.fsu[0.68] < sv.GUIDELINE_14["max_fsu_68"] and s.days == 365
+    plain = sv.avoided_energy(sv.fit_baseline(t_b, y_b, fit_cdd=False).model, t_r, y_r)
+    assert s.uncertainty[0.90] < 0.5 * plain.uncertainty[0.90]
+    with pytest.raises(ValueError, match="day types"):
+        sv.avoided_energy(m, t_r, y_r)
+
+
 @pytest.fixture(scope="module")
 def sample() -> pd.DataFrame:
     return pd.read_csv(SAMPLE)
@@ -205,7 +328,7 @@ def test_schools_demo_renovation_is_recovered_and_the_control_school_saves_nothi
     from datetime import datetime
 
     from regie.analytics import degree_days as dd
-    from regie.demo.schools import build_schools
+    from regie.demo.schools import build_schools, day_types
 
     d = build_schools()
     zone = d.inventory.territory.zone
@@ -213,18 +336,34 @@ def test_schools_demo_renovation_is_recovered_and_the_control_school_saves_nothi
     a, b = int(t[0]), int(t[-1]) + 3600
     days = dd.daily_temperature(t, d.hourly.values["temp-lorient"], zone, a, b, step_s=3600)
     w0, w1 = (int(datetime(x.year, x.month, x.day, tzinfo=zone).timestamp()) for x in d.works)
+    first, last = (datetime.fromtimestamp(x, zone).date() for x in (a, b))
+    types = day_types(first, last)
 
-    def savings(series_id: str, power: np.ndarray | None = None) -> tuple[sv.Savings, np.ndarray]:
-        starts, wh = sv.daily_energy(t, d.hourly.values[series_id] if power is None else power, 3600, zone, a, b)
+    def savings(series_id: str, by_day_type: bool = True) -> tuple[sv.BaselineFit, sv.Savings, np.ndarray]:
+        starts, wh = sv.daily_energy(t, d.hourly.values[series_id], 3600, zone, a, b)
+        assert len(types) == len(starts) - 1
         base, rep = starts[:-1] < w0, starts[:-1] >= w1
-        fit = sv.fit_baseline(days.midrange[base], wh[base])
-        return sv.avoided_energy(fit.model, days.midrange[rep], wh[rep]), rep
+        dt = types if by_day_type else None
+        fit = sv.fit_baseline(days.midrange[base], wh[base], day_type=None if dt is None else dt[base])
+        s = sv.avoided_energy(fit.model, days.midrange[rep], wh[rep], day_type=None if dt is None else dt[rep])
+        return fit, s, rep
 
-    s, rep = savings("cons-ecole-merville")
+    fit, s, rep = savings("cons-ecole-merville")
+    m = fit.model
+    months = rep.sum() / 30.4375
+    g14 = m.guideline14(months)
+    # the timetable is in the model: ASHRAE G14 passes (the temperature-only model does not)
+    assert m.day_types == ("holiday", "school", "wednesday", "weekend") and m.hdd_bp is not None
+    assert g14["cv_rmse_ok"] and m.cv_rmse <= 0.25 and g14["nmbe_ok"]
+    assert s.fsu[0.68] < sv.GUIDELINE_14["max_fsu_68"]
+    plain_fit, plain, _ = savings("cons-ecole-merville", by_day_type=False)
+    assert not plain_fit.model.guideline14(months)["cv_rmse_ok"] and s.uncertainty[0.90] < plain.uncertainty[0.90]
+    # the 25 % heating cut is recovered within the uncertainty
     _, wh_cf = sv.daily_energy(t, d.without_works["cons-ecole-merville"], 3600, zone, a, b)
     _, wh = sv.daily_energy(t, d.hourly.values["cons-ecole-merville"], 3600, zone, a, b)
     true_avoided = (wh_cf - wh)[rep].sum()
     assert true_avoided > 0.05 * wh[rep].sum()
     assert abs(s.avoided - true_avoided) <= s.uncertainty[0.90]
-    control, _ = savings("cons-ecole-kerentrech")
+    control_fit, control, _ = savings("cons-ecole-kerentrech")
+    assert control_fit.model.day_types and control_fit.model.guideline14(months)["cv_rmse_ok"]
     assert abs(control.avoided) <= control.uncertainty[0.90]

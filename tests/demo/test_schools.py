@@ -129,3 +129,44 @@ def test_demo_command_builds_the_schools_store(tmp_path) -> None:
         s.close()
     bad = CliRunner().invoke(app, ["demo", "--scenario", "atlantis", "--build-only", str(tmp_path / "x.sqlite")])
     assert bad.exit_code != 0
+
+
+def test_day_types_follow_the_generators_calendar() -> None:
+    from regie.demo import schools
+
+    start, end = date(2024, 11, 1), date(2026, 11, 1)
+    types = schools.day_types(start, end)
+    assert len(types) == (end - start).days and set(types) == set(schools.DAY_TYPES)
+    grid = schools._grid(start, end, 1800)
+    _, school_day, _ = schools._calendar(grid)
+    day = np.asarray((grid.local.tz_localize(None).normalize() - np.datetime64(start)).days)
+    assert np.array_equal(types[day] == "school", school_day)  # every step of every day, DST days included
+    weekday = grid.weekday
+    holiday = ~school_day & (weekday < 5) & (weekday != 2)  # where the generator sets 12 °C
+    assert np.array_equal(types[day] == "holiday", holiday)
+    assert np.array_equal(types[day] == "wednesday", weekday == 2)
+    # known days: Christmas Eve 2025 is a Wednesday, Christmas a Thursday of the holidays
+    assert schools.day_types(date(2025, 12, 24), date(2025, 12, 28)).tolist() == [
+        "wednesday", "holiday", "holiday", "weekend"]
+    assert schools.day_types(date(2026, 3, 2), date(2026, 3, 4)).tolist() == ["school", "school"]
+    assert schools.day_types(date(2026, 3, 2), date(2026, 3, 2)).tolist() == []
+    assert schools.day_types(date(2026, 5, 14), date(2026, 5, 15)).tolist() == ["holiday"]  # Ascension
+
+
+def test_the_renovated_school_savings_report_meets_guideline_14_with_its_calendar(store, data) -> None:
+    """The savings page's computation on the installed demo: with the schools' day types the baseline passes
+    ASHRAE Guideline 14 and recovers the cut within its uncertainty."""
+    from regie.demo import schools
+    from regie.governance.accounts import CLI_ADMIN
+    from regie.services import reports
+
+    (p,) = savings_presets(data)
+    one = timedelta(days=1)
+    base = (date.fromisoformat(p["baseline_start"]), date.fromisoformat(p["baseline_end"]) + one)
+    rep = (date.fromisoformat(p["reporting_start"]), date.fromisoformat(p["reporting_end"]) + one)
+    r = reports.building_savings(store, CLI_ADMIN, p["series"], p["temperature"], base, rep,
+                                 reason="test", day_type=schools.day_types)  # fmt: skip
+    assert r["model"]["day_types"] and r["guideline14"]["cv_rmse_ok"]
+    plain = reports.building_savings(store, CLI_ADMIN, p["series"], p["temperature"], base, rep, reason="test")
+    assert r["model"]["cv_rmse"] < plain["model"]["cv_rmse"]
+    assert r["savings"]["avoided_wh"] > 0

@@ -302,7 +302,9 @@ def test_presence_gives_timestamps_never_values(store, people) -> None:
 
     p = read_presence(store, people["admin"], ["a-load", "b-load"], FEB, ts(2025, 2, 2), "dpv:ServiceMonitoring",
                       lookback=86_400, now=NOW)  # fmt: skip
-    assert isinstance(p, Presence) and set(Presence.__slots__) == {"t", "last_before", "log_seq"}
+    assert isinstance(p, Presence)
+    assert set(Presence.__slots__) == {"t", "last_before", "log_seq", "first"}  # instants only, never a value
     assert len(p.t["a-load"]) == 48 and p.last_before["a-load"] == FEB - 1800
+    assert p.first["a-load"] == ts(2025, 1, 1)
     e = last_access(store)
     assert (e["series"], e["granularity"], e["points"]) == ("presence:2 series", "timestamps", 96)

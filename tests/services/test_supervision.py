@@ -239,3 +239,20 @@ def test_demo_year_the_undersized_substation_stands_out(tmp_path) -> None:
         assert 0.025 < x["losses"]["total_ratio"] < 0.05
         assert min(x["losses"]["coverage"]) == 1.0
     assert r["health"] and not [a for a in r["alerts"] if a["source"] == "data_health"]
+
+
+def test_a_series_that_starts_after_the_window_is_not_started_not_stopped(store_url: str) -> None:
+    """A sensor installed next month is not a stopped feed this month (and its first reading comes from the
+    chunks' metadata, no value read)."""
+    s = open_store(store_url)
+    inv = Inventory(Territory("t", "T"), sites=[Site("plant", "Plant", "t")],
+                    series=[Series("late", SeriesKind.PRODUCTION, "W", Step.parse("PT30M"), site_id="plant")])
+    s.save_inventory(inv)
+    paris = PARIS
+    june = int(datetime(2025, 6, 1, tzinfo=paris).timestamp())
+    s.write([Readings("late", june + 1800 * np.arange(48), 100.0 + np.arange(48))])
+    (row,) = data_health(s, datetime(2025, 5, 1, tzinfo=paris), datetime(2025, 6, 1, tzinfo=paris))
+    assert row["status"] == "not_started" and row["alerts"] == [] and row["gaps"] == []
+    (row,) = data_health(s, datetime(2025, 5, 20, tzinfo=paris), datetime(2025, 6, 2, tzinfo=paris))
+    assert row["status"] == "ok" and row["gaps"] == []  # no gap before its first reading ever
+    s.close()
