@@ -12,12 +12,13 @@ from regie.cli._app import _open, app, console
 
 
 # ---------------------------------------------------------------- collective self-consumption (ACC)
-def _acc_reader(store, reason: str):
-    """Curves are personal data: the shell reads them through the gate as the CLI admin, with a reason."""
+def _acc_reader(store, reason: str, step):
+    """Curves are personal data: the shell reads them through the gate as the CLI admin, with a reason, at the
+    operation's metering step (``Operation.step``)."""
     from regie.governance.accounts import CLI_ADMIN
     from regie.services.acc import gate_reader
 
-    return gate_reader(store, CLI_ADMIN, reason=reason)
+    return gate_reader(store, CLI_ADMIN, step=step, reason=reason)
 
 
 def _kwh(wh: float) -> str:
@@ -61,7 +62,7 @@ def allocate(
         zone = store.load_inventory(stored.territory_id).territory.zone
         start, end = service.month_bounds(month, zone)
         curves = service.load_curves(
-            store, stored.operation, start, end, _acc_reader(store, reason), stored.territory_id
+            store, stored.operation, start, end, _acc_reader(store, reason, stored.operation.step), stored.territory_id
         )
         result = service.allocate(curves, key or stored.key, static_shares=stored.static_shares)
         comparison = (
@@ -175,7 +176,7 @@ def invoice(
         stored = load_operation(store, operation)
         inv = store.load_inventory(stored.territory_id)
         pmo = next((o.name for o in inv.organisations if o.id == stored.operation.pmo_id), stored.operation.pmo_id)
-        reader = _acc_reader(store, reason)
+        reader = _acc_reader(store, reason, stored.operation.step)
         if month is not None:
             run = service.bill_month(store, operation, month, reader, key=key, allow_illustrative=allow_illustrative)
             written = docs.write_documents(run, out, pmo_name=pmo, lang=lang)  # type: ignore[arg-type]

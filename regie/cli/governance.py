@@ -141,7 +141,9 @@ def consent_grant(
     expires: Annotated[str, typer.Option(help="last day the grant is valid (YYYY-MM-DD), at most 3 years ahead")],
     category: Annotated[list[str] | None, typer.Option(help="series kind; repeat (default consumption)")] = None,
     prm: Annotated[list[str] | None, typer.Option(help="delivery point; repeat (default: all held)")] = None,
-    granularity: Annotated[str, typer.Option(help="PT30M, P1D or P1M: the finest step the recipient sees")] = "P1D",
+    granularity: Annotated[
+        str, typer.Option(help="raw, PT10M, PT15M, PT30M, P1D or P1M: the finest step the recipient sees")
+    ] = "P1D",
     data_until: Annotated[str | None, typer.Option("--until", help="day after the last day of data covered")] = None,
     database_url: DbOption = None,
 ) -> None:

@@ -6,10 +6,12 @@ PMO's pages and a participant's page, the demo adds:
 - ``pmo``, an operator of the cooperative (``operator_of`` = the PMO's organisation id);
 - ``participant``, a member holding the delivery point of one household of the operation;
 - one grant per participant (the cooperative included, for its park's production) to the cooperative:
-  the participant's curve at 30 minutes, for collective self-consumption
+  the participant's curve at the operation's metering step (``Operation.step``: PT30M for the demo,
+  PT15M for an operation settled at 15 minutes), for collective self-consumption
   (``dpv:FulfilmentOfContractualObligation``), from the operation's start. Allocation needs every
-  participant's load curve at the metering step, and in a real operation each participant gives this
-  grant when signing the PMO's participation agreement; here the shell's admin records it on their behalf.
+  participant's load curve at the metering step — the gate refuses a PT15M read under a PT30M grant — and
+  in a real operation each participant gives this grant when signing the PMO's participation agreement;
+  here the shell's admin records it on their behalf.
 
 Passwords are drawn at random, returned once to the caller, and stored only as argon2 hashes.
 """
@@ -59,7 +61,7 @@ def create_acc_demo_accounts(
             kinds = sorted({s.kind.value for s in inventory.series if s.prm in prms})
             consent.grant(
                 store, CLI_ADMIN, subject_id=holder, recipient_kind="organisation", recipient_id=op.pmo_id,
-                categories=kinds, prms=prms, granularity="PT30M", data_start=start, data_end=None,
+                categories=kinds, prms=prms, granularity=op.step.iso, data_start=start, data_end=None,
                 purpose=ACC_PURPOSE, expires_at=expires, now=at,
             )  # fmt: skip
         household = next(

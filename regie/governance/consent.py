@@ -3,7 +3,8 @@
 A grant names the data subject (the Person or Organisation holding the delivery points), the recipient
 (an account, an organisation, an ACC operation, later a peer régie), the data categories (series kinds:
 consumption, production, ...), the delivery points (PRMs) it covers, the finest granularity the recipient
-may see (PT30M, P1D, P1M), the period of data covered, the purpose (a W3C DPV purpose) and an expiry.
+may see (raw, PT10M, PT15M, PT30M, P1D, P1M: :class:`Granularity`), the period of data covered, the purpose
+(a W3C DPV purpose) and an expiry.
 
 The expiry is at most 3 years after the grant, as Enedis does for third parties: the ``duration`` of a
 Data Connect consent "ne peut excéder 3 ans" (Enedis Data Connect, ``/oauth2/authorize``, parameter
@@ -36,19 +37,50 @@ MAX_YEARS = 3
 
 
 class Granularity(StrEnum):
-    """The finest time step a recipient may see; coarser is always allowed."""
+    """The finest time step a recipient may see; coarser is always allowed.
 
+    Finest first: ``raw`` (a series' own points, as recorded: an emonPi posts every 10 s), then PT10M,
+    PT15M, PT30M, P1D, P1M. Why the sub-half-hour levels: a Linky meter can record its load curve every
+    10 minutes and Enedis delivers it with ``Pas`` = ``PT10M`` (flux R63, field ``Pas``: PT5M, PT10M, PT15M,
+    PT30M, PT60M; see :mod:`regie.ingest.enedis`), and collective self-consumption is computed at 15 minutes
+    since imbalance settlement moved to 15-minute periods (Commission Regulation (EU) 2017/2195, art. 53;
+    the operation's step follows it, see :class:`regie.model.Operation`), 30 minutes before. Values are
+    stored as these strings (``consent.granularity``, 8 characters): older grants stay valid as they are.
+    """
+
+    RAW = "raw"
+    PT10M = "PT10M"
+    PT15M = "PT15M"
     PT30M = "PT30M"
     P1D = "P1D"
     P1M = "P1M"
 
     @property
     def rank(self) -> int:
-        return {"PT30M": 0, "P1D": 1, "P1M": 2}[self.value]
+        """0 for ``raw``, then one more for each coarser level."""
+        return _ORDER.index(self)
+
+    @property
+    def seconds(self) -> int | None:
+        """The length of a fixed step [s] (PT10M, PT15M, PT30M); None for ``raw`` and the calendar levels."""
+        return _SECONDS.get(self)
 
     def allows(self, requested: Granularity) -> bool:
-        """A P1D grant allows P1D and P1M reads, never PT30M."""
+        """A P1D grant allows P1D and P1M reads, never PT30M; a PT15M grant allows PT15M and coarser."""
         return requested.rank >= self.rank
+
+    @classmethod
+    def parse(cls, text: str) -> Granularity:
+        """The level named ``text`` (``PT15M``, ``raw``, ...), or :class:`ConsentError` listing the choices."""
+        cleaned = text.strip()
+        for g in cls:
+            if cleaned.upper() == g.value.upper():
+                return g
+        raise ConsentError(f"granularity {text!r}: choose one of {', '.join(g.value for g in cls)}")
+
+
+_ORDER: tuple[Granularity, ...] = tuple(Granularity)
+_SECONDS: dict[Granularity, int] = {Granularity.PT10M: 600, Granularity.PT15M: 900, Granularity.PT30M: 1800}
 
 
 class Status(StrEnum):
@@ -235,7 +267,7 @@ def grant(
     _validate(store, subject_id, categories, prms, purpose, data_start, data_end, expires_at, at)
     g = Grant(
         uuid.uuid4().hex, subject_id, RecipientKind(recipient_kind), recipient_id, frozenset(categories),
-        tuple(sorted(set(prms))), Granularity(granularity), int(data_start), data_end, purpose, Status.GIVEN, at,
+        tuple(sorted(set(prms))), Granularity.parse(granularity), int(data_start), data_end, purpose, Status.GIVEN, at,
         int(expires_at),
     )  # fmt: skip
     _insert(store, g, actor.label, None)
@@ -263,7 +295,7 @@ def request(
     _validate(store, subject_id, categories, prms, purpose, data_start, data_end, expires_at, at)
     g = Grant(
         uuid.uuid4().hex, subject_id, RecipientKind.OPERATION, actor.operator_of, frozenset(categories),
-        tuple(sorted(set(prms))), Granularity(granularity), int(data_start), data_end, purpose, Status.REQUESTED,
+        tuple(sorted(set(prms))), Granularity.parse(granularity), int(data_start), data_end, purpose, Status.REQUESTED,
         at, int(expires_at), actor.username,
     )  # fmt: skip
     _insert(store, g, actor.label, None)
@@ -436,7 +468,8 @@ def receipt(store: Store, consent_id: str, *, base: str = "urn:regie:") -> dict:
         "dpv:hasConsentStatus": g.status.dpv,
         "dpv:hasPersonalData": [{"@id": f"regie:category/{c}"} for c in sorted(g.categories)],
         "dpv:hasDuration": {"@type": "dpv:UntilTimeDuration", "rdf:value": _iso(g.expires_at)},
-        "regie:granularity": g.granularity.value,
+        # an ISO 8601 duration (xsd:duration); "raw" is no duration, so it is named as a node instead
+        "regie:granularity": {"@id": "regie:raw"} if g.granularity is Granularity.RAW else g.granularity.value,
         "regie:deliveryPoint": [mask_prm(p) for p in g.prms],
         "regie:dataStart": _iso(g.data_start),
         **({"regie:dataEnd": _iso(g.data_end)} if g.data_end is not None else {}),

@@ -3,8 +3,12 @@
 :func:`read_personal` decides every read of a series attached to a delivery point (PRM): the caller's role,
 a valid consent grant (given, not withdrawn, not expired, covering the category, the PRM, the period and the
 purpose), and the granularity — a P1D grant yields daily sums (energy) or means (power) computed in the
-territory's local days, never 30-minute points. Each decision, allowed or refused, is appended to the
-access log; an allowed read is logged once the data has been read.
+territory's local days, never 30-minute points; a PT15M or PT10M read gives sums or means over UTC-aligned
+15- or 10-minute steps (the ACC metering step, a Linky curve recorded every 10 minutes: see
+:class:`regie.governance.consent.Granularity`), and is refused when the series is recorded at a coarser step
+(it has no such values: a PT30M Linky curve read at PT15M) or at one that does not divide it (PT10M into
+PT15M). Each decision, allowed or refused, is appended to the access log; an allowed read is logged once
+the data has been read.
 
 Who passes without a grant: the data subject, for the period they held the delivery point (a new occupant
 does not see the previous one's data); an admin, with a reason that is logged. The public never does.
@@ -18,8 +22,9 @@ a transformer, the weather, a school whose delivery points no member holds — a
 Three more doors, each logged once per call, none giving one point's values to someone without a grant:
 
 - :func:`read_personal` with granularity ``"finest"``: the gate picks the finest step the caller may have
-  (raw points for the data subject and an admin with a reason, else the finest valid grant's step) — for
-  the emoncms API, whose clients cannot choose a granularity.
+  (raw points for the data subject and an admin with a reason, else the finest valid grant's level that the
+  series has values at: a PT10M grant on a 30-minute Linky curve gives PT30M) — for the emoncms API, whose
+  clients cannot choose a granularity.
 - :func:`read_aggregate`: sums over groups of delivery points on a time grid, for the régie's admin and
   the operators of the body that runs the grid (a régie or a commune); each group × row cell passes
   :func:`regie.governance.secrecy.protect` unless the caller is an admin with a stated reason or holds a
@@ -47,7 +52,7 @@ from sqlalchemy import select
 from regie.governance import audit, secrecy
 from regie.governance.accounts import Account, Role, is_active
 from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm
-from regie.model import OrganisationKind, Series, mask_prm
+from regie.model import OrganisationKind, Series, Step, mask_prm
 from regie.model.calendar import Level
 from regie.store import Store, StoreError
 from regie.store.schema import membership, territory
@@ -55,7 +60,7 @@ from regie.store.timeseries import Rollup
 
 HALF_HOUR = 1800
 FINEST = "finest"  # read_personal: the finest granularity the caller may have
-RAW = "raw"  # what the log and PersonalData say of raw points (the subject's own, an admin's)
+RAW = Granularity.RAW.value  # what the log and PersonalData say of raw points, the series' own
 #: Bodies whose operators supervise the grid and the buildings (the régie, the commune): they may read
 #: aggregates and presence, never one point's values without a grant.
 SUPERVISING_BODIES = (OrganisationKind.REGIE, OrganisationKind.COMMUNE)
@@ -69,13 +74,24 @@ class AccessDenied(PermissionError):
         self.reason = reason
 
 
+class UnavailableGranularity(ValueError):
+    """The caller may read the series but it has no values at the level asked (a 30-minute curve has no
+    15-minute values); ``reason`` says why (it is also in the access log). A ValueError: the request, not
+    the caller's rights, is what is wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class PersonalData:
     """What the gate hands out: values at the granted granularity, never finer.
 
-    ``t`` are UTC instants [s] starting each interval; ``values`` are in ``unit``: for P1D and P1M, the sum
-    over the period for an energy series [Wh] and the mean for a power series [W]; ``count`` is the number
-    of raw points behind each value.
+    ``t`` are UTC instants [s] starting each interval; ``values`` are in ``unit``: at every level coarser
+    than the series' own step, the sum over the interval for an energy series [Wh] and the mean for a power
+    series [W]; ``count`` is the number of raw points behind each value. ``granularity`` is the level served
+    (``raw``: the series' own points, ``raw`` is then True).
     """
 
     series: str
@@ -88,7 +104,7 @@ class PersonalData:
     count: np.ndarray
     consent_id: str | None
     log_seq: int
-    raw: bool = False  # raw points (finer than 30 minutes for a 10-second feed): own data or an admin's
+    raw: bool = False  # the series' own points (every 10 s for a sensor): own data, an admin's, a raw grant
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +112,7 @@ class _Decision:
     allowed: bool
     reason: str
     consent_id: str | None = None
-    granularity: Granularity | None = None  # with "finest": the chosen one (None = raw points)
+    granularity: Granularity | None = None  # with "finest": the finest the caller may have (RAW for own data)
 
 
 def _zone(store: Store) -> ZoneInfo:
@@ -137,6 +153,7 @@ def _decide(
     purpose: str, reason: str | None, subject: str | None, now: int,
 ) -> _Decision:  # fmt: skip
     """The decision on one read; ``gran`` None asks for the finest the caller may have (raw where allowed)."""
+    whole = Granularity.RAW if gran is None else gran
     if caller.role is Role.PUBLIC:
         return _Decision(False, "the public never reads personal data: published aggregates only")
     if not is_active(store, caller):
@@ -144,11 +161,11 @@ def _decide(
     if caller.role is Role.ADMIN:
         if not reason or not reason.strip():
             return _Decision(False, "an admin reads personal data only with a stated reason")
-        return _Decision(True, f"admin: {reason.strip()[:300]}", granularity=gran)
+        return _Decision(True, f"admin: {reason.strip()[:300]}", granularity=whole)
     if subject is None:
         return _Decision(False, "no single holder of this delivery point over the whole period")
     if caller.role is Role.MEMBER and caller.holder_id == subject:
-        return _Decision(True, "own data", granularity=gran)
+        return _Decision(True, "own data", granularity=whole)
     why: list[str] = []
     best: _Decision | None = None
     seen: set[str] = set()
@@ -166,7 +183,7 @@ def _decide(
         elif start < g.data_start or (g.data_end is not None and end > g.data_end):
             why.append(f"grant {g.id[:8]} does not cover this period")
         elif gran is None:  # the finest valid grant wins
-            if best is None or g.granularity.rank < (best.granularity or g.granularity).rank:
+            if best is None or best.granularity is None or g.granularity.rank < best.granularity.rank:
                 best = _Decision(True, "grant", g.id, g.granularity)
         elif not g.granularity.allows(gran):
             why.append(f"grant {g.id[:8]} allows {g.granularity.value} at the finest, not {gran.value}")
@@ -177,15 +194,57 @@ def _decide(
     return _Decision(False, "; ".join(why) if why else "no grant")
 
 
+def _fixed_step(s: Series) -> int | None:
+    """The series' own step [s] when it is fixed; None when irregular (a sensor's feed) or calendar (P1D)."""
+    return s.step.seconds if s.step is not None and not s.step.is_calendar else None
+
+
+def unavailable(s: Series, gran: Granularity) -> str | None:
+    """Why ``s`` has no values at ``gran``, or None when it has.
+
+    A 10- or 15-minute read needs a series recorded at that step or at one that divides it: a 30-minute curve
+    has no 15-minute values, and 10-minute points cannot be summed into 15-minute steps without splitting
+    one. PT30M keeps its historical contract for every series (a series at 30 minutes or coarser is handed
+    out at its own step, a finer one as half-hour sums or means), so that callers reading at PT30M since
+    before the finer levels (an export, a balance) never start failing; ``raw``, P1D and P1M exist for every
+    series.
+    """
+    step = gran.seconds
+    if step is None or gran is Granularity.PT30M:
+        return None
+    if s.step is not None and s.step.is_calendar:
+        return f"series {s.id} is recorded every {s.step}: it has no {gran.value} values"
+    own = _fixed_step(s)
+    if own is None or own == step:
+        return None
+    if own > step:
+        return f"series {s.id} is recorded every {Step(seconds=own)}: it has no {gran.value} values"
+    if step % own:
+        return (f"series {s.id} is recorded every {Step(seconds=own)}: {gran.value} is not a whole number of "
+                "its steps")  # fmt: skip
+    return None
+
+
+def level_for(s: Series, gran: Granularity) -> Granularity:
+    """The finest level at ``gran`` or coarser that ``s`` has values at (PT30M always has): what ``"finest"``
+    serves under a grant, and what a page shows a grant's holder without asking for a level the series lacks."""
+    return next(g for g in Granularity if g.rank >= gran.rank and unavailable(s, g) is None)
+
+
 def _read(store: Store, s: Series, start: int, end: int, gran: Granularity) -> tuple[np.ndarray, ...]:
-    if gran is Granularity.PT30M:
+    """Values of ``s`` at ``gran``: its own points, sums or means over fixed UTC-aligned steps, or rollups."""
+    step = gran.seconds
+    if gran is Granularity.RAW or step is not None:
         t, v = store.read(s.id, start, end)
-        step = s.step.seconds if s.step is not None and not s.step.is_calendar else None
-        if step is not None and step >= HALF_HOUR:
+        own = _fixed_step(s)
+        if gran is Granularity.RAW or (own is not None and own >= step):
             return t, v, np.ones(len(t), dtype=np.int64)
-        # Finer or irregular series: 30-minute means (UTC half-hours are local half-hours: whole-hour offsets).
-        bins = (t // HALF_HOUR) * HALF_HOUR
-        starts, idx, count = np.unique(bins, return_inverse=True, return_counts=True)
+        # Finer or irregular series: sums (energy) or means (power) over UTC-aligned steps. UTC 10-, 15- and
+        # 30-minute steps are the local ones wherever the zone's offset is whole hours (Europe/Paris).
+        t, v = np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64)
+        ok = np.isfinite(v)
+        t, v = t[ok], v[ok]
+        starts, idx, count = np.unique((t // step) * step, return_inverse=True, return_counts=True)
         sums = np.bincount(idx, weights=v, minlength=len(starts))
         return starts, (sums if s.is_additive else sums / np.maximum(count, 1)), count
     r = store.read_rollup(s.id, "day" if gran is Granularity.P1D else "month", start, end)
@@ -210,12 +269,14 @@ def read_personal(
     ``target`` is a series id, or a PRM together with ``category`` (a series kind). ``start`` and ``end``
     are UTC instants [s], the range half-open; ``purpose`` is a DPV purpose (:data:`consent.PURPOSES`);
     ``reason`` is required of admins. ``granularity`` ``"finest"`` lets the gate choose: raw points for the
-    data subject and an admin, else the finest valid grant's step (``PersonalData.granularity`` and ``raw``
-    say which).
+    data subject and an admin, else the finest valid grant's level the series has values at
+    (``PersonalData.granularity`` and ``raw`` say which). A level the series has no values at
+    (:func:`unavailable`: a PT15M read of a 30-minute curve) raises :class:`UnavailableGranularity`, logged
+    as refused.
     """
     at = int(time.time()) if now is None else int(now)
     finest = granularity == FINEST
-    gran = None if finest else Granularity(granularity)
+    gran = None if finest else Granularity.parse(granularity)
     s = _resolve(store, target, category)
     if end <= start:
         raise ValueError("end must be after start")
@@ -227,8 +288,9 @@ def read_personal(
     subject, logged_subject = _subject(store, prms, start, end)
     d = _decide(store, caller, s, prms, start, end, gran, purpose, reason, subject, at)
     chosen = d.granularity if d.allowed else gran
-    raw = finest and d.allowed and chosen is None
-    logged_gran = RAW if raw else chosen.value if chosen is not None else FINEST
+    if finest and chosen is not None:
+        chosen = level_for(s, chosen)
+    logged_gran = chosen.value if chosen is not None else FINEST
 
     def event(decision: str, why: str, points: int = 0) -> audit.AccessEvent:
         return audit.AccessEvent(
@@ -239,14 +301,15 @@ def read_personal(
     if not d.allowed:
         audit.append(store, event("refused", d.reason), now=at)
         raise AccessDenied(d.reason)
-    if raw:
-        t, values = store.read(s.id, start, end)
-        count = np.ones(len(t), dtype=np.int64)
-    else:
-        t, values, count = _read(store, s, start, end, chosen or Granularity.PT30M)
+    assert chosen is not None  # an allowed decision names its level
+    missing = unavailable(s, chosen)
+    if missing is not None:
+        audit.append(store, event("refused", missing), now=at)
+        raise UnavailableGranularity(missing)
+    t, values, count = _read(store, s, start, end, chosen)
     entry = audit.append(store, event("allowed", d.reason, len(t)), now=at)  # logged once the read happened
-    return PersonalData(s.id, mask_prm(prms[0]), s.kind.value, s.unit, chosen or Granularity.PT30M, t, values,
-                        count, d.consent_id, entry.seq, raw)  # fmt: skip
+    return PersonalData(s.id, mask_prm(prms[0]), s.kind.value, s.unit, chosen, t, values, count, d.consent_id,
+                        entry.seq, chosen is Granularity.RAW)  # fmt: skip
 
 
 def _subject(store: Store, prms: Sequence[str], start: int, end: int) -> tuple[str | None, str | None]:
@@ -389,7 +452,14 @@ class Presence:
 
 
 def _step_granularity(step: int) -> Granularity:
-    return Granularity.PT30M if step < 86_400 else Granularity.P1D if step < 28 * 86_400 else Granularity.P1M
+    """The level a grant must allow for its holder to see one point's values on a grid of ``step`` [s]: the
+    coarsest fixed level whose step divides it (a 20-minute grid is made of 10-minute values), else raw."""
+    if step >= 28 * 86_400:
+        return Granularity.P1M
+    if step >= 86_400:
+        return Granularity.P1D
+    fixed = [g for g in Granularity if g.seconds is not None and step % g.seconds == 0]
+    return max(fixed, key=lambda g: g.rank) if fixed else Granularity.RAW
 
 
 def _supervisor_access(store: Store, caller: Account) -> tuple[bool, str]:
@@ -587,8 +657,8 @@ def allowed_granularity(
     reason: str | None = None,
     now: int | None = None,
 ) -> str | None:
-    """What :func:`read_personal` with ``"finest"`` would give — ``"raw"``, ``"PT30M"``, ``"P1D"``, ``"P1M"`` —
-    or None when it would refuse; reads nothing and logs nothing.
+    """What :func:`read_personal` with ``"finest"`` would give — ``"raw"``, ``"PT10M"``, ``"PT15M"``,
+    ``"PT30M"``, ``"P1D"``, ``"P1M"`` — or None when it would refuse; reads nothing and logs nothing.
 
     For listing what a caller may open (an emoncms feed list) without filling another member's access log
     with refusals; the data itself still comes only from :func:`read_personal`, which logs.
@@ -602,6 +672,6 @@ def allowed_granularity(
         return None
     subject, _ = _subject(store, prms, start, end)
     d = _decide(store, caller, s, prms, start, end, None, purpose, reason, subject, at)
-    if not d.allowed:
+    if not d.allowed or d.granularity is None:
         return None
-    return RAW if d.granularity is None else d.granularity.value
+    return level_for(s, d.granularity).value

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select, update
 
 from regie.governance import audit, consent
 from regie.governance.accounts import Account, Role
-from regie.governance.gate import holding_periods, personal_series, read_personal
+from regie.governance.gate import holding_periods, personal_prms, personal_series, read_personal
 from regie.store import Store
 from regie.store.schema import account, delivery_point, membership, organisation, person, series, web_session
 
@@ -99,13 +99,16 @@ def export_member(store: Store, actor: Account, holder_id: str, *, now: int | No
         series_meta = []
         zone = store.load_inventory().territory.zone
         for s in personal_series(store, holder_id):
-            for holder, a, b in holding_periods(store, s.prm or ""):
+            # a sensor on the member's site (no PRM of its own) follows the site's delivery point(s)
+            held = sorted({h for prm in personal_prms(store, s) for h in holding_periods(store, prm)},
+                          key=lambda h: h[1])  # fmt: skip
+            for holder, a, b in held:
                 if holder != holder_id:
                     continue
                 end = min(b, at) if b is not None else at
                 if end <= a:
                     continue
-                data = read_personal(store, actor, s.id, a, end, "PT30M", EXPORT_PURPOSE, reason=reason, now=at)
+                data = read_personal(store, actor, s.id, a, end, "finest", EXPORT_PURPOSE, reason=reason, now=at)
                 name = f"series/{s.id}_{datetime.fromtimestamp(a, zone):%Y%m%d}.csv"  # from the local day held
                 out = io.StringIO()
                 w = csv.writer(out, lineterminator="\n")

@@ -37,7 +37,17 @@ from regie.analytics.billing import (
     bill_consumer,
 )
 from regie.analytics.tariffs import load_parameters
-from regie.model import Inventory, Operation, Participant, ParticipantType, Role, Series, SeriesKind, activity_mask
+from regie.model import (
+    Inventory,
+    Operation,
+    Participant,
+    ParticipantType,
+    Role,
+    Series,
+    SeriesKind,
+    Step,
+    activity_mask,
+)
 from regie.model.calendar import period_starts
 from regie.model.metering import mask_prm
 from regie.store import Store
@@ -66,18 +76,26 @@ class AccRequestError(ValueError):
 # ------------------------------------------------------------------------------------------ readers
 
 
-def gate_reader(store: Store, caller: Account, *, reason: str | None = None, purpose: str = ACC_PURPOSE,
-                now: int | None = None) -> CurveReader:
-    """A reader that asks the governance gate for every curve, as ``caller``, at 30-minute granularity.
+def gate_reader(store: Store, caller: Account, *, step: Step | str, reason: str | None = None,
+                purpose: str = ACC_PURPOSE, now: int | None = None) -> CurveReader:
+    """A reader that asks the governance gate for every curve, as ``caller``, at the operation's ``step``.
 
-    Each call is decided and logged by ``regie.governance.gate.read_personal``; a refusal raises its
-    ``AccessDenied`` and nothing is computed. Admins (the CLI's ``CLI_ADMIN``) must give a ``reason``.
-    The gate hands out at most 30-minute values: a PT15M operation needs a finer grant there first.
+    ``step`` is :attr:`regie.model.Operation.step` (``PT30M`` historically, ``PT15M`` since imbalance
+    settlement moved to 15 minutes): reading at a coarser level would leave steps missing, so the gate is
+    asked for exactly that level, and a participant's grant must allow it (a PT30M grant refuses a PT15M
+    read, logged). Each call is decided and logged by ``regie.governance.gate.read_personal``; a refusal raises
+    its ``AccessDenied`` and nothing is computed. Admins (the CLI's ``CLI_ADMIN``) must give a ``reason``.
     """
+    from regie.governance.consent import Granularity
     from regie.governance.gate import read_personal
 
+    iso = step.iso if isinstance(step, Step) else Step.parse(step).iso
+    level = next((g for g in Granularity if g.seconds is not None and g.value == iso), None)
+    if level is None:
+        raise AccRequestError(f"the gate has no {iso} level: an operation's step is PT10M, PT15M or PT30M")
+
     def read(series_id: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
-        data = read_personal(store, caller, series_id, start, end, "PT30M", purpose, reason=reason, now=now)
+        data = read_personal(store, caller, series_id, start, end, level, purpose, reason=reason, now=now)
         return data.t, data.values
 
     return read

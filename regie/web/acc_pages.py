@@ -7,7 +7,8 @@ Who sees what, and under whose authority
   participants and perimeter, the flows (Sankey), the allocation per day / month / year, keys simulated side
   by side over the last twelve months, the invoices and the dynamic keys file. Every curve is read through
   :func:`regie.services.acc.gate_reader` bound to *their own* account: the PMO needs, from each participant,
-  a grant to its organisation for the ACC purpose (``dpv:FulfilmentOfContractualObligation``) at 30 minutes;
+  a grant to its organisation for the ACC purpose (``dpv:FulfilmentOfContractualObligation``) at the
+  operation's metering step (``Operation.step``: PT30M, or PT15M) or finer;
   an admin must state a reason (the ``reason`` query parameter), which the gate logs with every read.
 - **A participant** — a member who holds one of the operation's delivery points now — sees their own
   allocation, savings and bills. An allocation needs *every* participant's curve (the default key shares the
@@ -213,14 +214,14 @@ def open_operation(
                     "keep": [(k, v) for k, v in request.query_params.multi_items() if k not in ("reason", "lang")],
                 }))  # fmt: skip
             return OperationAccess(
-                stored, inventory, "admin", service.gate_reader(store, account, reason=reason), reason
+                stored, inventory, "admin", service.gate_reader(store, account, step=op.step, reason=reason), reason
             )
         if runs_operation(account, op):
-            return OperationAccess(stored, inventory, "pmo", service.gate_reader(store, account))
+            return OperationAccess(stored, inventory, "pmo", service.gate_reader(store, account, step=op.step))
     elif want == "participant" and account.role is Role.MEMBER:
         own = held_participant_prms(inventory, account.holder_id, op)
         if own:
-            reader = service.gate_reader(store, pmo_authority(op, account))
+            reader = service.gate_reader(store, pmo_authority(op, account), step=op.step)
             return OperationAccess(stored, inventory, "participant", reader, own=own)
     message = (
         gettext("This page is for the operation's PMO and the régie's administrators.")

@@ -52,6 +52,14 @@ class SeriesOut(BaseModel):
     prm: str = Field(description="the delivery point, masked")
 
 
+#: What the granularity levels mean (finest first; a grant at one level allows every coarser one).
+GRANULARITY_HELP = (
+    "raw: the series' own points (a sensor: every 10 s); PT10M, PT15M, PT30M: sums (energy) or means (power) "
+    "over UTC-aligned 10-, 15-, 30-minute steps, refused (400) for a series recorded at a coarser step; "
+    "P1D, P1M: local days, months"
+)
+
+
 class DataOut(BaseModel):
     series: str
     prm: str = Field(description="masked")
@@ -86,7 +94,7 @@ class GrantIn(BaseModel):
     recipient_id: str = Field(min_length=1, max_length=64)
     categories: list[str] = Field(min_length=1, max_length=10, examples=[["consumption"]])
     prms: list[str] | None = Field(default=None, max_length=100, description="default: every point held now")
-    granularity: Granularity = Granularity.P1D
+    granularity: Granularity = Field(default=Granularity.P1D, description=GRANULARITY_HELP)
     data_from: str = Field(max_length=40, description="first day of data covered (ISO date, local)")
     data_until: str | None = Field(default=None, max_length=40, description="day after the last day covered")
     purpose: str = Field(max_length=80, examples=["dpv:ServiceProvision"])
@@ -96,7 +104,7 @@ class GrantIn(BaseModel):
 class RequestIn(BaseModel):
     subject_id: str = Field(min_length=1, max_length=64)
     categories: list[str] = Field(min_length=1, max_length=10, examples=[["consumption"]])
-    granularity: Granularity = Granularity.P1D
+    granularity: Granularity = Field(default=Granularity.P1D, description=GRANULARITY_HELP)
     data_from: str = Field(max_length=40)
     data_until: str | None = Field(default=None, max_length=40)
     purpose: str = Field(max_length=80, examples=["dpv:FulfilmentOfContractualObligation"])
@@ -168,7 +176,7 @@ def get_my_series(caller: AccountDep, store: StoreDep) -> list[SeriesOut]:
     "/data",
     response_model=DataOut,
     summary="Read a series of a data subject through the gate (own data, or under a grant)",
-    responses={**_AUTH_RESPONSES, 400: {"description": "a period the gate cannot read"},
+    responses={**_AUTH_RESPONSES, 400: {"description": "a period the gate cannot read, or a step the series lacks"},
                404: {"description": "unknown series"}, 422: {"description": "a malformed parameter"}},
 )  # fmt: skip
 def get_data(
@@ -177,7 +185,7 @@ def get_data(
     series: Annotated[str, Query(min_length=1, max_length=64, description="series id")],
     start: Annotated[str, Query(max_length=40, description="ISO 8601 date or date-time (territory's zone if naive)")],
     end: Annotated[str, Query(max_length=40, description="excluded")],
-    granularity: Granularity = Granularity.P1D,
+    granularity: Annotated[Granularity, Query(description=GRANULARITY_HELP)] = Granularity.P1D,
     purpose: Annotated[str, Query(max_length=80)] = account_pages.OWN_PURPOSE,
     reason: Annotated[str | None, Query(max_length=300, description="required of admins; logged")] = None,
 ) -> DataOut:

@@ -24,7 +24,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from regie.governance import accounts, audit, consent, rights
 from regie.governance.accounts import Account, Role
 from regie.governance.consent import Grant, Granularity, RecipientKind, Status
-from regie.governance.gate import AccessDenied, PersonalData, holding_periods, personal_series, read_personal
+from regie.governance.gate import (
+    AccessDenied,
+    PersonalData,
+    holding_periods,
+    level_for,
+    personal_series,
+    read_personal,
+    unavailable,
+)
 from regie.model import Inventory, Series, mask_prm
 from regie.store import Store
 from regie.web import auth, queries
@@ -47,11 +55,23 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
 
 
 OWN_PURPOSE = "dpv:ServiceProvision"
-#: How much a view shows by default at each granularity (a page, not an export: the export has everything).
-WINDOWS: dict[Granularity, int] = {Granularity.PT30M: 2, Granularity.P1D: 31, Granularity.P1M: 12}
+#: How much a view shows by default at each granularity, in local days or months (a page, not an export: the
+#: export has everything); a view keeps the last :data:`MAX_BARS` values of it.
+WINDOWS: dict[Granularity, int] = {
+    Granularity.RAW: 1,
+    Granularity.PT10M: 1,
+    Granularity.PT15M: 1,
+    Granularity.PT30M: 2,
+    Granularity.P1D: 31,
+    Granularity.P1M: 12,
+}
 MAX_BARS = 400
 
+#: Finest first, as the forms list them (:class:`regie.governance.consent.Granularity`).
 GRANULARITY_LABELS: dict[str, str] = {
+    "raw": N_("every reading, as recorded (a sensor: every 10 seconds)"),
+    "PT10M": N_("every 10 minutes"),
+    "PT15M": N_("every 15 minutes"),
     "PT30M": N_("every 30 minutes"),
     "P1D": N_("daily totals"),
     "P1M": N_("monthly totals"),
@@ -187,7 +207,7 @@ def _energy(d: PersonalData, s: Series) -> tuple[np.ndarray, str]:
 
 def to_view(d: PersonalData, s: Series, zone: ZoneInfo) -> DataView:
     values, unit = _energy(d, s)
-    fmt = {"PT30M": "%Y-%m-%d %H:%M", "P1D": "%Y-%m-%d", "P1M": "%Y-%m"}[d.granularity.value]
+    fmt = {"raw": "%Y-%m-%d %H:%M:%S", "P1D": "%Y-%m-%d", "P1M": "%Y-%m"}.get(d.granularity.value, "%Y-%m-%d %H:%M")
     view = DataView(s.id, d.kind, d.prm, d.granularity.value, unit=unit, log_seq=d.log_seq)
     for t, v in zip(d.t.tolist()[-MAX_BARS:], values.tolist()[-MAX_BARS:], strict=True):
         view.rows.append({"label": datetime.fromtimestamp(int(t), zone).strftime(fmt), "value": float(v)})
@@ -208,7 +228,9 @@ def own_series(store: Store, holder_id: str) -> list[Series]:
 
 
 def read_own(store: Store, caller: Caller, s: Series, gran: Granularity, inv: Inventory) -> DataView | None:
-    """The member's own series over the last window of their holding, through the gate (logged)."""
+    """The member's own series over the last window of their holding, through the gate (logged); at ``gran``,
+    or the next coarser level the series has (:func:`level_for`: a 30-minute curve has no 15-minute values)."""
+    gran = level_for(s, gran)
     bounds = _data_bounds(store, inv)
     holder = caller.account.holder_id
     if bounds is None or holder is None:
@@ -228,20 +250,23 @@ def read_own(store: Store, caller: Caller, s: Series, gran: Granularity, inv: In
 def read_granted(store: Store, caller: Caller, g: Grant, gran: Granularity, inv: Inventory) -> list[DataView]:
     """What a grant lets its recipient see: the covered series, last window of the granted period.
 
-    Raises AccessDenied (logged by the gate) when the grant no longer holds or never named the caller.
+    Each series at ``gran`` or the next coarser level it has (a PT15M grant over a 30-minute Linky curve shows
+    30-minute values). Raises AccessDenied (logged by the gate) when the grant no longer holds or never named
+    the caller.
     """
     bounds = _data_bounds(store, inv)
     if bounds is None:
         return []
     lo = max(bounds[0], g.data_start)
     hi = min(bounds[1], g.data_end) if g.data_end is not None else bounds[1]
-    start, end = window(gran, lo, hi, inv.territory.zone)
     found = [s for s in personal_series(store, g.subject_id) if s.prm in g.prms and s.kind.value in g.categories]
     views = []
     for s in found:
+        level = level_for(s, gran)
+        start, end = window(level, lo, hi, inv.territory.zone)
         if end <= start:
             break
-        d = read_personal(store, caller.account, s.id, start, end, gran, g.purpose)
+        d = read_personal(store, caller.account, s.id, start, end, level, g.purpose)
         views.append(to_view(d, s, inv.territory.zone))
     return views
 
@@ -299,7 +324,7 @@ def parse_terms(form: dict[str, Any], zone: ZoneInfo) -> GrantTerms:
     categories = [c for c in form.get("categories", []) if c]
     gran = form.get("granularity") or ""
     if gran not in {g.value for g in Granularity}:
-        raise consent.ConsentError("granularity: choose PT30M, P1D or P1M")
+        raise consent.ConsentError(f"granularity: choose {', '.join(g.value for g in Granularity)}")
     start = _day(form.get("data_from"), "data from")
     if start is None:
         raise consent.ConsentError("data from: give the first day of data covered")
@@ -381,7 +406,9 @@ def _member_context(
         "prms": [(m.prm, m.since, m.until) for m in inv.memberships if m.holder_id == holder],
         "series": mine,
         "chosen": chosen,
-        "granularity": gran.value,
+        "granularity": view.granularity if view is not None else gran.value,
+        # the steps the chosen series has (a 30-minute Linky curve has no 15-minute values)
+        "view_levels": [g.value for g in Granularity if chosen is None or unavailable(chosen, g) is None],
         "view": view,
         "refused": refused,
         "given": [_grant_row(g, inv, now) for g in grants if g.status is not Status.REQUESTED],

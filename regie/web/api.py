@@ -1,5 +1,8 @@
 """The JSON API (/api): the territory and its energy balance, typed so that the OpenAPI schema documents them.
 
+The balance is the public face's (:func:`regie.web.disclosure.public_balance`): the same for every caller,
+with what statistical secrecy hides set to null and the reason given in ``masked``.
+
 Bad input is the caller's to fix, so it gets a 4xx whose ``detail`` says what and why: 422 for a
 malformed parameter, 400 for a period or step the balance cannot compute, 404 when nothing is stored.
 """
@@ -10,13 +13,13 @@ from collections import Counter
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from regie.model import Inventory
 from regie.services.balance import BalanceRequestError, territory_balance
 from regie.store import Store
-from regie.web import queries
+from regie.web import disclosure, queries
 from regie.web.deps import StoreDep
 
 router = APIRouter(prefix="/api", tags=["territory"])
@@ -50,14 +53,22 @@ class TerritoryOut(BaseModel):
     data_period: DataPeriodOut | None = Field(description="None while nothing is stored")
 
 
+MASKED_DOC = (
+    "figures hidden by statistical secrecy and why (fewer_than_10, dominance, secondary): consumption, production "
+    "(the total), production:<source>, self_consumed, coverage, self_sufficiency, self_consumption; a hidden "
+    "figure's value is null"
+)
+
+
 class BalanceTotalsOut(BaseModel):
-    consumption_wh: float
-    production_wh: float
-    production_by_source_wh: dict[str, float]
-    self_consumed_wh: float = Field(description="Σ min(production, consumption) per metering step [Wh]")
+    consumption_wh: float | None
+    production_wh: float | None
+    production_by_source_wh: dict[str, float | None]
+    self_consumed_wh: float | None = Field(description="Σ min(production, consumption) per metering step [Wh]")
     coverage: float | None = Field(description="Σ production / Σ consumption")
     self_sufficiency: float | None = Field(description="Σ min(P, C) / Σ consumption, per metering step")
     self_consumption: float | None = Field(description="Σ min(P, C) / Σ production, per metering step")
+    masked: dict[str, str] = Field(description=MASKED_DOC)
 
 
 class BalancePeriodsOut(BaseModel):
@@ -69,6 +80,9 @@ class BalancePeriodsOut(BaseModel):
     coverage: list[float | None]
     self_sufficiency: list[float | None]
     self_consumption: list[float | None]
+    masked: dict[str, list[str | None]] = Field(
+        description="per figure hidden in some period, one reason per period (null where shown); " + MASKED_DOC
+    )
 
 
 class BalanceOut(BaseModel):
@@ -142,12 +156,14 @@ StepQ = Annotated[
 @router.get(
     "/balance",
     response_model=BalanceOut,
-    summary="Consumption, production by source, coverage, self-sufficiency and self-consumption",
+    summary="Consumption, production by source, coverage, self-sufficiency and self-consumption, under "
+    "statistical secrecy",
     responses={400: {"description": "a period or step the balance cannot compute"},
                404: {"description": "no territory or no data stored"},
                422: {"description": "a malformed parameter"}},
 )
-def get_balance(store: StoreDep, start: StartQ = None, end: EndQ = None, step: StepQ = None) -> dict:
+def get_balance(request: Request, store: StoreDep, start: StartQ = None, end: EndQ = None, step: StepQ = None) -> dict:
+    """A figure computed from fewer than 10 delivery points, or dominated by one, is null and says why."""
     inv = load_inventory(store)
     try:
         a, b, s = queries.balance_query(store, inv, start, end, step)
@@ -158,6 +174,7 @@ def get_balance(store: StoreDep, start: StartQ = None, end: EndQ = None, step: S
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     try:
-        return territory_balance(store, a, b, s)
+        balance = territory_balance(store, a, b, s)
     except BalanceRequestError as exc:
         raise HTTPException(400, str(exc)) from None
+    return disclosure.public_balance(request, store, inv, balance)

@@ -11,39 +11,47 @@ How regie applies it to the public face:
   professional and public consumption per month, protected cell by cell with :func:`secrecy.protect`; its
   margins are published only when neither they nor any row's, column's or the table's group of masked cells
   that they give by subtraction fails the rule (:func:`_safe_margins`: ``protect`` alone publishes them all).
-- **The whole territory's consumption** (the headline of the territory page and ``/api/balance``): one cell
-  of every consumption point. :func:`territory_disclosure` says whether it passes the same rule; a village
-  passes it easily, a test territory of two houses does not. (The territory page and ``/api/balance``
-  belong to the spine; masking them when this verdict fails is their owner's one-line change.)
+- **The territory balance** (the territory page ``/`` and ``/api/balance``, :func:`public_balance`): the
+  whole territory's consumption over any period, at any step, is one cell of every consumption point.
+  :class:`StepScreen` judges each metering step of the data period once; a period (a month, a day, a
+  half-hour, the whole period) is shown only when none of its steps fails. Such a period passes the rule
+  itself (its points are at least any step's; its largest point's share is at most the steps' largest summed
+  over their totals summed), and no subtraction of shown periods — ``/api/balance`` takes any start and end —
+  can isolate a failing step. Everything computed from consumption (coverage, self-sufficiency,
+  self-consumption, the self-consumed energy) is hidden with it.
 - **Production by source**: a plant held by the régie, the commune or another public body is published by
   its owner's own choice (the régie publishes its own hydro plant's output; no one's privacy is at stake).
   A source with any plant held by a *person* (rooftop PV) is personal data: its row obeys the count rule.
+  When a source is hidden, so are the production total and the rates, which would give it back.
 
-The per-point monthly totals behind the dominance rule are personal data: they are read through the gate
-(:func:`regie.governance.gate.read_personal`) by the régie's statistics account, with the purpose "territorial
-energy planning" and a stated reason, so each data subject sees in their access log that the régie computed
-aggregates from their data. They are computed once per process and data period, and never leave this module.
+The per-point figures behind these rules are personal data: each consumption series is read once through the
+gate (:func:`regie.governance.gate.read_personal`, at 30 minutes — the step the balance is judged at) by the
+régie's statistics account, with the purpose "territorial energy planning" and a stated reason, so each data
+subject sees in their access log that the régie computed aggregates from their data. They are computed once
+per process and state of the store, reduced at once to monthly totals per point (the usage table) and to
+per-step counts, largest point and total (the screen), and never leave this module.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from regie.governance import secrecy
 from regie.governance.accounts import Account, Role
-from regie.governance.gate import read_personal
-from regie.model import Inventory, OrganisationKind, SeriesKind
+from regie.governance.gate import FINEST, personal_prms, read_open, read_personal
+from regie.model import Inventory, OrganisationKind, Series, SeriesKind
+from regie.model.calendar import period_starts
 from regie.store import Store
 from regie.web import queries
-from regie.web.api import load_inventory
 from regie.web.deps import StoreDep
 
 router = APIRouter(prefix="/api/territory", tags=["territory"])
@@ -54,43 +62,158 @@ PURPOSE = "dpv:CombatClimateChange"  # territorial energy planning
 REASON = "statistical secrecy of published aggregates (décret 2020-196, INSEE dominance rule)"
 USAGES = ("residential", "professional", "public")
 PUBLIC_OWNERS = (OrganisationKind.REGIE, OrganisationKind.COMMUNE, OrganisationKind.PUBLIC_BODY)
+HALF_HOUR = 1800
 _LOCK = threading.Lock()
 RULE = secrecy.SecrecyRule()
 
 
-def monthly_per_point(store: Store, inv: Inventory) -> pd.DataFrame:
-    """One line per (month, usage, delivery point): its consumption [Wh], read through the gate at P1M."""
-    period = queries.data_period(store, inv)
+def _inventory(store: Store) -> Inventory:
+    """The territory's inventory, or a 404 (``api.load_inventory``'s twin: ``api`` imports this module)."""
+    try:
+        return store.load_inventory()
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class StepScreen:
+    """The whole territory's consumption cell at each metering step of the data period, judged by the rule.
+
+    Aggregates only: per step, the delivery points that drew a positive energy (``points``), the largest
+    point's and all points' mean power [W] (``largest``, ``total``), and whether the step fails the count
+    rule (``few``: some point has a reading but fewer than 10 drew anything) or the dominance rule
+    (``dominated``). ``contributors`` counts the points that drew anything over the whole data period.
+    """
+
+    start: int  # UTC [s] of step 0
+    step: int  # the metering step [s]
+    points: np.ndarray
+    largest: np.ndarray
+    total: np.ndarray
+    few: np.ndarray
+    dominated: np.ndarray
+    contributors: int
+
+    def judge(self, lo: Sequence[int] | np.ndarray, hi: Sequence[int] | np.ndarray,
+              rule: secrecy.SecrecyRule = RULE) -> list[str | None]:  # fmt: skip
+        """Why each period [lo, hi) (UTC [s]) must be hidden, or None where it may be shown.
+
+        A period is hidden when any of its steps fails. The reason is the period's own when it fails by
+        itself (``fewer_than_10`` when no step reaches 10 points; ``dominance`` when the steps' largest points
+        could make more than 85 % of it), else ``secondary``: it passes, but shown with its neighbours it
+        would give the failing step back by subtraction.
+        """
+        n = len(self.total)
+        i = np.clip((np.asarray(lo, dtype=np.int64) - self.start) // self.step, 0, n)
+        j = np.clip(-(-(np.asarray(hi, dtype=np.int64) - self.start) // self.step), 0, n)  # a partial step counts
+        failing = np.concatenate(([0], np.cumsum(self.few | self.dominated)))
+        out: list[str | None] = [None] * len(i)
+        for k in np.flatnonzero(failing[j] - failing[i] > 0).tolist():
+            a, b = int(i[k]), int(j[k])
+            if int(self.points[a:b].max()) < rule.min_points:
+                out[k] = secrecy.FEWER_THAN_10
+            elif float(self.largest[a:b].sum()) > rule.max_share * float(self.total[a:b].sum()):
+                out[k] = secrecy.DOMINANCE
+            else:
+                out[k] = secrecy.SECONDARY
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """What the régie derives from every point's consumption, once: the usage table's lines and the screen."""
+
+    per_point: pd.DataFrame  # one line per (month, usage, delivery point): its consumption [Wh]
+    screen: StepScreen | None  # None while nothing is stored or no load curve has a fixed step
+
+
+def _point_key(store: Store, s: Series) -> tuple[str, bool]:
+    """(the delivery point(s) a series counts as in a cell, whether it is personal)."""
+    prms = personal_prms(store, s)
+    return ("+".join(prms) if prms else s.id), bool(prms)
+
+
+def collect(store: Store, inv: Inventory, rule: secrecy.SecrecyRule = RULE) -> Statistics:
+    """Read every consumption series once (through the gate when personal) and reduce it to :class:`Statistics`.
+
+    The load curves (W) the balance sums are read at 30 minutes (raw points when the metering step is not a
+    multiple of 30 minutes) and averaged on the metering step as :meth:`Store.sum_on_grid` does; energy
+    series (Wh) only feed the usage table and are read by months.
+    """
     columns = ["month", "usage", "prm", "value"]
+    period = queries.data_period(store, inv)
+    metering = queries.metering_step(inv)
     if period is None:
-        return pd.DataFrame(columns=columns)
-    usage = {d.prm: d.usage for d in inv.delivery_points}
+        return Statistics(pd.DataFrame(columns=columns), None)
     zone = inv.territory.zone
     a, b = int(period.first.timestamp()), int(period.end.timestamp())
+    months = period_starts(a, b - 1, "month", zone)
+    labels = [datetime.fromtimestamp(int(x), zone).strftime("%Y-%m") for x in months[:-1]]
+    usage = {d.prm: d.usage for d in inv.delivery_points}
+    base = metering.seconds if metering else 0
+    n = (b - a) // base if base else 0
+    gran = "PT30M" if base and base % HALF_HOUR == 0 else FINEST
     rows: list[tuple[str, str, str, float]] = []
+    curves: dict[str, list[tuple[Series, bool]]] = {}  # by delivery point: its load curves, whether personal
     for s in inv.series:
-        if s.kind is not SeriesKind.CONSUMPTION or s.prm is None or usage.get(s.prm) not in USAGES:
+        if s.kind is not SeriesKind.CONSUMPTION:
             continue
-        d = read_personal(store, STATISTICS, s.id, a, b, "P1M", PURPOSE, reason=REASON)
-        if d.unit == "W" and s.step is not None and not s.step.is_calendar:
-            wh = d.values * d.count * s.step.seconds / 3600.0
-        elif d.unit == "Wh":
-            wh = d.values
-        else:
-            continue
-        for t, v in zip(d.t.tolist(), wh.tolist(), strict=True):
-            if np.isfinite(v):
-                rows.append((datetime.fromtimestamp(int(t), zone).strftime("%Y-%m"), usage[s.prm], s.prm, max(v, 0.0)))
-    return pd.DataFrame(rows, columns=columns)
+        if base and s.unit == "W":
+            key, personal = _point_key(store, s)
+            curves.setdefault(key, []).append((s, personal))
+        elif s.unit == "Wh" and s.prm is not None and usage.get(s.prm) in USAGES:
+            d = read_personal(store, STATISTICS, s.id, a, b, "P1M", PURPOSE, reason=REASON)
+            rows += [(datetime.fromtimestamp(int(t), zone).strftime("%Y-%m"), usage[s.prm], s.prm, max(v, 0.0))
+                     for t, v in zip(d.t.tolist(), d.values.tolist(), strict=True) if np.isfinite(v)]  # fmt: skip
+    points, present = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    largest, total = np.zeros(n), np.zeros(n)
+    contributors = 0
+    for series in curves.values():
+        power, seen = np.zeros(n), np.zeros(n, dtype=bool)
+        for s, personal in series:
+            if personal:
+                d = read_personal(store, STATISTICS, s.id, a, b, gran, PURPOSE, reason=REASON)
+                t, v, c = np.asarray(d.t, dtype=np.int64), np.asarray(d.values, dtype=float), np.asarray(d.count)
+            else:
+                t, v = read_open(store, s.id, a, b)
+                t, v, c = np.asarray(t, dtype=np.int64), np.asarray(v, dtype=float), np.ones(len(t))
+            ok = np.isfinite(v)
+            t, energy, c = t[ok], (v * c)[ok], c[ok].astype(float)  # energy: Σ of the raw values in each point
+            idx = (t - a) // base
+            inside = (idx >= 0) & (idx < n)
+            weight = np.bincount(idx[inside], weights=c[inside], minlength=n)
+            sums = np.bincount(idx[inside], weights=energy[inside], minlength=n)
+            power += np.abs(np.divide(sums, weight, out=np.zeros(n), where=weight > 0))  # each series' mean
+            seen |= weight > 0
+            if s.prm is not None and usage.get(s.prm) in USAGES and s.step is not None and not s.step.is_calendar:
+                m = np.searchsorted(months, t, side="right") - 1
+                wh = np.bincount(m, weights=energy, minlength=len(labels))[: len(labels)] * s.step.seconds / 3600
+                got = np.bincount(m, minlength=len(labels))[: len(labels)] > 0
+                rows += [(labels[k], usage[s.prm], s.prm, max(float(wh[k]), 0.0)) for k in np.flatnonzero(got)]
+        points += power > 0
+        present += seen
+        largest = np.maximum(largest, power)
+        total += power
+        contributors += bool((power > 0).any())
+    screen = None
+    if base:
+        few = (present > 0) & (points < rule.min_points)
+        dominated = (total > 0) & (largest > rule.max_share * total)
+        screen = StepScreen(a, base, points, largest, total, few, dominated, contributors)
+    return Statistics(pd.DataFrame(rows, columns=columns), screen)
 
 
-def _cached(request: Request, store: Store, inv: Inventory) -> pd.DataFrame:
-    """Per-point monthly totals, computed once per process and data period (each computation is logged)."""
-    key = (store.data_period(), len(inv.series), len(inv.memberships))
+def _cached(request: Request, store: Store, inv: Inventory) -> Statistics:
+    """The statistics, computed once per process and state of the store (each computation is logged).
+
+    The key changes with the data period, the series, the memberships and the number of stored points, so an
+    ingest (even inside the period) or an erasure computes them again.
+    """
+    key = (store.data_period(), len(inv.series), len(inv.memberships), store.count_points())
     with _LOCK:
-        cache: dict[Any, pd.DataFrame] = getattr(request.app.state, "disclosure_cache", {})
+        cache: dict[Any, Statistics] = getattr(request.app.state, "disclosure_cache", {})
         if key not in cache:
-            cache = {key: monthly_per_point(store, inv)}
+            cache = {key: collect(store, inv)}
             request.app.state.disclosure_cache = cache
         return cache[key]
 
@@ -219,8 +342,8 @@ def _passes(lines: pd.DataFrame, rule: secrecy.SecrecyRule) -> bool:
     responses={404: {"description": "no territory"}},
 )
 def get_consumption_by_usage(request: Request, store: StoreDep) -> UsageTableOut:
-    inv = load_inventory(store)
-    return usage_table(_cached(request, store, inv))
+    inv = _inventory(store)
+    return usage_table(_cached(request, store, inv).per_point)
 
 
 # ---------------------------------------------------------------- the territory page's figures
@@ -280,8 +403,103 @@ def production_verdicts(inv: Inventory, rule: secrecy.SecrecyRule = RULE) -> lis
     return out
 
 
+def screen_verdict(screen: StepScreen, rule: secrecy.SecrecyRule = RULE) -> Verdict:
+    """Whether the whole data period's consumption may be shown: no metering step of it fails the rule."""
+    reason = screen.judge([screen.start], [screen.start + screen.step * len(screen.total)], rule)[0]
+    if reason is None:
+        return Verdict("consumption", screen.contributors, True,
+                       "at least 10 delivery points at every metering step, none above 85 %")  # fmt: skip
+    return Verdict("consumption", screen.contributors, False, reason)
+
+
 def territory_disclosure(request: Request, store: Store, inv: Inventory) -> list[Verdict]:
-    return [consumption_verdict(_cached(request, store, inv)), *production_verdicts(inv)]
+    """The verdicts behind the territory page's headline figures (its whole data period)."""
+    stats = _cached(request, store, inv)
+    consumption = screen_verdict(stats.screen) if stats.screen else consumption_verdict(stats.per_point)
+    return [consumption, *production_verdicts(inv)]
+
+
+# ---------------------------------------------------------------- the territory balance, as the public sees it
+
+#: Figures of a balance that are computed from consumption, or from production, besides the two themselves.
+DERIVED = ("self_consumed", "coverage", "self_sufficiency", "self_consumption")
+
+
+def _source_reasons(sources: Sequence[str], verdicts: Sequence[Verdict]) -> dict[str, str | None]:
+    """Why each source's production must be hidden, or None. A source no plant explains (production series
+    without a known producer: "other") may be anyone's: it is hidden, as fewer than 10 known plants."""
+    by_figure = {v.figure: v for v in verdicts}
+    out: dict[str, str | None] = {}
+    for src in sources:
+        v = by_figure.get(f"production:{src}")
+        out[src] = secrecy.FEWER_THAN_10 if v is None else None if v.publishable else v.reason
+    return out
+
+
+def mask_balance(balance: dict[str, Any], screen: StepScreen | None, production: Sequence[Verdict],
+                 rule: secrecy.SecrecyRule = RULE) -> dict[str, Any]:  # fmt: skip
+    """A territory balance (:func:`regie.services.balance.territory_balance`) with what secrecy hides set to None.
+
+    ``totals.masked`` maps each hidden figure to why; ``periods.masked`` maps each figure hidden in some period
+    to one reason per period (None where shown). Figures: ``consumption``, ``production`` (the total),
+    ``production:<source>``, and the ones derived from both (``self_consumed``, ``coverage``,
+    ``self_sufficiency``, ``self_consumption``): hidden with consumption, and with production when a source is
+    hidden (the total minus the shown sources, or the rates times a shown figure, would give it back).
+    """
+    out = {**balance, "totals": dict(balance["totals"]), "periods": dict(balance["periods"])}
+    totals, periods = out["totals"], out["periods"]
+    a, b = (int(datetime.fromisoformat(balance[k]).timestamp()) for k in ("start", "end"))
+    starts = [int(datetime.fromisoformat(x).timestamp()) for x in periods["start"]]
+    lo = [max(x, a) for x in starts]
+    hi = [min(x, b) for x in [*starts[1:], b]]
+    n = len(starts)
+    if screen is None:  # nothing stored: nothing to hide
+        whole, per = None, [None] * n
+    else:
+        whole, *per = screen.judge([a, *lo], [b, *hi], rule)
+    sources = _source_reasons(balance["sources"], production)
+    hidden_sources = {k: r for k, r in sources.items() if r}
+    production_reason = None
+    if hidden_sources:
+        only = len(sources) == 1
+        production_reason = next(iter(hidden_sources.values())) if only else secrecy.SECONDARY
+    by_source_totals = dict(totals["production_by_source_wh"])
+    by_source_periods = dict(periods["production_wh"])
+    masked_totals: dict[str, str] = {}
+    masked_periods: dict[str, list[str | None]] = {}
+
+    def hide_total(figure: str, field: str, reason: str | None) -> None:
+        if reason:
+            totals[field] = None
+            masked_totals[figure] = reason
+
+    def hide_periods(figure: str, field: str, reasons: list[str | None]) -> None:
+        if any(reasons):
+            periods[field] = [None if r else v for v, r in zip(periods[field], reasons, strict=True)]
+            masked_periods[figure] = reasons
+
+    hide_total("consumption", "consumption_wh", whole)
+    hide_periods("consumption", "consumption_wh", per)
+    for src, reason in hidden_sources.items():
+        by_source_totals[src] = None
+        by_source_periods[src] = [None] * n
+        masked_totals[f"production:{src}"] = reason
+        masked_periods[f"production:{src}"] = [reason] * n
+    totals["production_by_source_wh"], periods["production_wh"] = by_source_totals, by_source_periods
+    hide_total("production", "production_wh", production_reason)
+    hide_periods("production", "production_total_wh", [production_reason] * n)
+    for figure in DERIVED:
+        field = "self_consumed_wh" if figure == "self_consumed" else figure
+        hide_total(figure, field, whole or production_reason)
+        hide_periods(figure, field, [r or production_reason for r in per])
+    totals["masked"], periods["masked"] = masked_totals, masked_periods
+    return out
+
+
+def public_balance(request: Request, store: Store, inv: Inventory, balance: dict[str, Any]) -> dict[str, Any]:
+    """The balance as anyone may see it: the territory page and ``/api/balance`` are the same for every
+    caller (the public face; the régie's exact figures are in its supervision pages and reports)."""
+    return mask_balance(balance, _cached(request, store, inv).screen, production_verdicts(inv))
 
 
 @router.get(
@@ -291,7 +509,7 @@ def territory_disclosure(request: Request, store: Store, inv: Inventory) -> list
     responses={404: {"description": "no territory"}},
 )
 def get_disclosure(request: Request, store: StoreDep) -> list[VerdictOut]:
-    inv = load_inventory(store)
+    inv = _inventory(store)
     return [
         VerdictOut(figure=v.figure, points=v.points, publishable=v.publishable, reason=v.reason)
         for v in territory_disclosure(request, store, inv)

@@ -31,7 +31,7 @@ log:
   when 10-second ``interval`` was asked — for the days that *start* within the range; a coarser
   ``interval`` than the grant averages those values. emoncms clients expect bare numbers, so the body stays
   ``[[time, value], ...]``; the granularity served is said in the header ``X-Regie-Granularity``
-  (``raw``, ``PT30M``, ``P1D`` or ``P1M``; ``<feedid>:<granularity>,...`` for ``ids=``);
+  (``raw``, ``PT10M``, ``PT15M``, ``PT30M``, ``P1D`` or ``P1M``; ``<feedid>:<granularity>,...`` for ``ids=``);
 - everyone else (another member, a key without owner, an admin without ``reason``) is refused, in emoncms's
   error style (HTTP 200, ``{"success": false, "message": "Permission denied: <the gate's reason>"}``), and the
   refusal is logged.
@@ -89,7 +89,7 @@ MAX_DATAPOINTS = 8928
 _MS_THRESHOLD = 100_000_000_000  # a start/end above this is in milliseconds (year 5138 in seconds)
 _CALENDAR = {"daily": ("day", "D"), "weekly": ("day", "W"), "monthly": ("month", "M"), "annual": ("month", "Y")}
 _CALENDAR_SECONDS = {"daily": 86_400, "weekly": 7 * 86_400, "monthly": 28 * 86_400, "annual": 365 * 86_400}
-_GRANTED_SECONDS = {"PT30M": 1800, "P1D": 86_400, "P1M": 28 * 86_400}
+_GRANTED_SECONDS = {"PT10M": 600, "PT15M": 900, "PT30M": 1800, "P1D": 86_400, "P1M": 28 * 86_400}
 DEFAULT_PURPOSE = "dpv:ServiceProvision"  # a member's own dashboard; a grant must name the purpose asked
 
 

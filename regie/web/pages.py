@@ -1,5 +1,9 @@
 """HTML pages. Each page is a thin route: gather figures from services, hand them to a template, render in the
-visitor's language (:func:`regie.web.templating.render`)."""
+visitor's language (:func:`regie.web.templating.render`).
+
+The territory page is the régie's public face, the same for every visitor (the admin included): its figures
+pass through :func:`regie.web.disclosure.public_balance`, and a figure statistical secrecy hides says why
+instead of showing a number. The régie's exact figures are in its supervision pages and reports."""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from regie.governance import secrecy
 from regie.model import Step
 from regie.services.balance import BalanceRequestError, territory_balance
-from regie.web import i18n, queries
+from regie.web import disclosure, i18n, queries
 from regie.web.api import territory_summary
 from regie.web.deps import StoreDep
 from regie.web.templating import energy_unit, render
@@ -39,8 +44,17 @@ def _sources(keys: list[str], gettext: Callable[[str], str]) -> list[dict[str, s
     ]
 
 
+#: What the page says instead of a hidden figure, by reason (:mod:`regie.governance.secrecy`).
+MASK_LABELS: dict[str, str] = {
+    secrecy.FEWER_THAN_10: i18n.N_("hidden — fewer than 10 delivery points"),
+    secrecy.DOMINANCE: i18n.N_("hidden — dominated by one point"),
+    secrecy.SECONDARY: i18n.N_("hidden — would reveal a hidden figure"),
+}
+
+
 def _monthly_rows(balance: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
     p = balance["periods"]
+    masked = p.get("masked", {})
     rows = []
     for i, start in enumerate(p["start"]):
         rows.append({
@@ -51,6 +65,7 @@ def _monthly_rows(balance: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any
             "coverage": p["coverage"][i],
             "self_sufficiency": p["self_sufficiency"][i],
             "self_consumption": p["self_consumption"][i],
+            "masked": {figure: reasons[i] for figure, reasons in masked.items() if reasons[i]},
         })
     return rows
 
@@ -71,6 +86,7 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
     if period is not None:
         try:
             balance = territory_balance(store, period.first, period.end, Step.parse("P1M"))
+            balance = disclosure.public_balance(request, store, inv, balance)
         except BalanceRequestError as exc:
             problem = str(exc)
     months = _monthly_rows(balance, zone) if balance else []
@@ -96,6 +112,10 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
             "day": gettext("daily averages"),
             "hour": gettext("hourly averages"),
             "minutes": gettext("{n}-minute values"),
+            "masked": {reason: gettext(label) for reason, label in MASK_LABELS.items()},
+            "somePeriods": gettext("{series}, some periods"),
+            "hiddenSeries": gettext("{series}: {reason}"),
+            "secrecy": gettext("Statistical secrecy:"),
         },
     }
     context = {
@@ -111,5 +131,9 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
         "months": months,
         "table_unit": table_unit,
         "chart_config": chart_config,
+        "mask_labels": {reason: gettext(label) for reason, label in MASK_LABELS.items()},
+        "masked": balance["totals"]["masked"] if balance else {},
+        "table_reasons": sorted({r for m in months for r in m["masked"].values()}
+                                | set(balance["totals"]["masked"].values() if balance else ())),
     }
     return render(request, "territory.html", context)

@@ -61,6 +61,18 @@ def test_consent_commands(env) -> None:
     assert too_long.exit_code != 0 and "3 years" in too_long.output
 
 
+def test_consent_grant_takes_the_finer_levels(env) -> None:
+    args = ("consent", "grant", "--subject", "alice", "--to", "organisation:coop", "--from", "2025-01-01",
+            "--purpose", "dpv:FulfilmentOfContractualObligation", "--expires", "2027-06-30")  # fmt: skip
+    r = run(*args, "--granularity", "PT15M")
+    assert r.exit_code == 0 and "(PT15M," in r.output, r.output
+    gid = r.output.split("grant ")[1].split()[0]
+    assert '"regie:granularity": "PT15M"' in run("consent", "list", "--receipt", gid).output
+    bad = run(*args, "--granularity", "PT5M")
+    assert bad.exit_code != 0 and "PT10M" in bad.output and "PT15M" in bad.output
+    assert "PT10M" in run("consent", "grant", "--help").output
+
+
 def test_audit_verify_names_the_edited_entry(env) -> None:
     run("user", "add", "alice", "--role", "member", "--holder", "alice", "--password-stdin", stdin="a long password\n")
     run("user", "add", "bob", "--role", "member", "--holder", "bob", "--password-stdin", stdin="a long password\n")

@@ -53,6 +53,42 @@ def test_granularity_order() -> None:
     assert Granularity.P1D.allows(Granularity.P1M) and Granularity.P1D.allows(Granularity.P1D)
     assert not Granularity.P1D.allows(Granularity.PT30M)
     assert Granularity.PT30M.allows(Granularity.P1M)
+    assert [g.value for g in sorted(Granularity, key=lambda g: g.rank)] == ["raw", "PT10M", "PT15M", "PT30M",
+                                                                           "P1D", "P1M"]  # fmt: skip
+    allowed = [g.value for g in Granularity if Granularity.PT15M.allows(g)]
+    assert allowed == ["PT15M", "PT30M", "P1D", "P1M"]
+    assert not Granularity.PT30M.allows(Granularity.PT15M) and not Granularity.PT15M.allows(Granularity.PT10M)
+    assert all(Granularity.RAW.allows(g) for g in Granularity) and not Granularity.PT10M.allows(Granularity.RAW)
+    assert (Granularity.PT10M.seconds, Granularity.PT15M.seconds, Granularity.PT30M.seconds) == (600, 900, 1800)
+    assert Granularity.RAW.seconds is None and Granularity.P1D.seconds is None
+    assert Granularity.parse(" pt15m ") is Granularity.PT15M and Granularity.parse("RAW") is Granularity.RAW
+    with pytest.raises(ConsentError, match="choose one of raw, PT10M, PT15M, PT30M, P1D, P1M"):
+        Granularity.parse("PT5M")
+
+
+def test_every_level_fits_the_stored_column_and_old_values_still_read() -> None:
+    from regie.store.schema import consent as table
+
+    assert max(len(g.value) for g in Granularity) <= table.c.granularity.type.length  # no migration needed
+    assert [Granularity(v) for v in ("PT30M", "P1D", "P1M")] == [Granularity.PT30M, Granularity.P1D, Granularity.P1M]
+
+
+def test_finer_grants_round_trip_and_an_unknown_level_is_refused(store, people) -> None:
+    alice = people["alice"]
+    for level in ("PT10M", "PT15M", "raw"):
+        g = give(store, alice, granularity=level)
+        assert consent.get_grant(store, g.id).granularity is Granularity(level)
+    with pytest.raises(ConsentError, match="granularity 'PT5M'"):
+        give(store, alice, granularity="PT5M")
+    quarter = give(store, alice, granularity="PT15M")
+    assert consent.receipt(store, quarter.id)["regie:granularity"] == "PT15M"  # an xsd:duration
+    raw = give(store, alice, granularity="raw")
+    r = consent.receipt(store, raw.id)
+    assert r["regie:granularity"] == {"@id": "regie:raw"}  # no duration: a node, not a bad literal
+    rdflib = pytest.importorskip("rdflib")
+    graph = rdflib.Graph().parse(data=json.dumps(r), format="json-ld")
+    regie = rdflib.Namespace("https://w3id.org/regie/ns#")
+    assert (rdflib.URIRef(r["@id"]), regie.granularity, regie.raw) in graph
 
 
 def test_operator_requests_member_accepts_or_refuses(store, people) -> None:

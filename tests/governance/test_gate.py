@@ -308,3 +308,118 @@ def test_presence_gives_timestamps_never_values(store, people) -> None:
     assert p.first["a-load"] == ts(2025, 1, 1)
     e = last_access(store)
     assert (e["series"], e["granularity"], e["points"]) == ("presence:2 series", "timestamps", 96)
+
+
+# ---------------------------------------------------------------- 10- and 15-minute levels, raw grants
+
+
+def _add(store, series, t, v) -> None:
+    from regie.model import Readings
+
+    with store.transaction() as tx:
+        tx.add_series(store.load_inventory().territory.id, [series])
+    store.write([Readings(series.id, np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64))])
+
+
+def _sensor(store, hours: int = 2) -> np.ndarray:
+    """alice's emonPi (10 s, W) over ``hours`` from JAN: 0, 10, 20 ... W, one more each 10 s."""
+    from regie.model import Series, SeriesKind, Step
+
+    t = np.arange(JAN, JAN + hours * 3600, 10)
+    _add(store, Series("a-emonpi", SeriesKind.SENSOR, "W", Step.parse("PT10S"), site_id="house-a"), t,
+         np.arange(len(t)) * 10.0)  # fmt: skip
+    return t
+
+
+def test_pt15m_and_pt10m_are_means_of_power_and_sums_of_energy_on_utc_steps(store, people) -> None:
+    from regie.model import Series, SeriesKind, Step
+
+    t = _sensor(store)
+    d = read_personal(store, people["alice"], "a-emonpi", JAN, JAN + 7200, "PT15M", "dpv:ServiceProvision", now=NOW)
+    assert d.granularity.value == "PT15M" and not d.raw
+    assert d.t.tolist() == [JAN + 900 * i for i in range(8)] and d.count.tolist() == [90] * 8
+    # the mean of 90 values k·10 W, k = 90 i ... 90 i + 89
+    np.testing.assert_allclose(d.values, [(90 * i + 44.5) * 10 for i in range(8)])
+    ten = read_personal(store, people["alice"], "a-emonpi", JAN, JAN + 7200, "PT10M", "dpv:ServiceProvision",
+                        now=NOW)  # fmt: skip
+    assert len(ten.t) == 12 and ten.count.tolist() == [60] * 12
+    e = last_access(store)
+    assert (e["granularity"], e["decision"], e["points"]) == ("PT10M", "allowed", 12)
+    # an energy series at 5 minutes, starting off the quarter-hour: sums per UTC quarter-hour
+    five = np.arange(JAN + 600, JAN + 3600, 300)
+    _add(store, Series("a-wh5", SeriesKind.CONSUMPTION, "Wh", Step.parse("PT5M"), prm=PRM_A), five,
+         np.full(len(five), 100.0))  # fmt: skip
+    q = read_personal(store, CLI_ADMIN, "a-wh5", JAN, JAN + 3600, "PT15M", PURPOSE, reason="meter check", now=NOW)
+    assert q.t.tolist() == [JAN, JAN + 900, JAN + 1800, JAN + 2700] and q.t[0] % 900 == 0
+    assert q.values.tolist() == [100.0, 300.0, 300.0, 300.0] and q.count.tolist() == [1, 3, 3, 3]
+    assert len(t) == 720
+
+
+def test_a_level_finer_than_the_series_is_refused_with_the_reason_and_logged(store, people) -> None:
+    from regie.governance.gate import UnavailableGranularity
+    from regie.model import Series, SeriesKind, Step
+
+    with pytest.raises(UnavailableGranularity, match=r"a-load is recorded every PT30M: it has no PT15M values"):
+        read_personal(store, people["alice"], "a-load", JAN, FEB, "PT15M", "dpv:ServiceProvision", now=NOW)
+    e = last_access(store)
+    assert (e["caller"], e["series"], e["granularity"], e["decision"]) == ("alice", "a-load", "PT15M", "refused")
+    assert "no PT15M values" in e["reason"] and e["points"] == 0
+    ten = np.arange(JAN, JAN + 3600, 600)
+    _add(store, Series("a-10min", SeriesKind.CONSUMPTION, "W", Step.parse("PT10M"), prm=PRM_A), ten,
+         np.full(len(ten), 400.0))  # fmt: skip
+    with pytest.raises(UnavailableGranularity, match="PT15M is not a whole number of its steps"):
+        read_personal(store, people["alice"], "a-10min", JAN, JAN + 3600, "PT15M", "dpv:ServiceProvision", now=NOW)
+    assert last_access(store)["decision"] == "refused"
+    # PT30M keeps its contract: 10-minute points give half-hour means; a coarser series its own points
+    d = read_personal(store, people["alice"], "a-10min", JAN, JAN + 3600, "PT30M", "dpv:ServiceProvision", now=NOW)
+    assert d.values.tolist() == [400.0, 400.0] and d.count.tolist() == [3, 3]
+    # the gate's refusal of the caller comes first: bob learns nothing of the series' step
+    with pytest.raises(AccessDenied, match="no grant"):
+        read_personal(store, people["bob"], "a-load", JAN, FEB, "PT15M", PURPOSE, now=NOW)
+
+
+def test_a_pt15m_grant_allows_pt15m_and_coarser_and_a_pt30m_grant_refuses_pt15m(store, people) -> None:
+    _sensor(store)
+    op, end = people["op"], JAN + 7200
+    g15 = give_daily(store, people, categories=["sensor"], granularity="PT15M")
+    for level, n in (("PT15M", 8), ("PT30M", 4), ("P1D", 1)):
+        d = read_personal(store, op, "a-emonpi", JAN, end, level, PURPOSE, now=NOW)
+        assert (d.granularity.value, len(d.t), d.consent_id) == (level, n, g15.id)
+    with pytest.raises(AccessDenied, match="allows PT15M at the finest, not PT10M"):
+        read_personal(store, op, "a-emonpi", JAN, end, "PT10M", PURPOSE, now=NOW)
+    with pytest.raises(AccessDenied, match="allows PT15M at the finest, not raw"):
+        read_personal(store, op, "a-emonpi", JAN, end, "raw", PURPOSE, now=NOW)
+    consent.withdraw(store, g15.id, people["alice"], now=NOW)
+    give_daily(store, people, categories=["sensor"], granularity="PT30M")
+    with pytest.raises(AccessDenied, match="allows PT30M at the finest, not PT15M"):
+        read_personal(store, op, "a-emonpi", JAN, end, "PT15M", PURPOSE, now=NOW + 1)
+    e = last_access(store)
+    assert (e["caller"], e["granularity"], e["decision"]) == ("op", "PT15M", "refused")
+
+
+def test_finest_picks_the_finest_level_the_grant_allows_and_the_series_has(store, people) -> None:
+    from regie.governance.gate import FINEST, allowed_granularity
+
+    _sensor(store)
+    op = people["op"]
+    give_daily(store, people, categories=["consumption", "sensor"], granularity="PT10M")
+    # a 30-minute Linky curve has no 10-minute values: finest serves half-hours; the 10 s sensor 10 minutes
+    assert allowed_granularity(store, op, "a-load", JAN, FEB, PURPOSE, now=NOW) == "PT30M"
+    d = read_personal(store, op, "a-load", JAN, FEB, FINEST, PURPOSE, now=NOW)
+    assert d.granularity.value == "PT30M" and len(d.t) == 31 * 48 and not d.raw
+    assert allowed_granularity(store, op, "a-emonpi", JAN, JAN + 3600, PURPOSE, now=NOW) == "PT10M"
+    s = read_personal(store, op, "a-emonpi", JAN, JAN + 3600, FINEST, PURPOSE, now=NOW)
+    assert s.granularity.value == "PT10M" and len(s.t) == 6 and last_access(store)["granularity"] == "PT10M"
+    give_daily(store, people, categories=["sensor"], granularity="raw")
+    assert allowed_granularity(store, op, "a-emonpi", JAN, JAN + 3600, PURPOSE, now=NOW) == "raw"
+    r = read_personal(store, op, "a-emonpi", JAN, JAN + 3600, FINEST, PURPOSE, now=NOW)
+    assert r.raw and r.granularity.value == "raw" and len(r.t) == 360 and last_access(store)["granularity"] == "raw"
+
+
+def test_aggregate_entitlement_asks_for_the_level_of_its_grid() -> None:
+    from regie.governance.consent import Granularity as G
+    from regie.governance.gate import _step_granularity
+
+    expected = {300: G.RAW, 600: G.PT10M, 900: G.PT15M, 1200: G.PT10M, 1800: G.PT30M, 2700: G.PT15M,
+                3600: G.PT30M, 86_400: G.P1D, 31 * 86_400: G.P1M}  # fmt: skip
+    assert {step: _step_granularity(step) for step in expected} == expected

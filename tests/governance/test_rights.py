@@ -7,6 +7,7 @@ import io
 import json
 import zipfile
 
+import numpy as np
 import pytest
 from governance_data import NOW, PRM_A, PRM_C, ts
 from sqlalchemy import select
@@ -106,3 +107,20 @@ def test_a_sensor_on_a_members_site_is_theirs_to_export() -> None:
     assert "a-emonpi" in {x.id for x in personal_series(s, "alice")}
     assert "a-emonpi" not in {x.id for x in personal_series(s, "bob")}
     s.close()
+
+
+def test_export_gives_a_members_own_sensor_at_its_own_step(store, people) -> None:
+    """A 10-second sensor on Alice's site is exported raw: it is her data, not a half-hour average."""
+    from governance_data import inventory
+
+    from regie.model import Readings, Series, SeriesKind, Step
+
+    inv = inventory()
+    inv.series.append(Series("a-emonpi", SeriesKind.CONSUMPTION, "W", Step.parse("PT10S"), site_id="house-a"))
+    store.save_inventory(inv)
+    t = ts(2025, 2, 1) + 10 * np.arange(360)
+    store.write([Readings("a-emonpi", t, 500.0 + np.arange(360))])
+    zf = zipfile.ZipFile(io.BytesIO(rights.export_member(store, people["alice"], "alice", now=NOW)))
+    (name,) = [n for n in zf.namelist() if n.startswith("series/a-emonpi")]
+    rows = list(csv.DictReader(io.StringIO(zf.read(name).decode())))
+    assert len(rows) == 360 and rows[1]["value"] == "501.0"

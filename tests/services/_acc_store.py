@@ -4,11 +4,15 @@ One producer (24 kW, i.e. 12,000 Wh per half-hour) and three consumers drawing 2
 (10,000 / 5,000 / 1,000 Wh per half-hour) all through 2025, at PT30M. Consumer C, the commune (priority 1),
 joins the operation on 2 June 2025, mid-month. With everyone in, each half-hour is the issue's vector
 P = 12, C = (10, 5, 1) [kWh]; on 1 June, C is out.
+
+:func:`build_quarter_hours` is the same operation at PT15M (ACC's step since settlement moved to 15 minutes),
+its curves recorded every 15 minutes over a few weeks: each step is then P = 6, C = (5, 2.5, 0.5) [kWh].
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -40,6 +44,8 @@ PRM_P, PRM_A, PRM_B, PRM_C = "30000000000001", "30000000000002", "30000000000003
 WATTS = {PRM_P: 24_000.0, PRM_A: 20_000.0, PRM_B: 10_000.0, PRM_C: 2_000.0}
 LAT, LON = 42.40, 2.48
 PT30M = Step(seconds=1800)
+PT15M = Step(seconds=900)
+PARIS = ZoneInfo("Europe/Paris")
 BILLING = {
     "local_price": {"default": 0.15, "rules": [{"price": 0.10, "type": "commune"}]},
     "turpe": "none",
@@ -48,7 +54,7 @@ BILLING = {
 }
 
 
-def inventory() -> Inventory:
+def inventory(step: Step = PT30M) -> Inventory:
     inv = Inventory(Territory("village", "Village", "Europe/Paris", LAT, LON))
     inv.organisations += [Organisation("coop", "Coopérative solaire", OrganisationKind.COOPERATIVE),
                           Organisation("mairie", "Commune", OrganisationKind.COMMUNE)]
@@ -61,12 +67,12 @@ def inventory() -> Inventory:
         inv.sites.append(site)
         inv.delivery_points.append(DeliveryPoint(prm, site.id, "C5", kva, "residential"))
         inv.memberships.append(Membership(holder, prm, date(2020, 1, 1)))
-        inv.series.append(Series(f"{kind.value}-{prm[-1]}", kind, "W", PT30M, IntervalConvention.START, 1.0,
+        inv.series.append(Series(f"{kind.value}-{prm[-1]}", kind, "W", step, IntervalConvention.START, 1.0,
                                  prm=prm, site_id=site.id))
     return inv
 
 
-def operation() -> Operation:
+def operation(step: Step = PT30M) -> Operation:
     where = {"latitude": LAT, "longitude": LON, "density": Density.RURAL}
     return Operation("acc-test", "Soleil du village", "coop", (
         Participant(PRM_P, Role.PRODUCER, date(2024, 1, 1), peak_power_w=250_000.0, name="Parc", **where),
@@ -74,7 +80,7 @@ def operation() -> Operation:
         Participant(PRM_B, Role.CONSUMER, date(2024, 1, 1), priority=2, name="Joan", **where),
         Participant(PRM_C, Role.CONSUMER, date(2025, 6, 2), type=ParticipantType.COMMUNE, priority=1,
                     name="Mairie", **where),
-    ), step=PT30M)  # fmt: skip
+    ), step=step)  # fmt: skip
 
 
 def build(url: str, *, gaps: slice | None = None) -> Store:
@@ -91,6 +97,19 @@ def build(url: str, *, gaps: slice | None = None) -> Store:
         batches.append(Readings(s.id, t, v))
     store.write(batches)
     save_operation(store, StoredOperation(operation(), "village", "default",
+                                          {PRM_A: 0.5, PRM_B: 0.3, PRM_C: 0.2}, BILLING))
+    return store
+
+
+def build_quarter_hours(url: str, first: date, last: date) -> Store:
+    """The operation at PT15M, with curves every 15 minutes over the local days [first, last)."""
+    store = open_store(url)
+    inv = inventory(PT15M)
+    store.save_inventory(inv)
+    start, end = (int(datetime(d.year, d.month, d.day, tzinfo=PARIS).timestamp()) for d in (first, last))
+    t = np.arange(start, end, PT15M.seconds, dtype=np.int64)
+    store.write([Readings(s.id, t, np.full(len(t), WATTS[s.prm])) for s in inv.series])
+    save_operation(store, StoredOperation(operation(PT15M), "village", "default",
                                           {PRM_A: 0.5, PRM_B: 0.3, PRM_C: 0.2}, BILLING))
     return store
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from _acc_store import PRM_A, PRM_B, PRM_C, PRM_P, RecordingReader, build, operation
+from _acc_store import PRM_A, PRM_B, PRM_C, PRM_P, RecordingReader, build, build_quarter_hours, operation
 
 from regie.services import acc as service
 from regie.store.operations import StoredOperation, load_operation, operation_ids, save_operation
@@ -189,8 +189,8 @@ def test_gate_reader_needs_a_reason_and_logs_every_read(store) -> None:
 
     start, end = _days(date(2025, 6, 1), date(2025, 6, 2))
     with pytest.raises(AccessDenied):
-        service.load_curves(store, operation(), start, end, service.gate_reader(store, CLI_ADMIN))
-    reader = service.gate_reader(store, CLI_ADMIN, reason="monthly ACC allocation")
+        service.load_curves(store, operation(), start, end, service.gate_reader(store, CLI_ADMIN, step="PT30M"))
+    reader = service.gate_reader(store, CLI_ADMIN, step=operation().step, reason="monthly ACC allocation")
     r = service.allocate(service.load_curves(store, operation(), start, end, reader))
     np.testing.assert_allclose(r.allocation.autocons[0], [8000, 4000])
     allowed = [e for e in audit.entries(store) if e.entry.get("decision") == "allowed"]
@@ -213,3 +213,84 @@ def test_sankey_and_a_participants_own_view(store) -> None:
     assert "Anna" not in str(mine)
     with pytest.raises(service.AccRequestError):
         service.participant_only(r, "39999999999999")
+
+
+# ---------------------------------------------------------------- a PT15M operation, through the gate
+
+
+@pytest.fixture
+def quarter_store(store_url: str):
+    s = build_quarter_hours(store_url, date(2025, 3, 29), date(2025, 6, 4))
+    yield s
+    s.close()
+
+
+def _pmo_with_grants(store, granularity: str | None = None):
+    """The cooperative's operator, and every participant's grant to the cooperative: at the operation's step
+    as the demo gives them (:func:`regie.demo.acc_accounts.create_acc_demo_accounts`), or at ``granularity``."""
+    from argon2 import PasswordHasher
+
+    from regie.demo.acc_accounts import create_acc_demo_accounts
+    from regie.governance import accounts, consent
+
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    create_acc_demo_accounts(store, hasher=fast)
+    if granularity is not None:
+        for g in consent.list_grants(store, recipient_id="coop"):
+            consent.withdraw(store, g.id, accounts.CLI_ADMIN)
+            consent.grant(store, accounts.CLI_ADMIN, subject_id=g.subject_id, recipient_kind=g.recipient_kind,
+                          recipient_id=g.recipient_id, categories=sorted(g.categories), prms=g.prms,
+                          granularity=granularity, data_start=g.data_start, data_end=g.data_end, purpose=g.purpose,
+                          expires_at=g.expires_at)  # fmt: skip
+    return accounts.get_account(store, "pmo")
+
+
+def test_a_pt15m_operation_allocates_every_quarter_hour_through_the_gate(quarter_store) -> None:
+    from regie.governance import audit, consent
+
+    store = quarter_store
+    op = load_operation(store, "acc-test").operation
+    assert op.step.seconds == 900
+    pmo = _pmo_with_grants(store)
+    assert {g.granularity.value for g in consent.list_grants(store, recipient_id="coop")} == {"PT15M"}
+    reader = service.gate_reader(store, pmo, step=op.step)
+    start, end = _days(date(2025, 6, 2), date(2025, 6, 3))
+    r = service.allocate(service.load_curves(store, op, start, end, reader), "default")
+    assert r.curves.t.tolist() == list(range(start, end, 900)) and len(r.curves.t) == 96
+    assert r.curves.missing == {}
+    # each quarter-hour P = 6 kWh, C = (5, 2.5, 0.5): the default key gives P·C_i/ΣC
+    np.testing.assert_allclose(r.allocation.cons, np.tile([5000.0, 2500.0, 500.0], (96, 1)))
+    np.testing.assert_allclose(r.allocation.autocons, np.tile([3750.0, 1875.0, 375.0], (96, 1)))
+    reads = [e.entry for e in audit.entries(store, kind="access")][-4:]
+    assert {(e["caller"], e["granularity"], e["decision"]) for e in reads} == {("pmo", "PT15M", "allowed")}
+    assert sorted(e["points"] for e in reads) == [96] * 4
+    # a DST day has 92 quarter-hours, each one allocated (C is not in yet)
+    a, b = _days(date(2025, 3, 30), date(2025, 3, 31))
+    dst = service.load_curves(store, op, a, b, reader)
+    assert len(dst.t) == 92 and np.isfinite(dst.consumption).all() and np.isfinite(dst.production).all()
+
+
+def test_a_pt30m_grant_refuses_the_pt15m_read_of_the_operation_and_logs_it(quarter_store) -> None:
+    from regie.governance import audit
+    from regie.governance.gate import AccessDenied
+
+    store = quarter_store
+    op = load_operation(store, "acc-test").operation
+    pmo = _pmo_with_grants(store, "PT30M")
+    start, end = _days(date(2025, 6, 2), date(2025, 6, 3))
+    with pytest.raises(AccessDenied, match="allows PT30M at the finest, not PT15M"):
+        service.load_curves(store, op, start, end, service.gate_reader(store, pmo, step=op.step))
+    e = audit.entries(store, kind="access")[-1].entry
+    assert (e["caller"], e["granularity"], e["decision"], e["points"]) == ("pmo", "PT15M", "refused", 0)
+    assert "PT30M at the finest" in e["reason"]
+
+
+def test_gate_reader_reads_at_the_step_it_is_given(store) -> None:
+    from regie.governance import audit
+    from regie.governance.accounts import CLI_ADMIN
+
+    reader = service.gate_reader(store, CLI_ADMIN, step=operation().step, reason="check")
+    t, _ = reader("consumption-2", *_days(date(2025, 6, 2), date(2025, 6, 3)))
+    assert len(t) == 48 and audit.entries(store, kind="access")[-1].entry["granularity"] == "PT30M"
+    with pytest.raises(service.AccRequestError, match="no PT1H level"):
+        service.gate_reader(store, CLI_ADMIN, step="PT1H", reason="check")

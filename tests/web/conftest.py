@@ -1,10 +1,11 @@
 """Fixtures for the web face: a small synthetic territory whose figures are easy to compute by hand, a
 TestClient over it, and for browser tests a real uvicorn server on loopback plus headless Chromium.
 
-The synthetic territory: two households drawing 600 W and 400 W all the time (1000 W together), a hydro
-plant giving 300 W all the time and a PV plant giving 1400 W from 12:00 to 24:00 UTC and nothing from
-00:00 to 12:00 UTC, every 30 minutes. So per half-hour step: "morning" steps match min(P, C) = 300 W of
-1000 W, "afternoon" steps match 1000 W of 1000 W (production 1700 W).
+The synthetic territory: ten identical households drawing 100 W each all the time (1000 W together: enough
+points, none dominant, for statistical secrecy to show every figure), a hydro plant giving 300 W all the time
+and a PV plant giving 1400 W from 12:00 to 24:00 UTC and nothing from 00:00 to 12:00 UTC, every 30 minutes.
+So per half-hour step: "morning" steps match min(P, C) = 300 W of 1000 W, "afternoon" steps match 1000 W of
+1000 W (production 1700 W).
 """
 
 from __future__ import annotations
@@ -47,19 +48,24 @@ CHROMIUM_ARGS = [
 START, END = datetime(2025, 3, 1, tzinfo=PARIS), datetime(2025, 5, 1, tzinfo=PARIS)
 
 
+#: The households' delivery points and consumption series (c1 … c10).
+HOUSEHOLDS = 10
+PRMS = [f"300000000000{i:02d}" for i in range(1, HOUSEHOLDS + 1)]
+CONSUMERS = [f"c{i}" for i in range(1, HOUSEHOLDS + 1)]
+
+
 def synthetic_inventory() -> Inventory:
     return Inventory(
         Territory("vallee", "Vallée-Test", latitude=42.40, longitude=2.48),
         sites=[Site("s", "Site", "vallee")],
-        delivery_points=[DeliveryPoint("30000000000001", "s"), DeliveryPoint("30000000000002", "s")],
+        delivery_points=[DeliveryPoint(prm, "s") for prm in PRMS],
         producers=[
             Producer("h", "Hydro", Source.HYDRO, 500_000),
             Producer("pv", "PV", Source.PV, 36_000),
         ],
-        transformers=[Transformer("tr1", "Poste 1", 250, prms=("30000000000001", "30000000000002"))],
+        transformers=[Transformer("tr1", "Poste 1", 250, prms=tuple(PRMS))],
         series=[
-            Series("c1", SeriesKind.CONSUMPTION, "W", PT30M, prm="30000000000001"),
-            Series("c2", SeriesKind.CONSUMPTION, "W", PT30M, prm="30000000000002"),
+            *(Series(c, SeriesKind.CONSUMPTION, "W", PT30M, prm=prm) for c, prm in zip(CONSUMERS, PRMS, strict=True)),
             Series("h", SeriesKind.PRODUCTION, "W", PT30M, producer_id="h"),
             Series("pv", SeriesKind.PRODUCTION, "W", PT30M, producer_id="pv"),
         ],
@@ -72,8 +78,7 @@ def fill_synthetic(store: Store, start: datetime, end: datetime) -> None:
     t = np.arange(int(start.timestamp()), int(end.timestamp()), 1800, dtype=np.int64)
     morning = ((t // 1800) % 48) < 24
     store.write([
-        Readings("c1", t, np.full(len(t), 600.0)),
-        Readings("c2", t, np.full(len(t), 400.0)),
+        *(Readings(c, t, np.full(len(t), 1000.0 / HOUSEHOLDS)) for c in CONSUMERS),
         Readings("h", t, np.full(len(t), 300.0)),
         Readings("pv", t, np.where(morning, 0.0, 1400.0)),
     ])
@@ -145,6 +150,19 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 def live_server(browser_store: Store) -> Iterator[LiveServer]:
     with LiveServer(browser_store) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The synthetic territory where only three households sent data (March 2025): secrecy hides consumption."""
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('small') / 'small.sqlite'}")
+    store.save_inventory(synthetic_inventory())
+    t = np.arange(int(START.timestamp()), int(datetime(2025, 4, 1, tzinfo=PARIS).timestamp()), 1800, dtype=np.int64)
+    houses = [Readings(c, t, np.full(len(t), 100.0)) for c in CONSUMERS[:3]]
+    store.write([*houses, Readings("h", t, np.full(len(t), 300.0))])
+    with LiveServer(store) as server:
+        yield server
+    store.close()
 
 
 @pytest.fixture(scope="module")

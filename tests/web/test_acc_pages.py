@@ -351,3 +351,46 @@ def test_demo_accounts_open_the_operation(tmp_path) -> None:
                 assert client.get(path).status_code == 200, (name, path)
     finally:
         store.close()
+
+
+# ---------------------------------------------------------------- a PT15M operation
+
+
+def test_a_pt15m_operation_opens_through_the_gate_at_15_minutes(tmp_path) -> None:
+    from datetime import date
+
+    from regie.demo.acc_accounts import create_acc_demo_accounts
+    from regie.governance import accounts, consent
+
+    store = _acc_store.build_quarter_hours(f"sqlite:///{tmp_path / 'quarter.sqlite'}", date(2025, 6, 1),
+                                           date(2025, 6, 4))  # fmt: skip
+    try:
+        create_acc_demo_accounts(store, hasher=FAST)  # grants at the operation's step: PT15M
+        assert {g.granularity.value for g in consent.list_grants(store, recipient_id="coop")} == {"PT15M"}
+        with TestClient(AccWorld(store).app(), follow_redirects=False) as client:
+            client.cookies.set("regie_session", accounts.create_session(store, accounts.get_account(store, "pmo")))
+            before = len(audit.entries(store, kind="access"))
+            r = client.get(f"{OP}/allocation", params={"view": "day", "period": "2025-06-02"})
+            assert r.status_code == 200, r.text
+            assert values(r.text, "flow-autocons")[0] == pytest.approx(3750 * 96)  # 96 quarter-hours for Anna
+            new = [e.entry for e in audit.entries(store, kind="access")[before:]]
+            assert new and {(e["caller"], e["granularity"], e["decision"]) for e in new} == {
+                ("pmo", "PT15M", "allowed")
+            }
+            participant = accounts.get_account(store, "participant")
+            client.cookies.set("regie_session", accounts.create_session(store, participant))
+            assert client.get(f"{OP}/me").status_code == 200
+            # at 30 minutes, the grants no longer cover the operation's step: the gate refuses and says why
+            for g in consent.list_grants(store, recipient_id="coop"):
+                consent.withdraw(store, g.id, accounts.CLI_ADMIN)
+                consent.grant(store, accounts.CLI_ADMIN, subject_id=g.subject_id, recipient_kind=g.recipient_kind,
+                              recipient_id=g.recipient_id, categories=sorted(g.categories), prms=g.prms,
+                              granularity="PT30M", data_start=g.data_start, data_end=None, purpose=g.purpose,
+                              expires_at=g.expires_at)  # fmt: skip
+            client.cookies.set("regie_session", accounts.create_session(store, accounts.get_account(store, "pmo")))
+            refused = client.get(f"{OP}/allocation", params={"view": "day", "period": "2025-06-02"})
+            assert refused.status_code == 403 and "allows PT30M at the finest, not PT15M" in refused.text
+            last = audit.entries(store, kind="access")[-1].entry
+            assert (last["caller"], last["granularity"], last["decision"]) == ("pmo", "PT15M", "refused")
+    finally:
+        store.close()

@@ -178,3 +178,69 @@ def test_personal_pages_are_not_cached_nor_framed(world: World) -> None:
     assert r.headers["cache-control"] == "no-store" and r.headers["x-frame-options"] == "DENY"
     r = as_(world, "alice").post("/me/export", data={"csrf_token": world.csrf("alice")})
     assert r.headers["cache-control"] == "no-store"
+
+
+# ---------------------------------------------------------------- 10- and 15-minute levels, raw
+
+
+def _options(html: str, select: str) -> list[tuple[str, str]]:
+    """(value, label) of the options of the select carrying ``select`` (its name or data-testid)."""
+    m = re.search(rf"<select [^>]*{select}[^>]*>(.*?)</select>", html, re.S)
+    assert m is not None, select
+    return re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', m.group(1))
+
+
+def test_grant_forms_list_every_level_in_english_and_french(world: World) -> None:
+    en = _options(as_(world, "alice").get("/me").text, 'data-testid="grant-granularity-input"')
+    assert en == [("raw", "every reading, as recorded (a sensor: every 10 seconds)"),
+                  ("PT10M", "every 10 minutes"), ("PT15M", "every 15 minutes"), ("PT30M", "every 30 minutes"),
+                  ("P1D", "daily totals"), ("P1M", "monthly totals")]  # fmt: skip
+    fr = dict(_options(as_(world, "alice", "fr").get("/me").text, 'data-testid="grant-granularity-input"'))
+    assert (fr["PT10M"], fr["PT15M"]) == ("toutes les 10 minutes", "toutes les 15 minutes")
+    assert fr["raw"].startswith("chaque relevé")
+    operator = [v for v, _ in _options(as_(world, "op", "fr").get("/operator").text, 'name="granularity"')]
+    assert operator == ["raw", "PT10M", "PT15M", "PT30M", "P1D", "P1M"]
+    # the member's own view offers only the steps their 30-minute curve has
+    view = [v for v, _ in _options(as_(world, "alice").get("/me").text, 'data-testid="granularity"')]
+    assert view == ["raw", "PT30M", "P1D", "P1M"]
+
+
+def test_a_pt15m_grant_by_form_and_api_and_what_its_holder_sees_of_a_30_minute_curve(world: World) -> None:
+    bob, op = as_(world, "bob"), as_(world, "op")
+    form = {"csrf_token": world.csrf("bob"), "recipient": "organisation:coop", "categories": "consumption",
+            "prms": PRM_B, "purpose": PURPOSE, "data_from": "2025-01-01",
+            "expires": (date.today() + timedelta(days=30)).isoformat()}  # fmt: skip
+    r = bob.post("/me/grants", data={**form, "granularity": "PT5M"})
+    assert r.status_code == 400 and "choose raw, PT10M, PT15M, PT30M, P1D, P1M" in r.text
+    assert bob.post("/me/grants", data={**form, "granularity": "PT15M"}).status_code == 303
+    g = next(g for g in consent.list_grants(world.store, subject_id="bob") if g.status is consent.Status.GIVEN)
+    assert g.granularity is consent.Granularity.PT15M
+    assert 'data-value="PT15M"' in bob.get("/me").text
+    # c2 is recorded every 30 minutes: the page shows its half-hours; the API says why there is no PT15M
+    page = op.get("/operator/data", params={"grant": g.id})
+    assert page.status_code == 200 and 'data-granularity="PT30M"' in page.text
+    params = {"series": "c2", "start": "2025-01-01", "end": "2025-01-02", "purpose": PURPOSE}
+    fine = op.get("/api/me/data", params={**params, "granularity": "PT15M"})
+    assert fine.status_code == 400 and "recorded every PT30M: it has no PT15M values" in fine.json()["detail"]
+    half = op.get("/api/me/data", params={**params, "granularity": "PT30M"})
+    assert half.status_code == 200 and len(half.json()["value"]) == 48 and half.json()["granularity"] == "PT30M"
+    log = [(a.caller, a.granularity, a.decision) for a in audit.accesses_to(world.store, "bob") if a.caller == "op"]
+    assert log == [("op", "PT30M", "allowed"), ("op", "PT15M", "refused"), ("op", "PT30M", "allowed")]
+    # a coarser grant refuses the finer read
+    refused = as_(world, "op").get("/api/me/data", params={**params, "series": "c1", "granularity": "PT30M"})
+    assert refused.status_code == 403 and "P1D at the finest, not PT30M" in refused.json()["detail"]
+
+
+def test_the_api_gives_a_member_raw_points_and_takes_a_pt10m_grant(world: World) -> None:
+    alice = as_(world, "alice")
+    params = {"series": "c1", "start": "2025-01-01", "end": "2025-01-02", "granularity": "raw"}
+    raw = alice.get("/api/me/data", params=params)
+    assert raw.status_code == 200 and raw.json()["granularity"] == "raw" and len(raw.json()["value"]) == 48
+    body = {"recipient_kind": "organisation", "recipient_id": "coop", "categories": ["consumption"],
+            "granularity": "PT10M", "purpose": PURPOSE, "data_from": "2025-01-01",
+            "expires": (date.today() + timedelta(days=30)).isoformat()}  # fmt: skip
+    csrf = {"X-CSRF-Token": world.csrf("alice")}
+    r = alice.post("/api/me/grants", json=body, headers=csrf)
+    assert r.status_code == 201 and r.json()["granularity"] == "PT10M"
+    bad = alice.post("/api/me/grants", json={**body, "granularity": "PT5M"}, headers=csrf)
+    assert bad.status_code == 422

@@ -1,7 +1,7 @@
 """The JSON API over the synthetic territory (tests/web/conftest.py), on SQLite and PostgreSQL.
 
-Expected figures are counted by hand from the conftest's definition: consumption 1000 W, hydro 300 W all
-the time, PV 1400 W on UTC afternoons (12:00–24:00 UTC) only.
+Expected figures are counted by hand from the conftest's definition: consumption 1000 W (ten households of
+100 W), hydro 300 W all the time, PV 1400 W on UTC afternoons (12:00–24:00 UTC) only.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def test_territory(client: TestClient) -> None:
     t = r.json()
     assert (t["id"], t["name"], t["timezone"]) == ("vallee", "Vallée-Test", "Europe/Paris")
     assert (t["latitude"], t["longitude"]) == (42.40, 2.48)
-    assert (t["delivery_points"], t["series"], t["producers"], t["transformers"]) == (2, 4, 2, 1)
-    assert t["series_by_kind"] == {"consumption": 2, "production": 2}
+    assert (t["delivery_points"], t["series"], t["producers"], t["transformers"]) == (10, 12, 2, 1)
+    assert t["series_by_kind"] == {"consumption": 10, "production": 2}
     assert t["producers_by_source"] == [
         {"source": "hydro", "producers": 1, "peak_power_w": 500_000},
         {"source": "pv", "producers": 1, "peak_power_w": 36_000},
@@ -64,6 +64,8 @@ def test_balance_defaults_to_whole_period_by_month(client: TestClient) -> None:
     assert p["self_consumed_wh"] == [pytest.approx(300 * 372 + 1000 * 371), pytest.approx(300 * 360 + 1000 * 360)]
     assert p["self_sufficiency"][1] == pytest.approx(468_000 / 720_000)
     assert b["sources"] == ["hydro", "pv"]
+    # ten households of 100 W: enough points, none dominant — statistical secrecy hides nothing
+    assert t["masked"] == {} and p["masked"] == {}
 
 
 def test_balance_dates_are_local_days(client: TestClient) -> None:
@@ -159,10 +161,11 @@ def test_default_period_is_widened_to_the_metering_step(tmp_path, synthetic_inve
     inv = synthetic_inventory()
     inv.series.append(Series("temp", SeriesKind.TEMPERATURE, "degC", Step.parse("PT10M"), resolution=0.1))
     store.save_inventory(inv)
+    consumers = [s.id for s in inv.series if s.kind is SeriesKind.CONSUMPTION]  # ten households of 10 W
     a = int(datetime(2025, 3, 3, 0, 10, tzinfo=PARIS).timestamp())
     store.write([
         Readings("temp", np.array([a, a + 86400], dtype=np.int64), np.array([5.0, 6.0])),
-        Readings("c1", np.arange(a + 1200, a + 86400, 1800, dtype=np.int64), np.full(48, 100.0)),
+        *(Readings(c, np.arange(a + 1200, a + 86400, 1800, dtype=np.int64), np.full(48, 10.0)) for c in consumers),
     ])
     client = TestClient(create_app(store))
     assert client.get("/api/territory").json()["data_period"] == {

@@ -96,3 +96,25 @@ def test_territory_page_zooms_and_switches_language(page, live_server) -> None:
     # the choice sticks (cookie)
     page.goto(live_server.url + "/")
     assert page.get_attribute("html", "lang") == "en"
+
+
+def test_the_chart_leaves_out_what_secrecy_hides_and_says_why(chromium, small_server) -> None:
+    context = chromium.new_context(timezone_id="Europe/Paris", locale="fr-FR", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(small_server.url + "/")
+        hidden = "masqué — moins de 10 points de livraison"
+        assert plain(page.get_by_test_id("value-consumption").inner_text()) == hidden
+        page.wait_for_selector('#balance-chart[data-state="ready"]')
+        s = chart_state(page)
+        assert s["error"] is None
+        assert s["names"] == ["Hydraulique", "Photovoltaïque"]  # no consumption line
+        note = plain(page.get_by_test_id("chart-masked").inner_text())
+        assert note == f"Secret statistique : Consommation : {hidden}"
+        # zoomed to the metering step, consumption stays hidden
+        zoom(page, "2025-03-10T00:00:00+01:00", "2025-03-12T00:00:00+01:00")
+        page.wait_for_selector('#balance-chart[data-step="PT30M"][data-state="ready"]')
+        assert "consumption" not in chart_state(page)["points"]
+    finally:
+        context.close()

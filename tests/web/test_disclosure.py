@@ -3,7 +3,10 @@ figures (``regie.web.disclosure``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -20,11 +23,20 @@ from regie.model import (
     OrganisationKind,
     Person,
     Producer,
+    Readings,
+    Series,
+    SeriesKind,
+    Site,
     Source,
+    Step,
     Territory,
 )
 from regie.store import open_store
 from regie.web import disclosure
+from regie.web.app import create_app
+
+PARIS = ZoneInfo("Europe/Paris")
+PT30M = Step.parse("PT30M")
 
 
 def lines(spec: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
@@ -110,7 +122,8 @@ def test_the_regie_reads_per_point_totals_through_the_gate_and_each_member_sees_
         client.get("/api/territory/disclosure")  # cached: no second read
     reads = [a for a in audit.accesses_to(world.store, "bob") if a.caller == disclosure.STATISTICS.username]
     assert len(reads) == 1
-    assert reads[0].granularity == "P1M" and reads[0].decision == "allowed"
+    # at 30 minutes: the balance's steps are judged one by one (count and dominance per step)
+    assert reads[0].granularity == "PT30M" and reads[0].decision == "allowed"
     assert reads[0].reason.startswith("admin: statistical secrecy")
 
 
@@ -152,3 +165,127 @@ def test_no_combination_of_published_figures_gives_a_small_column_back() -> None
     # while what is safe stays published
     assert all(c.value_wh is not None for c in t.cells["residential"])
     assert any(v is not None for v in [*t.month_totals_wh, t.total_wh, *t.usage_totals_wh.values()])
+
+
+# ---------------------------------------------------------------- the territory balance: /api/balance and /
+
+
+def hidden_text(html: str, testid: str) -> str:
+    """The text of the element with this data-testid (no-break spaces made plain)."""
+    m = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</p>', html, re.S)
+    assert m, testid
+    return " ".join(re.sub(r"<[^>]+>", "", m.group(1)).replace("\u00a0", " ").split())
+
+
+def test_a_three_house_territory_hides_consumption_and_rates_on_the_api_and_the_page(world: World) -> None:
+    with TestClient(world.app()) as client:
+        b = client.get("/api/balance").json()
+        daily = client.get("/api/balance", params={"step": "P1D"}).json()
+        html = client.get("/").text
+        english = client.get("/", params={"lang": "en"}).text
+    t, p = b["totals"], b["periods"]
+    for figure in ("consumption", "self_consumed", "coverage", "self_sufficiency", "self_consumption"):
+        assert t["masked"][figure] == "fewer_than_10"
+        assert p["masked"][figure] == ["fewer_than_10"] * 2
+    assert t["consumption_wh"] is None and t["self_consumed_wh"] is None and t["coverage"] is None
+    assert p["consumption_wh"] == [None, None] and p["self_sufficiency"] == [None, None]
+    # the régie's hydro plant is published by its owner's choice: 300 W over January–February (1416 h)
+    assert t["production_wh"] == pytest.approx(300 * 1416) and "production" not in t["masked"]
+    assert t["production_by_source_wh"] == {"hydro": pytest.approx(300 * 1416)}
+    assert all(v is None for v in daily["periods"]["consumption_wh"]) and len(daily["periods"]["start"]) == 59
+    assert hidden_text(html, "value-consumption") == "masqué — moins de 10 points de livraison"
+    assert hidden_text(html, "value-self-sufficiency") == "masqué — moins de 10 points de livraison"
+    assert hidden_text(english, "value-coverage") == "hidden — fewer than 10 delivery points"
+    assert 'data-testid="secrecy-notice"' in html
+    assert "2,12" not in html  # 1500 W × 1416 h = 2.12 MWh: nowhere on the page
+    assert hidden_text(html, "value-production") == "424,8 kWh"
+    months = html.split('data-testid="monthly-table"')[1]
+    assert months.count('data-masked="fewer_than_10"') == 3 * 4  # two months and the total × consumption and rates
+
+
+def dominated_world(store) -> None:
+    """Twelve households, one drawing 90 % of the consumption, and a hydro plant on a point held by the régie."""
+    prms = [f"3000400000{i:04d}" for i in range(13)]
+    inv = Inventory(
+        Territory("t", "Dominé"),
+        sites=[Site("s", "S", "t")],
+        delivery_points=[DeliveryPoint(p, "s") for p in prms[:12]] + [DeliveryPoint(prms[12], "s", usage="production")],
+        producers=[Producer("h", "Hydro", Source.HYDRO, 1e6, prm=prms[12])],
+        organisations=[Organisation("regie", "Régie", OrganisationKind.REGIE)],
+        persons=[Person(f"p{i}", "P") for i in range(12)],
+        memberships=[Membership(f"p{i}", prms[i], date(2020, 1, 1)) for i in range(12)]
+        + [Membership("regie", prms[12], date(2020, 1, 1))],
+        series=[Series(f"c{i}", SeriesKind.CONSUMPTION, "W", PT30M, prm=prms[i]) for i in range(12)]
+        + [Series("h", SeriesKind.PRODUCTION, "W", PT30M, producer_id="h")],
+    )
+    store.save_inventory(inv)
+    a, b = (int(datetime(2025, m, 1, tzinfo=PARIS).timestamp()) for m in (1, 2))
+    t = np.arange(a, b, 1800, dtype=np.int64)
+    # one point at 9900 W, eleven at 100 W: 9900 / 11 000 = 90 % of every step
+    store.write([Readings("c0", t, np.full(len(t), 9900.0))]
+                + [Readings(f"c{i}", t, np.full(len(t), 100.0)) for i in range(1, 12)]
+                + [Readings("h", t, np.full(len(t), 500.0))])  # fmt: skip
+
+
+def test_a_territory_dominated_by_one_point_hides_consumption_and_keeps_the_regies_plant(tmp_path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'd.sqlite'}")
+    dominated_world(store)
+    with TestClient(create_app(store)) as client:
+        b = client.get("/api/balance").json()
+        steps = client.get("/api/balance", params={"start": "2025-01-10", "end": "2025-01-11", "step": "PT30M"}).json()
+        html = client.get("/").text
+        verdicts = {v["figure"]: v for v in client.get("/api/territory/disclosure").json()}
+    store.close()
+    assert b["totals"]["masked"]["consumption"] == "dominance" and b["totals"]["consumption_wh"] is None
+    assert b["totals"]["masked"]["self_sufficiency"] == "dominance"
+    assert steps["periods"]["masked"]["consumption"] == ["dominance"] * 48
+    assert b["totals"]["production_by_source_wh"]["hydro"] == pytest.approx(500 * 744)
+    assert "production:hydro" not in b["totals"]["masked"]
+    assert hidden_text(html, "value-consumption") == "masqué — dominé par un seul point"
+    assert "dominé par un seul point" in html.split('data-testid="monthly-table"')[1]
+    assert (verdicts["consumption"]["publishable"], verdicts["consumption"]["reason"]) == (False, "dominance")
+    assert verdicts["production:hydro"]["publishable"]
+
+
+def screen(points: list[int], share: list[float]) -> disclosure.StepScreen:
+    """A screen of steps of 1 s from t = 0: so many points, the largest making ``share`` of a total of 1 W."""
+    pts, largest = np.array(points), np.array(share)
+    total = np.ones(len(pts))
+    few = (pts > 0) & (pts < 10)
+    return disclosure.StepScreen(0, 1, pts, largest, total, few, largest > 0.85 * total, int(pts.max()))
+
+
+def test_a_period_holding_a_failing_step_is_hidden_so_no_subtraction_gives_the_step_back() -> None:
+    s = screen([12, 12, 4, 12, 12], [0.1] * 5)
+    # the step of 4 points is hidden, and so is every period that holds it (else [0, 5) − [0, 2) − [3, 5) = step 2)
+    assert s.judge([0, 0, 3, 2], [2, 5, 5, 3]) == [None, "secondary", None, "fewer_than_10"]
+    dominated = screen([12, 12, 12], [0.1, 0.95, 0.1])
+    # a period whose own largest point stays under 85 % is hidden as secondary, one that would not be as dominance
+    assert dominated.judge([0, 1], [3, 2]) == ["secondary", "dominance"]
+    assert dominated.judge([10], [20]) == [None]  # no step there: nothing to hide
+
+
+def test_a_hidden_source_hides_the_production_total_and_the_rates() -> None:
+    balance = {
+        "start": "2025-01-01T00:00:00+01:00", "end": "2025-01-01T01:00:00+01:00", "sources": ["hydro", "pv"],
+        "totals": {"consumption_wh": 10.0, "production_wh": 6.0, "production_by_source_wh": {"hydro": 5.0, "pv": 1.0},
+                   "self_consumed_wh": 6.0, "coverage": 0.6, "self_sufficiency": 0.6, "self_consumption": 1.0},
+        "periods": {"start": ["2025-01-01T00:00:00+01:00"], "consumption_wh": [10.0], "production_total_wh": [6.0],
+                    "production_wh": {"hydro": [5.0], "pv": [1.0]}, "self_consumed_wh": [6.0], "coverage": [0.6],
+                    "self_sufficiency": [0.6], "self_consumption": [1.0]},
+    }  # fmt: skip
+    verdicts = [disclosure.Verdict("production:hydro", 1, True, "régie"),
+                disclosure.Verdict("production:pv", 4, False, secrecy.FEWER_THAN_10)]  # fmt: skip
+    out = disclosure.mask_balance(balance, None, verdicts)
+    t = out["totals"]
+    assert t["production_by_source_wh"] == {"hydro": 5.0, "pv": None} and t["consumption_wh"] == 10.0
+    assert t["masked"] == {
+        "production:pv": "fewer_than_10",
+        "production": "secondary",
+        "self_consumed": "secondary",
+        "coverage": "secondary",
+        "self_sufficiency": "secondary",
+        "self_consumption": "secondary",
+    }
+    assert out["periods"]["production_wh"]["pv"] == [None] and out["periods"]["coverage"] == [None]
+    assert balance["totals"]["production_wh"] == 6.0  # the service's figures are left alone

@@ -71,6 +71,7 @@ def test_french_by_default_with_definitions(client: TestClient) -> None:
     assert text_of(html, "value-coverage") == "100,0 %"
     assert text_of(html, "value-self-sufficiency") == "65,0 %"
     assert text_of(html, "value-self-consumption") == "65,0 %"
+    assert "secrecy-notice" not in parse(html).by_testid and 'class="masked"' not in html
     coverage = text_of(html, "figure-coverage")
     assert "Taux de couverture" in coverage and "Σ production / Σ consommation" in coverage
     ss = text_of(html, "figure-self-sufficiency")

@@ -5,6 +5,10 @@
  * hourly up to three weeks, the metering step (30 min for Linky load curves) up to four days. Outside the
  * fetched window the daily overview stays, so the slider always shows the whole period.
  *
+ * Statistical secrecy: /api/balance gives null for a hidden figure and says why in periods.masked. A series hidden
+ * over the whole period is not drawn; one hidden in some periods is drawn with gaps; a note under the chart
+ * (#chart-masked) says which and why.
+ *
  * Translated strings, the API's path, the locale and the territory's time zone come from the page
  * (<script type="application/json" id="chart-config">). window.regie.balanceChart exposes the chart and its
  * state for tests.
@@ -20,6 +24,7 @@
   var cfg = JSON.parse(configEl.textContent);
   var S = cfg.strings;
   var status = document.getElementById("chart-status");
+  var maskedNote = document.getElementById("chart-masked");
 
   var HOUR = 3600;
   var DAY_MS = 86400e3;
@@ -81,8 +86,14 @@
     var a = Date.parse(r.start);
     var b = Date.parse(r.end);
     var keys = ["consumption"].concat(cfg.sources.map(function (s) { return s.key; }));
-    var out = { a: a, b: b, step: step, series: {} };
-    keys.forEach(function (k) { out.series[k] = []; });
+    var out = { a: a, b: b, step: step, series: {}, masked: {} };
+    var masked = r.periods.masked || {};
+    keys.forEach(function (k) {
+      out.series[k] = [];
+      var reasons = masked[k === "consumption" ? "consumption" : "production:" + k] || [];
+      var hidden = reasons.filter(function (x) { return x; });
+      if (hidden.length) out.masked[k] = { all: hidden.length === starts.length, reason: hidden[0] };
+    });
     for (var i = 0; i < starts.length; i++) {
       var lo = Math.max(starts[i], a);
       var hi = Math.min(i + 1 < starts.length ? starts[i + 1] : b, b);
@@ -116,19 +127,54 @@
     return before.concat(inside, [[d.b, valueAt(ov, d.b)]], after);
   }
 
+  function label(key) {
+    if (key === "consumption") return S.consumption;
+    var s = cfg.sources.filter(function (x) { return x.key === key; })[0];
+    return s ? s.label : key;
+  }
+
+  // Series hidden by statistical secrecy: over the whole period (not drawn), or in some periods (gaps).
+  function hiddenSeries() {
+    var out = {};
+    [state.overview, state.detail].forEach(function (part) {
+      if (!part) return;
+      Object.keys(part.masked).forEach(function (k) {
+        var m = part.masked[k];
+        var all = part === state.overview && m.all;
+        if (!out[k] || all) out[k] = { all: all || (out[k] && out[k].all), reason: m.reason };
+      });
+    });
+    return out;
+  }
+
+  function showMasked(hidden) {
+    if (!maskedNote) return;
+    var keys = Object.keys(hidden);
+    maskedNote.hidden = keys.length === 0;
+    maskedNote.textContent = keys.length === 0 ? "" : S.secrecy + " " + keys.map(function (k) {
+      var name = hidden[k].all ? label(k) : S.somePeriods.replace("{series}", label(k));
+      return S.hiddenSeries.replace("{series}", name).replace("{reason}", S.masked[hidden[k].reason] || hidden[k].reason);
+    }).join("; ");
+  }
+
   function draw() {
-    var series = cfg.sources.map(function (s) {
+    var hidden = hiddenSeries();
+    showMasked(hidden);
+    var shown = function (key) { return !(hidden[key] && hidden[key].all); };
+    var series = cfg.sources.filter(function (s) { return shown(s.key); }).map(function (s) {
       return {
         id: s.key, name: s.label, type: "line", stack: "production", step: "start", symbol: "none",
         color: s.colour, lineStyle: { width: 0 }, areaStyle: { opacity: 0.85 }, emphasis: { focus: "series" },
         data: merged(s.key),
       };
     });
-    series.push({
-      id: "consumption", name: S.consumption, type: "line", step: "start", symbol: "none", z: 3,
-      color: "#1f2933", lineStyle: { width: 1.6 }, data: merged("consumption"),
-    });
-    chart.setOption({ series: series });
+    if (shown("consumption")) {
+      series.push({
+        id: "consumption", name: S.consumption, type: "line", step: "start", symbol: "none", z: 3,
+        color: "#1f2933", lineStyle: { width: 1.6 }, data: merged("consumption"),
+      });
+    }
+    chart.setOption({ series: series }, { replaceMerge: ["series"] });
   }
 
   function wantedStep(span) {
