@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from browsing import loopback_page
 from fastapi.testclient import TestClient
 
 from regie.model import (
@@ -179,19 +180,5 @@ def chromium(chromium_path: str) -> Iterator[object]:
 @pytest.fixture
 def page(chromium, live_server: LiveServer):
     """A fresh browser context (no cookies) in the territory's time zone, refusing any non-loopback request."""
-    context = chromium.new_context(timezone_id="Europe/Paris", locale="fr-FR", viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
-
-    def guard(route) -> None:
-        if route.request.url.startswith(live_server.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-    assert not outside, f"the page asked for outside resources: {outside}"
+    with loopback_page(chromium, live_server.url, viewport={"width": 1280, "height": 900}) as page:
+        yield page

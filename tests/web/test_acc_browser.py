@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from acc_world import OPERATION_ID, PASSWORD, AccWorld, build_acc_world
+from browsing import loopback_page
 from governance_world import AppServer
 
 from regie.services import acc as service
@@ -30,24 +31,8 @@ def acc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppSe
 def pmo_page(chromium, acc_server):
     """A fresh context accepting downloads and refusing any request that leaves the loopback server."""
     server, _ = acc_server
-    context = chromium.new_context(
-        timezone_id="Europe/Paris", locale="fr-FR", accept_downloads=True, viewport={"width": 1280, "height": 900}
-    )
-    outside: list[str] = []
-
-    def guard(route) -> None:
-        if route.request.url.startswith(server.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-    assert not outside, f"the page asked for outside resources: {outside}"
+    with loopback_page(chromium, server.url, accept_downloads=True, viewport={"width": 1280, "height": 900}) as page:
+        yield page
 
 
 def plain(text: str) -> str:

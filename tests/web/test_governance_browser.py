@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from browsing import LoopbackOnly
 from governance_world import PASSWORD, AppServer, World, build_world
 
 from regie.store import open_store
@@ -27,28 +28,9 @@ def gov_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppSe
 def new_page(chromium, gov_server):
     """Pages in fresh browser contexts (one per person), refusing any request that leaves the loopback server."""
     server, _ = gov_server
-    contexts, outside = [], []
-
-    def make():
-        context = chromium.new_context(timezone_id="Europe/Paris", locale="fr-FR")
-
-        def guard(route) -> None:
-            if route.request.url.startswith(server.url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield make
-    for c in contexts:
-        c.close()
-    assert not outside, f"pages asked for outside resources: {outside}"
+    pages = LoopbackOnly(chromium, server.url)
+    yield pages.new_page
+    pages.close()
 
 
 def log_in(page, base: str, username: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import loopback_page
 from governance_world import PASSWORD, AppServer, World, build_world
 
 from regie.model import DeliveryPoint
@@ -36,22 +37,8 @@ def ingest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ap
 def page(chromium, ingest_server):
     """A fresh context that refuses any request leaving the loopback server."""
     server, _ = ingest_server
-    context = chromium.new_context(timezone_id="Europe/Paris", locale="en-GB")
-    outside: list[str] = []
-
-    def guard(route) -> None:
-        if route.request.url.startswith(server.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-    assert not outside, f"the page asked for outside resources: {outside}"
+    with loopback_page(chromium, server.url, locale="en-GB") as page:
+        yield page
 
 
 def test_admin_uploads_a_good_then_a_broken_r63_file(page, ingest_server) -> None:

@@ -1,0 +1,47 @@
+"""Browser contexts for the Playwright tests that refuse, and remember, every request leaving the app's own
+loopback server: a page that asked for a CDN or a third-party tile would fail its test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class LoopbackOnly:
+    """Opens pages in fresh contexts (no cookies) bound to ``base_url``; :meth:`close` checks nothing left it."""
+
+    def __init__(self, browser: Any, base_url: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.outside: list[str] = []
+        self.contexts: list[Any] = []
+
+    def _guard(self, route: Any) -> None:
+        if route.request.url.startswith(self.base_url):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def new_page(self, **context_options: Any) -> Any:
+        options = {"timezone_id": "Europe/Paris", "locale": "fr-FR", **context_options}
+        context = self.browser.new_context(**options)
+        context.route("**/*", self._guard)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        assert not self.outside, f"the page asked for outside resources: {self.outside}"
+
+
+@contextmanager
+def loopback_page(browser: Any, base_url: str, **context_options: Any) -> Iterator[Any]:
+    """One page in a fresh loopback-only context (see :class:`LoopbackOnly`)."""
+    pages = LoopbackOnly(browser, base_url)
+    yield pages.new_page(**context_options)
+    pages.close()
