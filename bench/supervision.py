@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from rich.table import Table
 
 from regie.analytics import degree_days as dd
 from regie.analytics import savings as sv
-from regie.demo import build_prats
+from regie.demo import build_prats, schools
 from regie.demo.install import install
 from regie.demo.schools import build_schools
 from regie.services.supervision import data_health, supervision_report, transformer_report
@@ -115,12 +115,16 @@ def schools_renovation() -> dict:
     a, b = int(t[0]), int(t[-1]) + 3600
     w0, w1 = (int(datetime(x.year, x.month, x.day, tzinfo=zone).timestamp()) for x in d.works)
 
+    first = datetime.fromtimestamp(a, zone).date()
+
     def run():
         days = dd.daily_temperature(t, d.hourly.values["temp-lorient"], zone, a, b, step_s=3600)
         starts, wh = sv.daily_energy(t, d.hourly.values["cons-ecole-merville"], 3600, zone, a, b)
+        # the school calendar: one intercept per day type (term day, Wednesday, weekend, holiday)
+        types = schools.day_types(first, first + timedelta(days=len(wh)))
         base, rep = starts[:-1] < w0, starts[:-1] >= w1
-        fit = sv.fit_baseline(days.midrange[base], wh[base])
-        return fit, sv.avoided_energy(fit.model, days.midrange[rep], wh[rep]), rep
+        fit = sv.fit_baseline(days.midrange[base], wh[base], day_type=types[base])
+        return fit, sv.avoided_energy(fit.model, days.midrange[rep], wh[rep], day_type=types[rep]), rep
 
     s, (fit, sav, rep) = best_of(5, run)
     _, wh = sv.daily_energy(t, d.hourly.values["cons-ecole-merville"], 3600, zone, a, b)
