@@ -99,3 +99,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped in CI, where every test must run: {reason}"
+
+
+# Property-based tests explore new random cases on a developer's machine; in CI they replay a fixed,
+# derandomised sequence, so that a landing never depends on the draw of the day (a failure found locally
+# is kept by hypothesis's example database and becomes a regression test).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    _hypothesis_settings.load_profile("ci")
