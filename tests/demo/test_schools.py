@@ -3,14 +3,13 @@ to a real regie server's emoncms API, the IPMVP project preset, and ``regie demo
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from datetime import date, timedelta
 
 import httpx
 import numpy as np
 import pytest
+from servers import AppServer
 from sqlalchemy import select
 
 from regie.demo.schools import FAST_STEP_S, WORKS, build_schools
@@ -68,45 +67,33 @@ def test_the_savings_preset_brackets_the_works(data) -> None:
 
 
 def test_the_live_feed_posts_to_the_emoncms_api_of_a_running_server(store, data) -> None:
-    import uvicorn
-
     from regie.web.app import create_app
 
     _, key = apikeys.create_key(store, "feed", ["ingest"])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     web = create_app(store)
-    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    feed = LiveFeed(base, key, data)
     try:
-        while not server.started:
-            assert thread.is_alive()
-            time.sleep(0.02)
-        now = int(time.time())
-        feed.post(now)
-        feed.post(now + FAST_STEP_S)
-        assert feed.posted == 2
-        with httpx.Client(trust_env=False) as client:
-            live = client.get(f"{base}/api/live").json()
-        expected = dict(zip([f[1] for f in feed.readings(now + FAST_STEP_S)],
-                            [f[2]["power"] for f in feed.readings(now + FAST_STEP_S)], strict=True))  # fmt: skip
-        assert [(p["id"], p["power_w"]) for p in live["producers"]] == [
-            ("pv-ecole-bois-du-chateau", expected["pv-bois-du-chateau"])
-        ]
-        assert {b["id"]: b["power_w"] for b in live["buildings"]} == {
-            "cons-ecole-merville": expected["merville"], "cons-ecole-bois-du-chateau": expected["bois-du-chateau"],
-            "cons-ecole-kerentrech": expected["kerentrech"],
-        }  # fmt: skip
-        assert live["consumption_w"] == pytest.approx(sum(v for k, v in expected.items() if not k.startswith("pv")))
-        t, v = store.read("live-cons-ecole-merville", now - 100, now + 100)
-        assert t.tolist() == [now, now + FAST_STEP_S] and np.isfinite(v).all()
+        with AppServer(web) as server:
+            base = server.url
+            feed = LiveFeed(base, key, data)
+            now = int(time.time())
+            feed.post(now)
+            feed.post(now + FAST_STEP_S)
+            assert feed.posted == 2
+            with httpx.Client(trust_env=False) as client:
+                live = client.get(f"{base}/api/live").json()
+            expected = dict(zip([f[1] for f in feed.readings(now + FAST_STEP_S)],
+                                [f[2]["power"] for f in feed.readings(now + FAST_STEP_S)], strict=True))  # fmt: skip
+            assert [(p["id"], p["power_w"]) for p in live["producers"]] == [
+                ("pv-ecole-bois-du-chateau", expected["pv-bois-du-chateau"])
+            ]
+            assert {b["id"]: b["power_w"] for b in live["buildings"]} == {
+                "cons-ecole-merville": expected["merville"], "cons-ecole-bois-du-chateau": expected["bois-du-chateau"],
+                "cons-ecole-kerentrech": expected["kerentrech"],
+            }  # fmt: skip
+            assert live["consumption_w"] == pytest.approx(sum(v for k, v in expected.items() if not k.startswith("pv")))
+            t, v = store.read("live-cons-ecole-merville", now - 100, now + 100)
+            assert t.tolist() == [now, now + FAST_STEP_S] and np.isfinite(v).all()
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         inputs = getattr(web.state, "inputs", None)
         if inputs is not None:
             inputs.close()

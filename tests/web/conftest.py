@@ -10,9 +10,6 @@ So per half-hour step: "morning" steps match min(P, C) = 300 W of 1000 W, "after
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +19,7 @@ import numpy as np
 import pytest
 from browsing import loopback_page
 from fastapi.testclient import TestClient
+from servers import AppServer
 
 from regie.model import (
     DeliveryPoint,
@@ -108,35 +106,6 @@ def client(web_store: Store) -> TestClient:
 # ------------------------------------------------------------------ browser
 
 
-class LiveServer:
-    """uvicorn serving an app in a background thread, on a loopback socket bound before it starts."""
-
-    def __init__(self, store: Store) -> None:
-        import uvicorn
-
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(store), log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
 def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """A year (2025) of the synthetic territory at 30 minutes, on SQLite."""
@@ -148,20 +117,20 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="module")
-def live_server(browser_store: Store) -> Iterator[LiveServer]:
-    with LiveServer(browser_store) as server:
+def live_server(browser_store: Store) -> Iterator[AppServer]:
+    with AppServer(create_app(browser_store)) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The synthetic territory where only three households sent data (March 2025): secrecy hides consumption."""
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('small') / 'small.sqlite'}")
     store.save_inventory(synthetic_inventory())
     t = np.arange(int(START.timestamp()), int(datetime(2025, 4, 1, tzinfo=PARIS).timestamp()), 1800, dtype=np.int64)
     houses = [Readings(c, t, np.full(len(t), 100.0)) for c in CONSUMERS[:3]]
     store.write([*houses, Readings("h", t, np.full(len(t), 300.0))])
-    with LiveServer(store) as server:
+    with AppServer(create_app(store)) as server:
         yield server
     store.close()
 
@@ -178,7 +147,7 @@ def chromium(chromium_path: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def page(chromium, live_server: LiveServer):
+def page(chromium, live_server: AppServer):
     """A fresh browser context (no cookies) in the territory's time zone, refusing any non-loopback request."""
     with loopback_page(chromium, live_server.url, viewport={"width": 1280, "height": 900}) as page:
         yield page

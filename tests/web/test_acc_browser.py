@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from acc_world import OPERATION_ID, PASSWORD, AccWorld, build_acc_world
 from browsing import loopback_page
-from governance_world import AppServer
+from servers import AppServer
 
 from regie.services import acc as service
 from regie.services import invoices as docs

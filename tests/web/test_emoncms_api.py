@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from servers import AppServer
 
 from regie.ingest import apikeys
 from regie.ingest.inputs import InputService
@@ -80,18 +78,8 @@ def data(client: TestClient, key: str, **params) -> list:
 @pytest.fixture
 def server(app) -> Iterator[int]:
     """A real uvicorn server on an ephemeral loopback port."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        if not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.01)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield port
-    srv.should_exit = True
-    thread.join()
+    with AppServer(app) as srv:
+        yield srv.port
 
 
 def test_emonhub_compressed_bulk_end_to_end(server: int, keys: dict[str, str]) -> None:

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 from browsing import LoopbackOnly
-from governance_world import PASSWORD, AppServer, World, build_world
+from governance_world import PASSWORD, World, build_world
+from servers import AppServer
 
 from regie.store import open_store
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from browsing import loopback_page
-from governance_world import PASSWORD, AppServer, World, build_world
+from governance_world import PASSWORD, World, build_world
+from servers import AppServer
 
 from regie.model import DeliveryPoint
 from regie.store import open_store
