@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from regie.config import get_settings
+
+if TYPE_CHECKING:
+    from regie.store import Store
 
 app = typer.Typer(help="regie — an energy-data trust for local energy communities.", no_args_is_help=True)
 
@@ -40,3 +45,16 @@ def _utc(t: int | None) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+@contextmanager
+def command_store(database_url: str | None, *errors: type[Exception]) -> Iterator[Store]:
+    """The store a command works on, closed at the end; ``errors`` become a usage error that says why
+    (typer prints it with the command's help hint and exits 2), instead of a traceback."""
+    store = _open(database_url)
+    try:
+        yield store
+    except errors as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        store.close()

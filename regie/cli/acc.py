@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from regie.cli._app import _open, app, console
+from regie.cli._app import _open, app, command_store, console
 
 
 # ---------------------------------------------------------------- collective self-consumption (ACC)
@@ -171,8 +171,7 @@ def invoice(
         raise typer.BadParameter("give either --month YYYY-MM or --year YYYY")
     if lang not in docs.LOCALES:
         raise typer.BadParameter(f"--lang is one of {', '.join(docs.LOCALES)}")
-    store = _open(database_url)
-    try:
+    with command_store(database_url, LookupError, ValueError) as store:
         stored = load_operation(store, operation)
         inv = store.load_inventory(stored.territory_id)
         pmo = next((o.name for o in inv.organisations if o.id == stored.operation.pmo_id), stored.operation.pmo_id)
@@ -193,8 +192,4 @@ def invoice(
             pdf.write_bytes(docs.summary_pdf(summary, pmo_name=pmo, lang=lang))  # type: ignore[arg-type]
             csv_path.write_text(docs.summary_csv(summary), encoding="utf-8")
             written = [pdf, csv_path]
-    except (LookupError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"wrote {len(written)} files to [bold]{out}[/]")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from regie.cli._app import DbOption, _open, _utc, app, console
+from regie.cli._app import DbOption, _open, _utc, app, command_store, console
 from regie.config import get_settings
 
 # ---------------------------------------------------------------- governance: accounts, consent, audit, rights
@@ -60,15 +60,10 @@ def user_add(
     from regie.governance import accounts
 
     password = _new_password(password_stdin)
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError) as store:
         a = accounts.create_account(
             store, username, password, role, holder_id=holder, operator_of=operator_of, display_name=name
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"account [bold]{a.username}[/] ({a.role.value}) created")
 
 
@@ -100,13 +95,8 @@ def user_passwd(
     from regie.governance import accounts
 
     password = _new_password(password_stdin)
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError) as store:
         accounts.set_password(store, username, password)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"password of [bold]{username}[/] changed")
 
 
@@ -115,13 +105,8 @@ def user_disable(username: Annotated[str, typer.Argument()], database_url: DbOpt
     """Disable an account at once: no login, no session, the gate refuses it."""
     from regie.governance import accounts
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError) as store:
         accounts.disable_account(store, username)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"account [bold]{username}[/] disabled")
 
 
@@ -155,8 +140,7 @@ def consent_grant(
     from regie.store.schema import membership
 
     kind, _, recipient = to.partition(":")
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError) as store:
         if not prm:
             with store.engine.connect() as conn:
                 q = select(membership.c.prm).where(membership.c.holder_id == subject)
@@ -168,10 +152,6 @@ def consent_grant(
             data_end=_local_instant(store, data_until) if data_until else None,
             purpose=purpose, expires_at=_local_instant(store, expires) + 86400,
         )  # fmt: skip
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"grant [bold]{g.id}[/] given by {subject} to {g.recipient} ({granularity}, {purpose})")
 
 
@@ -187,16 +167,11 @@ def consent_list(
     from regie.governance import consent
     from regie.model import mask_prm
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError) as store:
         if receipt:
             typer.echo(json.dumps(consent.receipt(store, receipt), ensure_ascii=False, indent=2))
             return
         grants = consent.list_grants(store, subject_id=subject)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     now = int(time.time())
     table = Table(title="consent grants")
     for col in ("id", "subject", "recipient", "categories", "PRMs", "step", "purpose", "status", "expires (UTC)"):
@@ -218,16 +193,11 @@ def consent_withdraw(
     from regie.governance import consent
     from regie.governance.accounts import CLI_ADMIN
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError) as store:
         found = [g.id for g in consent.list_grants(store) if g.id.startswith(consent_id)]
         if len(found) != 1:
             raise typer.BadParameter(f"{len(found)} grants match {consent_id!r}")
         consent.withdraw(store, found[0], CLI_ADMIN)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"grant [bold]{found[0]}[/] withdrawn")
 
 
@@ -272,13 +242,8 @@ def member_export(
     from regie.governance import rights
     from regie.governance.accounts import CLI_ADMIN
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError, LookupError, PermissionError) as store:
         blob = rights.export_member(store, CLI_ADMIN, holder)
-    except (ValueError, LookupError, PermissionError) as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     output.write_bytes(blob)
     console.print(f"export of [bold]{holder}[/] written to {output} ({len(blob):,} bytes)")
 
@@ -319,11 +284,6 @@ def member_correct(
     from regie.governance import rights
     from regie.governance.accounts import CLI_ADMIN
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError, LookupError) as store:
         changed = rights.correct_details(store, CLI_ADMIN, holder, name=name, email=email)
-    except (ValueError, LookupError) as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"corrected {', '.join(changed) or 'nothing'} for {holder}")

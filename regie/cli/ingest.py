@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from regie.cli._app import _open, _utc, app, console
+from regie.cli._app import _open, _utc, app, command_store, console
 
 # ---------------------------------------------------------------- API keys
 key_app = typer.Typer(
@@ -36,15 +36,10 @@ def key_add(
     from regie.ingest.apikeys import create_key
 
     scopes = scope or (["ingest"] if node else ["write"])
-    store = _open(database_url)
-    try:
+    with command_store(database_url, ValueError) as store:
         if owner is not None and get_account(store, owner) is None:
             raise ValueError(f"no account {owner!r}: create it first (regie user add)")
         key, secret = create_key(store, name, scopes, node=node, owner_id=owner)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(
         f"key #{key.id} [bold]{name}[/] ({', '.join(sorted(key.scopes))}" + (f", node {node})" if node else ")")
     )
@@ -271,14 +266,9 @@ def quarantine_release(
     """Write a key's readings to their series, now declared, and take them out of quarantine (one transaction)."""
     from regie.ingest.admin import AdminError, release
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, AdminError) as store:
         src, key = _quarantine_key(store, ref, source)
         done = release(store, src, key, series_id=series)
-    except AdminError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"released {done.taken:,} readings to series [bold]{done.series}[/] ({done.written:,} written)")
 
 
@@ -292,16 +282,11 @@ def quarantine_discard(
     """Delete a key's quarantined readings for good (logged)."""
     from regie.ingest.admin import AdminError, discard, masked_key
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, AdminError) as store:
         src, key = _quarantine_key(store, ref, source)
         if not yes:
             typer.confirm(f"discard the quarantined readings of {src} {masked_key(key)}?", abort=True)
         n = discard(store, src, key)
-    except AdminError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"discarded {n:,} readings")
 
 
@@ -336,11 +321,6 @@ def input_remap(
     from regie.ingest.admin import AdminError, remap_input
     from regie.ingest.inputs import InputService
 
-    store = _open(database_url)
-    try:
+    with command_store(database_url, AdminError) as store:
         target = remap_input(InputService(store), node, name, series, create=create)
-    except AdminError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     console.print(f"input {node}/{name} → series [bold]{target.id}[/]")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from regie.cli._app import DbOption, _open, app, console
+from regie.cli._app import DbOption, _open, app, command_store, console
 from regie.config import get_settings
 
 
@@ -26,13 +26,8 @@ def report(
 
     if lang not in i18n.LOCALES:
         raise typer.BadParameter(f"--lang is one of {', '.join(i18n.LOCALES)}")
-    store = _open(database_url)
-    try:
+    with command_store(database_url, LookupError, ValueError) as store:
         data = reports.monthly_report(store, month)
-    except (LookupError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from None
-    finally:
-        store.close()
     target = out or Path(f"report-{month}.pdf")
     target.write_bytes(reports.monthly_report_pdf(data, i18n.translations(lang).gettext, lang))
     if data["balance"]:
