@@ -27,9 +27,9 @@ def _sqlite_url(path: Path) -> str:
 
 def _redact(url: str) -> str:
     """Never print a database password."""
-    from sqlalchemy.engine import make_url
+    from regie.store.engine import redacted_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return redacted_url(url)
 
 
 def _open(database_url: str | None):

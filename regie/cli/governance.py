@@ -133,18 +133,13 @@ def consent_grant(
     database_url: DbOption = None,
 ) -> None:
     """Record a grant given by a data subject (on paper, or by e-mail, to an admin)."""
-    from sqlalchemy import select
-
     from regie.governance import consent
     from regie.governance.accounts import CLI_ADMIN
-    from regie.store.schema import membership
 
     kind, _, recipient = to.partition(":")
     with command_store(database_url, ValueError) as store:
         if not prm:
-            with store.engine.connect() as conn:
-                q = select(membership.c.prm).where(membership.c.holder_id == subject)
-                prm = sorted({r.prm for r in conn.execute(q)})
+            prm = sorted(consent.held_prms(store, subject))
         g = consent.grant(
             store, CLI_ADMIN, subject_id=subject, recipient_kind=kind, recipient_id=recipient,
             categories=category or ["consumption"], prms=prm, granularity=granularity,

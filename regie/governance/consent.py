@@ -182,7 +182,8 @@ def _from_row(r) -> Grant:
     )  # fmt: skip
 
 
-def _held_prms(store: Store, subject_id: str) -> set[str]:
+def held_prms(store: Store, subject_id: str) -> set[str]:
+    """Every delivery point the data subject holds or held (a grant may cover any of them)."""
     with store.engine.connect() as conn:
         return {r.prm for r in conn.execute(select(membership.c.prm).where(membership.c.holder_id == subject_id))}
 
@@ -207,7 +208,7 @@ def _validate(
         raise ConsentError("a grant covers at least one delivery point")
     for p in prms:
         validate_prm(p)
-    foreign = [p for p in prms if p not in _held_prms(store, subject_id)]
+    foreign = [p for p in prms if p not in held_prms(store, subject_id)]
     if foreign:
         raise ConsentError(f"{subject_id} does not hold {', '.join(mask_prm(p) for p in foreign)}")
     if data_end is not None and data_end <= data_start:

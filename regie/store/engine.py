@@ -41,3 +41,8 @@ def make_engine(url: str) -> Engine:
     if u.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True)
     raise ValueError(f"unsupported database {u.get_backend_name()!r}: use sqlite:///... or postgresql+psycopg://...")
+
+
+def redacted_url(url: str) -> str:
+    """The database address as it may be printed: the password masked (secrets never in logs)."""
+    return make_url(url).render_as_string(hide_password=True)
