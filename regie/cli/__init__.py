@@ -1,12 +1,46 @@
 """The ``regie`` command (typer + rich): one module per group of commands, all on one Typer app."""
 
+from __future__ import annotations
+
+import os
+import sys
+
 # isort: off
 # Importing a module registers its commands; the order here is the order of `regie --help`.
 from regie.cli._app import app, console
-from regie.cli import serve, demo, ingest, governance, acc, supervision  # noqa: F401
+from regie.cli import serve, demo, ingest, governance, acc, supervision, doctor  # noqa: F401
 # isort: on
 
-__all__ = ["app", "console"]
+__all__ = ["app", "console", "main"]
 
-if __name__ == "__main__":
-    app()
+
+def debug_requested(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("REGIE_DEBUG", "").lower() in {"1", "true", "yes"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `regie` command. The one place that turns known failures (a database down, a full disk, a broken
+    config: :func:`regie.failures.explain`) into two lines and a sysexits code; ``--debug`` or
+    ``REGIE_DEBUG=1`` shows the traceback instead, and an unknown failure always does."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from regie.failures import explain
+
+    argv = sys.argv if argv is None else argv
+    debug = debug_requested(argv)
+    while "--debug" in argv:
+        argv.remove("--debug")
+    try:
+        app()
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        failure = None if debug else explain(exc)
+        if failure is None:
+            raise
+        err = Console(stderr=True)
+        for i, line in enumerate(failure.lines()):
+            text = escape(line)
+            err.print(f"[bold red]error:[/] {text}" if i == 0 else f"  {text}", highlight=False, soft_wrap=True)
+        raise SystemExit(int(failure.code)) from None

@@ -11,11 +11,17 @@ import typer
 from rich.console import Console
 
 from regie.config import get_settings
+from regie.failures import EXIT_CODES_HELP
 
 if TYPE_CHECKING:
     from regie.store import Store
 
-app = typer.Typer(help="regie — an energy-data trust for local energy communities.", no_args_is_help=True)
+app = typer.Typer(
+    help="regie — an energy-data trust for local energy communities.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback's locals would print passwords and keys
+)
 
 
 console = Console()

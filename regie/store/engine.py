@@ -14,10 +14,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_PAGE_SIZE = 16384
+_OPENED: list[str] = []  # the databases this process opened, newest last: named when one fails
+
+
+def last_opened_url() -> str | None:
+    """The database this process opened last (a command's store), to name it in an error message."""
+    return _OPENED[-1] if _OPENED else None
 
 
 def make_engine(url: str) -> Engine:
     u = make_url(url)
+    _OPENED.append(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from regie.web import (
     pages,
     supervision_api,
     supervision_pages,
+    unavailable,
 )
 
 
@@ -44,4 +45,5 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(supervision_api.router)
     app.include_router(live.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
+    unavailable.install(app)
     return app
