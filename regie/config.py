@@ -163,9 +163,18 @@ class Settings(BaseSettings):
         return self.public_url is not None and self.public_url.startswith("https://")
 
     @classmethod
-    def defaults(cls) -> Settings:
-        """The defaults alone, ignoring the environment (an app built by a test is the same everywhere)."""
-        return cls.model_validate({})
+    def defaults(cls, **values: object) -> Settings:
+        """These values and the defaults for the rest, validated, never from the environment (an app built
+        by a test behaves the same on every machine)."""
+        return _Given(**values)
+
+
+class _Given(Settings):
+    """:class:`Settings` from the values given to the constructor alone."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **sources):
+        return (init_settings,)
 
 
 def _explain(exc: ValidationError, origin: str) -> SettingsError:
