@@ -20,6 +20,7 @@ from regie.web import (
     ingest_pages,
     live,
     pages,
+    password_pages,
     supervision_api,
     supervision_pages,
 )
@@ -50,6 +51,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(supervision_pages.router)
     app.include_router(supervision_api.router)
     app.include_router(live.router)
+    app.include_router(password_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     # Outermost last: a body's size is checked before anything reads it; personal answers are never cached.
     app.add_middleware(NoStoreMiddleware)
