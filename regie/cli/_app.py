@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from regie.config import get_settings
+from regie.config import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from regie.store import Store
@@ -32,10 +32,18 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def load_settings() -> Settings:
+    """The settings, or a usage error that names each wrong one (never a traceback)."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def _open(database_url: str | None):
     from regie.store import open_store
 
-    return open_store(database_url or get_settings().resolved_database_url)
+    return open_store(database_url or load_settings().resolved_database_url)
 
 
 DbOption = Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")]

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from regie.cli._app import _open, _utc, app, command_store, console
+from regie.cli._app import _open, _utc, app, command_store, console, load_settings
 
 # ---------------------------------------------------------------- API keys
 key_app = typer.Typer(
@@ -108,11 +108,10 @@ def ingest_mqtt(
     from the command line."""
     import logging
 
-    from regie.cli.serve import _settings
     from regie.ingest.inputs import InputService
     from regie.ingest.mqtt import MqttIngester
 
-    settings = _settings()
+    settings = load_settings()
     host, port, base = host or settings.mqtt_host, port or settings.mqtt_port, base or settings.mqtt_base
     username, password = username or settings.mqtt_username, settings.mqtt_password
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from regie.cli._app import _redact, app, console
-from regie.config import Settings, SettingsError, get_settings
+from regie.cli._app import _redact, app, console, load_settings
+from regie.config import Settings
 
 
 @app.command()
@@ -15,7 +15,7 @@ def init(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_
     """Create the store (or migrate it to the newest schema)."""
     from regie.store import open_store
 
-    url = database_url or get_settings().resolved_database_url
+    url = database_url or load_settings().resolved_database_url
     open_store(url).close()
     console.print(f"store ready: [bold]{_redact(url)}[/]")
 
@@ -33,20 +33,12 @@ def serve(
     mqtt_base: Annotated[str | None, typer.Option(help="base topic (overrides REGIE_MQTT_BASE)")] = None,
 ) -> None:
     """Serve the web UI and the API on a store."""
-    settings = _settings()
+    settings = load_settings()
     broker = (mqtt_host or settings.mqtt_host, mqtt_port or settings.mqtt_port, mqtt_base or settings.mqtt_base)
     _serve(
         database_url or settings.resolved_database_url, host or settings.host, port or settings.port,
         broker if mqtt else None,
     )  # fmt: skip
-
-
-def _settings() -> Settings:
-    """The settings, or a usage error that names each wrong one (never a traceback)."""
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = None, setup=None) -> None:
@@ -58,7 +50,7 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
     from regie.web.app import create_app
     from regie.web.emoncms import mask_keys_in_access_log
 
-    settings = _settings()
+    settings = load_settings()
     store = open_store(url)
     web = create_app(store, settings)
     mask_keys_in_access_log()  # emoncms clients send ?apikey=... in the URL
