@@ -171,6 +171,8 @@ def explain(exc: BaseException) -> Failure | None:
     from pydantic import ValidationError
     from sqlalchemy.exc import DBAPIError
 
+    from regie.config import SettingsError
+
     url = _database_url() if isinstance(exc, DBAPIError | sqlite3.Error) else None
     if isinstance(exc, tomllib.TOMLDecodeError):
         m = _TOML_AT.search(str(exc))
@@ -181,6 +183,9 @@ def explain(exc: BaseException) -> Failure | None:
             f"fix {_config_path()} at that place (TOML: settings go under a [regie] table)",
             ExitCode.CONFIG,
         )
+    if isinstance(exc, SettingsError):
+        return Failure(str(exc).rstrip(".") + ".", f"fix it in the environment (REGIE_*) or in {_config_path()}",
+                       ExitCode.CONFIG)  # fmt: skip
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(x) for x in e['loc']) or 'settings'}: {e['msg']} (got {e.get('input')!r})"

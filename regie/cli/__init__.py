@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     while "--debug" in argv:
         argv.remove("--debug")
     try:
-        app()
+        app(args=argv[1:], prog_name="regie")
     except (SystemExit, KeyboardInterrupt):
         raise
     except Exception as exc:

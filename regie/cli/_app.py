@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from regie.config import get_settings
+from regie.config import Settings, get_settings
 from regie.failures import EXIT_CODES_HELP
 
 if TYPE_CHECKING:
@@ -38,10 +38,16 @@ def _redact(url: str) -> str:
     return redacted_url(url)
 
 
+def load_settings() -> Settings:
+    """The settings; a :class:`regie.config.SettingsError` names each wrong one, and the CLI's failure
+    handler (:func:`regie.cli.main`) prints it without a traceback and exits 78 (EX_CONFIG)."""
+    return get_settings()
+
+
 def _open(database_url: str | None):
     from regie.store import open_store
 
-    return open_store(database_url or get_settings().resolved_database_url)
+    return open_store(database_url or load_settings().resolved_database_url)
 
 
 DbOption = Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")]

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from regie.cli._app import _open, _utc, app, command_store, console
+from regie.cli._app import _open, _utc, app, command_store, console, load_settings
 
 # ---------------------------------------------------------------- API keys
 key_app = typer.Typer(
@@ -96,19 +96,24 @@ app.add_typer(ingest_app, name="ingest")
 
 @ingest_app.command("mqtt")
 def ingest_mqtt(
-    host: Annotated[str, typer.Option(envvar="REGIE_MQTT_HOST", help="MQTT broker")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="REGIE_MQTT_PORT", help="MQTT broker port")] = 1883,
-    base: Annotated[str, typer.Option(envvar="REGIE_MQTT_BASE", help="base topic (emoncms: emon)")] = "emon",
+    host: Annotated[str | None, typer.Option(help="MQTT broker (overrides REGIE_MQTT_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="MQTT broker port (overrides REGIE_MQTT_PORT)")] = None,
+    base: Annotated[str | None, typer.Option(help="base topic, emoncms: emon (overrides REGIE_MQTT_BASE)")] = None,
     client_id: Annotated[str, typer.Option(help="fixed, so the broker keeps the session")] = "regie-ingest",
-    username: Annotated[str | None, typer.Option(envvar="REGIE_MQTT_USERNAME")] = None,
-    password: Annotated[str | None, typer.Option(envvar="REGIE_MQTT_PASSWORD", help="from the environment")] = None,
+    username: Annotated[str | None, typer.Option(help="overrides REGIE_MQTT_USERNAME")] = None,
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
 ) -> None:
-    """Ingest emoncms MQTT topics (<base>/<node>/<input>, <base>/<node>) with a persistent QoS 1 session."""
+    """Ingest emoncms MQTT topics (<base>/<node>/<input>, <base>/<node>) with a persistent QoS 1 session.
+    The broker and its login come from the settings (REGIE_MQTT_* or the TOML file); the password never
+    from the command line."""
     import logging
 
     from regie.ingest.inputs import InputService
     from regie.ingest.mqtt import MqttIngester
+
+    settings = load_settings()
+    host, port, base = host or settings.mqtt_host, port or settings.mqtt_port, base or settings.mqtt_base
+    username, password = username or settings.mqtt_username, settings.mqtt_password
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = _open(database_url)

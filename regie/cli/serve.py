@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from regie.cli._app import _redact, app, console
-from regie.config import get_settings
+from regie.cli._app import _redact, app, console, load_settings
+from regie.config import Settings
 
 
 @app.command()
@@ -15,7 +15,7 @@ def init(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_
     """Create the store (or migrate it to the newest schema)."""
     from regie.store import open_store
 
-    url = database_url or get_settings().resolved_database_url
+    url = database_url or load_settings().resolved_database_url
     open_store(url).close()
     console.print(f"store ready: [bold]{_redact(url)}[/]")
 
@@ -28,14 +28,17 @@ def serve(
     mqtt: Annotated[
         bool, typer.Option("--mqtt", help="also ingest emoncms MQTT topics (see `regie ingest mqtt`)")
     ] = False,
-    mqtt_host: Annotated[str, typer.Option(envvar="REGIE_MQTT_HOST", help="MQTT broker")] = "127.0.0.1",
-    mqtt_port: Annotated[int, typer.Option(envvar="REGIE_MQTT_PORT", help="MQTT broker port")] = 1883,
-    mqtt_base: Annotated[str, typer.Option(envvar="REGIE_MQTT_BASE", help="base topic")] = "emon",
+    mqtt_host: Annotated[str | None, typer.Option(help="MQTT broker (overrides REGIE_MQTT_HOST)")] = None,
+    mqtt_port: Annotated[int | None, typer.Option(help="MQTT broker port (overrides REGIE_MQTT_PORT)")] = None,
+    mqtt_base: Annotated[str | None, typer.Option(help="base topic (overrides REGIE_MQTT_BASE)")] = None,
 ) -> None:
     """Serve the web UI and the API on a store."""
-    settings = get_settings()
-    broker = (mqtt_host, mqtt_port, mqtt_base) if mqtt else None
-    _serve(database_url or settings.resolved_database_url, host or settings.host, port or settings.port, broker)
+    settings = load_settings()
+    broker = (mqtt_host or settings.mqtt_host, mqtt_port or settings.mqtt_port, mqtt_base or settings.mqtt_base)
+    _serve(
+        database_url or settings.resolved_database_url, host or settings.host, port or settings.port,
+        broker if mqtt else None,
+    )  # fmt: skip
 
 
 def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = None, setup=None) -> None:
@@ -47,26 +50,35 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
     from regie.web.app import create_app
     from regie.web.emoncms import mask_keys_in_access_log
 
+    settings = load_settings()
     store = open_store(url)
-    web = create_app(store)
+    web = create_app(store, settings)
     mask_keys_in_access_log()  # emoncms clients send ?apikey=... in the URL
-    _secure_web(web)
+    _secure_web(web, settings)
     from regie.services.alerts import thresholds_from_settings
 
-    web.state.transformer_thresholds = thresholds_from_settings(get_settings())  # the supervision pages' alerts
+    web.state.transformer_thresholds = thresholds_from_settings(settings)  # the supervision pages' alerts
     # One writer per process: the emoncms HTTP routes and the MQTT ingester share it.
     web.state.inputs = InputService(store).start()
     ingester = None
     if mqtt is not None:
         from regie.ingest.mqtt import MqttIngester
 
-        ingester = MqttIngester(web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2]).start()
+        ingester = MqttIngester(
+            web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2],
+            username=settings.mqtt_username, password=settings.mqtt_password,
+        ).start()  # fmt: skip
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
     cleanup = setup(web) if setup is not None else None
-    console.print(f"serving [bold]{_redact(url)}[/] on [link]http://{host}:{port}/[/link]  (Ctrl-C to stop)")
+    shown = settings.public_url or f"http://{host}:{port}"
+    console.print(f"serving [bold]{_redact(url)}[/] on [link]{shown}/[/link]  (Ctrl-C to stop)")
     try:
-        # open live streams (server-sent events) must not hold a Ctrl-C for minutes
-        uvicorn.run(web, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        # open live streams (server-sent events) must not hold a Ctrl-C for minutes; X-Forwarded-For and
+        # X-Forwarded-Proto are believed only from the configured proxies (they decide Secure cookies)
+        uvicorn.run(
+            web, host=host, port=port, log_level="info", timeout_graceful_shutdown=5,
+            proxy_headers=True, forwarded_allow_ips=",".join(settings.trusted_proxies),
+        )  # fmt: skip
     finally:
         if cleanup is not None:
             cleanup()
@@ -75,11 +87,11 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
         web.state.inputs.close()
 
 
-def _secure_web(web) -> None:
+def _secure_web(web, settings: Settings) -> None:
     """Give the app the régie's CSRF secret and audit public key from the data directory (never from argv)."""
     from regie.governance import keys
 
-    data_dir = get_settings().data_dir
+    data_dir = settings.data_dir
     web.state.secret = keys.load_or_create_secret(data_dir)
     if (keys.keys_dir(data_dir) / keys.AUDIT_KEY_FILE).exists():
         web.state.audit_public_key = keys.load_or_create_signing_key(data_dir).public_key()

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -96,9 +97,82 @@ def _from_row(r) -> Account:
     )  # fmt: skip
 
 
-def _check_password(password: str) -> None:
+# ---------------------------------------------------------------- password policy
+#
+# NIST SP 800-63B §5.1.1.2 (memorized secrets): a minimum length, no composition rules ("at least one digit"
+# makes passwords weaker, not stronger), and a check against "values known to be commonly-used, expected, or
+# compromised": passwords from breach corpuses, dictionary words, repetitive or sequential characters
+# ("aaaaaa", "1234abcd"), context-specific words (the service, the username). The list and the estimate come
+# from zxcvbn (Dropbox's estimator, the Python port on PyPI: ``zxcvbn``), whose ``passwords`` frequency list
+# holds the 30,000 most common passwords of a 10-million-password breach corpus (French ones such as
+# "motdepasse" and "azerty" included). Admins and operators, whose account opens other people's data, also
+# need a zxcvbn score of :data:`STRONG_SCORE`.
+
+#: zxcvbn score asked of admins and operators: 3 is "safely unguessable: moderate protection from an offline
+#: slow-hash scenario" (at least 10^8 guesses), which argon2id is.
+STRONG_SCORE = 3
+#: zxcvbn's estimate is quadratic in the length; its first 72 characters say enough about a long password.
+_ESTIMATED_CHARS = 72
+#: Predictable pieces (common passwords, repeats, sequences, keyboard walks, dates, context words) may be
+#: joined by at most this many other characters before a password stops counting as "common".
+_FREE_CHARS = 3
+_PREDICTABLE = frozenset({"repeat", "sequence", "spatial", "date", "regex"})
+_BLOCKLISTS = frozenset({"passwords", "user_inputs"})
+_ZXCVBN_LOCK = threading.Lock()  # zxcvbn keeps the context words of a call in a module global
+
+
+class PasswordRejected(AccountError):
+    """A password the policy refuses. ``reason`` (``length``, ``common``, ``weak``) and ``params`` let a page
+    say it in the visitor's language; ``str()`` is the English message the CLI prints."""
+
+    def __init__(self, reason: str, message: str, **params: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
+
+
+def _estimate(password: str, context: list[str]) -> dict:
+    from zxcvbn import zxcvbn  # imported when first needed: it loads its word lists
+
+    with _ZXCVBN_LOCK:
+        return zxcvbn(password[:_ESTIMATED_CHARS], user_inputs=context)
+
+
+def _only_predictable(estimate: dict) -> bool:
+    """Whether the password is nothing but common passwords, context words, repeats, sequences, keyboard
+    walks or dates (with at most :data:`_FREE_CHARS` other characters)."""
+    free = 0
+    for match in estimate["sequence"]:
+        if match["pattern"] in _PREDICTABLE or match.get("dictionary_name") in _BLOCKLISTS:
+            continue
+        free += len(match["token"])
+    return free <= _FREE_CHARS
+
+
+def _check_password(password: str, role: Role | str = Role.MEMBER, context: tuple[str | None, ...] = ()) -> None:
+    """Refuse a password that is too short or long, common, or (for admins and operators) guessable.
+
+    ``context`` holds the words an attacker would try first for this account (its username, display name)."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise AccountError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        raise PasswordRejected(
+            "length", f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters", min=MIN_PASSWORD, max=MAX_PASSWORD
+        )
+    words = ["regie", "régie", *(w for w in context if w)]
+    estimate = _estimate(password, words)
+    if _only_predictable(estimate):
+        raise PasswordRejected(
+            "common",
+            "this password is too common or too predictable (a known password, the username, a repeat or a "
+            "sequence of characters): choose a few unrelated words",
+        )
+    if Role(role) in (Role.ADMIN, Role.OPERATOR) and estimate["score"] < STRONG_SCORE:
+        raise PasswordRejected(
+            "weak",
+            f"an {Role(role).value} account opens other people's data: its password must be harder to guess "
+            f"(zxcvbn score {STRONG_SCORE} of 4, this one has {estimate['score']}); add words or length",
+            score=int(estimate["score"]),
+            needed=STRONG_SCORE,
+        )
 
 
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
@@ -138,7 +212,7 @@ def create_account(
         raise AccountError("a member account needs --holder (a person or organisation of the inventory)")
     if role is Role.OPERATOR and not operator_of:
         raise AccountError("an operator account needs --operator-of (an organisation or an operation)")
-    _check_password(password)
+    _check_password(password, role, (username, display_name))
     at = _now(now)
     with store.engine.execution_options(writer=True).begin() as conn:
         if holder_id is not None and not _holder_exists(conn, holder_id):
@@ -184,11 +258,13 @@ def set_password(
     """Change a password (the account itself or an admin); every open session of the account ends."""
     if actor.role is not Role.ADMIN and actor.username != username:
         raise AccountError("only the account itself or an admin changes a password")
-    _check_password(password)
     with store.engine.execution_options(writer=True).begin() as conn:
-        r = conn.execute(select(account.c.id).where(account.c.username == username)).one_or_none()
+        r = conn.execute(
+            select(account.c.id, account.c.role, account.c.display_name).where(account.c.username == username)
+        ).one_or_none()
         if r is None:
             raise AccountError(f"no account {username!r}")
+        _check_password(password, r.role, (username, r.display_name))
         conn.execute(update(account).where(account.c.id == r.id).values(password_hash=hash_password(password, hasher)))
         conn.execute(update(web_session).where(web_session.c.account_id == r.id).values(revoked_at=_now(now)))
     audit.append(store, audit.AccountEvent("password_changed", username, actor.label), now=now)

@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from regie.analytics.grid import Thresholds
+from regie.config import smtp_problem
 from regie.store import Store
 from regie.store.alerts import AlertRecord, alert_key, list_alerts, mark_notified, pending, record
 
@@ -78,6 +79,11 @@ class EmailChannel:
     password: str | None = None
     timeout: float = 20.0
     name: str = "email"
+
+    def __post_init__(self) -> None:
+        # the same rule as the settings: a typo must never fall through to a plain-text login
+        if problem := smtp_problem(self.host, self.security, self.username):
+            raise ValueError(problem)
 
     def message(self, alerts: Sequence[AlertRecord]) -> EmailMessage:
         msg = EmailMessage()

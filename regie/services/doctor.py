@@ -188,9 +188,8 @@ def check_smtp(settings: Settings) -> Check | None:
 def check_mqtt(settings: Settings) -> list[Check]:
     found = []
     brokers = {"MQTT alerts": (settings.alert_mqtt_host, settings.alert_mqtt_port)}
-    ingest_host = getattr(settings, "mqtt_host", None)
-    if ingest_host:
-        brokers["MQTT ingest"] = (ingest_host, getattr(settings, "mqtt_port", 1883))
+    if "mqtt_host" in settings.model_fields_set:  # set on purpose: `regie serve --mqtt` will read from it
+        brokers["MQTT ingest"] = (settings.mqtt_host, settings.mqtt_port)
     for name, (host, port) in brokers.items():
         if not host:
             continue

@@ -566,7 +566,7 @@ def acc_keys(
 
 
 def _allow_illustrative(request: Request) -> bool:
-    return bool(getattr(request.app.state, "acc_allow_illustrative", False))
+    return request.app.state.settings.acc_allow_illustrative
 
 
 @router.get("/acc/{operation_id}/invoices", name="acc_invoices", response_class=HTMLResponse)
@@ -703,7 +703,8 @@ def supplier_price(request: Request, typed: str | None) -> tuple[float, bool]:
             value = math.nan
         if math.isfinite(value) and 0 <= value <= 5:
             return value, True
-    return float(getattr(request.app.state, "acc_supplier_price", SUPPLIER_REFERENCE_PRICE)), False
+    configured = request.app.state.settings.acc_supplier_price  # REGIE_ACC_SUPPLIER_PRICE
+    return (SUPPLIER_REFERENCE_PRICE if configured is None else configured), False
 
 
 def my_rows(summary: service.YearlySummary, own: dict[str, date], price: float) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from regie import __version__
+from regie.config import Settings
 from regie.store import Store
 from regie.web import (
     acc_pages,
@@ -19,16 +20,23 @@ from regie.web import (
     ingest_pages,
     live,
     pages,
+    password_pages,
     supervision_api,
     supervision_pages,
     unavailable,
 )
+from regie.web.limits import BodyLimitMiddleware
+from regie.web.no_store import NoStoreMiddleware
 
 
-def create_app(store: Store) -> FastAPI:
-    """The whole web face: JSON API (/api), emoncms-compatible routes, pages."""
+def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
+    """The whole web face: JSON API (/api), emoncms-compatible routes, pages.
+
+    ``settings`` are :func:`regie.config.get_settings`'s for ``regie serve``; without them, the defaults alone
+    (never the environment: an app built by a test behaves the same on every machine)."""
     app = FastAPI(title="regie", version=__version__, description="An energy-data trust for local energy communities")
     app.state.store = store
+    app.state.settings = settings if settings is not None else Settings.defaults()
     # Routers are added here, one line each (api, pages, emoncms, ...).
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -44,6 +52,10 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(supervision_pages.router)
     app.include_router(supervision_api.router)
     app.include_router(live.router)
+    app.include_router(password_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     unavailable.install(app)
+    # Outermost last: a body's size is checked before anything reads it; personal answers are never cached.
+    app.add_middleware(NoStoreMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     return app

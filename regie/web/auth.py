@@ -7,12 +7,13 @@ says who the caller is.
 
 Sessions and cookies. The cookie holds a random token; the store keeps its SHA-256
 (:mod:`regie.governance.accounts`). It is ``HttpOnly`` and ``SameSite=Lax`` always. It is ``Secure`` and
-named with the ``__Host-`` prefix (RFC 6265bis §4.1.3.2) when the request came over HTTPS, or when the app
-is configured with ``app.state.cookie_secure = True`` (behind a TLS-terminating proxy that does not pass
-the scheme). Over plain HTTP — the local demo on 127.0.0.1 — a browser neither stores nor sends a
-``__Host-``/``Secure`` cookie, so the cookie is then plain ``regie_session``: still HttpOnly and Lax, and
-the only way to log in on a loopback demo. Once ``cookie_secure`` is True, a plain cookie is never read:
-nobody can downgrade a production régie to an insecure cookie by speaking HTTP to it.
+named with the ``__Host-`` prefix (RFC 6265bis §4.1.3.2) when the settings say members come over HTTPS
+(``public_url = "https://..."``, or ``cookie_secure = true``), or else when the request came over HTTPS (the
+scheme a trusted proxy reports in ``X-Forwarded-Proto``: ``trusted_proxies``). Over plain HTTP — the local
+demo on 127.0.0.1 — a browser neither stores nor sends a ``__Host-``/``Secure`` cookie, so the cookie is
+then plain ``regie_session``: still HttpOnly and Lax, and the only way to log in on a loopback demo. Once
+cookies must be Secure, a plain cookie is never read: nobody can downgrade a production régie to an
+insecure cookie by speaking HTTP to it. Login throttling follows the ``login_*`` settings.
 
 CSRF. Every state-changing request authenticated by a cookie carries a synchroniser token
 (:func:`regie.governance.accounts.csrf_token`) in the form field ``csrf_token`` or the ``X-CSRF-Token``
@@ -40,6 +41,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
+from regie.config import Settings
 from regie.governance import accounts
 from regie.governance.accounts import PUBLIC, Account, Role
 from regie.ingest import apikeys
@@ -98,12 +100,26 @@ def app_secret(request: Request) -> bytes:
     return secret
 
 
+def app_settings(request: Request) -> Settings:
+    """The settings this app was created with (:func:`regie.web.app.create_app`)."""
+    return request.app.state.settings
+
+
 def cookie_secure(request: Request) -> bool:
-    """Whether cookies are ``Secure`` (and ``__Host-``): configured, or else whether this request is HTTPS."""
-    configured = getattr(request.app.state, "cookie_secure", None)
-    if configured is not None:
-        return bool(configured)
-    return request.url.scheme == "https"
+    """Whether cookies are ``Secure`` (and ``__Host-``): configured, else an https public URL, else whether
+    this request is HTTPS."""
+    settings = app_settings(request)
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return settings.public_https or request.url.scheme == "https"
+
+
+def throttle_policy(settings: Settings) -> accounts.ThrottlePolicy:
+    """Login throttling as the settings ask (OWASP Authentication Cheat Sheet, "Login throttling")."""
+    return accounts.ThrottlePolicy(
+        max_failures=settings.login_max_failures, max_failures_addr=settings.login_max_failures_per_address,
+        window=settings.login_window_s, base_lock=settings.login_lock_s, max_lock=settings.login_max_lock_s,
+    )  # fmt: skip
 
 
 def _store(request: Request) -> Store:
@@ -352,7 +368,7 @@ def login(
     store = _store(request)
     result = accounts.authenticate(
         store, username, password, client_address(request),
-        policy=getattr(request.app.state, "throttle_policy", accounts.ThrottlePolicy()),
+        policy=throttle_policy(app_settings(request)),
         hasher=getattr(request.app.state, "password_hasher", None),  # tests use cheap argon2 parameters
     )  # fmt: skip
     if not result.ok or result.account is None:

@@ -127,3 +127,49 @@ def test_csrf_token_is_bound_to_the_session() -> None:
     assert not accounts.csrf_ok(token, "session-1", b"x" * 32)
     assert not accounts.csrf_ok(None, "session-1", secret)
     assert not accounts.csrf_ok("", None, secret)
+
+
+# ---------------------------------------------------------------- password policy (NIST SP 800-63B §5.1.1.2)
+
+
+def test_twelve_a_are_refused_even_for_an_admin(store, people) -> None:
+    """Issue 18: "a password of twelve `a` is accepted (even for an admin)"."""
+    for role, kw in ((Role.ADMIN, {}), (Role.OPERATOR, {"operator_of": "coop"}), (Role.MEMBER, {"holder_id": "eve"})):
+        with pytest.raises(accounts.PasswordRejected, match="too common") as caught:
+            accounts.create_account(store, f"eve-{role.value}", "a" * 12, role, hasher=FAST, **kw)
+        assert caught.value.reason == "common"
+    with pytest.raises(accounts.PasswordRejected, match="too common"):
+        accounts.set_password(store, "admin", "a" * 12, hasher=FAST)
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password1234", "motdepasse123", "azertyuiop12", "1234567890ab", "qwertyuiop[]", "dave-dave-dave", "regieregie12"],
+)
+def test_common_and_predictable_passwords_are_refused_for_everyone(store, people, password: str) -> None:
+    """From zxcvbn's list of the most common passwords (French ones included), sequences, keyboard walks,
+    repeats, and the account's own name or the service's."""
+    with pytest.raises(accounts.PasswordRejected) as caught:
+        accounts.set_password(store, "dave", password, hasher=FAST)
+    assert caught.value.reason == "common"
+
+
+def test_admins_and_operators_need_a_strong_password(store, people) -> None:
+    """Not in any list, yet guessable: fine for a member, not for an account that opens other people's data."""
+    accounts.set_password(store, "dave", "sunshine2024!", hasher=FAST)
+    for who in ("admin", "op"):
+        with pytest.raises(accounts.PasswordRejected, match="score 3") as caught:
+            accounts.set_password(store, who, "sunshine2024!", hasher=FAST)
+        assert (caught.value.reason, caught.value.params["needed"]) == ("weak", accounts.STRONG_SCORE)
+        accounts.set_password(store, who, "hydro barrage pommier", hasher=FAST)
+
+
+def test_no_composition_rule_and_generated_passwords_pass(store, people) -> None:
+    """NIST: no "one digit, one capital" rules; a long phrase passes, and so do the demo's drawn passwords."""
+    import secrets
+
+    accounts.set_password(store, "admin", "correct horse battery staple", hasher=FAST)
+    for _ in range(20):
+        accounts.set_password(store, "admin", secrets.token_urlsafe(12), hasher=FAST)  # as regie.demo draws them
+    with pytest.raises(accounts.PasswordRejected, match="12 to 1024"):
+        accounts.set_password(store, "admin", "x" * 1025, hasher=FAST)

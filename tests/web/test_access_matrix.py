@@ -137,6 +137,13 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/me/export"): Case(
         "/me/export", expect(403, public=LOGIN, machines=LOGIN, members=200, key_owner=200), form=lambda r: {}
     ),
+    # changing one's password: every account, by its session (an API key has no password to change)
+    ("GET", "/me/password"): Case("/me/password", expect(200, public=LOGIN, machines=LOGIN, key_owner=403)),
+    ("POST", "/me/password"): Case(
+        "/me/password",
+        expect(400, public=LOGIN, machines=LOGIN, key_owner=403),
+        form=lambda r: {"current": "not the password", "new": "x", "again": "x"},
+    ),
     ("POST", "/me/details"): Case(
         "/me/details",
         expect(403, public=LOGIN, machines=LOGIN, members=303, key_owner=303),

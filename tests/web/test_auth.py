@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from governance_world import PASSWORD, World, build_world
 
+from regie.config import Settings
 from regie.governance import accounts
 from regie.store import open_store
 from regie.web import auth
@@ -79,7 +80,7 @@ def test_login_over_https_uses_a_host_prefixed_secure_cookie(world: World) -> No
 
 
 def test_configured_secure_cookies_ignore_a_plain_cookie(world: World) -> None:
-    client = client_for(world, cookie_secure=True)
+    client = client_for(world, settings=Settings.defaults(cookie_secure=True))
     client.cookies.set(auth.PLAIN_COOKIE, world.sessions["alice"])
     assert client.get("/api/me").status_code == 401
     client.cookies.clear()
