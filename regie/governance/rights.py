@@ -22,7 +22,6 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-import numpy as np
 from sqlalchemy import and_, delete, false, or_, select, update
 
 from regie.governance import audit, consent
@@ -30,8 +29,8 @@ from regie.governance.accounts import Account, Role, accounts_of_holder
 from regie.governance.gate import _instant, _zone, holding_periods, personal_prms, personal_series, read_personal
 from regie.governance.key_owner import owner_ref
 from regie.governance.system_accounts import ERASURE
-from regie.model import Readings, mask_prm
-from regie.store import Store, operations
+from regie.model import mask_prm
+from regie.store import Store, erasure, operations
 from regie.store.schema import (
     account,
     alert,
@@ -217,17 +216,6 @@ TABLES: dict[str, str] = {
 
 #: Prefix of the opaque ids that replace an erased holder; no account may hold one (they name no one).
 TOMBSTONE = "erased:"
-_END_OF_TIME = 4_102_444_800  # 2100-01-01 UTC: the store keeps no reading after it
-
-
-def _within(t: np.ndarray, periods: list[tuple[int, int | None]]) -> np.ndarray:
-    """Which instants fall in one of the [from, until) periods (until None: open)."""
-    hit = np.zeros(len(t), dtype=bool)
-    for a, b in periods:
-        hit |= (t >= a) & (t < (b if b is not None else _END_OF_TIME))
-    return hit
-
-
 def _close_grants(store: Store, actor: Account, holder_id: str, usernames: set[str], at: int) -> int:
     """Withdraw (or refuse, if still asked) every grant the holder gave, and every grant made *to* their
     accounts: nobody reads under them any more (an account's grants name it by username)."""
@@ -283,11 +271,7 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
     with store.transaction() as tx:
         conn = tx.conn
         for s, ref, others, theirs in plan:
-            t, v = store.timeseries.read(conn, ref, 0, _END_OF_TIME)
-            keep = ~_within(t, theirs) if others else np.zeros(len(t), dtype=bool)
-            store.timeseries.delete_series(conn, ref)
-            if keep.any():
-                tx.write([Readings(s.id, t[keep], v[keep])])
+            erasure.cut_periods(tx, s.id, theirs if others else None)
             if others:
                 cut.append(s.id)
             else:
