@@ -152,6 +152,11 @@ def test_export_correct_erase(world: World) -> None:
     assert accounts.get_account(world.store, "alice") is None
     assert client.get("/api/me").status_code == 401
     assert consent.get_grant(world.store, world.grant_id).status is consent.Status.WITHDRAWN
+    # Her key died with her account, and a newcomer taking the username does not bring it back (issue 18).
+    key = {"Authorization": f"Bearer {world.keys['alice-key']}"}
+    assert TestClient(world.app()).get("/api/me", headers=key).status_code == 401
+    accounts.create_account(world.store, "alice", "another long password", "member", holder_id="bob")
+    assert TestClient(world.app()).get("/api/me", headers=key).status_code == 401
 
 
 def test_admin_sees_accounts_and_a_tampered_log(world: World) -> None:
