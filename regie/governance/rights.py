@@ -30,6 +30,7 @@ from regie.governance.gate import _instant, _zone, holding_periods, personal_prm
 from regie.governance.key_owner import owner_ref
 from regie.governance.system_accounts import ERASURE
 from regie.model import mask_prm
+from regie.model.parties import ERASED_HOLDER
 from regie.store import Store, erasure, operations
 from regie.store.schema import (
     account,
@@ -215,7 +216,7 @@ TABLES: dict[str, str] = {
 }
 
 #: Prefix of the opaque ids that replace an erased holder; no account may hold one (they name no one).
-TOMBSTONE = "erased:"
+TOMBSTONE = ERASED_HOLDER
 def _close_grants(store: Store, actor: Account, holder_id: str, usernames: set[str], at: int) -> int:
     """Withdraw (or refuse, if still asked) every grant the holder gave, and every grant made *to* their
     accounts: nobody reads under them any more (an account's grants name it by username)."""
@@ -240,9 +241,10 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
       site) that others held too loses the instants of the erased person's holding periods only;
     - the last value an emoncms input keeps (``input_map``), the quarantined readings and the alerts about
       their delivery points and series in their periods;
-    - their memberships keep their dates but name an opaque tombstone instead of them: the delivery point
-      was held by *someone* then, so its series and the sensors on its site stay personal (the gate keeps
-      refusing them to machine keys and to the next occupant) rather than becoming open data;
+    - their memberships keep their dates (one still open ends on the day of the erasure) but name an opaque
+      tombstone instead of them: the delivery point was held by *someone* then, so its series and the
+      sensors on its site stay personal (the gate keeps refusing them to machine keys and to the next
+      occupant) rather than becoming open data;
     - their ACC participations lose their days and their name;
     - their accounts, sessions, login counters and API keys are deleted (a new account with the same
       username inherits nothing); the grants they gave and the grants made to them are closed, and the
@@ -296,6 +298,10 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
         n_members = conn.execute(
             update(membership).where(membership.c.holder_id == holder_id).values(holder_id=tomb)
         ).rowcount
+        # A holding still open ends with the erasure: the next occupant's must not fall inside it.
+        today = datetime.fromtimestamp(at, zone).date()
+        conn.execute(update(membership).where(membership.c.holder_id == tomb, membership.c.until.is_(None),
+                                              membership.c.since < today).values(until=today))  # fmt: skip
         refs = sorted({owner_ref(a) for a in accts} | usernames)
         n_keys = conn.execute(delete(api_key).where(api_key.c.owner_id.in_(refs))).rowcount if refs else 0
         if ids:

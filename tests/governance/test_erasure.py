@@ -28,6 +28,7 @@ from regie.model import (
     Operation,
     Participant,
     ParticipantType,
+    Person,
     Readings,
     Series,
     SeriesKind,
@@ -230,3 +231,19 @@ def test_erasure_over_http_leaves_nothing_to_the_old_key_nor_to_a_machine_key(st
         for path in ("/api/live", "/"):
             page = client.get(path)
             assert page.status_code == 200 and str(SENSOR_W) not in page.text and "Alice" not in page.text
+
+
+def test_the_next_occupant_of_an_erased_members_point_reads_their_own_data(store, world) -> None:
+    """Her open holding ends with the erasure: a newcomer from that day is the point's holder, not the tombstone."""
+    rights.erase_member(store, CLI_ADMIN, "alice", now=NOW)
+    inv = store.load_inventory()
+    inv.persons.append(Person("erin", "Erin"))
+    inv.memberships.append(Membership("erin", PRM_A, date(2025, 6, 1)))
+    store.save_inventory(inv)
+    t = half_hours(NOW, NOW + 86_400)
+    store.write([Readings("a-load", t, np.full(len(t), 640.0))])
+    erin = accounts.create_account(store, "erin", PASSWORD, Role.MEMBER, holder_id="erin", hasher=FAST, now=NOW)
+    got = read_personal(store, erin, "a-load", NOW, NOW + 86_400, "PT30M", ACC, now=NOW + 86_400)
+    assert got.values.tolist() == [640.0] * 48
+    with pytest.raises(AccessDenied):  # and never the erased holder's days
+        read_personal(store, erin, "a-load", JAN, FEB, "P1D", ACC, now=NOW + 86_400)
