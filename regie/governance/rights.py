@@ -20,9 +20,9 @@ import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, false, or_, select, update
+from sqlalchemy import select, update
 
 from regie.governance import audit, consent
 from regie.governance.accounts import Account, Role, accounts_of_holder
@@ -34,20 +34,11 @@ from regie.model.parties import ERASED_HOLDER
 from regie.store import Store, erasure, operations
 from regie.store.schema import (
     account,
-    alert,
-    api_key,
-    consent_event,
     delivery_point,
-    input_map,
-    login_throttle,
     membership,
     organisation,
     person,
-    quarantine,
-    series,
-    web_session,
 )
-from regie.store.schema import consent as consent_table
 
 EXPORT_PURPOSE = "dpv:ServiceProvision"
 
@@ -257,10 +248,7 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
     withdrawn = _close_grants(store, actor, holder_id, usernames, at)
     zone = _zone(store)
     with store.engine.connect() as conn:
-        held = conn.execute(select(membership).where(membership.c.holder_id == holder_id)).all()
-    days: dict[str, list[tuple[date, date | None]]] = {}
-    for m in held:
-        days.setdefault(m.prm, []).append((m.since, m.until))
+        days = erasure.holdings(conn, holder_id)
     instants = {prm: [(_instant(a, zone), _instant(b, zone)) for a, b in ds] for prm, ds in days.items()}
     mine = personal_series(store, holder_id)
     tomb = TOMBSTONE + uuid.uuid4().hex[:16]
@@ -274,50 +262,17 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
         conn = tx.conn
         for s, ref, others, theirs in plan:
             erasure.cut_periods(tx, s.id, theirs if others else None)
-            if others:
-                cut.append(s.id)
-            else:
-                conn.execute(update(series).where(series.c.key == s.id).values(name="(erased)"))
-                erased.append(s.id)
-            maps = conn.execute(select(input_map).where(input_map.c.series_id == ref.id)).all()
-            node_keys |= {f"{r.node}/{r.name}" for r in maps}
-            conn.execute(update(input_map).where(input_map.c.series_id == ref.id)
-                         .values(last_time=None, last_value=None))  # fmt: skip
-            alerts = delete(alert).where(alert.c.subject == s.id)
-            conn.execute(alerts if not others else alerts.where(_in_periods(alert.c.since, theirs)))
+            node_keys |= erasure.forget_series(conn, s.id, ref.id, theirs if others else None)
+            (cut if others else erased).append(s.id)
         for prm, periods in instants.items():
-            conn.execute(delete(quarantine).where(quarantine.c.key == prm, _in_periods(quarantine.c.t, periods)))
-            conn.execute(delete(alert).where(alert.c.subject.in_([prm, mask_prm(prm)]),
-                                             _in_periods(alert.c.since, periods)))  # fmt: skip
+            erasure.forget_readings_of(conn, [prm, mask_prm(prm)], periods)
             for a, b in days[prm]:
                 touched_ops.update(operations.remove_days(conn, prm, a, b))
-        everywhere = [p for ps in instants.values() for p in ps]
-        if node_keys and everywhere:
-            conn.execute(delete(quarantine).where(quarantine.c.key.in_(sorted(node_keys)),
-                                                  _in_periods(quarantine.c.t, everywhere)))  # fmt: skip
-        n_members = conn.execute(
-            update(membership).where(membership.c.holder_id == holder_id).values(holder_id=tomb)
-        ).rowcount
-        # A holding still open ends with the erasure: the next occupant's must not fall inside it.
+        erasure.forget_readings_of(conn, sorted(node_keys), [p for ps in instants.values() for p in ps])
         today = datetime.fromtimestamp(at, zone).date()
-        conn.execute(update(membership).where(membership.c.holder_id == tomb, membership.c.until.is_(None),
-                                              membership.c.since < today).values(until=today))  # fmt: skip
-        refs = sorted({owner_ref(a) for a in accts} | usernames)
-        n_keys = conn.execute(delete(api_key).where(api_key.c.owner_id.in_(refs))).rowcount if refs else 0
-        if ids:
-            conn.execute(delete(web_session).where(web_session.c.account_id.in_(ids)))
-            conn.execute(delete(login_throttle).where(login_throttle.c.key.in_([f"account:{u}" for u in usernames])))
-            conn.execute(delete(account).where(account.c.id.in_(ids)))
-        conn.execute(update(consent_table).where(consent_table.c.subject_id == holder_id).values(subject_id=tomb))
-        if usernames:
-            conn.execute(
-                update(consent_table)
-                .where(consent_table.c.recipient_kind == consent.RecipientKind.ACCOUNT.value,
-                       consent_table.c.recipient_id.in_(usernames))
-                .values(recipient_id=tomb)
-            )  # fmt: skip
-            conn.execute(update(consent_event).where(consent_event.c.actor.in_(usernames)).values(actor=tomb))
-        conn.execute(delete(person).where(person.c.id == holder_id))
+        n_members = erasure.anonymise_holder(conn, holder_id, tomb, sorted(usernames), today)
+        bound = sorted({owner_ref(a) for a in accts} | usernames)  # keys by account id, and the old way
+        n_keys = erasure.delete_accounts(conn, ids, sorted(usernames), bound)
     # The store caches the inventory; memberships and persons changed underneath it.
     store._inventories.clear()
     notes = tuple(f"series {k}: only the erased holder's periods were removed (others held it too)" for k in cut)
@@ -334,10 +289,6 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
     audit.append(store, audit.RightsEvent("erase", holder_id, actor.label, detail), now=at)
     return result
 
-
-def _in_periods(column, periods: list[tuple[int, int | None]]):
-    """SQL: the column's instant falls in one of the [from, until) periods."""
-    return or_(false(), *[and_(column >= a, column < b) if b is not None else column >= a for a, b in periods])
 
 
 def correct_details(
