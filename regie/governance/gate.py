@@ -308,7 +308,8 @@ def read_personal(
     data subject and an admin, else the finest valid grant's level the series has values at
     (``PersonalData.granularity`` and ``raw`` say which). A level the series has no values at
     (:func:`unavailable`: a PT15M read of a 30-minute curve) raises :class:`UnavailableGranularity`, logged
-    as refused.
+    as refused. Every value handed out is computed only from instants in [start, end), the range the decision
+    judged: a day or month cut by ``start`` or ``end`` is not its stored rollup (:func:`_read_calendar`).
     """
     at = int(time.time()) if now is None else int(now)
     finest = granularity == FINEST
