@@ -262,7 +262,7 @@ def member_erase(
         store.close()
     console.print(
         f"erased {holder}: {len(r.series_erased)} series, {r.memberships} membership(s), {r.accounts} account(s), "
-        f"{r.grants_withdrawn} grant(s) withdrawn"
+        f"{r.keys} API key(s), {r.grants_withdrawn} grant(s) withdrawn"
     )
     for note in r.notes:
         console.print(f"[yellow]{note}[/]")

@@ -33,13 +33,15 @@ def key_add(
 ) -> None:
     """Create a key. It is printed once: regie keeps only its SHA-256."""
     from regie.governance.accounts import get_account
+    from regie.governance.key_owner import owner_ref
     from regie.ingest.apikeys import create_key
 
     scopes = scope or (["ingest"] if node else ["write"])
     with command_store(database_url, ValueError) as store:
-        if owner is not None and get_account(store, owner) is None:
+        acct = get_account(store, owner) if owner is not None else None
+        if owner is not None and acct is None:
             raise ValueError(f"no account {owner!r}: create it first (regie user add)")
-        key, secret = create_key(store, name, scopes, node=node, owner_id=owner)
+        key, secret = create_key(store, name, scopes, node=node, owner_id=owner_ref(acct) if acct else None)
     console.print(
         f"key #{key.id} [bold]{name}[/] ({', '.join(sorted(key.scopes))}" + (f", node {node})" if node else ")")
     )

@@ -76,6 +76,7 @@ class Account:
         return self.username
 
 
+#: The régie's other system accounts (ids < 0, never stored) are in :mod:`regie.governance.system_accounts`.
 PUBLIC = Account(0, "public", Role.PUBLIC)
 #: Whoever runs ``regie`` on the server: they can read the database anyway, so they act as an admin — and
 #: still have to give a reason for every read of personal data, which is logged.

@@ -43,6 +43,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -53,7 +54,7 @@ from regie.governance import audit, secrecy
 from regie.governance.accounts import Account, Role, is_active
 from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm
 from regie.model import OrganisationKind, Series, Step, mask_prm
-from regie.model.calendar import Level
+from regie.model.calendar import Level, period_starts
 from regie.store import Store, StoreError
 from regie.store.schema import membership, territory
 from regie.store.timeseries import Rollup
@@ -247,8 +248,43 @@ def _read(store: Store, s: Series, start: int, end: int, gran: Granularity) -> t
         starts, idx, count = np.unique((t // step) * step, return_inverse=True, return_counts=True)
         sums = np.bincount(idx, weights=v, minlength=len(starts))
         return starts, (sums if s.is_additive else sums / np.maximum(count, 1)), count
-    r = store.read_rollup(s.id, "day" if gran is Granularity.P1D else "month", start, end)
-    return r.t, (r.sum if s.is_additive else r.mean), r.count
+    return _read_calendar(store, s, start, end, "day" if gran is Granularity.P1D else "month")
+
+
+def _read_calendar(store: Store, s: Series, start: int, end: int, level: Level) -> tuple[np.ndarray, ...]:
+    """Daily or monthly sums (energy) or means (power) computed only from the instants in [start, end).
+
+    The gate has checked the caller's entitlement (their holding, their grant's period) over exactly
+    [start, end): a stored rollup of a local day or month that [start, end) covers only in part would also
+    hold instants outside it — June's mean of a member who left on 15 June, with the next occupant's days in
+    it (issue 18, item 6). Whole periods come from the rollups; a period cut by ``start`` or ``end`` is
+    computed from the raw points of its part in range, and stamped with the first instant it covers.
+    """
+    edges = period_starts(start, end - 1, level, _zone(store))
+    cuts = [(max(int(a), start), min(int(b), end), bool(a >= start and b <= end))
+            for a, b in pairwise(edges) if max(a, start) < min(b, end)]  # fmt: skip
+    whole = [(a, b) for a, b, full in cuts if full]
+    t, total, count = [], [], []
+    if whole:
+        r = store.read_rollup(s.id, level, whole[0][0], whole[-1][1])
+        t, total, count = [r.t], [r.sum], [r.count]
+    for a, b, full in cuts:
+        if full:
+            continue
+        _, v = store.read(s.id, a, b)
+        v = np.asarray(v, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        if len(v):
+            t.append(np.array([a], dtype=np.int64))
+            total.append(np.array([v.sum()]))
+            count.append(np.array([len(v)], dtype=np.int64))
+    if not t:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    t_all, sums, n = np.concatenate(t), np.concatenate(total).astype(np.float64), np.concatenate(count)
+    order = np.argsort(t_all, kind="stable")
+    t_all, sums, n = t_all[order], sums[order], n[order]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return t_all, (sums if s.is_additive else sums / n), n
 
 
 def read_personal(
@@ -272,7 +308,8 @@ def read_personal(
     data subject and an admin, else the finest valid grant's level the series has values at
     (``PersonalData.granularity`` and ``raw`` say which). A level the series has no values at
     (:func:`unavailable`: a PT15M read of a 30-minute curve) raises :class:`UnavailableGranularity`, logged
-    as refused.
+    as refused. Every value handed out is computed only from instants in [start, end), the range the decision
+    judged: a day or month cut by ``start`` or ``end`` is not its stored rollup (:func:`_read_calendar`).
     """
     at = int(time.time()) if now is None else int(now)
     finest = granularity == FINEST

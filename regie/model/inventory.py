@@ -51,7 +51,7 @@ class Inventory:
             if unknown:
                 raise ValueError(f"transformer {t.id} feeds {len(unknown)} unknown delivery point(s)")
         for m in self.memberships:
-            if m.holder_id not in holders or m.prm not in prms:
+            if (m.holder_id not in holders and not m.erased) or m.prm not in prms:
                 raise ValueError(f"membership of {m.holder_id!r} refers to an unknown holder or delivery point")
         for s in self.series:
             if s.prm is not None and s.prm not in prms:

@@ -44,6 +44,11 @@ class Person:
             raise ValueError(f"person {self.id}: {self.email!r} is not an e-mail address")
 
 
+#: Prefix of the opaque holder that replaces an erased person in their memberships
+#: (:func:`regie.governance.rights.erase_member`): it names no one and no account may hold it.
+ERASED_HOLDER = "erased:"
+
+
 @dataclass(frozen=True, slots=True)
 class Membership:
     """A person or an organisation holds a delivery point from ``since`` until ``until`` (exclusive)."""
@@ -52,6 +57,11 @@ class Membership:
     prm: str
     since: date
     until: date | None = None
+
+    @property
+    def erased(self) -> bool:
+        """Held by someone who was erased: the holding stays (its series stay personal), the person does not."""
+        return self.holder_id.startswith(ERASED_HOLDER)
 
     def __post_init__(self) -> None:
         validate_prm(self.prm)

@@ -32,7 +32,8 @@ import numpy as np
 
 from regie.analytics import grid, health
 from regie.governance import gate
-from regie.governance.accounts import Account, Role
+from regie.governance.accounts import Account
+from regie.governance.system_accounts import SUPERVISION
 from regie.model import IntervalConvention, Series, SeriesKind, Transformer
 from regie.model.calendar import period_starts
 from regie.store import Store
@@ -44,8 +45,6 @@ LOOKBACK_S = 31 * 86_400  # how far back to look for the last reading of a silen
 STUCK_HOURS = {"temperature": 24.0, "default": 6.0}
 USAGE_GROUPS = ("residential", "professional", "public", "production")
 PURPOSE = "dpv:ServiceMonitoring"  # supervising the local grid (consent.PURPOSES)
-#: The régie itself supervising its grid: an admin of the gate with a stated reason (see the module docstring).
-SUPERVISION = Account(-3, "regie-supervision", Role.ADMIN)
 SUPERVISION_REASON = "grid supervision by the régie: losses, peaks and data health"
 
 

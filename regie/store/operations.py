@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from regie.model import Density, GridZone, Operation, Participant, ParticipantType, Role, Step
 from regie.store import Store
@@ -108,3 +109,31 @@ def load_operation(store: Store, operation_id: str) -> StoredOperation:
     shares = {p.prm: float(p.static_share) for p in rows if p.static_share is not None}
     billing = json.loads(r.billing) if r.billing else None
     return StoredOperation(operation, r.territory_id, r.key, shares, billing)
+
+
+def remove_days(conn: Connection, prm: str, first: date, last: date | None) -> list[str]:
+    """Take the local days [first, last) (``last`` None: to the end) out of every participation of ``prm``,
+    in the caller's transaction, and blank the participant's name; returns the operations touched.
+
+    Erasure (:func:`regie.governance.rights.erase_member`) calls this for the days the erased person held
+    the delivery point: a participation wholly theirs disappears, one shared with another occupant keeps
+    only the other's days (a participation has one entry and one exit, so days held in the middle of
+    someone else's cut the rest off too). The name goes in every case: it was the erased person's, and the
+    pages show the masked PRM instead.
+    """
+    touched: list[str] = []
+    rows = conn.execute(select(acc_participant).where(acc_participant.c.prm == prm)).all()
+    for r in rows:
+        key = (acc_participant.c.operation_id == r.operation_id, acc_participant.c.prm == r.prm,
+               acc_participant.c.role == r.role)  # fmt: skip
+        to_the_end = last is None or (r.exit is not None and r.exit <= last)
+        if first <= r.entry and to_the_end:  # wholly held by them
+            conn.execute(delete(acc_participant).where(*key))
+        elif last is not None and first <= r.entry < last:  # they held its beginning
+            conn.execute(update(acc_participant).where(*key).values(entry=last, name=""))
+        elif r.entry < first and (r.exit is None or first < r.exit):  # they held its end, or a middle part
+            conn.execute(update(acc_participant).where(*key).values(exit=first, name=""))
+        else:
+            continue
+        touched.append(r.operation_id)
+    return sorted(set(touched))

@@ -2,26 +2,11 @@
 
 Who sees what, and under whose authority
 ----------------------------------------
-- **The PMO** — an operator account whose ``operator_of`` is the operation's organisation
-  (``Operation.pmo_id``) or the operation itself — and **the régie's admins** see the operation: its
-  participants and perimeter, the flows (Sankey), the allocation per day / month / year, keys simulated side
-  by side over the last twelve months, the invoices and the dynamic keys file. Every curve is read through
-  :func:`regie.services.acc.gate_reader` bound to *their own* account: the PMO needs, from each participant,
-  a grant to its organisation for the ACC purpose (``dpv:FulfilmentOfContractualObligation``) at the
-  operation's metering step (``Operation.step``: PT30M, or PT15M) or finer;
-  an admin must state a reason (the ``reason`` query parameter), which the gate logs with every read.
-- **A participant** — a member who holds one of the operation's delivery points now — sees their own
-  allocation, savings and bills. An allocation needs *every* participant's curve (the default key shares the
-  production by everyone's consumption), so it is computed under the PMO's authority: the curves are read
-  through the gate by a stand-in for the PMO organisation (role operator, ``operator_of = pmo_id``), labelled
-  ``pmo:<pmo_id> for <username>``. Each read is thus decided by the participants' own grants to the PMO —
-  nothing a participant could not have had the PMO compute for them — and appears in the access log with who
-  asked for it. The page then keeps only the participant's own rows, and only from the day they hold the
-  delivery point: a participant never sees another's curve, allocation, bill or name.
-
-Why not the participant's own account: it may read only its own curve, and the allocation cannot be computed
-from one curve. Why not the PMO's operator account: there may be several, or none logged in; the stand-in
-names the organisation whose grants are used, which is what a data subject consented to.
+Decided in :mod:`regie.governance.acc_access` (the PMO, the régie's admins with a reason, a participant
+through a stand-in for the PMO); these pages only render the decision. Every curve is read through
+:func:`regie.services.acc.gate_reader` bound to the account that decision names, so each read is decided
+by the participants' own grants and logged. A participant's page keeps only their own rows, and only from
+the day they hold the delivery point: a participant never sees another's curve, allocation, bill or name.
 
 Savings are an estimate: what the participant's allocated energy would have cost at their supplier's price
 (:data:`SUPPLIER_REFERENCE_PRICE`, or the price they type in, per kWh *including* taxes, as printed on a
@@ -45,7 +30,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from regie.analytics.acc import dynamic_keys, format_keys_csv
-from regie.governance.accounts import Account, Role
+from regie.governance import acc_access
 from regie.governance.gate import AccessDenied
 from regie.model import Inventory, Operation, Participant, mask_prm
 from regie.model.operation import distance_limit_m, haversine_m, perimeter_problems
@@ -117,28 +102,6 @@ def _gettext(request: Request) -> Callable[[str], str]:
     return i18n.translations(_locale(request)).gettext
 
 
-def runs_operation(account: Account, operation: Operation) -> bool:
-    """Whether an operator account acts for the operation's PMO (its organisation, or the operation itself)."""
-    return account.role is Role.OPERATOR and account.operator_of in (operation.pmo_id, operation.id)
-
-
-def held_participant_prms(inventory: Inventory, holder_id: str | None, operation: Operation) -> dict[str, date]:
-    """The operation's delivery points the holder holds now, with the day each holding began."""
-    prms = {p.prm for p in operation.participants}
-    return {
-        m.prm: m.since
-        for m in inventory.memberships
-        if holder_id and m.holder_id == holder_id and m.until is None and m.prm in prms
-    }
-
-
-def pmo_authority(operation: Operation, on_behalf_of: Account) -> Account:
-    """The stand-in for the PMO organisation that reads curves for a participant's page (module docstring)."""
-    return Account(
-        -2, f"pmo:{operation.pmo_id} for {on_behalf_of.username}", Role.OPERATOR, operator_of=operation.pmo_id
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class OperationAccess:
     """An operation opened for one caller: as ``pmo``, ``admin`` or ``participant``, with the reader to use."""
@@ -195,34 +158,28 @@ def open_operation(
     except LookupError:
         raise Refusal(_page_error(request, gettext("No such operation"), operation_id, 404)) from None
     inventory = store.load_inventory(stored.territory_id)
-    op, account = stored.operation, caller.account
-    if want == "pmo":
-        if account.role is Role.ADMIN:
-            reason = (request.query_params.get("reason") or "").strip()[:300]
-            if not reason:
-                if document:
-                    raise Refusal(
-                        _page_error(
-                            request,
-                            gettext("State a reason"),
-                            gettext("An administrator reads personal data only with a reason."),
-                            400,
-                        )
-                    )
-                raise Refusal(render(request, "acc_reason.html", {
-                    "active": "acc", "operation": op,
-                    "keep": [(k, v) for k, v in request.query_params.multi_items() if k not in ("reason", "lang")],
-                }))  # fmt: skip
-            return OperationAccess(
-                stored, inventory, "admin", service.gate_reader(store, account, step=op.step, reason=reason), reason
-            )
-        if runs_operation(account, op):
-            return OperationAccess(stored, inventory, "pmo", service.gate_reader(store, account, step=op.step))
-    elif want == "participant" and account.role is Role.MEMBER:
-        own = held_participant_prms(inventory, account.holder_id, op)
-        if own:
-            reader = service.gate_reader(store, pmo_authority(op, account), step=op.step)
-            return OperationAccess(stored, inventory, "participant", reader, own=own)
+    op = stored.operation
+    try:
+        role = acc_access.open_as(caller.account, op, inventory, want, request.query_params.get("reason"))
+    except acc_access.ReasonRequired:
+        if document:
+            raise Refusal(
+                _page_error(
+                    request,
+                    gettext("State a reason"),
+                    gettext("An administrator reads personal data only with a reason."),
+                    400,
+                )
+            ) from None
+        raise Refusal(render(request, "acc_reason.html", {
+            "active": "acc", "operation": op,
+            "keep": [(k, v) for k, v in request.query_params.multi_items() if k not in ("reason", "lang")],
+        })) from None  # fmt: skip
+    except acc_access.NotAllowed:
+        role = None
+    if role is not None:
+        reader = service.gate_reader(store, role.reader, step=op.step, reason=role.reason)
+        return OperationAccess(stored, inventory, role.as_, reader, role.reason, own=role.own)
     message = (
         gettext("This page is for the operation's PMO and the régie's administrators.")
         if want == "pmo"
@@ -338,12 +295,11 @@ def acc_index(request: Request, caller: AccCaller) -> Response:
     rows = []
     for op_id in operation_ids(store):
         stored = service.stored_operation(store, op_id)
-        op, account = stored.operation, caller.account
-        inventory = store.load_inventory(stored.territory_id)
-        if account.role is Role.ADMIN or runs_operation(account, op):
-            rows.append({"operation": op, "href": f"/acc/{op.id}", "as": "pmo"})
-        elif account.role is Role.MEMBER and held_participant_prms(inventory, account.holder_id, op):
-            rows.append({"operation": op, "href": f"/acc/{op.id}/me", "as": "participant"})
+        op = stored.operation
+        seen = acc_access.sees_as(caller.account, op, store.load_inventory(stored.territory_id))
+        if seen is not None:
+            href = f"/acc/{op.id}" if seen == acc_access.PMO else f"/acc/{op.id}/me"
+            rows.append({"operation": op, "href": href, "as": seen})
     return render(request, "acc_index.html", {"active": "acc", "rows": rows})
 
 

@@ -561,11 +561,7 @@ def _operator_context(request: Request, caller: Caller, store: Store, inv: Inven
     mine = [g for g in consent.list_grants(store) if g.names(me) or g.requested_by == me.username]
     bounds = _data_bounds(store, inv)
     zone = inv.territory.zone
-    members = sorted(
-        {(a.holder_id, holder_name(inv, a.holder_id)) for a in accounts.list_accounts(store)
-         if a.role is Role.MEMBER and a.holder_id and a.active},
-        key=lambda x: x[1],
-    )  # fmt: skip
+    members = sorted({(h, holder_name(inv, h)) for h in known_subjects(mine, inv)}, key=lambda x: x[1])
     return {
         **_base(request, caller, "account"),
         "grants": [_grant_row(g, inv, now) for g in mine],
@@ -576,6 +572,23 @@ def _operator_context(request: Request, caller: Caller, store: Store, inv: Inven
         "default_expires": (date.today() + timedelta(days=365)).isoformat(),
         "max_expires": (date.today() + timedelta(days=3 * 365)).isoformat(),
     }
+
+
+def known_subjects(grants: list[consent.Grant], inv: Inventory) -> set[str]:
+    """The people an operator may see named: those who granted it something or whom it asked (issue 18:
+    an operator listing every member's name learnt who lives where). Erased holders are no one's."""
+    present = {p.id for p in inv.persons} | {o.id for o in inv.organisations}
+    return {g.subject_id for g in grants if g.subject_id in present}
+
+
+def holder_of(inv: Inventory, prm: str) -> str:
+    """The current holder of a delivery point the operator names (it knows its participants' PRMs), without
+    telling the operator who it is; ValueError when no member holds it now."""
+    held = [m.holder_id for m in inv.memberships if m.prm == prm and m.until is None]
+    known = {p.id for p in inv.persons} | {o.id for o in inv.organisations}
+    if len(held) != 1 or held[0] not in known:
+        raise ValueError(f"no member holds the delivery point {mask_prm(prm)} now")
+    return held[0]
 
 
 def _operator_only(caller: Caller) -> None:
@@ -600,7 +613,10 @@ async def operator_request(request: Request, caller: PageCaller) -> Response:
     store = _store(request)
     inv = load_inventory(store)
     subject = str(form.get("subject") or "")
+    prm = str(form.get("prm") or "").replace(" ", "")
     try:
+        if prm:
+            subject = holder_of(inv, prm)
         terms = parse_terms(form, inv.territory.zone)
         consent.request(
             store, caller.account, subject_id=subject, categories=terms.categories, prms=held_prms(inv, subject),

@@ -42,7 +42,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from regie.config import Settings
-from regie.governance import accounts
+from regie.governance import accounts, key_owner
 from regie.governance.accounts import PUBLIC, Account, Role
 from regie.ingest import apikeys
 from regie.store import Store
@@ -152,7 +152,7 @@ def session_token(request: Request) -> str | None:
 def resolve_caller(request: Request) -> Caller:
     """The caller of a request; an API key that is unknown, revoked, or whose owner is disabled is a 401.
 
-    A key owned by an account (``api_key.owner_id`` = its username) acts as that account within its scopes; a
+    A key owned by an account (bound by id: :mod:`regie.governance.key_owner`) acts as that account within its scopes; a
     key without an owner (a device posting inputs) acts as the public for everything but ingest.
     """
     cached = getattr(request.state, "caller", None)
@@ -165,10 +165,10 @@ def resolve_caller(request: Request) -> Caller:
         key = apikeys.verify(store, token)
         if key is None:
             raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-        owner = accounts.get_account(store, key.owner_id) if key.owner_id else None
-        if key.owner_id and (owner is None or not owner.active):
+        owner = key_owner.key_account(store, key)
+        if owner is None:
             raise HTTPException(401, "the owner of this API key is disabled or gone", {"WWW-Authenticate": "Bearer"})
-        caller = Caller(owner or PUBLIC, "api_key", key=key)
+        caller = Caller(owner, "api_key", key=key)
     else:
         cookie = session_token(request)
         account = accounts.resolve_session(store, cookie)

@@ -46,8 +46,8 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from regie.governance import secrecy
-from regie.governance.accounts import Account, Role
 from regie.governance.gate import FINEST, personal_prms, read_open, read_personal
+from regie.governance.system_accounts import STATISTICS
 from regie.model import Inventory, OrganisationKind, Series, SeriesKind
 from regie.model.calendar import period_starts
 from regie.store import Store
@@ -56,8 +56,6 @@ from regie.web.deps import StoreDep
 
 router = APIRouter(prefix="/api/territory", tags=["territory"])
 
-#: The régie itself, computing aggregates for publication: an admin of the gate, always with its reason.
-STATISTICS = Account(-2, "regie-statistics", Role.ADMIN)
 PURPOSE = "dpv:CombatClimateChange"  # territorial energy planning
 REASON = "statistical secrecy of published aggregates (décret 2020-196, INSEE dominance rule)"
 USAGES = ("residential", "professional", "public")

@@ -62,8 +62,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import select
 
 from regie.governance import gate
-from regie.governance.accounts import PUBLIC, Account, get_account
+from regie.governance.accounts import Account
 from regie.governance.gate import AccessDenied
+from regie.governance.key_owner import key_account
 from regie.ingest import apikeys
 from regie.ingest.emoncms_input import (
     EmoncmsFormatError,
@@ -179,10 +180,7 @@ def _fail(message: str) -> JSONResponse:
 def _account(store: Store, key: apikeys.ApiKey) -> Account | None:
     """The account a key acts as: its active owner, or the public for a key without one; None (an invalid
     key) when the owner is disabled or gone, as :func:`regie.web.auth.resolve_caller` decides."""
-    if not key.owner_id:
-        return PUBLIC
-    owner = get_account(store, key.owner_id)
-    return owner if owner is not None and owner.active else None
+    return key_account(store, key)
 
 
 def _personal(store: Store, series_key: str) -> bool:

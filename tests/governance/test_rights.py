@@ -79,7 +79,7 @@ def test_erase_removes_series_accounts_memberships_and_withdraws_grants(store, p
 
 def test_erase_keeps_a_series_shared_with_another_occupant(store, people) -> None:
     done = rights.erase_member(store, CLI_ADMIN, "dave", now=NOW)
-    assert done.series_kept == ("c-load",) and not done.series_erased and done.notes
+    assert done.series_cut == ("c-load",) and not done.series_erased and done.notes
     assert PRM_C not in " ".join(done.notes)
 
 

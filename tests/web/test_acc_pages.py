@@ -394,3 +394,28 @@ def test_a_pt15m_operation_opens_through_the_gate_at_15_minutes(tmp_path) -> Non
             assert (last["caller"], last["granularity"], last["decision"]) == ("pmo", "PT15M", "refused")
     finally:
         store.close()
+
+
+def test_attack_every_page_of_the_operation_survives_a_participants_erasure(tmp_path) -> None:
+    """Issue 18, item 4, as written: after a participant's erasure their name stayed in the operation and every
+    page of it broke ("no single holder..."). Joan is erased: the PMO's and Anna's pages still open, without
+    her name, and the allocation is computed from the participants who remain."""
+    from regie.governance import rights
+    from regie.governance.accounts import CLI_ADMIN
+
+    w = build_acc_world(f"sqlite:///{tmp_path / 'acc.sqlite'}")
+    rights.erase_member(w.store, CLI_ADMIN, "joan")
+    pages = {"pmo": [OP, f"{OP}/allocation", f"{OP}/keys", f"{OP}/invoices"], "anna": [f"{OP}/me"]}
+    for who, paths in pages.items():
+        c = TestClient(w.app(), follow_redirects=False)
+        c.cookies.set("regie_session", w.sessions[who])
+        for path in paths:
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.text[:300])
+            assert "Joan" not in r.text, path
+        c.close()
+    gone = TestClient(w.app(), follow_redirects=False)
+    gone.cookies.set("regie_session", w.sessions["joan"])
+    assert gone.get(f"{OP}/me").status_code in (302, 303)  # her old session is no one's: the login form
+    gone.close()
+    w.store.close()

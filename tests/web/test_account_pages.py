@@ -152,6 +152,11 @@ def test_export_correct_erase(world: World) -> None:
     assert accounts.get_account(world.store, "alice") is None
     assert client.get("/api/me").status_code == 401
     assert consent.get_grant(world.store, world.grant_id).status is consent.Status.WITHDRAWN
+    # Her key died with her account, and a newcomer taking the username does not bring it back (issue 18).
+    key = {"Authorization": f"Bearer {world.keys['alice-key']}"}
+    assert TestClient(world.app()).get("/api/me", headers=key).status_code == 401
+    accounts.create_account(world.store, "alice", "another long password", "member", holder_id="bob")
+    assert TestClient(world.app()).get("/api/me", headers=key).status_code == 401
 
 
 def test_admin_sees_accounts_and_a_tampered_log(world: World) -> None:
@@ -244,3 +249,27 @@ def test_the_api_gives_a_member_raw_points_and_takes_a_pt10m_grant(world: World)
     assert r.status_code == 201 and r.json()["granularity"] == "PT10M"
     bad = alice.post("/api/me/grants", json={**body, "granularity": "PT5M"}, headers=csrf)
     assert bad.status_code == 422
+
+
+def test_operators_see_only_the_people_who_granted_them_something_or_whom_they_asked(world: World) -> None:
+    """Issue 18, item 7, as written: an operator saw every member's name on /operator. ``op`` holds Alice's
+    grant and asked Bob; ``op2`` (another body) has neither: it sees no name at all."""
+    options = re.findall(r'<option value="([^"]*)">([^<]*)</option>', as_(world, "op").get("/operator").text)
+    assert {("alice", "Alice"), ("bob", "Bob")} <= set(options) and "carol" not in dict(options)
+    other = as_(world, "op2").get("/operator").text
+    assert not any(name in other for name in ("Alice", "Bob", "Carol"))
+
+
+def test_an_operator_asks_a_new_member_by_delivery_point_without_learning_their_name(world: World) -> None:
+    from governance_world import PRM_C
+
+    expires = (date.today() + timedelta(days=90)).isoformat()
+    form = {"csrf_token": world.csrf("op2"), "prm": PRM_C, "categories": "consumption", "granularity": "P1D",
+            "purpose": PURPOSE, "data_from": "2025-01-01", "expires": expires}  # fmt: skip
+    op2 = as_(world, "op2")
+    r = op2.post("/operator/requests", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    assert [g.requested_by for g in consent.list_grants(world.store, subject_id="carol")] == ["op2"]
+    assert "Carol" in op2.get("/operator").text  # now that it asked her
+    nobody = op2.post("/operator/requests", data={**form, "prm": "30001000009999"})
+    assert nobody.status_code == 400 and "no member holds" in nobody.text
