@@ -51,7 +51,7 @@ def app(emon_store: Store):
 @pytest.fixture
 def keys(emon_store: Store) -> dict[str, str]:
     return {
-        "write": apikeys.create_key(emon_store, "emonpi", ["write"])[1],
+        "write": apikeys.create_key(emon_store, "emonpi", ["read", "write"])[1],  # an emoncms-style key
         "read": apikeys.create_key(emon_store, "grafana", ["read"])[1],
         "device": apikeys.create_key(emon_store, "esp", ["ingest"], node="esp1")[1],
     }
@@ -343,7 +343,7 @@ def members(tmp_path) -> Iterator[tuple[TestClient, Store, dict[str, str]]]:
                   data_end=None, purpose="dpv:ServiceProvision", expires_at=NOW + 30 * DAY, now=NOW - DAY)  # fmt: skip
     keys = {n: apikeys.create_key(store, f"{n}-key", ["read"], owner_id=n)[1] for n in ("alice", "bob", "op")}
     keys["anyone"] = apikeys.create_key(store, "grafana", ["read"])[1]
-    keys["write"] = apikeys.create_key(store, "emonpi", ["write"])[1]
+    keys["write"] = apikeys.create_key(store, "emonpi", ["read", "write"])[1]
     app = create_app(store)
     app.state.clock = lambda: NOW
     app.state.inputs = InputService(store, clock=lambda: NOW).start()
