@@ -379,7 +379,9 @@ def parse_r63(
                 progress=min(raw.tell() / size, 1.0) if size else None,
             )
             first_line += len(chunk)
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, ValueError) as exc:  # pandas: "Number of passed names did not match..."
+        if isinstance(exc, IngestError):
+            raise
         raise csv_parser_error(exc, source=name, first_line=2) from None
 
 
@@ -504,6 +506,8 @@ def _r63_chunk(chunk, where, first_line, *, name, zone, kind, now, seen, progres
     order = np.argsort(group, kind="stable")
     cuts = np.flatnonzero(np.diff(group[order])) + 1
     for part in np.split(order, cuts):
+        if len(part) == 0:  # a chunk with no readings left (every row a gap)
+            continue
         g = int(group[part[0]])
         p = prm_values[g // 2 // len(kinds)]
         k = kinds[(g // 2) % len(kinds)]

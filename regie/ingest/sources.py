@@ -197,7 +197,7 @@ def parse_times(
     m = raw.view(np.uint8).reshape(n, width)
     lengths = np.char.str_len(raw)
     date_only = lengths == 10
-    main = np.ascontiguousarray(m[:, :19])
+    main = np.array(m[:, :19], order="C")  # a copy: ``raw`` may be a read-only buffer
     has_time = ~date_only
     # A date alone means midnight; "HH:MM" without seconds gets ":00".
     short = has_time & ((lengths == 16) | ((lengths > 16) & (m[:, 16] != ord(":"))))

@@ -623,7 +623,9 @@ async def feed_data_route(request: Request) -> Response:
         return _fail(f"Invalid parameter: {exc}", 400)
     if not wanted:
         return _fail("Feed does not exist")
-    found = feeds(store, [i for i in wanted if -(1 << 63) <= i < (1 << 63)])  # an SQL integer at most
+    if any(not -(1 << 63) <= i < (1 << 63) for i in wanted):  # no SQL integer: no feed, and no 500
+        return _fail("Invalid parameter: a feed id is a 64-bit integer", 400)
+    found = feeds(store, wanted)
     zone = territory_zone(store)
     opts = {
         "start": start,
@@ -658,7 +660,7 @@ async def feed_data_route(request: Request) -> Response:
         except (ValueError, LookupError) as exc:  # an unknown purpose, a series gone meanwhile
             return _fail(f"Error: {exc}")
         if isinstance(data, str):
-            return _fail(data)
+            return _fail(data, 400 if data.startswith("Invalid") else 200)
         out.append({"feedid": fid, "data": data})
     reply = JSONResponse(out if "ids" in params else out[0]["data"])
     if served:  # the granularity each personal feed was served at (the body holds numbers only)
