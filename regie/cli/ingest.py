@@ -117,7 +117,7 @@ def ingest_mqtt(
     with InputService(store) as service:
         ingester = MqttIngester(
             service, host=host, port=port, base=base, client_id=client_id, username=username, password=password,
-            guards=lambda: writes.guard(store, writes.MQTT, "mqtt", f"{base}/#"),
+            guards=lambda: writes.guard(store, writes.MQTT, "mqtt", f"{base}/#", live=True),
         )  # fmt: skip
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop() has stored and acknowledged what arrived
             ingester.run_forever()

@@ -61,8 +61,8 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
         from regie.governance import writes
         from regie.ingest.mqtt import MqttIngester
 
-        ingester = MqttIngester(web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2],
-                                guards=lambda: writes.guard(store, writes.MQTT, "mqtt", f"{mqtt[2]}/#")).start()
+        guards = lambda: writes.guard(store, writes.MQTT, "mqtt", f"{mqtt[2]}/#", live=True)  # noqa: E731
+        ingester = MqttIngester(web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2], guards=guards).start()
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
     cleanup = setup(web) if setup is not None else None
     console.print(f"serving [bold]{_redact(url)}[/] on [link]http://{host}:{port}/[/link]  (Ctrl-C to stop)")

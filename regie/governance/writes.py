@@ -25,8 +25,9 @@ insecure direct object references": a caller names a series, the server checks i
   readings of an unknown delivery point are the régie's to quarantine, not a member's;
 - anyone else (an operator of a cooperative or a commune, the public, a disabled account): nothing.
 
-Live inputs post every few seconds: an allowed or refused decision that repeats one already logged by this
-process (same caller, door, series and outcome) within :data:`RELOG_S` is not appended again.
+Live inputs (the emoncms routes, MQTT) post every few seconds: for them, a decision that repeats one already
+logged by this process (same caller, door, series and outcome) within :data:`RELOG_S` is not appended again.
+Every file import, release and re-mapping is logged.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class WriteGuard:
     writer: Writer
     action: str
     source: str = ""
+    live: bool = False  # a live door: repeated identical decisions are logged once per RELOG_S
     series: list[str] = field(default_factory=list)
     subjects: set[str] = field(default_factory=set)
     points: int = 0
@@ -232,7 +234,8 @@ class WriteGuard:
         decision = "refused" if self.denied is not None else "allowed"
         reason = self.denied.reason if self.denied is not None else (self._whole or "own series")
         shown = tuple(self.series[:_MAX_LOGGED_SERIES])
-        if _recently_logged((str(self.store.engine.url), self.writer.label, self.action, shown, decision, reason), now):
+        same = (str(self.store.engine.url), self.writer.label, self.action, shown, decision, reason)
+        if self.live and _recently_logged(same, now):
             return
         subject = next(iter(self.subjects)) if len(self.subjects) == 1 else None
         event = audit.WriteEvent(
@@ -259,9 +262,9 @@ def _recently_logged(decision: tuple, now: int | None) -> bool:
     return False
 
 
-def guard(store: Store, writer: Writer, action: str, source: str = "") -> WriteGuard:
-    """A guard for one write request."""
-    return WriteGuard(store, writer, action, source)
+def guard(store: Store, writer: Writer, action: str, source: str = "", *, live: bool = False) -> WriteGuard:
+    """A guard for one write request (``live`` for the emoncms inputs and MQTT: see the module docstring)."""
+    return WriteGuard(store, writer, action, source, live)
 
 
 def run(guard: WriteGuard, write: Callable[[], T]) -> T:

@@ -242,7 +242,7 @@ def _guard(request: Request, key: apikeys.ApiKey, action: str, frames: list[Fram
         return _invalid_key()
     nodes = sorted({f.node for f in frames})
     guard = writes.guard(request.app.state.store, writes.key_writer(account, key.id, key.node), action,
-                         ",".join(nodes)[:200])  # fmt: skip
+                         ",".join(nodes)[:200], live=True)  # fmt: skip
     try:
         for node in nodes:
             guard.node(node)

@@ -238,3 +238,23 @@ def test_an_ingest_error_is_not_logged_as_a_write(store, people) -> None:
     with pytest.raises(IngestError):
         writes.run(guard, lambda: Importer(store, guard=guard).import_stream("csv", io.BytesIO(b"\xff\x00"), "b"))
     assert _writes_logged(store) == []
+
+
+def test_live_posts_log_a_repeated_decision_once_an_hour_and_imports_every_time(store, people) -> None:
+    _, machine = apikeys.create_key(store, "emonpi", ["write"])
+    now = [NOW]
+    with InputService(store, clock=lambda: now[0]) as service:
+        app = create_app(store)
+        app.state.clock = lambda: now[0]
+        app.state.inputs = service
+        with TestClient(app) as c:
+            for dt in (0, 10, 20, writes.RELOG_S + 30):
+                now[0] = NOW + dt
+                assert c.get("/input/post", params={"node": "pi", "csv": "1", "apikey": machine}).text == "ok"
+    live = [e for e in _writes_logged(store) if e["action"] == "input/post"]
+    assert len(live) == 2  # the first post, then the same decision again an hour later
+    for _ in range(2):
+        guard = writes.guard(store, writes.CLI, "import/csv", "same.csv")
+        writes.run(guard, lambda g=guard: Importer(store, guard=g).import_stream(
+            "csv", io.BytesIO(_csv((JAN_10, 1.0))), "same.csv", columns="power=hydro:W", time_format="unix"))
+    assert len([e for e in _writes_logged(store) if e["action"] == "import/csv"]) == 2

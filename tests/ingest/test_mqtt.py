@@ -135,7 +135,7 @@ def test_mqtt_writes_go_through_the_write_guard_and_are_logged(broker, store: St
     made: list[writes.WriteGuard] = []
 
     def guards() -> writes.WriteGuard:
-        made.append(writes.guard(store, writes.MQTT, "mqtt", f"{base}/#"))
+        made.append(writes.guard(store, writes.MQTT, "mqtt", f"{base}/#", live=True))
         return made[-1]
 
     with InputService(store) as service:
