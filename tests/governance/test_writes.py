@@ -258,3 +258,28 @@ def test_live_posts_log_a_repeated_decision_once_an_hour_and_imports_every_time(
         writes.run(guard, lambda g=guard: Importer(store, guard=g).import_stream(
             "csv", io.BytesIO(_csv((JAN_10, 1.0))), "same.csv", columns="power=hydro:W", time_format="unix"))
     assert len([e for e in _writes_logged(store) if e["action"] == "import/csv"]) == 2
+
+
+def test_every_write_door_outside_ingest_passes_a_guard() -> None:
+    """As the gate's test scans for reads: every call that writes readings from the web, the CLI, the services
+    or the demo — the importer, the input writer, a release, a re-mapping, the MQTT ingester — names its guard
+    (``guard=`` / ``guards=``), so no door writes without regie.governance.writes deciding and logging it."""
+    import ast
+    from pathlib import Path
+
+    import regie
+
+    doors = {"Importer", "release", "remap_input", "MqttIngester"}
+    root = Path(regie.__file__).parent
+    unguarded = []
+    for folder in ("web", "cli", "services", "demo", "publication"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                words = {k.arg for k in node.keywords}
+                is_door = name in doors or (name in ("submit", "ingest") and "source" in words)
+                if is_door and not words & {"guard", "guards"}:
+                    unguarded.append(f"{path.relative_to(root)}:{node.lineno} {name}(...)")
+    assert unguarded == []
