@@ -49,11 +49,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from regie.ingest.errors import IngestError
+from regie.ingest.limits import MAX_INFLATED_BODY
 
 _NODE_DROP = re.compile(r"[^\w\s\-.]", re.UNICODE)  # \w = \p{L} \p{N} _ in Python's Unicode regex
 _LEGACY_DROP = re.compile(r"[^\w\s\-.:,]", re.UNICODE)
 _PHP_NUMERIC = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
-MAX_BODY = 64 * 1024 * 1024  # a decompressed bulk body larger than this is refused (zip bomb)
+MAX_BODY = MAX_INFLATED_BODY  # a decompressed bulk body larger than this is refused (zip bomb)
 
 Samples = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 

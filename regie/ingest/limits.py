@@ -17,6 +17,9 @@ the unpacked size and the number of entries, and not to trust the sizes an archi
    ``ratio_floor`` bytes came out: a real emoncms backup of float32 feeds compresses a few times (long
    runs of NaN gaps a few hundred times), a bomb a thousand times or more (deflate's ceiling is 1032:1).
 
+A compressed emoncms bulk body (``cb=1``) is inflated at most to :data:`MAX_INFLATED_BODY`
+(:func:`regie.ingest.emoncms_input.decode_body`, zlib's ``max_length``).
+
 Entries are written under the destination only (no ``..``, no absolute name, no link: tar's ``data``
 filter, PEP 706), and only regular files and folders are unpacked.
 """
@@ -38,6 +41,7 @@ MAX_UPLOAD_BYTES = 1 << 30  # 1 GiB per file: a year of 10 s data for 50 feeds f
 MAX_UNPACKED_BYTES = 8 << 30  # 8 GiB unpacked per archive
 MAX_ARCHIVE_MEMBERS = 100_000
 MAX_RATIO = 200
+MAX_INFLATED_BODY = 64 << 20  # an emoncms compressed bulk body (cb=1, c=1) inflates to at most 64 MiB
 RATIO_FLOOR = 64 << 20  # below 64 MiB unpacked, any ratio is harmless
 _CHUNK = 1 << 20
 

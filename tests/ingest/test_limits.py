@@ -159,3 +159,15 @@ def test_entries_outside_the_folder_and_links_are_not_written(tmp_path):
 def test_a_file_past_the_upload_limit_is_refused_by_the_importer(store):
     with pytest.raises(IngestError, match="more than the 0 MiB an import may read"):
         Importer(store, limits=Limits(max_upload_bytes=10)).import_stream("csv", io.BytesIO(b"t,v\n" * 10), "big.csv")
+
+
+def test_a_compressed_emoncms_bulk_body_inflates_to_the_limit_only():
+    import zlib
+
+    from regie.ingest.emoncms_input import EmoncmsFormatError, decode_body
+    from regie.ingest.limits import MAX_INFLATED_BODY
+
+    bomb = zlib.compress(b"\0" * (MAX_INFLATED_BODY + MIB), 9)
+    assert len(bomb) < MIB // 10
+    with pytest.raises(EmoncmsFormatError, match="decompressed data too large"):
+        decode_body(bomb)
