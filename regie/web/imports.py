@@ -84,8 +84,12 @@ def import_upload(
         raise _fail(400, IngestError(f"options are not a JSON object: {exc.msg}", field="options")) from None
     if not isinstance(opts, dict):
         raise _fail(400, IngestError("options must be a JSON object", field="options"))
-    for reserved in ("now", "zone"):  # the clock and the territory's zone are not the client's to set
+    # The clock, the territory's zone, the limits and the parsers' chunk sizes are not the client's to set.
+    for reserved in ("now", "zone", "limits", "chunk_rows", "block_points"):
         opts.pop(reserved, None)
+    for k, v in opts.items():  # every option is text, as on the command line and in the upload form
+        if not isinstance(v, str):
+            raise _fail(400, IngestError(f"option {k[:40]!r} must be a string", field="options"))
     name = file.filename or "upload"
     guard = writes.guard(store, writes.key_writer(caller.account, key.id, key.node), f"import/{fmt}", name)
     try:

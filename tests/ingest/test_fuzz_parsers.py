@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -132,3 +133,49 @@ def test_mqtt_messages_give_a_format_error_or_a_frame(topic: str, payload: bytes
     for t in (topic, "emon/" + topic):
         with contextlib.suppress(IngestError):
             parse_mqtt(t, payload, base="emon", now=NOW, zone=PARIS)
+
+
+# ---------------------------------------------------------------- the import API, end to end
+
+
+@pytest.fixture(scope="module")
+def import_client(tmp_path_factory):
+    from test_importer import _client  # the import API with a write key, as the importer's own tests use it
+
+    from regie.model import Inventory, Territory
+    from regie.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'regie.sqlite'}")
+    store.save_inventory(Inventory(Territory("village", "Village")))
+    yield _client(store)
+    store.close()
+
+
+OPTION_VALUES = st.one_of(
+    CELL, st.integers(), st.floats(), st.none(), st.booleans(), st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+)
+OPTIONS = st.dictionaries(
+    st.sampled_from(["unit", "columns", "time_column", "time_format", "timezone", "convention", "step", "kind",
+                     "prefix", "chunk_rows", "block_points", "limits", "zone", "now", "other"]),
+    OPTION_VALUES, max_size=4,
+)  # fmt: skip
+
+
+SAMPLES = sorted((Path(__file__).parents[1] / "data").glob("*.[cj]s[vo]*"))  # real files: options reach the parsing
+STRING_OPTIONS = st.dictionaries(st.sampled_from(["unit", "columns", "time_column", "time_format", "timezone",
+                                                  "convention", "step", "kind", "prefix"]), CELL, max_size=4)
+
+
+@pytest.mark.parametrize("fmt", sorted(adapters()))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=st.one_of(st.binary(max_size=300), st.sampled_from([h.encode() for h in HEADERS.values()]),
+                      st.sampled_from(SAMPLES).map(Path.read_bytes)),
+       options=st.one_of(OPTIONS.map(json.dumps), STRING_OPTIONS.map(json.dumps), st.text(max_size=20)))  # fmt: skip
+@example(body=b"time,power\n1,2\n2,3\n", options='{"columns": "power=x:W", "time_format": "unix", "chunk_rows": "a"}')
+@example(body=b"time,power\n1,2\n2,3\n", options='{"columns": 5, "unit": [1]}')
+def test_the_import_api_never_answers_5xx(import_client, fmt: str, body: bytes, options: str) -> None:
+    r = import_client.post(f"/api/import/{fmt}", files={"file": ("fuzz", body)}, data={"options": options})
+    assert r.status_code < 500, r.text
+    if r.status_code == 400:
+        assert r.json()["detail"]["error"]
