@@ -58,7 +58,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from regie.governance import gate, writes
@@ -94,6 +94,9 @@ DEFAULT_PURPOSE = "dpv:ServiceProvision"  # a member's own dashboard; a grant mu
 #: The instants a query may name: 1970 ± 2^40 s. Beyond, numpy's int64 arithmetic would overflow, and no
 #: reading is there anyway (the store keeps 1970-2100): such a query is a 400, never a 500.
 MAX_ABS_SECONDS = 1 << 40
+#: The largest body an emoncms route reads: PHP's default ``post_max_size`` (8M), emoncms's own ceiling. An
+#: emonhub bulk is a few kB; a larger body is refused as it streams, never buffered whole.
+MAX_POST_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------------------- plumbing
@@ -137,7 +140,10 @@ async def _params(request: Request, *, raw_body: bool = False) -> tuple[dict[str
     """Query parameters, then form fields over them (emoncms's ``$param``: ``$_GET`` then ``$_POST``).
     With ``raw_body`` (``cb=1``) the body is returned untouched instead of parsed as a form."""
     params = dict(request.query_params)
-    body = await request.body() if request.method == "POST" else b""
+    given = _key_text(request, params)
+    if given is not None and apikeys.verify(request.app.state.store, given) is None:
+        return params, b""  # a wrong key in the URL or the header: 401 without reading the body
+    body = await _bounded_body(request) if request.method == "POST" else b""
     if raw_body or not body:
         return params, body
     ctype = request.headers.get("content-type", "")
@@ -147,6 +153,21 @@ async def _params(request: Request, *, raw_body: bool = False) -> tuple[dict[str
     elif not ctype.startswith("application/json"):
         params.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
     return params, b""
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read as it streams and refused (413) past :data:`MAX_POST_BYTES`, declared or sent."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_POST_BYTES:
+        raise HTTPException(413, f"the body is larger than {MAX_POST_BYTES:,} bytes")
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > MAX_POST_BYTES:
+            raise HTTPException(413, f"the body is larger than {MAX_POST_BYTES:,} bytes")
+        chunks.append(chunk)
+    request._body = body = b"".join(chunks)  # Starlette's cache: request.form() reads it from there
+    return body
 
 
 def _invalid_key() -> Response:

@@ -506,3 +506,18 @@ def test_fuzz_compressed_bulk_bodies_never_answer_5xx(client: TestClient, keys, 
     for payload in (body, zlib.compress(body)):
         r = client.post("/input/bulk.json", params={"cb": "1", "apikey": keys["write"]}, content=payload)
         assert r.status_code < 500, r.text
+
+
+def test_a_body_past_the_limit_is_refused_as_it_streams(client: TestClient, keys) -> None:
+    """Issue 18, item 7: bodies of hundreds of MB were buffered before any key check."""
+    from regie.web.emoncms import MAX_POST_BYTES
+
+    def chunks():
+        yield b"data=["
+        for _ in range(MAX_POST_BYTES // (1 << 16) + 1):
+            yield b"1," * (1 << 15)
+
+    r = client.post("/input/bulk", params={"apikey": keys["write"], "time": "0"}, content=chunks())
+    assert r.status_code == 413
+    wrong = client.post("/input/bulk", params={"apikey": "0" * 32}, content=b"data=" + b"1" * 100)
+    assert wrong.status_code == 401 and wrong.text == "Invalid API key"
