@@ -110,6 +110,7 @@ def ingest_mqtt(
     from the command line."""
     import logging
 
+    from regie.governance import writes
     from regie.ingest.inputs import InputService
     from regie.ingest.mqtt import MqttIngester
 
@@ -122,8 +123,9 @@ def ingest_mqtt(
     console.print(f"ingesting MQTT [bold]{base}/#[/] from {host}:{port} as {client_id}  (Ctrl-C to stop)")
     with InputService(store) as service:
         ingester = MqttIngester(
-            service, host=host, port=port, base=base, client_id=client_id, username=username, password=password
-        )
+            service, host=host, port=port, base=base, client_id=client_id, username=username, password=password,
+            guards=lambda: writes.guard(store, writes.MQTT, "mqtt", f"{base}/#", live=True),
+        )  # fmt: skip
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop() has stored and acknowledged what arrived
             ingester.run_forever()
     console.print(f"stored {ingester.stored:,} messages, {ingester.rejected:,} refused (see the quarantine)")
@@ -161,12 +163,20 @@ def import_command(
         ),
     ] = None,
     territory: Annotated[str | None, typer.Option(help="territory id (default: the store's first)")] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="import for this account (username): only the series it may write"),
+    ] = None,
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
 ) -> None:
     """Import files, each all or nothing: a malformed file writes nothing and says file, line, field and why.
-    Readings of unknown delivery points go to the quarantine; importing a file twice stores it once."""
+    Readings of unknown delivery points go to the quarantine; importing a file twice stores it once. Every
+    import is decided and logged in the access log (regie.governance.writes): as the server's shell, or as
+    the account given with --as."""
     from rich.progress import TaskProgressColumn
 
+    from regie.governance import writes
+    from regie.governance.accounts import get_account
     from regie.ingest import IngestError
     from regie.ingest.importer import Importer
 
@@ -175,7 +185,12 @@ def import_command(
     failed = 0
     reports = []
     try:
-        importer = Importer(store, territory)
+        writer = writes.CLI
+        if as_user is not None:
+            account = get_account(store, as_user)
+            if account is None:
+                raise IngestError(f"no account {as_user!r}", field="--as")
+            writer = writes.Writer(account, "cli")
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -190,9 +205,18 @@ def import_command(
                 def advance(fraction: float | None, points: int, task=task) -> None:
                     progress.update(task, completed=fraction if fraction is not None else 0, points=points)
 
+                guard = writes.guard(store, writer, f"import/{fmt}", path.name)
+                importer = Importer(store, territory, guard=guard)
                 try:
-                    reports.append(importer.import_path(fmt, path, progress=advance, **options))
+                    report = importer.import_path(fmt, path, progress=advance, **options)
+                    guard.finish(points=report.points_written)
+                    reports.append(report)
                     progress.update(task, completed=1.0)
+                except writes.WriteDenied as exc:
+                    guard.finish(exc)
+                    failed += 1
+                    progress.update(task, description=f"[red]{path.name}[/]")
+                    console.print(f"[red]not imported[/] (nothing written): {path.name}: refused: {exc.reason}")
                 except IngestError as exc:
                     failed += 1
                     progress.update(task, description=f"[red]{path.name}[/]")
@@ -271,11 +295,13 @@ def quarantine_release(
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
 ) -> None:
     """Write a key's readings to their series, now declared, and take them out of quarantine (one transaction)."""
+    from regie.governance import writes
     from regie.ingest.admin import AdminError, release
 
     with command_store(database_url, AdminError) as store:
         src, key = _quarantine_key(store, ref, source)
-        done = release(store, src, key, series_id=series)
+        guard = writes.guard(store, writes.CLI, "quarantine/release", key)
+        done = writes.run(guard, lambda: release(store, src, key, series_id=series, guard=guard))
     console.print(f"released {done.taken:,} readings to series [bold]{done.series}[/] ({done.written:,} written)")
 
 
@@ -325,9 +351,12 @@ def input_remap(
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
 ) -> None:
     """Bind an input to another series (a running `regie serve` picks it up at its next restart)."""
+    from regie.governance import writes
     from regie.ingest.admin import AdminError, remap_input
     from regie.ingest.inputs import InputService
 
     with command_store(database_url, AdminError) as store:
-        target = remap_input(InputService(store), node, name, series, create=create)
+        guard = writes.guard(store, writes.CLI, "input/remap", f"{node}/{name}")
+        target = writes.run(guard, lambda: remap_input(InputService(store), node, name, series, create=create,
+                                                       guard=guard))  # fmt: skip
     console.print(f"input {node}/{name} → series [bold]{target.id}[/]")

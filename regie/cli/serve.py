@@ -62,11 +62,13 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
     web.state.inputs = InputService(store).start()
     ingester = None
     if mqtt is not None:
+        from regie.governance import writes
         from regie.ingest.mqtt import MqttIngester
 
+        guards = lambda: writes.guard(store, writes.MQTT, "mqtt", f"{mqtt[2]}/#", live=True)  # noqa: E731
         ingester = MqttIngester(
             web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2],
-            username=settings.mqtt_username, password=settings.mqtt_password,
+            username=settings.mqtt_username, password=settings.mqtt_password, guards=guards,
         ).start()  # fmt: skip
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
     cleanup = setup(web) if setup is not None else None

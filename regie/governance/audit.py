@@ -92,7 +92,26 @@ class RightsEvent:
     detail: dict = field(default_factory=dict)
 
 
-Event = AccessEvent | ConsentEvent | AccountEvent | RightsEvent
+@dataclass(frozen=True, slots=True)
+class WriteEvent:
+    """A decision on a write of readings (:mod:`regie.governance.writes`), allowed or refused, and why."""
+
+    kind: ClassVar[str] = "write"
+    caller: str  # account username, "key#<id>" for a key without owner, "cli"
+    role: str
+    via: str  # session, api_key, cli, mqtt
+    key_id: int | None
+    action: str  # the door: import/<format>, input/post, input/bulk, mqtt, quarantine/release, input/remap
+    source: str  # a file name, a node
+    subject_id: str | None  # the holder whose data it is, when one
+    series: list[str]
+    n_series: int
+    decision: str  # "allowed" or "refused"
+    reason: str
+    points: int = 0
+
+
+Event = AccessEvent | ConsentEvent | AccountEvent | RightsEvent | WriteEvent
 
 
 # ---------------------------------------------------------------- the chain

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import select
 
 from regie.ingest.errors import IngestError
-from regie.ingest.importer import _Placer, convert
+from regie.ingest.importer import SeriesGuard, _Placer, convert
 from regie.ingest.inputs import InputService, guess_unit
 from regie.ingest.sources import SourceReadings, dominant_step
 from regie.model import IntervalConvention, Readings, Series, SeriesKind, mask_prm
@@ -103,11 +103,15 @@ def _batch(key: str, t: np.ndarray, v: np.ndarray, unit: str | None) -> SourceRe
     )  # fmt: skip
 
 
-def release(store: Store, source: str, key: str, *, series_id: str | None = None, actor: str = "cli") -> Released:
+def release(
+    store: Store, source: str, key: str, *, series_id: str | None = None, actor: str = "cli",
+    guard: SeriesGuard | None = None,
+) -> Released:  # fmt: skip
     """Write a key's quarantined readings to their series and drop them from quarantine, in one transaction.
 
     ``series_id`` forces the target (it must exist); otherwise a PRM must now be a declared delivery point and
-    a ``node/input`` a mapped input. Raises :class:`AdminError` (nothing changed) when there is nowhere to go.
+    a ``node/input`` a mapped input. Raises :class:`AdminError` (nothing changed) when there is nowhere to go;
+    ``guard`` (:mod:`regie.governance.writes`) decides whether the caller may write the target.
     """
     inventory = store.load_inventory()
     with store.transaction() as tx:
@@ -145,6 +149,8 @@ def release(store: Store, source: str, key: str, *, series_id: str | None = None
             guessed, _, gfactor, _ = guess_unit(key.split("/", 1)[1])
             factor = gfactor if target.unit == guessed else 1.0
         keep = ~np.isnan(v)
+        if guard is not None:
+            guard.check(target, int(t.min()), int(t.max()))
         values = v * factor
         if batch is not None and unit and unit != target.unit:
             try:
@@ -171,8 +177,9 @@ def discard(store: Store, source: str, key: str, *, actor: str = "cli") -> int:
 
 
 def remap_input(
-    service: InputService, node: str, name: str, series_id: str, *, create: bool = False, actor: str = "cli"
-) -> Series:
+    service: InputService, node: str, name: str, series_id: str, *, create: bool = False, actor: str = "cli",
+    guard: SeriesGuard | None = None,
+) -> Series:  # fmt: skip
     """Bind an emoncms input to another series; with ``create``, a missing series is first made like the
     input's current one (same unit, kind, resolution), which is how an input is renamed."""
     store = service.store
@@ -192,12 +199,16 @@ def remap_input(
             )  # fmt: skip
         except ValueError as exc:
             raise AdminError(str(exc)) from None
+        if guard is not None:
+            target = guard.new_series(target)
         with store.transaction() as tx:
             tx.add_series(store.territory_id(), [target])
     if target.unit != current["unit"]:
         raise AdminError(
             f"series {series_id} is in {target.unit or 'no unit'}, the input feeds {current['unit'] or 'no unit'}"
         )
+    if guard is not None:
+        guard.check(target)
     service.remap(node, name, target.id)
     log.info("%s re-mapped input %s/%s to series %s", actor, node, name, target.id)
     return target

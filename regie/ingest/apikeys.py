@@ -3,9 +3,12 @@
 A key is 32 hexadecimal characters (128 random bits) because that is what emonhub accepts
 (``EmonHubEmoncmsHTTPInterfacer``: ``len(apikey) != 32`` means "not set"). It is shown once, at
 creation; the store keeps only its SHA-256 (a fast hash is enough for a random 128-bit token, and a slow
-password hash would cap ingest at a few requests per second). Scopes: ``read`` (feeds), ``write``
-(everything a write key of emoncms may do, reading included), ``ingest`` (post inputs only). A *device*
-key is bound to one emoncms node and may only post that node's inputs.
+password hash would cap ingest at a few requests per second). Scopes are separate: ``read`` (feeds, the
+JSON API's reads), ``write`` (changes: inputs, imports, the JSON API's writes), ``ingest`` (post inputs
+only). ``write`` implies ``ingest`` but never ``read``: a gateway's key leaked from its configuration file
+must not read anyone's curve (least privilege, OWASP ASVS v4 §4.1.3); unlike an emoncms write key, a key
+that should do both is given both scopes. A *device* key is bound to one emoncms node and may only post
+that node's inputs. Which series a key may write is :mod:`regie.governance.writes`'s decision.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ class ApiKey:
     revoked_at: int | None = None
 
     def allows(self, scope: str) -> bool:
-        """``write`` implies ``read`` and ``ingest``, as an emoncms write key does."""
-        return scope in self.scopes or "write" in self.scopes
+        """``write`` implies ``ingest`` (posting inputs is writing), never ``read``."""
+        return scope in self.scopes or (scope == "ingest" and "write" in self.scopes)
 
     @property
     def active(self) -> bool:

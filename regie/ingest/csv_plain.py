@@ -40,6 +40,7 @@ from regie.ingest.sources import (
     localize,
     parse_numbers,
     parse_times,
+    series_kind,
     sniff_separator,
     unit_scale,
 )
@@ -120,8 +121,8 @@ def parse_csv_plain(
         raise IngestError(f"convention must be start, end or instant, not {convention!r}", field="convention") from None
     try:
         tz = ZoneInfo(timezone) if timezone else zone
-    except (ZoneInfoNotFoundError, ValueError):
-        raise IngestError(f"unknown time zone {timezone!r} (e.g. Europe/Paris)", field="timezone") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file of tzdata
+        raise IngestError(f"unknown time zone {timezone[:40]!r} (e.g. Europe/Paris)", field="timezone") from None
     t = _times(frame[tcol].to_numpy(object), time_format, tz, name, tcol, line_no)
     fixed = None
     if step:
@@ -157,7 +158,7 @@ def parse_csv_plain(
             unit=reg,
             step=fixed or (dominant_step(steps) if steps is not None else None),
             steps=steps,
-            kind=SeriesKind(kind) if kind else (SeriesKind.TEMPERATURE if reg == "degC" else SeriesKind.CONSUMPTION),
+            kind=series_kind(kind, SeriesKind.TEMPERATURE if reg == "degC" else SeriesKind.CONSUMPTION, source=name),
             name=col,
             convention=conv,
             progress=(k + 1) / len(mapping),

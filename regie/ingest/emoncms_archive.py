@@ -24,9 +24,7 @@ import os
 import re
 import shutil
 import struct
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +34,8 @@ from typing import BinaryIO
 import numpy as np
 
 from regie.ingest.errors import IngestError
+from regie.ingest.limits import DEFAULT as DEFAULT_LIMITS
+from regie.ingest.limits import Limits, extract
 from regie.ingest.registry import FileAdapter, register
 from regie.ingest.sources import SourceReadings, check_not_future
 from regie.model import IntervalConvention, SeriesKind, Step
@@ -164,9 +164,9 @@ def parse_feeds_sql(text: str) -> dict[int, FeedInfo]:
 
 
 @contextmanager
-def _unpacked(source: BinaryIO | Path, name: str) -> Iterator[Path]:
-    """A folder holding the backup: the folder itself, or an archive extracted to a temporary folder
-    (tar's "data" filter refuses absolute paths, links out of the folder and device files)."""
+def _unpacked(source: BinaryIO | Path, name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Path]:
+    """A folder holding the backup: the folder itself, or an archive extracted to a temporary folder within
+    ``limits`` (:func:`regie.ingest.limits.extract`: no zip bomb, nothing written outside the folder)."""
     if isinstance(source, str | os.PathLike) and Path(source).is_dir():
         yield Path(source)
         return
@@ -174,29 +174,11 @@ def _unpacked(source: BinaryIO | Path, name: str) -> Iterator[Path]:
     try:
         fh = open(source, "rb") if isinstance(source, str | os.PathLike) else source  # noqa: SIM115
         try:
-            head = fh.read(4)
-            fh.seek(0)
-            if head.startswith(b"PK"):
-                with zipfile.ZipFile(fh) as z:
-                    for member in z.infolist():
-                        target = (tmp / member.filename).resolve()
-                        if not target.is_relative_to(tmp.resolve()) or member.is_dir():
-                            continue  # "../" or absolute names: never written outside the folder
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        with z.open(member) as src, open(target, "wb") as dst:
-                            shutil.copyfileobj(src, dst, 1 << 20)
-            else:
-                try:
-                    with tarfile.open(fileobj=fh, mode="r:*") as tar:
-                        tar.extractall(tmp, filter="data")
-                except (tarfile.TarError, EOFError, OSError) as exc:
-                    raise IngestError(f"not a folder, .tar.gz or .zip archive ({exc})", source=name) from None
+            extract(fh, tmp, name, limits)
         finally:
             if fh is not source:
                 fh.close()
         yield tmp
-    except zipfile.BadZipFile as exc:
-        raise IngestError(f"broken zip archive ({exc})", source=name) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -292,11 +274,13 @@ def parse_archive(
     prefix: str = "emoncms",
     block_points: int = BLOCK_POINTS,
     now: float | None = None,
+    limits: Limits = DEFAULT_LIMITS,
     **_: object,
 ) -> Iterator[SourceReadings]:
     """Yield each feed's values in blocks, as series ``<prefix>-<feed id>``. Every feed's files are
-    checked (sizes, meta, future stamps) before the first block is yielded."""
-    with _unpacked(source, name) as root:
+    checked (sizes, meta, future stamps) before the first block is yielded; an archive is unpacked within
+    ``limits``."""
+    with _unpacked(source, name, limits) as root:
         feeds, sql = _find_feeds(root)
         if not feeds:
             raise IngestError("no PHPFina (<id>.meta/.dat) or PHPTimeSeries (feed_<id>.MYD) files found", source=name)

@@ -49,17 +49,23 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from regie.ingest.errors import IngestError
+from regie.ingest.limits import MAX_INFLATED_BODY
 
 _NODE_DROP = re.compile(r"[^\w\s\-.]", re.UNICODE)  # \w = \p{L} \p{N} _ in Python's Unicode regex
 _LEGACY_DROP = re.compile(r"[^\w\s\-.:,]", re.UNICODE)
 _PHP_NUMERIC = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
-MAX_BODY = 64 * 1024 * 1024  # a decompressed bulk body larger than this is refused (zip bomb)
+MAX_BODY = MAX_INFLATED_BODY  # a decompressed bulk body larger than this is refused (zip bomb)
 
 Samples = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
 
 class EmoncmsFormatError(IngestError):
     """A request emoncms would refuse; ``why`` is emoncms's own message, sent back to the client."""
+
+
+class EmoncmsRangeError(EmoncmsFormatError):
+    """A request emoncms itself would choke on (``time=1e400``, a value past a float, JSON nested 100 000
+    deep): refused with a message and HTTP 400, where emoncms would fail."""
 
 
 @dataclass(slots=True)
@@ -91,31 +97,55 @@ def is_php_numeric(text: str) -> bool:
 
 
 def _number(value: object, what: str) -> float:
-    """A JSON value as a reading: numbers, numeric strings and booleans; NaN for null/empty."""
+    """A JSON value as a reading: numbers, numeric strings and booleans; NaN for null/empty. A number too
+    large for a float (``1e400``, a 400-digit integer) is refused, not stored as infinity."""
     if value is None:
         return math.nan
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        if value.strip() == "" or value == "null":
-            return math.nan
-        if is_php_numeric(value):
-            return float(value)
-    raise EmoncmsFormatError(f"Format error, {what} value is not numeric", field=what)
+    x: float | None = None
+    try:
+        if isinstance(value, int | float):
+            x = float(value)
+        elif isinstance(value, str):
+            if value.strip() == "" or value == "null":
+                return math.nan
+            if is_php_numeric(value):
+                x = float(value)
+    except OverflowError:
+        x = math.inf
+    if x is None:
+        raise EmoncmsFormatError(f"Format error, {what} value is not numeric", field=what)
+    if math.isinf(x):
+        raise EmoncmsRangeError(f"Format error, {what} value is out of range", field=what)
+    return x
+
+
+#: A time beyond ±2^40 s (±34 000 years) is no reading's: refused before it overflows an int64 sum.
+MAX_ABS_TIME = 1 << 40
+
+
+def _bounded(t: int, what: str) -> int:
+    if abs(t) > MAX_ABS_TIME:
+        raise EmoncmsRangeError(f"Format error, {what} is out of range", field=what)
+    return t
 
 
 def _int_time(value: object, what: str) -> int:
-    """PHP ``(int)`` of a time: truncates floats, accepts numeric strings, refuses anything else."""
+    """PHP ``(int)`` of a time: truncates floats, accepts numeric strings, refuses anything else (and
+    anything infinite or beyond :data:`MAX_ABS_TIME`: ``1e400`` is not a time)."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return _bounded(value, what)
     if isinstance(value, float) and math.isfinite(value):
-        return int(value)
+        return _bounded(int(value), what)
     if isinstance(value, str) and is_php_numeric(value):
-        return int(float(value))
+        if not math.isfinite(float(value)):
+            raise EmoncmsRangeError(f"Format error, {what} is out of range", field=what)
+        return _bounded(int(float(value)), what)
+    if isinstance(value, float):
+        raise EmoncmsRangeError(f"Format error, {what} is out of range", field=what)
     raise EmoncmsFormatError(f"Format error, {what} is not a unix time", field=what)
 
 
@@ -124,14 +154,14 @@ def parse_time(text: str, zone: ZoneInfo | None = None) -> int:
     read in ``zone``, the territory's, as emoncms reads it in the server's zone with ``strtotime``)."""
     text = str(text).strip()
     if is_php_numeric(text):
-        return int(float(text))
+        return _int_time(text, "time")
     try:
         dt = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
-    except ValueError:
-        raise EmoncmsFormatError(f"Error: bad timestamp format {text!r}", field="time") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=zone or ZoneInfo("UTC"))
-    return int(dt.timestamp())
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=zone or ZoneInfo("UTC"))
+        return int(dt.timestamp())
+    except (ValueError, OverflowError):
+        raise EmoncmsFormatError(f"Error: bad timestamp format {text[:40]!r}", field="time") from None
 
 
 def decode_body(body: bytes) -> bytes:
@@ -167,22 +197,30 @@ def parse_legacy(datain: str) -> dict[str, float]:
                 raise EmoncmsFormatError("Format error, json key missing or invalid character", field="json")
             if not is_php_numeric(value) and value != "null":
                 raise EmoncmsFormatError("Format error, json value is not numeric", field="json")
-            inputs[name] = math.nan if value == "null" else float(value)
+            inputs[name] = math.nan if value == "null" else _number(value, "json")
         else:
             value = kv[0].strip()
             if not is_php_numeric(value) and value != "null":
                 raise EmoncmsFormatError("Format error: csv value is not numeric", field="csv")
             csvi += 1
-            inputs[str(csvi)] = math.nan if value == "null" else float(value)
+            inputs[str(csvi)] = math.nan if value == "null" else _number(value, "csv")
     return inputs
+
+
+def _json(text: str | bytes) -> object:
+    """``json.loads``, or None for invalid JSON; JSON nested too deep for Python's stack (100 000 ``[``: a
+    RecursionError) is an :class:`EmoncmsRangeError`."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+    except RecursionError:
+        raise EmoncmsRangeError("Format error, JSON nested too deeply", field="data") from None
 
 
 def parse_fulljson(datain: str) -> tuple[dict[str, float], int | None]:
     """A ``fulljson`` object (``json_decode($datain, true, 2)``); its ``time`` key, if any, is returned."""
-    try:
-        obj = json.loads(datain)
-    except ValueError:
-        obj = None
+    obj = _json(datain)
     if obj is None or (isinstance(obj, dict) and any(isinstance(v, dict | list) for v in obj.values())):
         raise EmoncmsFormatError("Error decoding JSON string (invalid or too deeply nested)", field="fulljson")
     if not isinstance(obj, dict):
@@ -234,10 +272,7 @@ def time_reference(params: Mapping[str, str], last_t: object, now: int) -> int:
 
 def parse_bulk(data: str | bytes, params: Mapping[str, str], *, now: int) -> list[Frame]:
     """``input/bulk`` ``data`` → frames, with emoncms's time rules (module doc)."""
-    try:
-        rows = json.loads(data)
-    except ValueError:
-        rows = None
+    rows = _json(data)
     if not isinstance(rows, list) or not rows:
         raise EmoncmsFormatError("Format error, json string supplied is not valid", field="data")
     last = rows[-1]
@@ -250,7 +285,7 @@ def parse_bulk(data: str | bytes, params: Mapping[str, str], *, now: int) -> lis
             raise EmoncmsFormatError("Format error, bulk item is not a list", line=line, field="data")
         if len(item) <= 2:
             continue
-        t = time_ref + _int_time(item[0], "time")
+        t = _bounded(time_ref + _int_time(item[0], "time"), "time")
         if isinstance(item[1], dict | list):
             raise EmoncmsFormatError("Format error, node must not be an object", line=line, field="data")
         inputs: dict[str, float] = {}
@@ -290,10 +325,7 @@ def parse_mqtt(topic: str, payload: bytes, *, base: str, now: int, zone: ZoneInf
     text = payload.decode("utf-8", errors="replace").strip()
     obj = None
     if text[:1] in ("{", "["):
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
+        obj = _json(text)
     if isinstance(obj, dict | list):
         items = obj.items() if isinstance(obj, dict) else enumerate(obj)
         prefix = "".join(p + "_" for p in parts[1:])

@@ -49,6 +49,7 @@ from regie.ingest.sources import (
     infer_steps,
     parse_numbers,
     parse_times,
+    series_kind,
     sniff_separator,
     unit_scale,
 )
@@ -81,7 +82,7 @@ def _kind(text: str, default: SeriesKind | str | None, *, source: str, line: int
     if key in _KIND:
         return _KIND[key]
     if not key and default is not None:
-        return SeriesKind(default)
+        return series_kind(default, SeriesKind.CONSUMPTION, source=source)
     if not key:
         return SeriesKind.CONSUMPTION
     raise IngestError(
@@ -379,7 +380,9 @@ def parse_r63(
                 progress=min(raw.tell() / size, 1.0) if size else None,
             )
             first_line += len(chunk)
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, ValueError) as exc:  # pandas: "Number of passed names did not match..."
+        if isinstance(exc, IngestError):
+            raise
         raise csv_parser_error(exc, source=name, first_line=2) from None
 
 
@@ -477,7 +480,7 @@ def _r63_chunk(chunk, where, first_line, *, name, zone, kind, now, seen, progres
             for c, g in enumerate(kind_values)
         ]
     else:
-        kind_codes, kinds = np.zeros(n, np.int64), [SeriesKind(kind) if kind else SeriesKind.CONSUMPTION]
+        kind_codes, kinds = np.zeros(n, np.int64), [series_kind(kind, SeriesKind.CONSUMPTION, source=name)]
     step_of = []
     for c, s in enumerate(step_values):
         if not (step_codes == c).any():
@@ -504,6 +507,8 @@ def _r63_chunk(chunk, where, first_line, *, name, zone, kind, now, seen, progres
     order = np.argsort(group, kind="stable")
     cuts = np.flatnonzero(np.diff(group[order])) + 1
     for part in np.split(order, cuts):
+        if len(part) == 0:  # a chunk with no readings left (every row a gap)
+            continue
         g = int(group[part[0]])
         p = prm_values[g // 2 // len(kinds)]
         k = kinds[(g // 2) % len(kinds)]
@@ -594,7 +599,7 @@ def _dataconnect_reading(reading: dict, where: str, *, name, zone, kind, now, pr
         check_not_future(stamps, idx, source=name, field="date", now=now)
     except IngestError as exc:
         raise IngestError(exc.why, source=name, field=f"{where}.interval_reading[{exc.line}].date") from None
-    kind_ = SeriesKind(kind) if kind else SeriesKind.CONSUMPTION
+    kind_ = series_kind(kind, SeriesKind.CONSUMPTION, source=name)
     daily = unit == "Wh" and (
         str(rtype.get("measuring_period", "")).upper() == "P1D" or all(len(str(x)) == 10 for x in dates)
     )

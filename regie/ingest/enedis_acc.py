@@ -134,6 +134,22 @@ def _number(text: str, source: str, line: int, field: str) -> float:
     return x
 
 
+class _Rows:
+    """A csv reader whose malformed lines are :class:`IngestError` (line and why), not ``csv.Error``."""
+
+    def __init__(self, reader, source: str) -> None:
+        self.reader, self.source = reader, source
+
+    def __iter__(self) -> _Rows:
+        return self
+
+    def __next__(self) -> list[str]:
+        try:
+            return next(self.reader)
+        except csv.Error as exc:
+            raise IngestError(f"malformed CSV: {exc}", source=self.source, line=self.reader.line_num) from None
+
+
 def parse_acc_curves(stream: IO[str], *, source: str = "<stream>", step: Step | None = None,
                      zone: ZoneInfo | str = "Europe/Paris") -> GridCurves:
     """Read the grid operator's per-participant ACC curves from a text stream (layout: module docstring).
@@ -145,7 +161,7 @@ def parse_acc_curves(stream: IO[str], *, source: str = "<stream>", step: Step | 
     text = stream.read().lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") >= first.count(",") else ","
-    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    rows = _Rows(csv.reader(io.StringIO(text, newline=""), delimiter=sep), source)
     try:
         header = next(rows)
     except StopIteration:

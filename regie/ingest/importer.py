@@ -21,11 +21,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
 from regie.ingest.errors import IngestError
+from regie.ingest.limits import DEFAULT as DEFAULT_LIMITS
+from regie.ingest.limits import Limits, check_upload
 from regie.ingest.registry import get_adapter
 from regie.ingest.sources import SourceReadings
 from regie.model import IntervalConvention, Readings, Series, SeriesKind, mask_prm
@@ -40,6 +42,20 @@ _RESOLUTION = {"W": 1.0, "Wh": 1.0, "VA": 1.0, "degC": 0.01, "%": 0.1, "V": 0.1,
 _SHORT = {SeriesKind.CONSUMPTION: "cons", SeriesKind.PRODUCTION: "prod"}
 
 Progress = Callable[[float | None, int], None]
+
+
+class SeriesGuard(Protocol):
+    """Who may write what, asked before each write (:class:`regie.governance.writes.WriteGuard` is the one
+    regie uses; ingest knows nothing of accounts). Each method raises a ``PermissionError`` to refuse: the
+    import's transaction then rolls back and nothing is written."""
+
+    def check(self, s: Series, start: int | None = None, end: int | None = None) -> None: ...
+
+    def new_series(self, s: Series) -> Series: ...
+
+    def quarantine(self, key: str) -> None: ...
+
+    def node(self, node: str) -> None: ...
 
 
 @dataclass(slots=True)
@@ -97,8 +113,15 @@ def convert(batch: SourceReadings, target: Series, *, source: str) -> np.ndarray
 class Importer:
     """Imports files into one store and territory."""
 
-    def __init__(self, store: Store, territory_id: str | None = None) -> None:
+    def __init__(
+        self, store: Store, territory_id: str | None = None, *, guard: SeriesGuard | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:  # fmt: skip
+        """``guard`` decides each series written (None: the caller has decided for the whole import: the
+        shell, a test); ``limits`` bound what a file may weigh and an archive unpack to."""
         self.store = store
+        self.guard = guard
+        self.limits = limits
         try:
             self.territory_id = territory_id or store.territory_id()
         except LookupError as exc:
@@ -110,16 +133,21 @@ class Importer:
         if not path.exists():
             raise IngestError("no such file or folder", source=str(path))
         if fmt in FOLDER_FORMATS:
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    check_upload(fh, path.name, self.limits)
             return self._run(fmt, path, path.name, progress, options)
         if path.is_dir():
             raise IngestError(f"{fmt} reads a file, not a folder", source=str(path))
         with open(path, "rb") as fh:
+            check_upload(fh, path.name, self.limits)
             return self._run(fmt, fh, path.name, progress, options)
 
     def import_stream(
         self, fmt: str, stream: BinaryIO, name: str, *, progress: Progress | None = None, **options
     ) -> ImportReport:
-        """Import an uploaded file (a binary stream; seekable for archives)."""
+        """Import an uploaded file (a binary stream; seekable for archives), refused past the size limit."""
+        check_upload(stream, name, self.limits)
         return self._run(fmt, stream, name, progress, options)
 
     # ------------------------------------------------------------------------------------------ internals
@@ -131,9 +159,10 @@ class Importer:
             raise IngestError(str(exc.args[0]), source=name, field="format") from None
         inventory = self.store.load_inventory(self.territory_id)
         options.setdefault("zone", inventory.territory.zone)
+        options["limits"] = self.limits  # never the caller's to raise
         report = ImportReport(format=fmt, source=name)
         t0 = time.perf_counter()
-        placer = _Placer(self.store, inventory, fmt, name)
+        placer = _Placer(self.store, inventory, fmt, name, self.guard)
         with self.store.transaction() as tx:
             placer.tx = tx
             for batch in adapter.parse(source, name, **options):
@@ -157,8 +186,13 @@ class Importer:
         report.points_read += n
         target = placer.place(batch)
         if target is None:
+            if placer.guard is not None:
+                placer.guard.quarantine(batch.prm or batch.series_id)
             report.quarantined += placer.quarantine(batch, present)
             return
+        if placer.guard is not None:
+            t = batch.t[present]
+            placer.guard.check(target, int(t.min()), int(t.max()))
         values = convert(batch, target, source=name)
         try:
             report.points_written += placer.tx.write([Readings(target.id, batch.t, values)])
@@ -171,8 +205,9 @@ class Importer:
 class _Placer:
     """Maps a batch onto a series (finding or creating it) or onto quarantine, with caches per import."""
 
-    def __init__(self, store: Store, inventory, fmt: str, name: str) -> None:
+    def __init__(self, store: Store, inventory, fmt: str, name: str, guard: SeriesGuard | None = None) -> None:
         self.store = store
+        self.guard = guard
         self.inventory = inventory
         self.fmt = fmt
         self.name = name
@@ -243,6 +278,8 @@ class _Placer:
             )
         except ValueError as exc:
             raise IngestError(f"cannot create series {batch.series_id!r}: {exc}", source=self.name) from None
+        if self.guard is not None:
+            series = self.guard.new_series(series)
         self._create(series)
         return series
 

@@ -16,6 +16,10 @@ store's write path re-reads and re-encodes the touched chunks and rollups once p
 requests coalesced cost little more than one. A caller's reply (``ok``, an MQTT PUBACK) is sent only
 once its future is resolved, i.e. after the commit. If a coalesced transaction fails, each request is
 retried alone, so one bad request cannot fail its neighbours and each stays atomic.
+
+**Who may write.** A request comes with a guard (:class:`regie.ingest.importer.SeriesGuard`, in practice
+:class:`regie.governance.writes.WriteGuard`), asked inside the transaction for every series a request
+writes or creates: a refusal fails that request alone (the retry above), and nothing of it is written.
 """
 
 from __future__ import annotations
@@ -29,11 +33,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from regie.ingest.emoncms_input import Samples
+from regie.ingest.importer import SeriesGuard
 from regie.model import IntervalConvention, Readings, Series, SeriesKind
 from regie.store import Store
 from regie.store import quarantine as quarantine_table
@@ -103,6 +110,7 @@ class _Job:
     samples: Samples
     source: str
     origin: str
+    guard: SeriesGuard | None = None
     future: Future = field(default_factory=Future)
 
     @property
@@ -159,9 +167,10 @@ class InputService:
         self.close()
 
     # ------------------------------------------------------------ writing
-    def submit(self, samples: Samples, *, source: str, origin: str = "") -> Future:
-        """Queue samples for the writer; the future resolves to an :class:`IngestResult` after commit."""
-        job = _Job(samples, source, origin)
+    def submit(self, samples: Samples, *, source: str, origin: str = "", guard: SeriesGuard | None = None) -> Future:
+        """Queue samples for the writer; the future resolves to an :class:`IngestResult` after commit, or to
+        the guard's ``PermissionError`` (nothing of the request written)."""
+        job = _Job(samples, source, origin, guard)
         if not samples:
             job.future.set_result(IngestResult(0, 0))
             return job.future
@@ -170,9 +179,12 @@ class InputService:
         self._queue.put(job)
         return job.future
 
-    def ingest(self, samples: Samples, *, source: str, origin: str = "", timeout: float | None = None) -> IngestResult:
+    def ingest(
+        self, samples: Samples, *, source: str, origin: str = "", timeout: float | None = None,
+        guard: SeriesGuard | None = None,
+    ) -> IngestResult:  # fmt: skip
         """Submit and wait for the commit."""
-        return self.submit(samples, source=source, origin=origin).result(timeout)
+        return self.submit(samples, source=source, origin=origin, guard=guard).result(timeout)
 
     def _run(self) -> None:
         stop = False
@@ -213,9 +225,13 @@ class InputService:
         now = int(self.clock())
         pairs = {p for job in jobs for p in job.samples}
         new_maps: dict[tuple[str, str], InputMapping] = {}
+        guards = {}
+        for job in jobs:
+            for p in job.samples:
+                guards.setdefault(p, job.guard)
         with self.store.transaction() as tx:
             conn = tx.conn
-            maps = self._resolve(tx, pairs, new_maps)
+            maps = self._resolve(tx, pairs, new_maps, guards)
             batches: list[Readings] = []
             held: list[quarantine_table.QuarantinedReading] = []
             last: dict[int, tuple[int, float]] = {}
@@ -235,6 +251,11 @@ class InputService:
                         held += _hold(job, key, t[bad], v[bad], why)
                         n_held += int(bad.sum())
                         t, v = t[~bad], v[~bad]
+                    if job.guard is not None and len(t):
+                        job.guard.node(pair[0])
+                        target = tx.series(m.series_key)
+                        if target is not None:
+                            job.guard.check(target, int(t.min()), int(t.max()))
                     if m.factor != 1.0:
                         v = v * m.factor
                     if len(t):
@@ -284,8 +305,9 @@ class InputService:
         return out
 
     def _resolve(
-        self, tx: Transaction, pairs: set[tuple[str, str]], new_maps: dict[tuple[str, str], InputMapping]
-    ) -> dict[tuple[str, str], InputMapping | None]:
+        self, tx: Transaction, pairs: set[tuple[str, str]], new_maps: dict[tuple[str, str], InputMapping],
+        guards: dict[tuple[str, str], SeriesGuard | None],
+    ) -> dict[tuple[str, str], InputMapping | None]:  # fmt: skip
         maps: dict[tuple[str, str], InputMapping | None] = {p: self._maps.get(p) for p in pairs}
         missing = [p for p, m in maps.items() if m is None]
         if not missing:
@@ -299,10 +321,12 @@ class InputService:
             territory_id = self._territory_of(tx.conn)
             if territory_id is None:
                 continue
-            maps[p] = new_maps[p] = self._create(tx, p, territory_id)
+            maps[p] = new_maps[p] = self._create(tx, p, territory_id, guards.get(p))
         return maps
 
-    def _create(self, tx: Transaction, pair: tuple[str, str], territory_id: str) -> InputMapping:
+    def _create(
+        self, tx: Transaction, pair: tuple[str, str], territory_id: str, guard: SeriesGuard | None
+    ) -> InputMapping:
         node, name = pair
         unit, resolution, factor, kind = guess_unit(name)
         base = series_key_for(node, name)
@@ -312,6 +336,9 @@ class InputService:
             key = f"{base}-{i}"
         # emoncms inputs are instantaneous samples, irregularly spaced: no fixed step
         s = Series(key, kind, unit, None, IntervalConvention.INSTANT, resolution, name=f"{node}/{name}"[:200])
+        if guard is not None:
+            guard.node(node)
+            s = guard.new_series(s)  # a member's input goes on their site
         tx.add_series(territory_id, [s])
         row = tx.conn.execute(select(series.c.id).where(series.c.key == key)).scalar_one()
         map_id = tx.conn.execute(
@@ -356,3 +383,26 @@ def _hold(job: _Job, key: str, t: np.ndarray, v: np.ndarray, reason: str) -> lis
         )
         for ti, vi in zip(t.tolist(), v.tolist(), strict=True)
     ]
+
+
+def feeds(store: Store, ids: list[int] | None = None) -> dict[int, Any]:
+    """The feeds (series fed by an input) by series row id: id, key, unit, node, name, last time and value."""
+    q = (
+        select(
+            series.c.id, series.c.key, series.c.unit, input_map.c.node, input_map.c.name,
+            input_map.c.last_time, input_map.c.last_value,
+        )
+        .join(input_map, input_map.c.series_id == series.c.id)
+        .order_by(series.c.id)
+    )
+    if ids is not None:
+        q = q.where(series.c.id.in_(ids))
+    with store.engine.connect() as conn:
+        return {r.id: r for r in conn.execute(q)}
+
+
+def territory_zone(store: Store) -> ZoneInfo:
+    """The zone of the store's (first) territory, UTC when there is none yet."""
+    with store.engine.connect() as conn:
+        tz = conn.execute(select(territory.c.timezone).order_by(territory.c.id)).scalar()
+    return ZoneInfo(tz or "UTC")

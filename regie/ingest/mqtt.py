@@ -16,6 +16,11 @@ Nothing is lost across a restart of regie:
 
 Received messages are buffered for at most ``flush_s`` (or ``max_pending`` messages) and handed to the
 one writer as one batch, so thousands of messages per second cost a few transactions.
+
+Who may write: the broker authenticates publishers and its ACL says who may publish under the base topic;
+regie writes what the broker delivered as the régie's machine. Each batch still goes through the write
+guard ``guards()`` makes (``regie ingest mqtt`` passes :mod:`regie.governance.writes`'s), which decides and
+logs it like every other write.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from regie.ingest.emoncms_input import EmoncmsFormatError, Frame, group, parse_mqtt
+from regie.ingest.importer import SeriesGuard
 from regie.ingest.inputs import InputService
 from regie.store.quarantine import QuarantinedReading
 
@@ -57,8 +63,10 @@ class MqttIngester:
         flush_s: float = 0.25,
         max_pending: int = 20_000,
         clock: Callable[[], float] = time.time,
+        guards: Callable[[], SeriesGuard] | None = None,
     ) -> None:
         self.service = service
+        self.guards = guards
         self.host, self.port, self.base = host, port, base.rstrip("/")
         self.session_expiry_s = session_expiry_s
         self.flush_s = flush_s
@@ -194,11 +202,16 @@ class MqttIngester:
         """Hand messages to the writer; acknowledge them once committed. A batch that fails is retried
         message by message, and a message that fails alone goes to quarantine with the reason (it would
         fail again on every redelivery): nothing is acknowledged before it is stored or quarantined."""
-        future = self.service.submit(group(f for f, _, _ in entries), source="mqtt", origin=f"{self.base}/#")
+        guard = self.guards() if self.guards is not None else None
+        future = self.service.submit(group(f for f, _, _ in entries), source="mqtt", origin=f"{self.base}/#",
+                                     guard=guard)  # fmt: skip
 
         def done(f: Future) -> None:
             try:
                 exc = f.exception()
+                finish = getattr(guard, "finish", None)  # log the decision, once the writer is done
+                if finish is not None:
+                    finish(exc, points=None if exc is not None else f.result().points)
                 if exc is not None and split_on_failure and len(entries) > 1:
                     log.warning("MQTT batch of %d messages failed (%s); retrying one by one", len(entries), exc)
                     for entry in entries:

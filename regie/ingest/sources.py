@@ -73,6 +73,17 @@ class SourceReadings(Readings):
     progress: float | None = None
 
 
+def series_kind(kind: SeriesKind | str | None, default: SeriesKind, *, source: str | None = None) -> SeriesKind:
+    """The ``kind`` option of an import (consumption, production, ...), or ``default`` when not given."""
+    if not kind:
+        return default
+    try:
+        return SeriesKind(kind)
+    except ValueError:
+        known = ", ".join(k.value for k in SeriesKind)
+        raise IngestError(f"unknown kind {str(kind)[:40]!r}: one of {known}", source=source, field="kind") from None
+
+
 def check_not_future(t: np.ndarray, lines: np.ndarray | None, *, source: str, field: str, now: float | None = None):
     """Refuse readings stamped later than now + 1 day (a wrong year, a unit mistake in an epoch...)."""
     if len(t) == 0:
@@ -197,7 +208,7 @@ def parse_times(
     m = raw.view(np.uint8).reshape(n, width)
     lengths = np.char.str_len(raw)
     date_only = lengths == 10
-    main = np.ascontiguousarray(m[:, :19])
+    main = np.array(m[:, :19], order="C")  # a copy: ``raw`` may be a read-only buffer
     has_time = ~date_only
     # A date alone means midnight; "HH:MM" without seconds gets ":00".
     short = has_time & ((lengths == 16) | ((lengths > 16) & (m[:, 16] != ord(":"))))

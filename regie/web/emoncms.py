@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -57,17 +58,17 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import select
 
-from regie.governance import gate
+from regie.governance import gate, writes
 from regie.governance.accounts import Account
 from regie.governance.gate import AccessDenied
 from regie.governance.key_owner import key_account
 from regie.ingest import apikeys
 from regie.ingest.emoncms_input import (
     EmoncmsFormatError,
+    EmoncmsRangeError,
     Frame,
     decode_body,
     decode_hex,
@@ -75,10 +76,9 @@ from regie.ingest.emoncms_input import (
     parse_bulk,
     parse_post,
 )
-from regie.ingest.inputs import InputService
+from regie.ingest.inputs import InputService, feeds, territory_zone
 from regie.model.calendar import period_starts
 from regie.store import Store
-from regie.store.schema import input_map, series, territory
 from regie.store.timeseries import DEFAULT_IRREGULAR_STEP
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,12 @@ _CALENDAR = {"daily": ("day", "D"), "weekly": ("day", "W"), "monthly": ("month",
 _CALENDAR_SECONDS = {"daily": 86_400, "weekly": 7 * 86_400, "monthly": 28 * 86_400, "annual": 365 * 86_400}
 _GRANTED_SECONDS = {"PT10M": 600, "PT15M": 900, "PT30M": 1800, "P1D": 86_400, "P1M": 28 * 86_400}
 DEFAULT_PURPOSE = "dpv:ServiceProvision"  # a member's own dashboard; a grant must name the purpose asked
+#: The instants a query may name: 1970 ± 2^40 s. Beyond, numpy's int64 arithmetic would overflow, and no
+#: reading is there anyway (the store keeps 1970-2100): such a query is a 400, never a 500.
+MAX_ABS_SECONDS = 1 << 40
+#: The largest body an emoncms route reads: PHP's default ``post_max_size`` (8M), emoncms's own ceiling. An
+#: emonhub bulk is a few kB; a larger body is refused as it streams, never buffered whole.
+MAX_POST_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------------------- plumbing
@@ -135,7 +141,10 @@ async def _params(request: Request, *, raw_body: bool = False) -> tuple[dict[str
     """Query parameters, then form fields over them (emoncms's ``$param``: ``$_GET`` then ``$_POST``).
     With ``raw_body`` (``cb=1``) the body is returned untouched instead of parsed as a form."""
     params = dict(request.query_params)
-    body = await request.body() if request.method == "POST" else b""
+    given = _key_text(request, params)
+    if given is not None and apikeys.verify(request.app.state.store, given) is None:
+        return params, b""  # a wrong key in the URL or the header: 401 without reading the body
+    body = await _bounded_body(request) if request.method == "POST" else b""
     if raw_body or not body:
         return params, body
     ctype = request.headers.get("content-type", "")
@@ -145,6 +154,21 @@ async def _params(request: Request, *, raw_body: bool = False) -> tuple[dict[str
     elif not ctype.startswith("application/json"):
         params.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
     return params, b""
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read as it streams and refused (413) past :data:`MAX_POST_BYTES`, declared or sent."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_POST_BYTES:
+        raise HTTPException(413, f"the body is larger than {MAX_POST_BYTES:,} bytes")
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > MAX_POST_BYTES:
+            raise HTTPException(413, f"the body is larger than {MAX_POST_BYTES:,} bytes")
+        chunks.append(chunk)
+    request._body = body = b"".join(chunks)  # Starlette's cache: request.form() reads it from there
+    return body
 
 
 def _invalid_key() -> Response:
@@ -173,8 +197,15 @@ def _authorise(request: Request, params: dict[str, str], scope: str) -> apikeys.
     return key
 
 
-def _fail(message: str) -> JSONResponse:
-    return JSONResponse({"success": False, "message": message})
+def _fail(message: str, status: int = 200) -> JSONResponse:
+    """emoncms's error body; HTTP 200 as emoncms answers, or 400 for what emoncms itself would crash on
+    (an infinite time, a number out of range, JSON nested too deep)."""
+    return JSONResponse({"success": False, "message": message}, status_code=status)
+
+
+def _format_error(exc: EmoncmsFormatError) -> JSONResponse:
+    why = exc.why if exc.line is None else f"{exc.why} (item {exc.line})"
+    return _fail(why, 400 if isinstance(exc, EmoncmsRangeError) else 200)
 
 
 def _account(store: Store, key: apikeys.ApiKey) -> Account | None:
@@ -222,21 +253,43 @@ def _last_reading(
     return (t, float(d.values[-1])) if len(d.t) else (None, None)
 
 
-def _check_nodes(key: apikeys.ApiKey, nodes: set[str]) -> str | None:
-    if key.node is not None and nodes - {key.node}:
-        other = sorted(nodes - {key.node})[0]
-        return f"Error: this device key may only post to node {key.node}, not {other}"
-    return None
-
-
-async def _submit(request: Request, frames: list[Frame], origin: str) -> str | None:
-    """Hand the frames to the writer and wait for the commit; an error message if the store refused them
-    (a value too large for the series' resolution, ...): nothing of the request is then written."""
-    future = get_inputs(request).submit(group(frames), source="emoncms-http", origin=origin)
+def _guard(request: Request, key: apikeys.ApiKey, action: str, frames: list[Frame]) -> writes.WriteGuard | Response:
+    """The write guard of a post (:mod:`regie.governance.writes`), the nodes checked: a key bound to a node
+    posts that node only (a refusal is logged)."""
+    account = _account(request.app.state.store, key)
+    if account is None:
+        return _invalid_key()
+    nodes = sorted({f.node for f in frames})
+    guard = writes.guard(request.app.state.store, writes.key_writer(account, key.id, key.node), action,
+                         ",".join(nodes)[:200], live=True)  # fmt: skip
     try:
-        await asyncio.wrap_future(future)
+        for node in nodes:
+            guard.node(node)
+    except writes.WriteDenied as exc:
+        guard.finish(exc, now=_clock(request))
+        return _denied(exc)
+    return guard
+
+
+def _denied(exc: writes.WriteDenied) -> Response:
+    """A refused write: HTTP 403 (emonhub logs it and does not count it as sent), emoncms's error body."""
+    return JSONResponse({"success": False, "message": f"Permission denied: {exc.reason}"}, status_code=403)
+
+
+async def _submit(request: Request, frames: list[Frame], guard: writes.WriteGuard) -> Response | None:
+    """Hand the frames to the writer and wait for the commit; a reply if the guard or the store refused them
+    (a series not the caller's, a value too large for the series' resolution...): nothing of the request is
+    then written. The guard's decision is logged once the write is over."""
+    samples = group(frames)
+    future = get_inputs(request).submit(samples, source="emoncms-http", origin=guard.action, guard=guard)
+    try:
+        result = await asyncio.wrap_future(future)
+    except writes.WriteDenied as exc:
+        guard.finish(exc, now=_clock(request))
+        return _denied(exc)
     except ValueError as exc:  # StoreError, IngestError: the request's fault, not a server failure
-        return f"Error: {exc}"
+        return _fail(f"Error: {exc}")
+    guard.finish(points=result.points, now=_clock(request))
     return None
 
 
@@ -250,15 +303,16 @@ async def input_post(request: Request, node: str | None = None) -> Response:
     key = _authorise(request, params, "ingest")
     if isinstance(key, Response):
         return key
-    zone = _zone(request.app.state.store)
+    zone = territory_zone(request.app.state.store)
     try:
         frame, fulljson = parse_post(params, now=_clock(request), node=node, zone=zone)
     except EmoncmsFormatError as exc:
-        return _fail(exc.why)
-    if problem := _check_nodes(key, {frame.node}):
-        return _fail(problem)
-    if problem := await _submit(request, [frame], "input/post"):
-        return _fail(problem)
+        return _format_error(exc)
+    guard = _guard(request, key, "input/post", [frame])
+    if isinstance(guard, Response):
+        return guard
+    if problem := await _submit(request, [frame], guard):
+        return problem
     if fulljson:
         return JSONResponse({"success": True})
     return PlainTextResponse("ok")
@@ -284,18 +338,19 @@ async def input_bulk(request: Request) -> Response:
             data = params.get("data", "")
     except EmoncmsFormatError as exc:
         key = _authorise(request, params, "ingest")
-        return key if isinstance(key, Response) else _fail(exc.why)
+        return key if isinstance(key, Response) else _format_error(exc)
     key = _authorise(request, params, "ingest")
     if isinstance(key, Response):
         return key
     try:
         frames = parse_bulk(data, params, now=_clock(request))
     except EmoncmsFormatError as exc:
-        return _fail(exc.why if exc.line is None else f"{exc.why} (item {exc.line})")
-    if problem := _check_nodes(key, {f.node for f in frames}):
-        return _fail(problem)
-    if problem := await _submit(request, frames, "input/bulk"):
-        return _fail(problem)
+        return _format_error(exc)
+    guard = _guard(request, key, "input/bulk", frames)
+    if isinstance(guard, Response):
+        return guard
+    if problem := await _submit(request, frames, guard):
+        return problem
     return PlainTextResponse("ok")
 
 
@@ -329,32 +384,6 @@ async def input_list(request: Request) -> Response:
 
 
 # ---------------------------------------------------------------------------- feed
-def _zone(store: Store) -> ZoneInfo:
-    with store.engine.connect() as conn:
-        tz = conn.execute(select(territory.c.timezone).order_by(territory.c.id)).scalar()
-    return ZoneInfo(tz or "UTC")
-
-
-def _feeds(store: Store, ids: list[int] | None = None) -> dict[int, Any]:
-    q = (
-        select(
-            series.c.id,
-            series.c.key,
-            series.c.unit,
-            input_map.c.node,
-            input_map.c.name,
-            input_map.c.last_time,
-            input_map.c.last_value,
-        )
-        .join(input_map, input_map.c.series_id == series.c.id)
-        .order_by(series.c.id)
-    )
-    if ids is not None:
-        q = q.where(series.c.id.in_(ids))
-    with store.engine.connect() as conn:
-        return {r.id: r for r in conn.execute(q)}
-
-
 @router.api_route("/feed/list.json", methods=["GET", "POST"], response_model=None)
 async def feed_list(request: Request) -> Response:
     """The feeds (series fed by inputs), emoncms's fields: id, name, tag (the node), unit, time, value."""
@@ -366,7 +395,7 @@ async def feed_list(request: Request) -> Response:
     if account is None:
         return _invalid_key()
     out = []
-    for r in _feeds(request.app.state.store).values():
+    for r in feeds(request.app.state.store).values():
         last = _last_reading(request, account, params, r.key, r.last_time, r.last_value)
         if last is None:
             continue  # someone else's personal feed: not listed
@@ -397,7 +426,17 @@ def _seconds(text: str | None, default: int) -> int:
     except ValueError:
         dt = datetime.fromisoformat(text)
         return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp())
+    if not math.isfinite(x) or abs(x) >= MAX_ABS_SECONDS * 1000:
+        raise ValueError(f"{text[:40]!r} is not an instant (s or ms since 1970)")
     return int(x // 1000) if abs(x) >= _MS_THRESHOLD else int(x)
+
+
+def _step(interval: str) -> int:
+    """A fixed ``interval`` [s]; ValueError for text, infinity or a step past :data:`MAX_ABS_SECONDS`."""
+    x = float(interval)
+    if not math.isfinite(x) or abs(x) >= MAX_ABS_SECONDS:
+        raise ValueError(f"interval {interval[:40]!r} is out of range")
+    return int(x)
 
 
 def _edges_calendar(start: int, end: int, interval: str, zone: ZoneInfo) -> tuple[np.ndarray, str]:
@@ -474,6 +513,8 @@ def feed_data(
     ``rollup(level, a, b)`` gives stored rollups, or is None to average the raw points instead."""
     if end <= start:
         return "Request end time before start time"
+    if interval in _CALENDAR and (end - start) // _CALENDAR_SECONDS[interval] > MAX_DATAPOINTS:
+        return f"request datapoint limit reached ({MAX_DATAPOINTS}), reduce the time range"
     if interval in _CALENDAR:
         edges, level = _edges_calendar(start, end, interval, zone)
         if average and rollup is None:
@@ -493,9 +534,9 @@ def feed_data(
             t_out, values = _bin(t, v, edges, average=False)
     elif interval is not None:
         try:
-            step = int(float(interval))
+            step = _step(interval)
         except ValueError:
-            return f"Invalid interval {interval!r}"
+            return f"Invalid interval {interval[:40]!r}"
         if limitinterval:
             step = max(step, DEFAULT_IRREGULAR_STEP)
         if step <= 0:
@@ -549,7 +590,7 @@ def _granted_reply(d: gate.PersonalData, opts: dict[str, Any]) -> list[list]:
         t, v = _bin(t, v, edges, average=True)
     elif interval is not None and interval not in _CALENDAR:
         try:
-            step = int(float(interval))
+            step = _step(interval)
         except ValueError:
             step = 0
         if step > granted:
@@ -597,12 +638,14 @@ async def feed_data_route(request: Request) -> Response:
         start = _seconds(params.get("start"), now - 86400)
         end = _seconds(params.get("end"), now)
         wanted = [int(x) for x in (params.get("ids") or params.get("id") or "").split(",") if x.strip()]
-    except ValueError as exc:
-        return _fail(f"Invalid parameter: {exc}")
+    except (ValueError, OverflowError) as exc:
+        return _fail(f"Invalid parameter: {exc}", 400)
     if not wanted:
         return _fail("Feed does not exist")
-    feeds = _feeds(store, wanted)
-    zone = _zone(store)
+    if any(not -(1 << 63) <= i < (1 << 63) for i in wanted):  # no SQL integer: no feed, and no 500
+        return _fail("Invalid parameter: a feed id is a 64-bit integer", 400)
+    found = feeds(store, wanted)
+    zone = territory_zone(store)
     opts = {
         "start": start,
         "end": end,
@@ -615,9 +658,9 @@ async def feed_data_route(request: Request) -> Response:
     }
     out, served = [], []
     for fid in wanted:
-        if fid not in feeds:
+        if fid not in found:
             return _fail("Feed does not exist")
-        series_key = feeds[fid].key
+        series_key = found[fid].key
         try:
             if _personal(store, series_key):
                 data = feed_data(_personal_reader(request, account, params, series_key), None, **opts)
@@ -636,7 +679,7 @@ async def feed_data_route(request: Request) -> Response:
         except (ValueError, LookupError) as exc:  # an unknown purpose, a series gone meanwhile
             return _fail(f"Error: {exc}")
         if isinstance(data, str):
-            return _fail(data)
+            return _fail(data, 400 if data.startswith("Invalid") else 200)
         out.append({"feedid": fid, "data": data})
     reply = JSONResponse(out if "ids" in params else out[0]["data"])
     if served:  # the granularity each personal feed was served at (the body holds numbers only)

@@ -7,19 +7,19 @@ log in; anyone else gets the refusal page.
 Uploads run the same :class:`regie.ingest.importer.Importer` as ``regie import`` and ``POST /api/import``:
 each file is all or nothing, and a bad one says file, line, field and why. The multipart body is parsed as
 it arrives (Starlette's parser spools each file to a temporary file past 1 MB, never the whole body in
-memory) through a counter that stops at :data:`MAX_UPLOAD_BYTES`; an archive whose members would unpack to
-more than :data:`MAX_UNPACKED_BYTES` (a "zip bomb") is refused before anything is extracted. Both limits
-may be changed per app (``app.state.max_upload_bytes``, ``app.state.max_unpacked_bytes``). The import
-itself runs in the thread pool, off the event loop. Every form carries the session's CSRF token.
+memory) through a counter that stops at the upload limit. The limits themselves — a file's size, what an
+archive may unpack to, zip bombs — are the importer's (:mod:`regie.ingest.limits`), the same for the API and
+the CLI; they may be lowered per app (``app.state.max_upload_bytes``, ``app.state.max_unpacked_bytes``).
+Every write (an import, a release, a re-mapping) goes through :mod:`regie.governance.writes`, which decides
+and logs it. The import itself runs in the thread pool, off the event loop. Every form carries the
+session's CSRF token.
 """
 
 from __future__ import annotations
 
-import tarfile
-import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -29,23 +29,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from regie.governance import writes
 from regie.governance.accounts import Account, Role
 from regie.ingest import IngestError, adapters
 from regie.ingest.admin import AdminError, discard, quarantine_lines, release, remap_input, resolve_ref
 from regie.ingest.importer import Importer
 from regie.ingest.inputs import InputService
-from regie.model import OrganisationKind
+from regie.ingest.limits import Limits, mib
 from regie.store import Store
 from regie.web import auth, i18n
 from regie.web.account_pages import PageCaller, render
 from regie.web.auth import Caller
+from regie.web.imports import app_limits
 
 router = APIRouter(include_in_schema=False)
 N_ = i18n.N_
 
-MAX_UPLOAD_BYTES = 1 << 30  # 1 GiB per upload (all files together): a year of 10 s data for 50 feeds fits
-MAX_UNPACKED_BYTES = 8 << 30  # 8 GiB unpacked per archive
-MAX_ARCHIVE_MEMBERS = 100_000
 MAX_FILES = 50
 
 #: Options the upload form offers, by format: (form field, adapter option, label).
@@ -78,15 +77,7 @@ class UploadTooLarge(Exception):
 
 def may_import(store: Store, account: Account) -> bool:
     """The régie's admin, or an operator of an organisation of kind régie (who meters the territory)."""
-    if account.role is Role.ADMIN:
-        return True
-    if account.role is not Role.OPERATOR or not account.operator_of:
-        return False
-    try:
-        orgs = store.load_inventory().organisations
-    except LookupError:
-        return False
-    return any(o.id == account.operator_of and o.kind is OrganisationKind.REGIE for o in orgs)
+    return account.role is Role.ADMIN or writes.regie_operator(store, account)
 
 
 def _refused(request: Request, message: str) -> HTMLResponse:
@@ -95,14 +86,6 @@ def _refused(request: Request, message: str) -> HTMLResponse:
 
 def _store(request: Request) -> Store:
     return request.app.state.store
-
-
-def _limits(request: Request) -> tuple[int, int]:
-    state = request.app.state
-    return (
-        int(getattr(state, "max_upload_bytes", MAX_UPLOAD_BYTES)),
-        int(getattr(state, "max_unpacked_bytes", MAX_UNPACKED_BYTES)),
-    )
 
 
 def _base(request: Request, caller: Caller, active: str) -> dict[str, Any]:
@@ -118,18 +101,14 @@ def _base(request: Request, caller: Caller, active: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- upload
 
 
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):,.0f}"
-
-
 def _upload_context(request: Request, caller: Caller) -> dict[str, Any]:
-    upload, unpacked = _limits(request)
+    limits = app_limits(request)
     return {
         **_base(request, caller, "import"),
         "formats": [(a.name, a.description, a.suffixes) for a in adapters().values()],
         "format_options": FORMAT_OPTIONS,
-        "max_upload_mib": _mib(upload),
-        "max_unpacked_mib": _mib(unpacked),
+        "max_upload_mib": mib(limits.max_upload_bytes),
+        "max_unpacked_mib": mib(limits.max_unpacked_bytes),
     }
 
 
@@ -164,44 +143,6 @@ async def read_upload(request: Request, limit: int) -> FormData:
         raise HTTPException(400, exc.message) from None
 
 
-def check_archive(stream: BinaryIO, name: str, limit: int) -> None:
-    """Refuse (IngestError) a zip or tar archive whose members would unpack to more than ``limit`` bytes,
-    reading only the archive's directory (zip) or headers (tar); other files pass untouched."""
-    head = stream.read(4)
-    stream.seek(0)
-    total = members = 0
-    try:
-        if head.startswith(b"PK"):
-            with zipfile.ZipFile(stream) as z:
-                for info in z.infolist():
-                    total += info.file_size  # zipfile never yields more than the declared size
-                    members += 1
-                    if total > limit or members > MAX_ARCHIVE_MEMBERS:
-                        break
-        else:
-            try:
-                with tarfile.open(fileobj=stream, mode="r:*") as tar:
-                    for member in tar:
-                        total += member.size
-                        members += 1
-                        if total > limit or members > MAX_ARCHIVE_MEMBERS:
-                            break
-            except (tarfile.TarError, EOFError, OSError):
-                return  # not a tar archive: the adapter says what it is not
-    except zipfile.BadZipFile:
-        return
-    finally:
-        stream.seek(0)
-    if total > limit:
-        raise IngestError(
-            f"the archive would unpack to more than {_mib(limit)} MiB: refused (split it, or import it with "
-            "`regie import`)",
-            source=name,
-        )
-    if members > MAX_ARCHIVE_MEMBERS:
-        raise IngestError(f"the archive holds more than {MAX_ARCHIVE_MEMBERS:,} files: refused", source=name)
-
-
 def _options(form: FormData, fmt: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for field, option, _ in FORMAT_OPTIONS.get(fmt, []):
@@ -211,18 +152,22 @@ def _options(form: FormData, fmt: str) -> dict[str, str]:
     return out
 
 
-def import_files(store: Store, fmt: str, files: list[UploadFile], options: dict[str, str], unpacked: int) -> list[dict]:
-    """Import each file on its own (all or nothing per file); one result per file, success or error."""
+def import_files(
+    store: Store, writer: writes.Writer, fmt: str, files: list[UploadFile], options: dict[str, str], limits: Limits
+) -> list[dict]:
+    """Import each file on its own (all or nothing per file, each write decided and logged by
+    :mod:`regie.governance.writes`); one result per file, success or error."""
     results: list[dict] = []
-    importer: Importer | None = None
     for upload in files:
         name = upload.filename or "upload"
+        guard = writes.guard(store, writer, f"import/{fmt}", name)
         try:
-            if fmt == "emoncms-archive":
-                check_archive(upload.file, name, unpacked)
-            importer = importer or Importer(store)
-            report = importer.import_stream(fmt, upload.file, name, **dict(options))
+            report = Importer(store, guard=guard, limits=limits).import_stream(fmt, upload.file, name, **dict(options))
+            guard.finish(points=report.points_written)
             results.append({"name": name, "ok": True, "report": report})
+        except writes.WriteDenied as exc:
+            guard.finish(exc)
+            results.append({"name": name, "ok": False, "error": IngestError(exc.reason, source=name)})
         except IngestError as exc:
             results.append({"name": name, "ok": False, "error": exc})
     return results
@@ -234,9 +179,9 @@ async def import_upload(request: Request, caller: PageCaller) -> Response:
     store = _store(request)
     if not may_import(store, caller.account):
         return _refused(request, "for the régie's admin and operators")
-    upload_limit, unpacked_limit = _limits(request)
+    limits = app_limits(request)
     try:
-        form = await read_upload(request, upload_limit)
+        form = await read_upload(request, limits.max_upload_bytes)
     except UploadTooLarge:
         context = {**_upload_context(request, caller), "too_large": True}
         return render(request, "import.html", context, status_code=413)
@@ -252,7 +197,8 @@ async def import_upload(request: Request, caller: PageCaller) -> Response:
             context = {**_upload_context(request, caller), "problem": "files", "chosen": fmt}
             return render(request, "import.html", context, status_code=400)
         options = _options(form, fmt)
-        results = await run_in_threadpool(import_files, store, fmt, files, options, unpacked_limit)
+        writer = writes.Writer(caller.account, caller.via)
+        results = await run_in_threadpool(import_files, store, writer, fmt, files, options, limits)
     finally:
         await form.close()
     failed = sum(not r["ok"] for r in results)
@@ -314,9 +260,13 @@ async def quarantine_action(request: Request, caller: PageCaller, action: str) -
     try:
         source, key = resolve_ref(store, form.get("ref", ""))
         if action == "release":
-            await run_in_threadpool(lambda: release(store, source, key, series_id=target, actor=who))
+            guard = writes.guard(store, writes.Writer(caller.account, caller.via), "quarantine/release", key)
+            await run_in_threadpool(lambda: writes.run(guard, lambda: release(store, source, key, series_id=target,
+                                                                           actor=who, guard=guard)))  # fmt: skip
         else:
             await run_in_threadpool(lambda: discard(store, source, key, actor=who))
+    except writes.WriteDenied as exc:
+        return _quarantine_page(request, caller, exc.reason, status_code=403)
     except (AdminError, IngestError) as exc:
         return _quarantine_page(request, caller, str(exc), status_code=409)
     return RedirectResponse(f"/quarantine?done={action}d", status_code=303)
@@ -360,13 +310,17 @@ async def inputs_remap(request: Request, caller: PageCaller) -> Response:
         return _refused(request, "for the régie's administrators only")
     form = await _admin_form(request, caller)
     service = _input_service(request)
+    node, name = form.get("node", ""), form.get("name", "")
+    guard = writes.guard(_store(request), writes.Writer(caller.account, caller.via), "input/remap", f"{node}/{name}")
     try:
         await run_in_threadpool(
-            lambda: remap_input(
-                service, form.get("node", ""), form.get("name", ""), form.get("series", ""),
-                create=form.get("create") == "1", actor=caller.account.username,
-            )
+            lambda: writes.run(guard, lambda: remap_input(
+                service, node, name, form.get("series", ""), create=form.get("create") == "1",
+                actor=caller.account.username, guard=guard,
+            ))
         )  # fmt: skip
+    except writes.WriteDenied as exc:
+        return _inputs_page(request, caller, exc.reason, status_code=403)
     except AdminError as exc:
         return _inputs_page(request, caller, str(exc), status_code=409)
     return RedirectResponse("/inputs?done=remapped", status_code=303)

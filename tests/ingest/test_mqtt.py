@@ -125,3 +125,31 @@ def test_single_values_csv_and_bad_payloads(broker, store: Store, names) -> None
         ("mqtt", "big/power", 1),
         ("mqtt", f"{base}/emontx/x", 1),
     ]
+
+
+def test_mqtt_writes_go_through_the_write_guard_and_are_logged(broker, store: Store, names) -> None:
+    """MQTT is one more door of regie.governance.writes: each batch asks the guard and is logged once."""
+    from regie.governance import audit, writes
+
+    base, client_id = names
+    made: list[writes.WriteGuard] = []
+
+    def guards() -> writes.WriteGuard:
+        made.append(writes.guard(store, writes.MQTT, "mqtt", f"{base}/#", live=True))
+        return made[-1]
+
+    with InputService(store) as service:
+        ingester = MqttIngester(service, base=base, client_id=client_id, guards=guards).start()
+        try:
+            assert ingester.subscribed.wait(WAIT_S)
+            publish(base, [(f"{base}/house/power", "120")])
+            wait_for(lambda: ingester.stored == 1)
+        finally:
+            ingester.stop()
+            ingester.forget_session()
+    assert made and made[0].series == ["emon-house-power"]
+    wait_for(lambda: len(audit.entries(store, kind="write")) == 1)
+    entry = audit.entries(store, kind="write")[0].entry
+    assert (entry["via"], entry["action"], entry["decision"], entry["series"]) == (
+        "mqtt", "mqtt", "allowed", ["emon-house-power"],
+    )  # fmt: skip

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from servers import AppServer
 
 from regie.ingest import apikeys
@@ -51,7 +53,7 @@ def app(emon_store: Store):
 @pytest.fixture
 def keys(emon_store: Store) -> dict[str, str]:
     return {
-        "write": apikeys.create_key(emon_store, "emonpi", ["write"])[1],
+        "write": apikeys.create_key(emon_store, "emonpi", ["read", "write"])[1],  # an emoncms-style key
         "read": apikeys.create_key(emon_store, "grafana", ["read"])[1],
         "device": apikeys.create_key(emon_store, "esp", ["ingest"], node="esp1")[1],
     }
@@ -343,7 +345,7 @@ def members(tmp_path) -> Iterator[tuple[TestClient, Store, dict[str, str]]]:
                   data_end=None, purpose="dpv:ServiceProvision", expires_at=NOW + 30 * DAY, now=NOW - DAY)  # fmt: skip
     keys = {n: apikeys.create_key(store, f"{n}-key", ["read"], owner_id=n)[1] for n in ("alice", "bob", "op")}
     keys["anyone"] = apikeys.create_key(store, "grafana", ["read"])[1]
-    keys["write"] = apikeys.create_key(store, "emonpi", ["write"])[1]
+    keys["write"] = apikeys.create_key(store, "emonpi", ["read", "write"])[1]
     app = create_app(store)
     app.state.clock = lambda: NOW
     app.state.inputs = InputService(store, clock=lambda: NOW).start()
@@ -423,3 +425,99 @@ def test_feed_list_shows_a_personal_feed_to_who_may_read_it(members) -> None:
     granted = listed("op")
     assert (granted["alice/power"]["time"], granted["alice/power"]["value"]) == (None, None)  # finer than daily
     assert granted["mill/power"]["value"] is None  # never posted through an input
+
+
+# ------------------------------------------------------------------------------------------ hostile input
+# Issue 18, item 7: each of these was a 500 (OverflowError, RecursionError). Now a 400 that says why.
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/feed/data.json", {"id": "FEED", "interval": "inf"}),
+        ("GET", "/feed/data.json", {"id": "FEED", "start": "1e400", "end": "1e401"}),
+        ("GET", "/feed/data.json", {"id": str(10**30)}),
+        ("GET", "/feed/data.json", {"ids": f"1,{10**20}"}),
+        ("POST", "/input/bulk", {"data": "[" * 100_000, "time": "0"}),
+        ("GET", "/input/post", {"node": "n", "csv": "1", "time": "1e400"}),
+        ("GET", "/input/post", {"node": "n", "fulljson": '{"time": 1e400, "a": 1}'}),
+        ("GET", "/input/post", {"node": "n", "csv": "1e400"}),
+        ("POST", "/input/bulk", {"data": f'[[{10**30}, "n", 1]]', "time": "0"}),
+        ("POST", "/input/bulk", {"data": '[[0, "n", 1]]', "time": "1e400"}),
+    ],
+)
+def test_overflows_and_deep_nesting_answer_400_not_500(client: TestClient, keys, method, path, params) -> None:
+    client.get("/input/post", params={"node": "n", "csv": "1", "apikey": keys["write"]})
+    before = client.get("/feed/list.json", params={"apikey": keys["read"]}).json()
+    params = {k: str(before[0]["id"]) if v == "FEED" else v for k, v in params.items()}
+    auth = {"apikey": keys["write"]}
+    r = client.get(path, params={**params, **auth}) if method == "GET" else client.post(path, data=params, params=auth)
+    assert r.status_code == 400, r.text
+    assert r.json()["success"] is False and r.json()["message"]
+    assert client.get("/feed/list.json", params={"apikey": keys["read"]}).json() == before  # nothing written
+
+
+NUMBERISH = st.one_of(
+    st.sampled_from(["", "0", "-1", "1", "inf", "-inf", "nan", "1e400", "9" * 30, "9" * 5000, "0x10", "1,2",
+                     "2025-01-01", "2025-13-01T99:00", "daily", "weekly", "monthly", "annual", "unix", "excel",
+                     "iso8601", "\x00", "[", "{}", "%"]),
+    st.integers().map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=10),
+)  # fmt: skip
+FEED_PARAMS = st.dictionaries(
+    st.sampled_from(["id", "ids", "start", "end", "interval", "average", "skipmissing", "limitinterval",
+                     "timeformat", "purpose", "reason"]),
+    NUMBERISH, max_size=7,
+)  # fmt: skip
+INPUT_PARAMS = st.dictionaries(
+    st.sampled_from(["node", "time", "json", "fulljson", "csv", "data", "sentat", "offset", "c", "cb"]),
+    st.one_of(NUMBERISH, st.builds(json.dumps, st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5)),
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+        max_leaves=12,
+    ))),
+    max_size=5,
+)  # fmt: skip
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FUZZ
+@given(path=st.sampled_from(["/feed/data.json", "/feed/list.json", "/input/list.json"]), params=FEED_PARAMS,
+       method=st.sampled_from(["GET", "POST"]))  # fmt: skip
+def test_fuzz_the_read_routes_never_answer_5xx(client: TestClient, keys, path, params, method) -> None:
+    auth = {"apikey": keys["read"]}
+    r = client.get(path, params={**params, **auth}) if method == "GET" else client.post(path, data={**params, **auth})
+    assert r.status_code < 500, r.text
+
+
+@FUZZ
+@given(path=st.sampled_from(["/input/post", "/input/bulk", "/input/post/node7", "/input/bulk.json"]),
+       params=INPUT_PARAMS, method=st.sampled_from(["GET", "POST"]), key=st.sampled_from(["write", "device"]))
+@example(path="/input/bulk", params={"data": "[" * 100_000, "time": "0"}, method="POST", key="write")
+@example(path="/input/bulk", params={"data": "00", "c": "1"}, method="POST", key="write")
+def test_fuzz_the_write_routes_never_answer_5xx(client: TestClient, keys, path, params, method, key) -> None:
+    auth = {"apikey": keys[key]}
+    r = client.get(path, params={**params, **auth}) if method == "GET" else client.post(path, data={**params, **auth})
+    assert r.status_code < 500, r.text
+
+
+@FUZZ
+@given(body=st.binary(max_size=300))
+def test_fuzz_compressed_bulk_bodies_never_answer_5xx(client: TestClient, keys, body: bytes) -> None:
+    for payload in (body, zlib.compress(body)):
+        r = client.post("/input/bulk.json", params={"cb": "1", "apikey": keys["write"]}, content=payload)
+        assert r.status_code < 500, r.text
+
+
+def test_a_body_past_the_limit_is_refused_as_it_streams(client: TestClient, keys) -> None:
+    """Issue 18, item 7: bodies of hundreds of MB were buffered before any key check."""
+    from regie.web.emoncms import MAX_POST_BYTES
+
+    def chunks():
+        yield b"data=["
+        for _ in range(MAX_POST_BYTES // (1 << 16) + 1):
+            yield b"1," * (1 << 15)
+
+    r = client.post("/input/bulk", params={"apikey": keys["write"], "time": "0"}, content=chunks())
+    assert r.status_code == 413
+    wrong = client.post("/input/bulk", params={"apikey": "0" * 32}, content=b"data=" + b"1" * 100)
+    assert wrong.status_code == 401 and wrong.text == "Invalid API key"

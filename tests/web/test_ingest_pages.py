@@ -318,6 +318,25 @@ def test_quarantine_shows_masked_keys_and_releases_once_declared(regie: Régie) 
     assert 'data-testid="done"' in client.get("/quarantine?done=released").text
 
 
+def test_uploads_and_releases_are_decided_and_logged_by_the_write_guard(regie: Régie) -> None:
+    """The page is one door of regie.governance.writes: each file and each release leaves a write entry."""
+    from regie.governance import audit
+
+    upload(regie, "opr", "csv", ("logger.csv", (DATA / "csv_plain_logger.csv").read_bytes()),
+           csv_time_column="time", csv_columns="house_power=house-power:W", csv_unit="W")  # fmt: skip
+    upload(regie, "admin", "enedis-r63", ("r63.csv", R63.read_bytes()))
+    client = regie.login("admin")
+    ref = _quarantine_refs(client.get("/quarantine").text)[0]
+    client.post("/quarantine/release", data={"ref": ref, "series": "c3", "csrf_token": regie.csrf("admin")})
+    logged = [(e.entry["caller"], e.entry["via"], e.entry["action"], e.entry["decision"], e.entry["series"])
+              for e in audit.entries(regie.store, kind="write")]  # fmt: skip
+    assert logged == [
+        ("opr", "session", "import/csv", "allowed", ["house-power"]),
+        ("admin", "session", "import/enedis-r63", "allowed", []),  # all 50 rows quarantined: no series
+        ("admin", "session", "quarantine/release", "allowed", ["c3"]),
+    ]
+
+
 def test_quarantine_release_to_a_named_series_converts_units(regie: Régie) -> None:
     upload(regie, "admin", "enedis-r63", ("r63.csv", R63.read_bytes()))
     client = regie.login("admin")
