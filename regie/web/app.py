@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from regie import __version__
+from regie.governance import log_head
 from regie.store import Store
 from regie.web import (
     acc_pages,
@@ -26,7 +27,12 @@ from regie.web import (
 
 def create_app(store: Store) -> FastAPI:
     """The whole web face: JSON API (/api), emoncms-compatible routes, pages."""
-    app = FastAPI(title="regie", version=__version__, description="An energy-data trust for local energy communities")
+    app = FastAPI(
+        title="regie",
+        version=__version__,
+        description="An energy-data trust for local energy communities",
+        lifespan=log_head.lifespan,  # signs the access log while serving and at shutdown
+    )
     app.state.store = store
     # Routers are added here, one line each (api, pages, emoncms, ...).
     app.include_router(api.router)
