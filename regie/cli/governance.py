@@ -308,12 +308,12 @@ def audit_export_command(
 
 @audit_app.command("key")
 def audit_key() -> None:
-    """Print the régie's public key (PEM) and its id: what to publish so that anyone can check the log."""
+    """Print the régie's public key (PEM; its id on stderr): what to publish so anyone can check the log."""
     from regie.governance import keys
 
     key = keys.load_or_create_signing_key(get_settings().data_dir)
-    typer.echo(keys.public_key_pem(key), nl=False)
-    console.print(f"key id {keys.key_id(key)}")
+    typer.echo(keys.public_key_pem(key), nl=False)  # `regie audit key > regie.pub` gives a PEM file
+    typer.echo(f"key id {keys.key_id(key)}", err=True)
 
 
 @member_app.command("export")

@@ -6,7 +6,8 @@ construction of a hash chain as in Crosby & Wallach, "Efficient Data Structures 
 Logging" (USENIX Security 2009), simpler than an RFC 9162 Merkle tree and enough for a régie that checks
 its whole log. A chain alone cannot see its last entries cut off, nor a log rewritten from scratch: a
 *checkpoint* signs (size, head hash) with the régie's Ed25519 key (RFC 8032), and :func:`verify` checks the
-log against every checkpoint.
+log against every checkpoint and against the signed head kept outside the database. Checkpoints are made
+automatically, and the head file written, by :mod:`regie.governance.log_head` (see docs/audit.md).
 
 Events are typed dataclasses (as Datasette's ``events.py``) and are appended only once what they record
 has happened: after a read returned, after a consent change committed. Nothing is logged for a write that
@@ -279,7 +280,8 @@ def signature_ok(cp: Checkpoint, public_key: Ed25519PublicKey) -> bool:
 def checkpoint(
     store: Store, key: Ed25519PrivateKey, *, now: int | None = None, after: Checkpoint | None = None
 ) -> Checkpoint:
-    """Sign the current size and head of the log, once it is shown to extend the last signed head.
+    """Sign the current size and head of the log, once it is shown to extend the last signed head
+    (:class:`regie.governance.log_head.Notary` calls it every N entries or T seconds).
 
     ``after`` is that head (the one kept outside the database, :mod:`regie.governance.log_head`); by default
     the last checkpoint row, or the empty log. The entries since are re-hashed from it: a log cut below it,

@@ -109,8 +109,8 @@ def verify_export(path: Path, public_key: Ed25519PublicKey | None = None) -> Exp
             raise ValueError(f"{path}: the header's public key is not Ed25519")
     v = audit.verify_entries(rows, cps, public_key, head, expect_signed=True)
     problems = list(v.problems)
-    signed = max([c.size for c in cps], default=0)
-    if v.size > signed:
+    signed = max([c.size for c in [*cps, *([head] if head else [])]], default=0)
+    if v.size > signed and not any(p.what == "unsigned" for p in problems):
         problems.append(
             audit.Problem(signed + 1, "unsigned", f"entries {signed + 1}..{v.size} are covered by no checkpoint")
         )

@@ -202,8 +202,8 @@ class Notary:
                 if not self._due_now(store):
                     return None
                 cp = checkpoint_and_publish(store, self.key, self.head_path)
-            except (audit.LogTampered, ValueError, OSError) as exc:
-                self.last_error = str(exc)
+            except Exception as exc:  # tampering, a damaged head file, a full disk, the database gone: never
+                self.last_error = str(exc)  # fail the append that triggered it (its read has happened)
                 log.error("access log not signed: %s", exc)
                 self._signed_clock = time.monotonic()  # retry after T, not on every append
                 return None

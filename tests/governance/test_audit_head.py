@@ -256,7 +256,9 @@ def test_export_verifies_with_the_public_key_alone_and_catches_an_edit(cli, tmp_
     out, pub = tmp_path / "log.jsonl", tmp_path / "regie.pub"
     r = CliRunner().invoke(app, ["audit", "export", str(out)])
     assert r.exit_code == 0 and "4 entries" in r.output, r.output
-    pub.write_text(keys.public_key_pem(keys.load_or_create_signing_key(data_dir)))
+    published = CliRunner().invoke(app, ["audit", "key"])  # what the régie publishes
+    assert published.stdout == keys.public_key_pem(keys.load_or_create_signing_key(data_dir))
+    pub.write_text(published.stdout)
     shutil.rmtree(data_dir)  # the third party has no data dir, no database: the file and the key
     ok = verify_cli("--export", str(out), "--public-key", str(pub))
     assert ok.exit_code == 0 and "export intact: 4 entries" in ok.output, ok.output
