@@ -216,8 +216,9 @@ def test_cli_signs_at_the_end_of_commands_and_prints_the_head(cli) -> None:
     assert "last checkpoint: entry 4" in r.output and "signed head outside the database: entry 4" in r.output
 
 
+@pytest.mark.parametrize("rows_too", [False, True], ids=["checkpoints kept", "checkpoint rows deleted"])
 @pytest.mark.parametrize("attack", list(ATTACKS))
-def test_cli_reports_each_attack_with_checkpoint_rows_deleted(cli, attack) -> None:
+def test_cli_reports_each_attack(cli, attack, rows_too) -> None:
     store = open_store(cli)
     attacks = {
         "cut the tail": lambda s: _cut(s, 2),
@@ -225,7 +226,8 @@ def test_cli_reports_each_attack_with_checkpoint_rows_deleted(cli, attack) -> No
         "rewrite": lambda s: rechain(s, {q: r.entry.replace("bob", "eve") for q, r in rows(s).items()}),
     }
     attacks[attack](store)
-    delete_checkpoint_rows(store)
+    if rows_too:
+        delete_checkpoint_rows(store)
     store.close()
     r = verify_cli()
     assert r.exit_code == 1, r.output
