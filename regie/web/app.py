@@ -27,12 +27,8 @@ from regie.web import (
 
 def create_app(store: Store) -> FastAPI:
     """The whole web face: JSON API (/api), emoncms-compatible routes, pages."""
-    app = FastAPI(
-        title="regie",
-        version=__version__,
-        description="An energy-data trust for local energy communities",
-        lifespan=log_head.lifespan,  # signs the access log while serving and at shutdown
-    )
+    app = FastAPI(title="regie", version=__version__, description="An energy-data trust for local energy communities")
+    app.router.lifespan_context = log_head.lifespan  # signs the access log while serving and at shutdown
     app.state.store = store
     # Routers are added here, one line each (api, pages, emoncms, ...).
     app.include_router(api.router)
