@@ -223,6 +223,7 @@ class AccessRecord:
     consent_id: str | None
     decision: str
     reason: str
+    points: int = 0  # what the entry counted: values read, or for an aggregate the delivery points summed
 
 
 def accesses_to(store: Store, subject_id: str) -> list[AccessRecord]:
@@ -242,6 +243,7 @@ def accesses_to(store: Store, subject_id: str) -> list[AccessRecord]:
             AccessRecord(
                 e.seq, e.at, d["caller"], d["role"], d["series"], d["prm"], d["start"], d["end"],
                 d["granularity"], d["purpose"], d.get("consent_id"), d["decision"], d["reason"],
+                d.get("points", 0),
             )
         )  # fmt: skip
     return out

@@ -368,6 +368,7 @@ def _access_row(a: audit.AccessRecord, zone: ZoneInfo) -> dict[str, Any]:
         "when": datetime.fromtimestamp(a.at, zone).strftime("%Y-%m-%d %H:%M:%S"),
         "caller": a.caller, "role": a.role, "series": a.series, "prm": a.prm, "granularity": a.granularity,
         "purpose": a.purpose, "consent_id": a.consent_id, "decision": a.decision, "reason": a.reason,
+        "covered": a.points if a.series and a.series.startswith("aggregate:") else None,  # a sum, theirs in it
     }  # fmt: skip
 
 

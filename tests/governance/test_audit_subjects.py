@@ -56,3 +56,12 @@ def test_the_same_view_read_again_stores_its_set_once_and_the_log_verifies(store
     digests = {e.entry["subject_set"] for e in audit.entries(store, kind="access")}
     assert digests == {audit.subject_set_digest(["alice", "bob", "carol"])}
     assert audit.verify(store).ok
+
+
+def test_the_member_page_says_an_aggregate_summed_their_point_with_others(store, people) -> None:
+    from regie.web.account_pages import _access_row
+
+    read_aggregate(store, people["admin"], HOMES, JAN, FEB, 1800, PURPOSE, now=NOW)
+    (record,) = audit.accesses_to(store, "alice")
+    row = _access_row(record, store.load_inventory().territory.zone)
+    assert (row["series"], row["covered"]) == ("aggregate:homes", 3)

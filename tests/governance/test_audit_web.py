@@ -48,3 +48,20 @@ def test_shutdown_signs_the_log_and_the_admin_page_shows_its_head(store, people)
             conn.execute(delete(audit_checkpoint))
         page = client.get("/admin").text
         assert 'data-testid="audit-problems"' in page and "older than the last signed head" in page
+
+
+def test_a_member_sees_on_me_the_grid_read_that_summed_their_point(store, people) -> None:
+    from governance_data import NOW, ts
+
+    from regie.governance.gate import read_aggregate
+
+    groups = {"homes": ["a-load", "b-load", "c-load"]}
+    read_aggregate(store, people["admin"], groups, ts(2025, 1, 1), ts(2025, 2, 1), 1800, "dpv:ServiceMonitoring",
+                   now=NOW)  # fmt: skip
+    with served(store) as client:
+        log_in(client, "alice")
+        page = client.get("/me").text
+        assert "aggregate:homes" in page
+        assert "a read of 3 delivery points, yours among them" in page or "une lecture de 3 points" in page
+        accesses = client.get("/api/me/accesses").json()
+        assert [a["series"] for a in accesses if a["caller"] == "admin"] == ["aggregate:homes"]
