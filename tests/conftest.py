@@ -64,6 +64,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes to the user's data folder (keys, signed heads of the access log): each gets its own,
+    unless it sets ``REGIE_DATA_DIR`` itself."""
+    monkeypatch.setenv("REGIE_DATA_DIR", str(tmp_path_factory.mktemp("regie-data")))
+
+
 CHROMIUM = os.environ.get("REGIE_TEST_CHROMIUM", "/usr/bin/chromium")
 
 

@@ -45,9 +45,30 @@ def load_settings() -> Settings:
 
 
 def _open(database_url: str | None):
+    from regie.governance.log_head import notary_for_command
     from regie.store import open_store
 
-    return open_store(database_url or load_settings().resolved_database_url)
+    settings = load_settings()
+    store = open_store(database_url or settings.resolved_database_url)
+    sign = notary_for_command(store, settings.data_dir)  # signs the access log if the command appended
+    ctx = _command_context()
+    if ctx is not None:
+        ctx.call_on_close(sign)
+    return store
+
+
+def _command_context():
+    """The running command's context (typer vendors click in ``typer._click`` since 0.26), or None."""
+    import importlib
+
+    for name in ("typer._click.globals", "click.globals"):
+        try:
+            ctx = importlib.import_module(name).get_current_context(silent=True)
+        except ImportError:
+            continue
+        if ctx is not None:
+            return ctx
+    return None
 
 
 DbOption = Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")]

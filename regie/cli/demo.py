@@ -28,6 +28,9 @@ def build_demo(url: str, seed: int) -> None:
     if store.count_points():
         store.close()
         raise typer.BadParameter(f"{_redact(url)} already holds data; choose an empty path or remove it first")
+    from regie.governance.log_head import notary_for_new_store
+
+    notary = notary_for_new_store(store, get_settings().data_dir)  # the accounts below are logged, then signed
     columns = (TextColumn("writing series"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("write", total=len(demo.inventory.series))
@@ -39,6 +42,7 @@ def build_demo(url: str, seed: int) -> None:
     from regie.demo.acc_accounts import create_acc_demo_accounts
 
     logins += create_acc_demo_accounts(store)  # the ACC operation's PMO, one participant, the participants' grants
+    notary.seal(store)
     store.close()
     table = Table(title=f"demo territory: {demo.inventory.territory.name}")
     table.add_column("what")
@@ -110,11 +114,15 @@ def build_schools_demo(url: str, seed: int) -> tuple[object, str, str]:
     try:
         if store.count_points():
             raise typer.BadParameter(f"{_redact(url)} already holds data; choose an empty path or remove it first")
+        from regie.governance.log_head import notary_for_new_store
+
+        notary = notary_for_new_store(store, get_settings().data_dir)
         with console.status("writing the schools' series..."):
             points = install_schools(store, data)
         password = secrets.token_urlsafe(12)
         accounts.create_account(store, "admin", password, "admin")
         _, key = apikeys.create_key(store, "schools demo live feed", ["ingest"])
+        notary.seal(store)
     finally:
         store.close()
     console.print(f"demo territory: [bold]{data.inventory.territory.name}[/], {points:,} points in {_redact(url)}")

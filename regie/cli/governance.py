@@ -197,17 +197,28 @@ def consent_withdraw(
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: DbOption = None) -> None:
-    """Re-hash the access log and check it against the signed checkpoints; exit 1 and name the entry if not."""
-    from regie.governance import audit, keys
+def audit_verify(
+    export: Annotated[Path | None, typer.Option(help="verify this export file instead of the database")] = None,
+    public_key: Annotated[
+        Path | None, typer.Option(help="the régie's public key (PEM); by default the data dir's, or the export's")
+    ] = None,
+    head: Annotated[Path | None, typer.Option(help="the signed head file, if not the data dir's one")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Re-hash the access log, check it against its signed checkpoints and the signed head kept in the data
+    dir; print size, head hash, last checkpoint and external head; exit 1 and name each problem if not."""
+    from regie.governance import audit, audit_export, log_head
 
-    key_file = keys.keys_dir(get_settings().data_dir) / keys.AUDIT_KEY_FILE
-    public = keys.load_or_create_signing_key(get_settings().data_dir).public_key() if key_file.exists() else None
-    store = _open(database_url)
-    result = audit.verify(store, public)
-    store.close()
-    if public is None and result.checkpoints:
-        console.print("[yellow]no signing key in the data directory: checkpoint signatures not checked[/]")
+    if export is not None:
+        _verify_export(export, public_key)
+        return
+    data_dir = get_settings().data_dir
+    public = audit_export.load_public_key(public_key) if public_key else _data_dir_public_key(data_dir)
+    with command_store(database_url, ValueError) as store:
+        head_file = head or log_head.head_path(data_dir, str(store.engine.url))
+        external = log_head.read_head(head_file)
+        result = audit.verify(store, public, external, expect_signed=True)
+    _print_state(result, head_file, signatures=public is not None)
     for p in result.problems:
         console.print(f"[red]entry {p.seq}: {p.what}[/] — {p.message}")
     if not result.ok:
@@ -215,16 +226,89 @@ def audit_verify(database_url: DbOption = None) -> None:
     console.print(f"access log intact: {result.size:,} entries, {result.checkpoints} signed checkpoint(s)")
 
 
+def _data_dir_public_key(data_dir: Path):
+    from regie.governance import keys
+
+    if not (keys.keys_dir(data_dir) / keys.AUDIT_KEY_FILE).exists():
+        return None
+    return keys.load_or_create_signing_key(data_dir).public_key()
+
+
+def _print_state(result, head_file: Path | None, *, signatures: bool) -> None:
+    cp, h = result.last_checkpoint, result.external_head
+    where = f" ({head_file})" if head_file is not None else ""
+    lines = [
+        f"entries: {result.size:,}",
+        f"head hash: {result.head_hash}",
+        f"last checkpoint: entry {cp.size}, {_utc(cp.at)} UTC, key {cp.key_id}" if cp else "last checkpoint: none",
+        f"signed head outside the database: entry {h.size}, {_utc(h.at)} UTC{where}"
+        if h
+        else f"signed head outside the database: none{where}",
+        f"entries not signed yet: {result.unsigned:,}",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False)
+    if not signatures:
+        console.print("[yellow]no public key: signatures not checked (pass --public-key)[/]")
+
+
+def _verify_export(path: Path, public_key: Path | None) -> None:
+    from regie.governance import audit_export
+
+    try:
+        check = audit_export.verify_export(path, audit_export.load_public_key(public_key) if public_key else None)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _print_state(check.verification, None, signatures=True)
+    if check.key_from_file:
+        console.print(
+            f"[yellow]checked with the key inside the export (id {check.key_id}): compare this id with the one "
+            "the régie publishes, or pass --public-key[/]"
+        )
+    for p in check.problems:
+        console.print(f"[red]entry {p.seq}: {p.what}[/] — {p.message}")
+    if not check.ok:
+        raise typer.Exit(1)
+    console.print(f"export intact: {check.verification.size:,} entries, all signed by key {check.key_id}")
+
+
 @audit_app.command("checkpoint")
 def audit_checkpoint(database_url: DbOption = None) -> None:
-    """Sign the log's current size and head with the régie's Ed25519 key (created in the data dir if needed)."""
-    from regie.governance import audit, keys
+    """Sign the log's current size and head with the régie's Ed25519 key (created in the data dir if needed)
+    and write it to the signed head file; refused if the log no longer extends the last signed head."""
+    from regie.governance import audit, keys, log_head
+
+    data_dir = get_settings().data_dir
+    key = keys.load_or_create_signing_key(data_dir)
+    with command_store(database_url, audit.LogTampered, ValueError) as store:
+        cp = log_head.checkpoint_and_publish(store, key, log_head.head_path(data_dir, str(store.engine.url)))
+    console.print(f"checkpoint at entry {cp.size}: head {cp.head_hash[:16]}…, key {cp.key_id}")
+
+
+@audit_app.command("export")
+def audit_export_command(
+    output: Annotated[Path, typer.Argument(help="file to write (JSON Lines)")],
+    database_url: DbOption = None,
+) -> None:
+    """Sign the log, then write its entries, checkpoints, signed head and public key in one file that anyone
+    can check with `regie audit verify --export FILE --public-key KEY` (format in docs/audit.md)."""
+    from regie.governance import audit, audit_export, keys, log_head
+
+    data_dir = get_settings().data_dir
+    key = keys.load_or_create_signing_key(data_dir)
+    with command_store(database_url, audit.LogTampered, ValueError) as store, open(output, "w", encoding="utf-8") as fh:
+        n = audit_export.export(store, key, log_head.head_path(data_dir, str(store.engine.url)), fh)
+    console.print(f"{n:,} entries written to {output}, signed by key {keys.key_id(key)}")
+
+
+@audit_app.command("key")
+def audit_key() -> None:
+    """Print the régie's public key (PEM; its id on stderr): what to publish so anyone can check the log."""
+    from regie.governance import keys
 
     key = keys.load_or_create_signing_key(get_settings().data_dir)
-    store = _open(database_url)
-    cp = audit.checkpoint(store, key)
-    store.close()
-    console.print(f"checkpoint at entry {cp.size}: head {cp.head_hash[:16]}…, key {cp.key_id}")
+    typer.echo(keys.public_key_pem(key), nl=False)  # `regie audit key > regie.pub` gives a PEM file
+    typer.echo(f"key id {keys.key_id(key)}", err=True)
 
 
 @member_app.command("export")

@@ -97,3 +97,9 @@ def _secure_web(web, settings: Settings) -> None:
     web.state.secret = keys.load_or_create_secret(data_dir)
     if (keys.keys_dir(data_dir) / keys.AUDIT_KEY_FILE).exists():
         web.state.audit_public_key = keys.load_or_create_signing_key(data_dir).public_key()
+    from regie.governance import log_head
+
+    store = web.state.store  # its access log is signed every N entries or T seconds, and at shutdown
+    web.state.audit_notary = log_head.Notary.for_store(data_dir, str(store.engine.url))
+    web.state.audit_head_path = web.state.audit_notary.head_path
+    log_head.attach(store, web.state.audit_notary)

@@ -53,6 +53,7 @@ from sqlalchemy import select
 from regie.governance import audit, secrecy
 from regie.governance.accounts import Account, Role, is_active
 from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm
+from regie.governance.covered import holders_over
 from regie.model import OrganisationKind, Series, Step, mask_prm
 from regie.model.calendar import Level, period_starts
 from regie.store import Store, StoreError
@@ -570,6 +571,8 @@ def read_aggregate(
     everyone = [s for g in labels for s in members[g]]
     keys = {s.id: "+".join(personal_prms(store, s)) or s.id for s in everyone}
     n_points = len(set(keys.values()))
+    # the members behind the points: each sees this read in "who accessed my data"
+    covered = holders_over(store, {p for s in everyone for p in personal_prms(store, s)}, start, end)
     allowed, why = _supervisor_access(store, caller)
 
     def event(decision: str, text: str) -> audit.AccessEvent:
@@ -579,7 +582,7 @@ def read_aggregate(
         )  # fmt: skip
 
     if not allowed:
-        audit.append(store, event("refused", why), now=at)
+        audit.append(store, event("refused", why), now=at, subjects=covered)
         raise AccessDenied(why)
     entitled = _entitled_to_all(store, caller, everyone, start, end, step, purpose, reason, at)
     n_rows = int(row.max()) + 1 if n and row.max() >= 0 else 0
@@ -626,7 +629,7 @@ def read_aggregate(
     stated = f": {reason.strip()[:300]}" if reason and reason.strip() else ""
     verdict = "no secrecy (entitled to every contributor)" if entitled else f"{int(masked.sum())} cell(s) masked"
     text = f"{why}{stated}; sums over {n_points} delivery points in {len(labels)} group(s), {verdict}"
-    entry = audit.append(store, event("allowed", text), now=at)
+    entry = audit.append(store, event("allowed", text), now=at, subjects=covered)
     points = np.array([len({keys[s.id] for s in members[g]}) for g in labels], dtype=np.int64)
     t_grid = start + step * np.arange(n, dtype=np.int64)
     return Aggregate(labels, t_grid, values, complete, points, counts, reasons, bool(masked.any()) or not entitled,
@@ -656,7 +659,9 @@ def read_presence(
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
     series = [_resolve(store, sid, None) for sid in series_ids]
-    n_points = len({p for s in series for p in personal_prms(store, s)})
+    prms = {p for s in series for p in personal_prms(store, s)}
+    n_points = len(prms)
+    covered = holders_over(store, prms, start - lookback, end)  # they see this read in their access log
     allowed, why = _supervisor_access(store, caller)
 
     def event(decision: str, text: str, points: int = 0) -> audit.AccessEvent:
@@ -666,7 +671,7 @@ def read_presence(
         )  # fmt: skip
 
     if not allowed:
-        audit.append(store, event("refused", why), now=at)
+        audit.append(store, event("refused", why), now=at, subjects=covered)
         raise AccessDenied(why)
     t_in: dict[str, np.ndarray] = {}
     before: dict[str, int | None] = {}
@@ -679,7 +684,7 @@ def read_presence(
     firsts = store.first_readings([s.id for s in series])
     total = sum(len(x) for x in t_in.values())
     text = f"{why}: timestamps only of {len(series)} series on {n_points} delivery points, no values"
-    entry = audit.append(store, event("allowed", text, total), now=at)
+    entry = audit.append(store, event("allowed", text, total), now=at, subjects=covered)
     return Presence(t_in, before, entry.seq, {s.id: firsts.get(s.id) for s in series})
 
 

@@ -201,6 +201,7 @@ TABLES: dict[str, str] = {
     "consent_event": "anonymised: their username as an actor becomes the tombstone",
     "access_log": "kept: GDPR art. 17(3)(e) and 5(2); identifiers, never readings; the hash chain stays whole",
     "audit_checkpoint": "describes no one: signed heads of the log",
+    "audit_subject_set": "kept: which holders an aggregate read covered, part of the access log (as access_log)",
     "acc_operation": "describes no one: its PMO is an organisation",
     "acc_participant": "cut: their days leave the participation, the name is blanked",
     "alert": "deleted: alerts about their series and delivery points in their periods",

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0005"
+SCHEMA_VERSION = "0006"
 
 metadata = MetaData()
 
@@ -301,7 +301,20 @@ access_log = Table(
     Column("entry", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # An aggregate read's set of covered data subjects, by digest (revision 0006): see audit_subject_set.
+    Column("subject_set", String(64)),
     Index("ix_access_log_subject", "subject_id"),
+    Index("ix_access_log_subject_set", "subject_set"),
+)
+
+audit_subject_set = Table(
+    "audit_subject_set",
+    metadata,
+    # The data subjects an aggregate read covered, stored once per distinct set; ``digest`` is what the log
+    # entry commits to (regie.governance.audit.subject_set_digest), so an edited set fails verification.
+    Column("digest", String(64), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Index("ix_audit_subject_set_subject", "subject_id"),
 )
 
 audit_checkpoint = Table(

@@ -368,6 +368,7 @@ def _access_row(a: audit.AccessRecord, zone: ZoneInfo) -> dict[str, Any]:
         "when": datetime.fromtimestamp(a.at, zone).strftime("%Y-%m-%d %H:%M:%S"),
         "caller": a.caller, "role": a.role, "series": a.series, "prm": a.prm, "granularity": a.granularity,
         "purpose": a.purpose, "consent_id": a.consent_id, "decision": a.decision, "reason": a.reason,
+        "covered": a.points if a.series and a.series.startswith("aggregate:") else None,  # a sum, theirs in it
     }  # fmt: skip
 
 
@@ -660,7 +661,7 @@ def admin_page(request: Request, caller: PageCaller) -> Response:
     if caller.role is not Role.ADMIN:
         return _forbidden(request, "for the régie's administrators only")
     store = _store(request)
-    result = audit.verify(store, getattr(request.app.state, "audit_public_key", None))
+    result, head_error = _verify_log(request, store)
     now = int(time.time())
     statuses: dict[str, int] = {}
     for g in consent.list_grants(store):
@@ -669,7 +670,29 @@ def admin_page(request: Request, caller: PageCaller) -> Response:
         **_base(request, caller, "account"),
         "accounts": accounts.list_accounts(store),
         "verification": result,
+        "head_error": head_error,
         "signatures_checked": getattr(request.app.state, "audit_public_key", None) is not None,
         "statuses": statuses,
     }
     return render(request, "admin.html", context)
+
+
+def _verify_log(request: Request, store: Store) -> tuple[audit.Verification, str | None]:
+    """The log re-hashed against its checkpoints and, under `regie serve`, the signed head in the data folder."""
+    from regie.governance import log_head
+
+    state = request.app.state
+    head, error = None, None
+    path = getattr(state, "audit_head_path", None)
+    if path is not None:
+        try:
+            head = log_head.read_head(path)
+        except ValueError as exc:
+            error = str(exc)
+    notary = getattr(state, "audit_notary", None)
+    if notary is not None and notary.last_error:
+        error = notary.last_error
+    public = getattr(state, "audit_public_key", None)
+    if public is None and notary is not None and head is not None:
+        public = notary.key.public_key()  # the key that signed the head, created since the server started
+    return audit.verify(store, public, head, expect_signed=path is not None), error

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from regie import __version__
 from regie.config import Settings
+from regie.governance import log_head
 from regie.store import Store
 from regie.web import (
     acc_pages,
@@ -35,6 +36,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     ``settings`` are :func:`regie.config.get_settings`'s for ``regie serve``; without them, the defaults alone
     (never the environment: an app built by a test behaves the same on every machine)."""
     app = FastAPI(title="regie", version=__version__, description="An energy-data trust for local energy communities")
+    app.router.lifespan_context = log_head.lifespan  # signs the access log while serving and at shutdown
     app.state.store = store
     app.state.settings = settings if settings is not None else Settings.defaults()
     # Routers are added here, one line each (api, pages, emoncms, ...).
