@@ -64,6 +64,9 @@ RAW = Granularity.RAW.value  # what the log and PersonalData say of raw points, 
 #: Bodies whose operators supervise the grid and the buildings (the régie, the commune): they may read
 #: aggregates and presence, never one point's values without a grant.
 SUPERVISING_BODIES = (OrganisationKind.REGIE, OrganisationKind.COMMUNE)
+#: The régie computing the figures it publishes (:mod:`regie.publication`): an admin of the gate that always
+#: states its reason, so each read is logged under this name and each data subject sees it.
+PUBLICATION = Account(-4, "regie-publication", Role.ADMIN)
 
 
 class AccessDenied(PermissionError):
