@@ -42,6 +42,9 @@ DAYS = 2
 HOUSEHOLDS = 12
 SPA_PRM = "40000000000099"
 LOSSES = 1.03
+#: Loads stored to the milliwatt: with whole watts, one household's half-hour would often equal some difference
+#: by chance, and the attacker's "one point's value" test would cry wolf.
+RESOLUTION = 0.001
 
 
 def prm(i: int) -> str:
@@ -51,7 +54,7 @@ def prm(i: int) -> str:
 def household(i: int) -> tuple[DeliveryPoint, Person, Membership, Series]:
     return (DeliveryPoint(prm(i), "bourg"), Person(f"p{i:02d}", f"Foyer {i}"),
             Membership(f"p{i:02d}", prm(i), date(2020, 1, 1)),
-            Series(f"c{i:02d}", SeriesKind.CONSUMPTION, "W", PT30M, prm=prm(i)))  # fmt: skip
+            Series(f"c{i:02d}", SeriesKind.CONSUMPTION, "W", PT30M, prm=prm(i), resolution=RESOLUTION))  # fmt: skip
 
 
 def inventory(households: int = HOUSEHOLDS) -> Inventory:
@@ -73,7 +76,7 @@ def inventory(households: int = HOUSEHOLDS) -> Inventory:
         + [Producer(f"pv{k}", f"Toit {k}", Source.PV, 6_000, prm=p) for k, p in enumerate(pv_prms)],
         transformers=[Transformer("tr1", "Poste du bourg", 250, prms=(*[h[0].prm for h in homes], SPA_PRM, *pv_prms))],
         series=[h[3] for h in homes]
-        + [Series("spa", SeriesKind.CONSUMPTION, "W", PT30M, prm=SPA_PRM),
+        + [Series("spa", SeriesKind.CONSUMPTION, "W", PT30M, prm=SPA_PRM, resolution=RESOLUTION),
            Series("hydro", SeriesKind.PRODUCTION, "W", PT30M, producer_id="hydro", prm=hydro_prm),
            Series("load", SeriesKind.TRANSFORMER_LOAD, "W", PT30M, transformer_id="tr1")]
         + [Series(f"pv{k}", SeriesKind.PRODUCTION, "W", PT30M, producer_id=f"pv{k}", prm=p)
@@ -92,12 +95,12 @@ def household_curve(i: int, t: np.ndarray, seed: int = 7) -> np.ndarray:
     hour = np.array([datetime.fromtimestamp(int(x), PARIS).hour + datetime.fromtimestamp(int(x), PARIS).minute / 60
                      for x in t])  # fmt: skip
     shape = 300 + 500 * np.exp(-((hour - 7.5) ** 2) / 2) + 1600 * np.exp(-((hour - 19.5) ** 2) / 3)
-    return np.round(shape * rng.uniform(0.6, 1.4) * rng.lognormal(0, 0.15, len(t)), 1)
+    return np.round(shape * rng.uniform(0.6, 1.4) * rng.lognormal(0, 0.15, len(t)), 3)
 
 
 def spa_curve(t: np.ndarray) -> np.ndarray:
     hour = (t // 1800) % 48 / 2
-    return np.round(4_000 + 1_500 * np.sin(hour / 24 * 2 * np.pi) ** 2, 1)
+    return np.round(4_000 + 1_500 * np.sin(hour / 24 * 2 * np.pi) ** 2 + 10 * np.sin(t / 977.0), 3)
 
 
 def pv_curve(k: int, t: np.ndarray) -> np.ndarray:
