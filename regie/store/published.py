@@ -6,11 +6,12 @@ time); this module only keeps the rows. Rows are never updated nor deleted: a re
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from regie.store.schema import chunk, published_cell
 from regie.store.store import Store
@@ -61,11 +62,26 @@ def append(store: Store, figure: str, step: int, rows: Sequence[tuple[int, int, 
     return len(data)
 
 
+#: PostgreSQL: the first 32 bits of each chunk's md5, summed.
+_PG_CHECKSUM = "sum(('x' || substr(md5(data), 1, 8))::bit(32)::int::bigint)"
+
+
 def fingerprint(store: Store) -> tuple[int, ...]:
-    """A cheap summary of the stored raw readings that changes with any write, erasure or correction
-    (number of chunks and points, total compressed size, last instant): the publication recomputes on a change."""
+    """A summary of the stored raw readings that changes with any write, erasure or correction: number of chunks
+    and points, last instant, and a checksum of every chunk's bytes (a correction may keep the sizes), so the
+    publication recomputes exactly when the data changed. A CRC-32 per chunk, summed (SQLite: Python's zlib,
+    registered on the connection; PostgreSQL: the first 32 bits of md5)."""
     c = chunk.c
-    q = select(func.count(), func.sum(c.n), func.sum(func.length(c.data)), func.max(c.t_max), func.sum(c.series_id))
     with store.engine.connect() as conn:
-        row = conn.execute(q.where(c.level == 0)).one()
+        if conn.dialect.name == "sqlite":
+            conn.connection.driver_connection.create_function("regie_crc32", 1, _crc32, deterministic=True)
+            checksum = func.sum(func.regie_crc32(c.data))
+        else:
+            checksum = text(_PG_CHECKSUM)
+        row = conn.execute(select(func.count(), func.sum(c.n), func.max(c.t_max), checksum)
+                           .select_from(chunk).where(c.level == 0)).one()  # fmt: skip
     return tuple(int(x or 0) for x in row)
+
+
+def _crc32(data: bytes | None) -> int:
+    return zlib.crc32(data) if data is not None else 0
