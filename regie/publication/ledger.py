@@ -112,16 +112,22 @@ def publish(
 
     # Each point's contribution at the published version: the kept basis where it covers the cell, else today's.
     keys = tuple(sorted(set(contributions.keys) | set(basis.keys if basis else ())))
-    now_rows = {k: i for i, k in enumerate(contributions.keys)}
-    aligned = np.zeros((len(keys), n))
-    mine = [(i, now_rows[k]) for i, k in enumerate(keys) if k in now_rows]
-    if mine:
-        dst, src = (np.array(x) for x in zip(*mine, strict=True))
-        aligned[dst] = after[src]
-    before = aligned.copy()
-    if basis is not None:
-        kept, covered = basis.on(keys, a, n)
-        before[:, covered] = kept[:, covered]
+    if keys == tuple(contributions.keys):
+        aligned = after  # the usual case: the same points as last time (no copy of a year × points matrix)
+    else:
+        now_rows = {k: i for i, k in enumerate(contributions.keys)}
+        aligned = np.zeros((len(keys), n))
+        mine = [(i, now_rows[k]) for i, k in enumerate(keys) if k in now_rows]
+        if mine:
+            dst, src = (np.array(x) for x in zip(*mine, strict=True))
+            aligned[dst] = after[src]
+    if basis is not None and basis.keys == keys and basis.a == a and basis.values.shape[1] == n:
+        before = basis.values.copy()  # the usual case: same points, same period
+    else:
+        before = aligned.copy()
+        if basis is not None:
+            kept, covered = basis.on(keys, a, n)
+            before[:, covered] = kept[:, covered]
     shown = version > 0
     shown &= ~np.isnan(pub)
     # Whatever the basis cannot explain is booked on one unknown point (e.g. after a restart).
@@ -151,9 +157,14 @@ def publish(
     version = np.where(changed_now, version + 1, version)
     before[:, changed_now] = aligned[:, changed_now]
     live = before.any(axis=1)
-    kept_basis = Basis(a, step, tuple(k for k, x in zip(keys, live, strict=True) if x), before[live])
-    absolute = np.abs(after)
+    kept_basis = Basis(a, step, tuple(k for k, x in zip(keys, live, strict=True) if x),
+                       before if live.all() else before[live])  # fmt: skip
+    largest, total = np.zeros(n), np.zeros(n)
+    for lo in range(0, n, 2048):  # by slices: no second year × points matrix
+        absolute = np.abs(after[:, lo : lo + 2048])
+        largest[lo : lo + 2048] = absolute.max(axis=0, initial=0.0)
+        total[lo : lo + 2048] = absolute.sum(axis=0)
     return Figure(
         figure=figure, step=step, t=t, value=pub, reason=reason, version=version, points=points,
-        largest=absolute.max(axis=0, initial=0.0), total=absolute.sum(axis=0), withheld=moved & ~revise,
+        largest=largest, total=total, withheld=moved & ~revise,
     ), kept_basis  # fmt: skip
