@@ -150,12 +150,17 @@ def publish(
         show = primary[i] is None
         rows.append((int(t[i]), int(version[i]) + 1, float(total_now[i]) if show else None,
                      None if show else str(primary[i]), int(points[i])))  # fmt: skip
-    cells.append(store, figure, step, rows, at)
     changed_now = new | revise | unhide
-    pub = np.where(changed_now, np.where(primary == None, total_now, np.nan), pub)  # noqa: E711
-    reason = np.where(changed_now, primary, reason)
-    version = np.where(changed_now, version + 1, version)
     before[:, changed_now] = aligned[:, changed_now]
+    if rows:
+        cells.append(store, figure, step, rows, at)
+        # Serve what is on record, which is ours unless another process published some of these cells first
+        # (never our own twin of a stored version: the two would differ by what changed in between). Where the
+        # record differs from what we computed, the basis is ours and the gap goes to the unknown point.
+        stored = cells.latest(store, figure, step, a, a + step * n)
+        at_idx = (stored.t - a) // step
+        pub[at_idx], version[at_idx] = stored.value, stored.version
+        reason[at_idx] = np.array(stored.reason, dtype=object)
     live = before.any(axis=1)
     kept_basis = Basis(a, step, tuple(k for k, x in zip(keys, live, strict=True) if x),
                        before if live.all() else before[live])  # fmt: skip

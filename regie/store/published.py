@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from regie.store.schema import chunk, published_cell
 from regie.store.store import Store
@@ -50,16 +51,18 @@ def latest(store: Store, figure: str, step: int, start: int, end: int) -> Cells:
 
 
 def append(store: Store, figure: str, step: int, rows: Sequence[tuple[int, int, float | None, str | None, int]],
-           now: int) -> int:  # fmt: skip
-    """Append cells ``(t, version, value or None, reason or None, points)``; returns how many."""
+           now: int) -> None:  # fmt: skip
+    """Append cells ``(t, version, value or None, reason or None, points)``. A cell version another process
+    stored first is left as it is: the first publication wins (read :func:`latest` to know what is on record)."""
     if not rows:
-        return 0
+        return
     data = [{"figure": figure, "step": step, "t": int(t), "version": int(v), "value": val, "reason": why,
              "points": int(n), "published_at": int(now)} for t, v, val, why, n in rows]  # fmt: skip
+    dialect = postgresql if store.backend == "postgresql" else sqlite
+    stmt = dialect.insert(published_cell).on_conflict_do_nothing()
     with store.engine.execution_options(writer=True).begin() as conn:
         for i in range(0, len(data), 5000):
-            conn.execute(insert(published_cell), data[i : i + 5000])
-    return len(data)
+            conn.execute(stmt, data[i : i + 5000])
 
 
 #: PostgreSQL: the first 32 bits of each chunk's md5, summed.
