@@ -56,9 +56,9 @@ def store(tmp_path) -> Iterator[Store]:
     s.close()
 
 
-def truth(store: Store) -> dict[str, np.ndarray]:
-    """Each consumption point's energy per half-hour [Wh] on the attacker's grid, read from the store."""
-    t = grid(DAYS)
+def truth(store: Store, t: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Each consumption point's energy per half-hour [Wh] on the attacker's grid ``t``, read from the store."""
+    t = grid(DAYS) if t is None else t
     out = {}
     for s in store.load_inventory().series:
         if s.kind is SeriesKind.CONSUMPTION:
@@ -76,23 +76,25 @@ def windows(day1: datetime) -> list[tuple[str | None, str | None]]:
             (iso(day1 + 12 * h), iso(day1 + 36 * h)), (iso(day1 + 30 * h), iso(day1 + 48 * h))]  # fmt: skip
 
 
-def collect(client: TestClient, state: int) -> list[Observation]:
-    """Every consumption figure the public API gives at this state, as (interval, energy)."""
+def collect(client: TestClient, state: int, asks: list[tuple[str | None, str | None, str]] | None = None,
+            ) -> list[Observation]:  # fmt: skip
+    """Every consumption figure the public API gives at this state, as (interval, energy); ``asks`` are the
+    (start, end, step) requests (default: every step over every window of :func:`windows`)."""
     out = []
-    for start, end in windows(DAY1):
-        for step in STEPS:
-            params = {"step": step} | ({"start": start, "end": end} if start else {})
-            r = client.get("/api/balance", params=params)
-            assert r.status_code == 200, r.text
-            b = r.json()
-            a, z = (int(datetime.fromisoformat(b[k]).timestamp()) for k in ("start", "end"))
-            starts = [int(datetime.fromisoformat(x).timestamp()) for x in b["periods"]["start"]]
-            bounds = [max(x, a) for x in starts] + [z]
-            for i, v in enumerate(b["periods"]["consumption_wh"]):
-                if v is not None:
-                    out.append(Observation(state, bounds[i], min(bounds[i + 1], z), v))
-            if b["totals"]["consumption_wh"] is not None:
-                out.append(Observation(state, a, z, b["totals"]["consumption_wh"]))
+    asks = asks or [(start, end, step) for start, end in windows(DAY1) for step in STEPS]
+    for start, end, step in asks:
+        params = {"step": step} | ({"start": start, "end": end} if start else {})
+        r = client.get("/api/balance", params=params)
+        assert r.status_code == 200, r.text
+        b = r.json()
+        a, z = (int(datetime.fromisoformat(b[k]).timestamp()) for k in ("start", "end"))
+        starts = [int(datetime.fromisoformat(x).timestamp()) for x in b["periods"]["start"]]
+        bounds = [max(x, a) for x in starts] + [z]
+        for i, v in enumerate(b["periods"]["consumption_wh"]):
+            if v is not None:
+                out.append(Observation(state, bounds[i], min(bounds[i + 1], z), v))
+        if b["totals"]["consumption_wh"] is not None:
+            out.append(Observation(state, a, z, b["totals"]["consumption_wh"]))
     return out
 
 
@@ -110,13 +112,15 @@ def leaks_in(d: float, contributions: np.ndarray) -> str | None:
     return None
 
 
-def attack(observations: list[Observation], truths: list[dict[str, np.ndarray]]) -> list[str]:
+def attack(observations: list[Observation], truths: list[dict[str, np.ndarray]], t0: int | None = None,
+           ) -> list[str]:  # fmt: skip
     """Every pair of observations over the same or nested intervals sharing a bound, against every pair of
-    states' truth; returns the leaks found."""
-    t0 = int(grid(DAYS)[0])
+    states' truth (each on the half-hour grid from ``t0``); returns the leaks found."""
+    t0 = int(grid(DAYS)[0]) if t0 is None else t0
     points = sorted({k for tr in truths for k in tr})
+    n_cells = len(next(iter(truths[0].values())))
     # cumulative truth per state × point on the half-hour grid: any interval's energy in one subtraction
-    cum = np.zeros((len(truths), len(points), 48 * DAYS + 1))
+    cum = np.zeros((len(truths), len(points), n_cells + 1))
     for s, tr in enumerate(truths):
         for p, key in enumerate(points):
             if key in tr:
@@ -199,3 +203,37 @@ def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
     leaks = attack(observations, truths)
     assert not leaks, f"{len(leaks)} differences isolate too little, e.g. {leaks[:5]}"
     assert not rows, rows
+
+
+@pytest.mark.slow
+def test_the_differencing_attacker_finds_nothing_on_the_demo(tmp_path) -> None:
+    """The demo year (600 households): a member's erasure, one household's correction, a newcomer's data; the
+    attacker saves a week at PT30M and PT1H, overlapping days, and the month at P1D and P1M."""
+    from regie.demo import build_prats
+    from regie.demo.install import install
+
+    store = open_store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    install(store, build_prats(seed=42))
+    zone = store.load_inventory().territory.zone
+    month = datetime(2025, 6, 1, tzinfo=zone)
+    t = np.arange(int(month.timestamp()), int(datetime(2025, 7, 1, tzinfo=zone).timestamp()), 1800, dtype=np.int64)
+    day = lambda k, h=0: (month + timedelta(days=k, hours=h)).isoformat()  # noqa: E731
+    asks = [(day(10), day(17), "PT30M"), (day(10), day(17), "PT1H"), (day(11, 6), day(12, 6), "PT30M"),
+            (day(0), day(30), "P1D"), (day(0), day(30), "P1M"), (day(3), day(20), "P1D")]  # fmt: skip
+    sid = "cons-hh-0002"
+    changes = [
+        lambda: erase_member(store, CLI_ADMIN, "p0001"),
+        lambda: store.write([Readings(sid, t, np.asarray(store.read(sid, int(t[0]), int(t[-1]) + 1800)[1]) * 1.3)]),
+        lambda: store.write([Readings("cons-hh-0003", t[: 48 * 7], np.full(48 * 7, 777.7))]),
+    ]
+    observations, truths = [], []
+    with TestClient(create_app(store)) as client:
+        for state in range(len(changes) + 1):
+            if state:
+                changes[state - 1]()
+            truths.append(truth(store, t))
+            observations += collect(client, state, asks)
+    store.close()
+    assert observations, "the demo's month is published"
+    leaks = attack(observations, truths, int(t[0]))
+    assert not leaks, f"{len(leaks)} differences isolate too little, e.g. {leaks[:5]}"
