@@ -11,14 +11,11 @@ How regie applies it to the public face:
   professional and public consumption per month, protected cell by cell with :func:`secrecy.protect`; its
   margins are published only when neither they nor any row's, column's or the table's group of masked cells
   that they give by subtraction fails the rule (:func:`_safe_margins`: ``protect`` alone publishes them all).
-- **The territory balance** (the territory page ``/`` and ``/api/balance``, :func:`public_balance`): the
-  whole territory's consumption over any period, at any step, is one cell of every consumption point.
-  :class:`StepScreen` judges each metering step of the data period once; a period (a month, a day, a
-  half-hour, the whole period) is shown only when none of its steps fails. Such a period passes the rule
-  itself (its points are at least any step's; its largest point's share is at most the steps' largest summed
-  over their totals summed), and no subtraction of shown periods — ``/api/balance`` takes any start and end —
-  can isolate a failing step. Everything computed from consumption (coverage, self-sufficiency,
-  self-consumption, the self-consumed energy) is hidden with it.
+- **The territory balance** (the territory page ``/`` and ``/api/balance``): served by the publication
+  (:func:`regie.publication.balance.public_balance`, ``docs/publication.md``): every figure a sum of frozen,
+  versioned metering-step cells, masked by :func:`regie.publication.masking.mask_balance` (whose
+  :class:`StepScreen` judges each step; re-exported here). This module gives the verdicts behind the page's
+  headline figures (``/api/territory/disclosure``).
 - **Production by source**: a plant held by the régie, the commune or another public body is published by
   its owner's own choice (the régie publishes its own hydro plant's output; no one's privacy is at stake).
   A source with any plant held by a *person* (rooftop PV) is personal data: its row obeys the count rule.
