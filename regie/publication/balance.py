@@ -86,6 +86,7 @@ def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis]) -> Pu
     verdicts = production_verdicts(inv)
     shown = {v.figure.split(":", 1)[1] for v in verdicts if v.figure.startswith("production:") and v.publishable}
     producers = {p.id: p.source.value for p in inv.producers}
+    held_by_persons = _sources_held_by_persons(inv)
     by_source: dict[str, list] = {}
     for s in production:
         by_source.setdefault(producers.get(s.producer_id or "", "other"), []).append(s)
@@ -94,7 +95,7 @@ def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis]) -> Pu
     for src, series in sorted(by_source.items()):
         if src not in shown:
             continue
-        if any(contrib.point_key(store, s)[1] for s in series):
+        if src in held_by_persons:  # rooftops: personal data, frozen and versioned like consumption
             p = contrib.read(store, series, a, b, base)
             figure = f"production:{src}"
             fig, bases[figure] = ledger.publish(store, figure, base, a, p, p.seen, bases.get(figure), PRODUCTION_RULE)
@@ -103,6 +104,14 @@ def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis]) -> Pu
         else:
             out[src] = contrib.read(store, series, a, b, base).total
     return Publication(a, b, base, consumption, out, personal, verdicts)
+
+
+def _sources_held_by_persons(inv: Inventory) -> set[str]:
+    """Sources with a plant whose delivery point a person holds now (the rule of
+    :func:`regie.publication.masking.production_verdicts`): the others are published by their owners' choice."""
+    persons = {p.id for p in inv.persons}
+    held = {m.prm for m in inv.memberships if m.until is None and m.holder_id in persons}
+    return {p.source.value for p in inv.producers if p.prm in held}
 
 
 def publication(store: Store) -> Publication | None:

@@ -126,3 +126,11 @@ def test_transformer_load_minus_the_residential_share_does_not_give_the_spa(stor
         masked = sum(n for n, w in zip(counts, why, strict=True) if w)
         every = all(w for n, w in zip(counts, why, strict=True) if n)
         assert masked == 0 or masked >= 10 or every, "a row's masked groups together count fewer than 10 points"
+
+
+def test_the_regies_plant_on_its_own_delivery_point_stays_published_and_rooftops_do_not(store: Store) -> None:
+    """Plants held by the régie are published by its choice (even on a delivery point, which the gate governs);
+    two rooftops held by persons are fewer than 10 plants."""
+    b = public_balance(store, DAY1, DAY1 + timedelta(days=1), Step.parse("P1D"))
+    assert b["totals"]["production_by_source_wh"]["hydro"] == pytest.approx(9_000 * 24)
+    assert b["totals"]["masked"]["production:pv"] == "fewer_than_10"
