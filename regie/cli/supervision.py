@@ -32,8 +32,8 @@ def report(
     target.write_bytes(reports.monthly_report_pdf(data, i18n.translations(lang).gettext, lang))
     if data["balance"]:
         t = data["balance"]["totals"]
-        console.print(f"{data['territory']} {month}: consumption {t['consumption_wh'] / 1e6:,.1f} MWh, "
-                      f"production {t['production_wh'] / 1e6:,.1f} MWh")  # fmt: skip
+        console.print(f"{data['territory']} {month}: consumption {reports.fmt_energy(t['consumption_wh'], 'en')}, "
+                      f"production {reports.fmt_energy(t['production_wh'], 'en')}")  # fmt: skip
     h = data["health"]
     console.print(f"{len(data['transformers'])} transformers; {h['with_alerts']} of {h['series']} series with alerts")
     console.print(f"wrote [bold]{target}[/]")

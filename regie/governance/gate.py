@@ -54,6 +54,7 @@ from regie.governance import audit, secrecy
 from regie.governance.accounts import Account, Role, is_active
 from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm
 from regie.governance.covered import holders_over
+from regie.governance.system_accounts import PUBLICATION  # noqa: F401 - the publication reads as it
 from regie.model import OrganisationKind, Series, Step, mask_prm
 from regie.model.calendar import Level, period_starts
 from regie.store import Store, StoreError
@@ -66,6 +67,9 @@ RAW = Granularity.RAW.value  # what the log and PersonalData say of raw points, 
 #: Bodies whose operators supervise the grid and the buildings (the régie, the commune): they may read
 #: aggregates and presence, never one point's values without a grant.
 SUPERVISING_BODIES = (OrganisationKind.REGIE, OrganisationKind.COMMUNE)
+#: The régie computing the figures it publishes (:mod:`regie.publication`): an admin of the gate that always
+#: states its reason, so each read is logged under this name and each data subject sees it.
+
 
 
 class AccessDenied(PermissionError):

@@ -205,6 +205,7 @@ TABLES: dict[str, str] = {
     "acc_operation": "describes no one: its PMO is an organisation",
     "acc_participant": "cut: their days leave the participation, the name is blanked",
     "alert": "deleted: alerts about their series and delivery points in their periods",
+    "published_cell": "describes no one: public aggregates of at least 10 points, frozen (docs/publication.md)",
 }
 
 #: Prefix of the opaque ids that replace an erased holder; no account may hold one (they name no one).

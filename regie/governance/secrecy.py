@@ -184,3 +184,28 @@ def protect_contributions(
 ) -> ProtectedTable:
     """:func:`aggregate` then :func:`protect`: from one line per delivery point (or reading) to a safe table."""
     return protect(*aggregate(contributions, row, col, value, unit), rule=rule)
+
+
+def protect_published_totals(reasons: np.ndarray, counts: np.ndarray, rule: SecrecyRule = SecrecyRule()) -> np.ndarray:
+    """Secondary suppression for rows whose total is published *elsewhere*: reasons per cell, more cells masked.
+
+    A transformer's table of who drove each peak (rows: peaks, columns: usage groups, each delivery point in
+    one group) sits next to the transformer's own load at that peak, which describes no one and is published:
+    the load minus the shown groups gives the sum of the masked ones (give or take a few % of losses). So the
+    masked cells of a row, *together*, must pass the rule: at least ``min_points`` points (the groups are
+    disjoint, so their counts add up), and no cell among them masked for dominance (one point may then
+    dominate the group too). Otherwise every other cell of the row with points is masked (``secondary``):
+    what is left to subtract is the whole row, all its points. ``reasons`` is not changed; a copy is returned.
+    """
+    out = np.array(reasons, dtype=object, copy=True)
+    n = np.asarray(counts)
+    for i in range(out.shape[0]):
+        masked = np.array([r is not None for r in out[i]])
+        if not masked.any():
+            continue
+        dominated = any(r == DOMINANCE for r in out[i][masked])
+        if int(n[i][masked].sum()) >= rule.min_points and not dominated:
+            continue
+        for j in np.flatnonzero(~masked & (n[i] > 0)):
+            out[i, j] = SECONDARY
+    return out

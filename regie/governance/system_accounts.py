@@ -19,7 +19,11 @@ PMO_STANDIN_ID = -4
 #: *to* the erased person, which their own account could not (they are someone else's grants).
 ERASURE = Account(-5, "regie-erasure", Role.ADMIN)
 
-ALL: tuple[Account, ...] = (PUBLIC, CLI_ADMIN, STATISTICS, SUPERVISION, ERASURE)
+#: The régie computing the public figures of the publication (:mod:`regie.publication`): it reads each
+#: point's contribution through the gate, with its reason, once per change of the store.
+PUBLICATION = Account(-6, "regie-publication", Role.ADMIN)
+
+ALL: tuple[Account, ...] = (PUBLIC, CLI_ADMIN, STATISTICS, SUPERVISION, ERASURE, PUBLICATION)
 
 
 def is_system(account: Account) -> bool:

@@ -3,35 +3,61 @@
 Self-sufficiency and self-consumption need min(production, consumption) *per metering step*
 (DESIGN.md), so the balance always sums the series at their own step (30 min for Linky load curves)
 and only then groups steps into hours, local days or local months.
+
+The sums of personal series come through the gate (:func:`regie.governance.gate.read_aggregate`), never
+from the store directly: this module gives the régie's exact figures; the public's are the publication's
+(:mod:`regie.publication.balance`), which reuses :func:`balance_grid` and :func:`balance_figures`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from regie.analytics import balance as bal
-from regie.model import Series, SeriesKind, Step
+from regie.governance import gate
+from regie.governance.accounts import Account
+from regie.model import Inventory, Series, SeriesKind, Step
 from regie.model.calendar import period_starts
 from regie.store import Store
 
 MAX_PERIODS = 20_000
+PURPOSE = "dpv:CombatClimateChange"  # territorial energy planning (consent.PURPOSES)
+EXACT_REASON = "the régie's exact territory balance (its own accounts, not published)"
 
 
 class BalanceRequestError(ValueError):
     """The period or step asked for cannot be computed (says which and why)."""
 
 
-def _base_step(series: list[Series]) -> int:
+@dataclass(frozen=True, slots=True)
+class BalanceGrid:
+    """What a balance request sums: the metering step's grid over [a, b), how it groups into periods, and the
+    series (consumption; production by source)."""
+
+    inv: Inventory
+    a: int
+    b: int
+    step: Step
+    base: int
+    idx: np.ndarray  # period of each metering step
+    starts: np.ndarray  # start of each period [UTC s]
+    consumers: list[Series]
+    by_source: dict[str, list[Series]]
+
+
+def base_step(series: list[Series]) -> int:
+    """The metering step the balance sums at: the coarsest fixed step of the load curves [s]."""
     steps = {s.step.seconds for s in series if s.step is not None and not s.step.is_calendar}
     if not steps:
         raise BalanceRequestError("no consumption or production series with a fixed step in this territory")
     return max(steps)
 
 
-def _group_index(t: np.ndarray, step: Step, start: int, end: int, zone) -> tuple[np.ndarray, np.ndarray]:
+def group_index(t: np.ndarray, step: Step, start: int, end: int, zone) -> tuple[np.ndarray, np.ndarray]:
     """(group index of each base step, start of each group [UTC s])."""
     if step.is_calendar:
         level = "month" if step.months else "day"
@@ -41,9 +67,8 @@ def _group_index(t: np.ndarray, step: Step, start: int, end: int, zone) -> tuple
     return idx, start + step.seconds * np.arange(int(idx[-1]) + 1 if len(idx) else 0)
 
 
-def territory_balance(store: Store, start: datetime, end: datetime, step: Step) -> dict[str, Any]:
-    """Consumption, production by source and the three rates over [start, end), per ``step`` and in total."""
-    inv = store.load_inventory()
+def balance_grid(inv: Inventory, start: datetime, end: datetime, step: Step) -> BalanceGrid:
+    """Check the period and the step against the metering step (says what is wrong and why)."""
     zone = inv.territory.zone
     a, b = int(start.timestamp()), int(end.timestamp())
     if b <= a:
@@ -51,27 +76,29 @@ def territory_balance(store: Store, start: datetime, end: datetime, step: Step) 
     consumers = [s for s in inv.series if s.kind is SeriesKind.CONSUMPTION and s.unit == "W"]
     producers = {p.id: p for p in inv.producers}
     production = [s for s in inv.series if s.kind is SeriesKind.PRODUCTION and s.unit == "W"]
-    base = _base_step(consumers + production)
+    base = base_step(consumers + production)
     if not step.is_calendar and (step.seconds < base or step.seconds % base):
         raise BalanceRequestError(f"step {step} is not a multiple of the metering step ({Step(seconds=base)})")
     if a % base or b % base:
         raise BalanceRequestError(f"start and end must fall on the metering step ({Step(seconds=base)})")
     n_base = (b - a) // base
     t = a + base * np.arange(n_base, dtype=np.int64)
-    idx, starts = _group_index(t, step, a, b, zone)
+    idx, starts = group_index(t, step, a, b, zone)
     if len(starts) > MAX_PERIODS:
         raise BalanceRequestError(f"{len(starts)} periods asked for; at most {MAX_PERIODS} per request")
-
-    cons_w, _ = store.sum_on_grid([s.id for s in consumers], a, b, base)
-    by_source: dict[str, list[str]] = {}
+    by_source: dict[str, list[Series]] = {}
     for s in production:
         source = producers[s.producer_id].source.value if s.producer_id in producers else "other"
-        by_source.setdefault(source, []).append(s.id)
-    prod_w = {src: store.sum_on_grid(ids, a, b, base)[0] for src, ids in sorted(by_source.items())}
+        by_source.setdefault(source, []).append(s)
+    return BalanceGrid(inv, a, b, step, base, idx, starts, consumers, dict(sorted(by_source.items())))
 
-    total = bal.totals(cons_w, prod_w, base)
-    g = bal.grouped(cons_w, prod_w, base, idx, len(starts))
-    r = bal.rates(g["consumption_wh"], g["production_total_wh"], g["self_consumed_wh"])
+
+def balance_figures(g: BalanceGrid, cons_w: np.ndarray, prod_w: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The balance's figures (the dict :func:`territory_balance` returns) from per-metering-step powers [W]."""
+    zone = g.inv.territory.zone
+    total = bal.totals(cons_w, prod_w, g.base)
+    grouped = bal.grouped(cons_w, prod_w, g.base, g.idx, len(g.starts))
+    r = bal.rates(grouped["consumption_wh"], grouped["production_total_wh"], grouped["self_consumed_wh"])
 
     def iso(x: int) -> str:
         return datetime.fromtimestamp(int(x), zone).isoformat()
@@ -80,11 +107,11 @@ def territory_balance(store: Store, start: datetime, end: datetime, step: Step) 
         return [None if not np.isfinite(v) else round(float(v), 6) for v in x]
 
     return {
-        "territory": inv.territory.id,
-        "timezone": inv.territory.timezone,
-        "start": iso(a),
-        "end": iso(b),
-        "step": step.iso,
+        "territory": g.inv.territory.id,
+        "timezone": g.inv.territory.timezone,
+        "start": iso(g.a),
+        "end": iso(g.b),
+        "step": g.step.iso,
         "sources": list(prod_w),
         "totals": {
             "consumption_wh": total.consumption_wh,
@@ -96,11 +123,28 @@ def territory_balance(store: Store, start: datetime, end: datetime, step: Step) 
             "self_consumption": total.self_consumption,
         },
         "periods": {
-            "start": [iso(x) for x in starts],
-            "consumption_wh": clean(g["consumption_wh"]),
-            "production_wh": {k: clean(v) for k, v in g["production_wh"].items()},
-            "production_total_wh": clean(g["production_total_wh"]),
-            "self_consumed_wh": clean(g["self_consumed_wh"]),
+            "start": [iso(x) for x in g.starts],
+            "consumption_wh": clean(grouped["consumption_wh"]),
+            "production_wh": {k: clean(v) for k, v in grouped["production_wh"].items()},
+            "production_total_wh": clean(grouped["production_total_wh"]),
+            "self_consumed_wh": clean(grouped["self_consumed_wh"]),
             **{k: clean(v) for k, v in r.items()},
         },
     }
+
+
+def territory_balance(
+    store: Store, start: datetime, end: datetime, step: Step, *, caller: Account = gate.PUBLICATION,
+    reason: str | None = EXACT_REASON,
+) -> dict[str, Any]:  # fmt: skip
+    """The régie's exact balance over [start, end), per ``step`` and in total: consumption, production by
+    source and the three rates. The sums come through :func:`gate.read_aggregate` (one logged read; secrecy
+    applies unless the caller is entitled to every contributor). What the public sees is
+    :func:`regie.publication.balance.public_balance`, frozen and versioned."""
+    g = balance_grid(store.load_inventory(), start, end, step)
+    groups = {"consumption": [s.id for s in g.consumers]}
+    groups |= {f"production:{src}": [s.id for s in ids] for src, ids in g.by_source.items()}
+    agg = gate.read_aggregate(store, caller, groups, g.a, g.b, g.base, PURPOSE, reason=reason)
+    cols = {label: np.nan_to_num(agg.values[:, j]) for j, label in enumerate(agg.groups)}
+    prod_w = {src: cols[f"production:{src}"] for src in g.by_source}
+    return balance_figures(g, cols["consumption"], prod_w)

@@ -10,6 +10,9 @@ the CLI pass the fr/en catalogues of :mod:`regie.web.i18n`; this module does not
 The PDF core font is Latin-1: :func:`latin1` replaces what it cannot draw.
 
 Governance: the monthly report holds aggregates only (territory totals, transformer loads, series health).
+Its energy balance is the publication's (:func:`regie.publication.balance.public_balance`): the very figures
+of the public page, frozen and versioned, so a report filed last month and this month's page cannot be
+subtracted to isolate a household.
 A building's savings need its daily use, personal data when the building is a delivery point: it is read
 through :func:`regie.governance.gate.read_personal` at one value per day (P1D), for the purpose
 ``dpv:CombatClimateChange`` (renovation programmes), and logged. Outdoor temperature describes no one.
@@ -33,7 +36,8 @@ from regie.governance.accounts import Account
 from regie.governance.gate import read_personal
 from regie.model import SeriesKind, Step
 from regie.model.calendar import period_starts
-from regie.services.balance import BalanceRequestError, territory_balance
+from regie.publication.balance import public_balance
+from regie.services.balance import BalanceRequestError
 from regie.services.supervision import SupervisionRequestError, data_health, supervision_report, weather_series
 from regie.store import Store
 
@@ -91,7 +95,10 @@ def monthly_report(
     out: dict[str, Any] = {"territory": inv.territory.name, "month": month, "start": start.isoformat(),
                            "end": end.isoformat(), "balance": None, "problem": None}  # fmt: skip
     try:
-        out["balance"] = territory_balance(store, start, end, Step.parse("P1D"))
+        out["balance"] = public_balance(store, start, end, Step.parse("P1D"))
+        t = out["balance"]["totals"]  # largest source first, hidden ones last
+        t["production_by_source_wh"] = dict(sorted(t["production_by_source_wh"].items(),
+                                                   key=lambda kv: (kv[1] is None, -(kv[1] or 0))))  # fmt: skip
     except BalanceRequestError as exc:
         out["problem"] = str(exc)
     try:
@@ -462,8 +469,8 @@ def monthly_report_pdf(report: dict[str, Any], gettext: Gettext, locale: str) ->
                   _day_labels(p["start"], locale), unit="kWh")  # fmt: skip
         pdf.h2(_("Production by source"))
         src = [[_(SOURCE_LABELS.get(k, k)), fmt_energy(v, locale),
-                fmt_percent(v / t["production_wh"] if t["production_wh"] else None, locale)]
-               for k, v in sorted(t["production_by_source_wh"].items(), key=lambda kv: -kv[1])]  # fmt: skip
+                fmt_percent(v / t["production_wh"] if t["production_wh"] and v is not None else None, locale)]
+               for k, v in sorted(t["production_by_source_wh"].items(), key=lambda kv: -(kv[1] or 0))]  # fmt: skip
         pdf.table([_("Source"), _("Production"), _("Share of production")], src, [80, 40, 40])
     if report["transformers"]:
         pdf.h2(_("Transformers"))

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from regie.analytics import grid, health
-from regie.governance import gate
+from regie.governance import gate, secrecy
 from regie.governance.accounts import Account
 from regie.governance.system_accounts import SUPERVISION
 from regie.model import IntervalConvention, Series, SeriesKind, Transformer
@@ -172,9 +172,11 @@ def transformer_report(
         rows[peak_idx] = np.arange(len(peaks))
         by_usage = {u: [s.id for s in down if _usage_group(s, usage) == u] for u in USAGE_GROUPS}
         pk = gate.read_aggregate(store, who, by_usage, a, b, step, PURPOSE, rows=rows, reason=why)
-        values = pk.values[peak_idx]
         counts = pk.counts
-        reasons = pk.reasons.tolist()
+        # The transformer's load at each peak is published: the masked groups of a row must pass together.
+        protected = secrecy.protect_published_totals(pk.reasons, counts)
+        values = np.where(protected[np.arange(len(peaks))] != None, np.nan, pk.values[peak_idx])  # noqa: E711
+        reasons = protected.tolist()
 
     lo = grid.losses(p_tr, downstream, step, grp, n_months)
     m_starts = np.maximum(months[:-1], a)
@@ -260,10 +262,10 @@ def peak_contributors(
         return {}
     injection = {s.id for s in down if s.kind is SeriesKind.PRODUCTION}
     agg = gate.read_aggregate(store, who, by_usage, t, t + step, step, PURPOSE, negative=injection, reason=why)
-    sums = {u: float(agg.values[0, j]) for j, u in enumerate(agg.groups) if agg.reasons[0, j] is None}
+    reasons = secrecy.protect_published_totals(agg.reasons, agg.counts)[0]  # the load at t is published
+    sums = {u: float(agg.values[0, j]) for j, u in enumerate(agg.groups) if reasons[j] is None}
     shares = grid.peak_shares(sums, float(p.mean()) if len(p) else 0.0)
-    return {u: (shares.get(u) if agg.reasons[0, j] is None else str(agg.reasons[0, j]))
-            for j, u in enumerate(agg.groups)}  # fmt: skip
+    return {u: (shares.get(u) if reasons[j] is None else str(reasons[j])) for j, u in enumerate(agg.groups)}
 
 
 def health_config(s: Series, overrides: Mapping[str, health.HealthConfig] | None = None) -> health.HealthConfig | None:

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0006"
+SCHEMA_VERSION = "0007"
 
 metadata = MetaData()
 
@@ -392,4 +392,22 @@ alert = Table(
     Column("notified_at", BigInteger),
     UniqueConstraint("key", name="uq_alert_key"),
     Index("ix_alert_since", "since"),
+)
+
+published_cell = Table(
+    "published_cell",
+    metadata,
+    # The publication (regie.publication.ledger): every public figure's base cell (a figure such as
+    # "consumption" over one metering step starting at ``t``), frozen when first published and versioned:
+    # a later version exists only when the difference it reveals passed the secrecy rule. ``value`` is NULL
+    # where the cell is hidden, ``reason`` says why; ``points`` is how many delivery points it counts.
+    Column("figure", String(64), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("t", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("value", Float),
+    Column("reason", String(32)),
+    Column("points", Integer, nullable=False),
+    Column("published_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("figure", "step", "t", "version"),
 )

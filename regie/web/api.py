@@ -1,7 +1,8 @@
 """The JSON API (/api): the territory and its energy balance, typed so that the OpenAPI schema documents them.
 
-The balance is the public face's (:func:`regie.web.disclosure.public_balance`): the same for every caller,
-with what statistical secrecy hides set to null and the reason given in ``masked``.
+The balance is the public face's (:func:`regie.publication.balance.public_balance`): the same for every
+caller, every figure a sum of published cells that are frozen and versioned (so two requests cannot be
+subtracted to isolate a household), with what statistical secrecy hides set to null and why in ``masked``.
 
 Bad input is the caller's to fix, so it gets a 4xx whose ``detail`` says what and why: 422 for a
 malformed parameter, 400 for a period or step the balance cannot compute, 404 when nothing is stored.
@@ -17,9 +18,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from regie.model import Inventory
-from regie.services.balance import BalanceRequestError, territory_balance
+from regie.publication.balance import public_balance
+from regie.services.balance import BalanceRequestError
 from regie.store import Store
-from regie.web import disclosure, queries
+from regie.web import queries
 from regie.web.deps import StoreDep
 
 router = APIRouter(prefix="/api", tags=["territory"])
@@ -174,7 +176,6 @@ def get_balance(request: Request, store: StoreDep, start: StartQ = None, end: En
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     try:
-        balance = territory_balance(store, a, b, s)
+        return public_balance(store, a, b, s)
     except BalanceRequestError as exc:
         raise HTTPException(400, str(exc)) from None
-    return disclosure.public_balance(request, store, inv, balance)

@@ -2,8 +2,8 @@
 visitor's language (:func:`regie.web.templating.render`).
 
 The territory page is the régie's public face, the same for every visitor (the admin included): its figures
-pass through :func:`regie.web.disclosure.public_balance`, and a figure statistical secrecy hides says why
-instead of showing a number. The régie's exact figures are in its supervision pages and reports."""
+come from the publication (:func:`regie.publication.balance.public_balance`), and a figure statistical
+secrecy hides says why instead of showing a number. The régie's exact figures are in its supervision pages."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from fastapi.responses import HTMLResponse
 
 from regie.governance import secrecy
 from regie.model import Step
-from regie.services.balance import BalanceRequestError, territory_balance
-from regie.web import disclosure, i18n, queries
+from regie.publication.balance import public_balance
+from regie.services.balance import BalanceRequestError
+from regie.web import i18n, queries
 from regie.web.api import territory_summary
 from regie.web.deps import StoreDep
 from regie.web.templating import energy_unit, render
@@ -85,8 +86,7 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
     balance, problem = None, None
     if period is not None:
         try:
-            balance = territory_balance(store, period.first, period.end, Step.parse("P1M"))
-            balance = disclosure.public_balance(request, store, inv, balance)
+            balance = public_balance(store, period.first, period.end, Step.parse("P1M"))
         except BalanceRequestError as exc:
             problem = str(exc)
     months = _monthly_rows(balance, zone) if balance else []

@@ -1,0 +1,90 @@
+"""Reading and appending the publication's frozen cells (table ``published_cell``).
+
+Only :mod:`regie.publication.ledger` calls this: it decides what may be appended (the secrecy rule over
+time); this module only keeps the rows. Rows are never updated nor deleted: a revision is a new version.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from regie.store.schema import chunk, published_cell
+from regie.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """The latest version of each stored cell of one figure: aligned arrays, ``value`` NaN where hidden."""
+
+    t: np.ndarray
+    version: np.ndarray
+    value: np.ndarray
+    reason: list[str | None]
+    points: np.ndarray
+
+
+def latest(store: Store, figure: str, step: int, start: int, end: int) -> Cells:
+    """The latest version of every cell of ``figure`` at ``step`` with ``start <= t < end``, by t."""
+    c = published_cell.c
+    q = (
+        select(c.t, c.version, c.value, c.reason, c.points)
+        .where(c.figure == figure, c.step == step, c.t >= start, c.t < end)
+        .order_by(c.t, c.version)
+    )
+    with store.engine.connect() as conn:
+        every = conn.execute(q).all()
+    # the newest per t (by position: a Row's ``.t`` is SQLAlchemy's own attribute, not the column)
+    rows = [tuple(r) for k, r in enumerate(every) if k + 1 == len(every) or every[k + 1][0] != r[0]]
+    return Cells(
+        t=np.array([r[0] for r in rows], dtype=np.int64),
+        version=np.array([r[1] for r in rows], dtype=np.int64),
+        value=np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float),
+        reason=[r[3] for r in rows],
+        points=np.array([r[4] for r in rows], dtype=np.int64),
+    )
+
+
+def append(store: Store, figure: str, step: int, rows: Sequence[tuple[int, int, float | None, str | None, int]],
+           now: int) -> None:  # fmt: skip
+    """Append cells ``(t, version, value or None, reason or None, points)``. A cell version another process
+    stored first is left as it is: the first publication wins (read :func:`latest` to know what is on record)."""
+    if not rows:
+        return
+    data = [{"figure": figure, "step": step, "t": int(t), "version": int(v), "value": val, "reason": why,
+             "points": int(n), "published_at": int(now)} for t, v, val, why, n in rows]  # fmt: skip
+    dialect = postgresql if store.backend == "postgresql" else sqlite
+    stmt = dialect.insert(published_cell).on_conflict_do_nothing()
+    with store.engine.execution_options(writer=True).begin() as conn:
+        for i in range(0, len(data), 5000):
+            conn.execute(stmt, data[i : i + 5000])
+
+
+#: PostgreSQL: the first 32 bits of each chunk's md5, summed.
+_PG_CHECKSUM = "sum(('x' || substr(md5(data), 1, 8))::bit(32)::int::bigint)"
+
+
+def fingerprint(store: Store) -> tuple[int, ...]:
+    """A summary of the stored raw readings that changes with any write, erasure or correction: number of chunks
+    and points, last instant, and a checksum of every chunk's bytes (a correction may keep the sizes), so the
+    publication recomputes exactly when the data changed. A CRC-32 per chunk, summed (SQLite: Python's zlib,
+    registered on the connection; PostgreSQL: the first 32 bits of md5)."""
+    c = chunk.c
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.connection.driver_connection.create_function("regie_crc32", 1, _crc32, deterministic=True)
+            checksum = func.sum(func.regie_crc32(c.data))
+        else:
+            checksum = text(_PG_CHECKSUM)
+        row = conn.execute(select(func.count(), func.sum(c.n), func.max(c.t_max), checksum)
+                           .select_from(chunk).where(c.level == 0)).one()  # fmt: skip
+    return tuple(int(x or 0) for x in row)
+
+
+def _crc32(data: bytes | None) -> int:
+    return zlib.crc32(data) if data is not None else 0

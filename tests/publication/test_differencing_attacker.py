@@ -1,0 +1,239 @@
+"""The differencing attacker: it provokes changes, collects every publication it can get, subtracts every pair.
+
+It plays an outsider who saves everything public — ``/api/balance`` at every step (PT30M, PT1H, P1D, P1M),
+over the whole period and over overlapping windows — and an operator who saves the transformer's table of
+who drove each peak. Between collections it provokes what issue 18 names: a member's erasure, a correction
+touching one household, a new household's data, an import of one household's next day; then a correction of
+every household (which the rule lets out, so the attacker has a real revision to work on).
+
+Then it subtracts: every pair of published figures over the same interval (two states), and over nested
+intervals sharing a bound (two windows, two granularities, two states), and compares each difference with
+the truth it reads from the store at every state: a difference that equals the change (or the value) of
+fewer than 10 delivery points, of a group one point dominates (> 85 %), or of one point alone, is a leak.
+A transformer row whose masked groups together count fewer than 10 points is one too (its load is public).
+
+A small generated territory (:mod:`publication_world`) keeps it fast enough for CI.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from publication_world import DAY1, HOUSEHOLDS, add_household, build, grid, household_curve
+
+from regie.governance.accounts import CLI_ADMIN, Account, Role
+from regie.governance.rights import erase_member
+from regie.model import Readings, SeriesKind
+from regie.services.supervision import transformer_report
+from regie.store import Store, open_store
+from regie.web.app import create_app
+
+STEPS = ("PT30M", "PT1H", "P1D", "P1M")
+DAYS = 3  # the truth's grid: two days, and a third one that a single household's import opens
+TOLERANCE_WH = 1e-3
+MIN_POINTS, MAX_SHARE = 10, 0.85
+
+
+@dataclass(frozen=True)
+class Observation:
+    state: int
+    lo: int  # UTC s
+    hi: int
+    wh: float
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:
+    s = open_store(f"sqlite:///{tmp_path / 'attacker.sqlite'}")
+    build(s)
+    yield s
+    s.close()
+
+
+def truth(store: Store, t: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Each consumption point's energy per half-hour [Wh] on the attacker's grid ``t``, read from the store."""
+    t = grid(DAYS) if t is None else t
+    out = {}
+    for s in store.load_inventory().series:
+        if s.kind is SeriesKind.CONSUMPTION:
+            ts, v = store.read(s.id, int(t[0]), int(t[-1]) + 1800)
+            wh = np.zeros(len(t))
+            wh[(ts - t[0]) // 1800] = v / 2
+            out[s.id] = wh
+    return out
+
+
+def windows(day1: datetime) -> list[tuple[str | None, str | None]]:
+    iso = lambda d: d.isoformat()  # noqa: E731
+    h = timedelta(hours=1)
+    return [(None, None), (iso(day1), iso(day1 + 24 * h)), (iso(day1 + 6 * h), iso(day1 + 30 * h)),
+            (iso(day1 + 12 * h), iso(day1 + 36 * h)), (iso(day1 + 30 * h), iso(day1 + 48 * h))]  # fmt: skip
+
+
+def collect(client: TestClient, state: int, asks: list[tuple[str | None, str | None, str]] | None = None,
+            ) -> list[Observation]:  # fmt: skip
+    """Every consumption figure the public API gives at this state, as (interval, energy); ``asks`` are the
+    (start, end, step) requests (default: every step over every window of :func:`windows`)."""
+    out = []
+    asks = asks or [(start, end, step) for start, end in windows(DAY1) for step in STEPS]
+    for start, end, step in asks:
+        params = {"step": step} | ({"start": start, "end": end} if start else {})
+        r = client.get("/api/balance", params=params)
+        assert r.status_code == 200, r.text
+        b = r.json()
+        a, z = (int(datetime.fromisoformat(b[k]).timestamp()) for k in ("start", "end"))
+        starts = [int(datetime.fromisoformat(x).timestamp()) for x in b["periods"]["start"]]
+        bounds = [max(x, a) for x in starts] + [z]
+        for i, v in enumerate(b["periods"]["consumption_wh"]):
+            if v is not None:
+                out.append(Observation(state, bounds[i], min(bounds[i + 1], z), v))
+        if b["totals"]["consumption_wh"] is not None:
+            out.append(Observation(state, a, z, b["totals"]["consumption_wh"]))
+    return out
+
+
+def leaks_in(d: float, contributions: np.ndarray) -> str | None:
+    """Why a difference ``d`` that equals Σ ``contributions`` (one per point) isolates too little, or None."""
+    c = np.abs(contributions[np.abs(contributions) > TOLERANCE_WH])
+    if abs(d) <= TOLERANCE_WH or not len(c):
+        return None
+    if abs(d - contributions.sum()) > 10 * TOLERANCE_WH + 1e-9 * abs(d):  # not this group's change
+        return None
+    if len(c) < MIN_POINTS:
+        return f"{len(c)} points"
+    if c.max() > MAX_SHARE * c.sum():
+        return f"one point makes {c.max() / c.sum():.0%}"
+    return None
+
+
+def attack(observations: list[Observation], truths: list[dict[str, np.ndarray]], t0: int | None = None,
+           ) -> list[str]:  # fmt: skip
+    """Every pair of observations over the same or nested intervals sharing a bound, against every pair of
+    states' truth (each on the half-hour grid from ``t0``); returns the leaks found."""
+    t0 = int(grid(DAYS)[0]) if t0 is None else t0
+    points = sorted({k for tr in truths for k in tr})
+    n_cells = len(next(iter(truths[0].values())))
+    # cumulative truth per state × point on the half-hour grid: any interval's energy in one subtraction
+    cum = np.zeros((len(truths), len(points), n_cells + 1))
+    for s, tr in enumerate(truths):
+        for p, key in enumerate(points):
+            if key in tr:
+                cum[s, p, 1:] = np.cumsum(tr[key])
+
+    def energy(lo: int, hi: int) -> np.ndarray:  # states × points
+        i, j = (lo - t0) // 1800, (hi - t0) // 1800
+        return cum[:, :, j] - cum[:, :, i]
+
+    by_bound: dict[tuple[str, int], list[Observation]] = defaultdict(list)
+    for o in observations:
+        by_bound[("lo", o.lo)].append(o)
+        by_bound[("hi", o.hi)].append(o)
+    found = []
+    seen: set[tuple[int, int, int, int, int, int]] = set()
+    for group in by_bound.values():
+        for x in group:
+            for y in group:
+                if (y.hi - y.lo) < (x.hi - x.lo) or (x is y):
+                    continue  # y is the longer (or equal) one
+                key = (x.state, x.lo, x.hi, y.state, y.lo, y.hi)
+                if key in seen:
+                    continue
+                seen.add(key)
+                d = y.wh - x.wh
+                if abs(d) <= TOLERANCE_WH:
+                    continue
+                ex, ey = energy(x.lo, x.hi), energy(y.lo, y.hi)
+                for si in range(len(truths)):
+                    for sj in range(len(truths)):
+                        c = ey[sj] - ex[si]
+                        why = leaks_in(d, c)
+                        if why is None:
+                            single = np.abs(c - d) <= TOLERANCE_WH * 10
+                            single |= np.abs(ey[sj] - d) <= TOLERANCE_WH * 10
+                            if single.any() and (np.abs(c) > TOLERANCE_WH).sum() > 1:
+                                why = f"one point's value ({points[int(np.argmax(single))]})"
+                        if why:
+                            found.append(f"states {x.state}->{y.state} [{x.lo},{x.hi})→[{y.lo},{y.hi}) "
+                                         f"truths {si}->{sj}: {why}")  # fmt: skip
+    return found
+
+
+def transformer_rows(store: Store) -> list[str]:
+    """Rows of the transformer's peak table whose masked groups, given by load − shown groups, are too few."""
+    viewer = Account(0, "operator", Role.ADMIN)  # no stated reason: secrecy applies
+    r = transformer_report(store, "tr1", DAY1, DAY1 + timedelta(days=DAYS), caller=viewer)
+    pc = r["peak_contributions"]
+    bad = []
+    for i, (counts, why) in enumerate(zip(pc["counts"], pc["reasons"], strict=True)):
+        masked = sum(n for n, w in zip(counts, why, strict=True) if w)
+        every = all(w for n, w in zip(counts, why, strict=True) if n)
+        if masked and masked < MIN_POINTS and not every:
+            bad.append(f"peak {i}: load minus the shown groups gives {masked} masked points")
+    return bad
+
+
+def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
+    t1, t2 = grid(1), grid(1, DAY1 + timedelta(days=1))
+    changes = [
+        lambda: erase_member(store, CLI_ADMIN, "p03"),  # a member's erasure
+        lambda: store.write([Readings("c05", t1, household_curve(5, t1) * 1.5)]),  # a correction of one household
+        lambda: add_household(store, HOUSEHOLDS, grid(2)),  # a new household's data
+        lambda: store.write([Readings("c07", grid(1, DAY1 + timedelta(days=2)), household_curve(7, t1))]),  # day 3
+        lambda: store.write([Readings(f"c{i:02d}", t2, household_curve(i, t2) * 1.1)
+                             for i in range(HOUSEHOLDS) if i != 3]),  # every household corrected
+    ]
+    observations, truths, rows = [], [], []
+    with TestClient(create_app(store)) as client:
+        for state in range(len(changes) + 1):
+            if state:
+                changes[state - 1]()
+            truths.append(truth(store))
+            observations += collect(client, state)
+            rows += transformer_rows(store)
+    assert len({o.state for o in observations}) == len(changes) + 1, "every state publishes something"
+    last = {(o.lo, o.hi): o.wh for o in observations if o.state == len(changes)}
+    assert any(o.state == 0 and last.get((o.lo, o.hi), o.wh) != o.wh for o in observations), (
+        "the correction of every household is published: the attacker has revisions to work on")
+    leaks = attack(observations, truths)
+    assert not leaks, f"{len(leaks)} differences isolate too little, e.g. {leaks[:5]}"
+    assert not rows, rows
+
+
+@pytest.mark.slow
+def test_the_differencing_attacker_finds_nothing_on_the_demo(tmp_path) -> None:
+    """The demo year (600 households): a member's erasure, one household's correction, a newcomer's data; the
+    attacker saves a week at PT30M and PT1H, overlapping days, and the month at P1D and P1M."""
+    from regie.demo import build_prats
+    from regie.demo.install import install
+
+    store = open_store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    install(store, build_prats(seed=42))
+    zone = store.load_inventory().territory.zone
+    month = datetime(2025, 6, 1, tzinfo=zone)
+    t = np.arange(int(month.timestamp()), int(datetime(2025, 7, 1, tzinfo=zone).timestamp()), 1800, dtype=np.int64)
+    day = lambda k, h=0: (month + timedelta(days=k, hours=h)).isoformat()  # noqa: E731
+    asks = [(day(10), day(17), "PT30M"), (day(10), day(17), "PT1H"), (day(11, 6), day(12, 6), "PT30M"),
+            (day(0), day(30), "P1D"), (day(0), day(30), "P1M"), (day(3), day(20), "P1D")]  # fmt: skip
+    sid = "cons-hh-0002"
+    changes = [
+        lambda: erase_member(store, CLI_ADMIN, "p0001"),
+        lambda: store.write([Readings(sid, t, np.asarray(store.read(sid, int(t[0]), int(t[-1]) + 1800)[1]) * 1.3)]),
+        lambda: store.write([Readings("cons-hh-0003", t[: 48 * 7], np.full(48 * 7, 777.7))]),
+    ]
+    observations, truths = [], []
+    with TestClient(create_app(store)) as client:
+        for state in range(len(changes) + 1):
+            if state:
+                changes[state - 1]()
+            truths.append(truth(store, t))
+            observations += collect(client, state, asks)
+    store.close()
+    assert observations, "the demo's month is published"
+    leaks = attack(observations, truths, int(t[0]))
+    assert not leaks, f"{len(leaks)} differences isolate too little, e.g. {leaks[:5]}"
