@@ -134,10 +134,16 @@ class LivePublication:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._groups: dict[str, Group] = {}
+        self._latest = 0  # the latest instant a snapshot was taken at: the groups' time never goes back
 
     def snapshot(self, store: Store, inv: Inventory, now: float) -> dict[str, Any]:
-        """What the live page shows at ``now`` [UTC s], fit for the public (see the module docstring)."""
-        at = int(now)
+        """What the live page shows at ``now`` [UTC s], fit for the public (see the module docstring). One
+        snapshot at a time: the last values are read and the groups advanced as one step."""
+        with self._lock:
+            self._latest = max(self._latest, int(now))
+            return self._snapshot(store, inv, self._latest)
+
+    def _snapshot(self, store: Store, inv: Inventory, at: int) -> dict[str, Any]:
         by_id = {s.id: s for s in inv.series}
         usage = {d.prm: d.usage for d in inv.delivery_points}
         producers = {p.id: p for p in inv.producers}
@@ -175,13 +181,12 @@ class LivePublication:
                 old = hidden[figure].get(key)
                 hidden[figure][key] = (t, v) if old is None else (max(t, old[0]), old[1] + v)
         out: dict[str, Hidden] = {}
-        with self._lock:
-            for figure in FIGURES:
-                g = self._groups.get(figure) or Group(not_before=at + GROUP_GAP_S)  # a restart starts with a gap
-                g, out[figure], formed = advance(g, hidden[figure], at)
-                self._groups[figure] = g
-                if formed:
-                    log_live_group(store, figure, len(g.members), QUANTUM_W, at)
+        for figure in FIGURES:
+            g = self._groups.get(figure) or Group(not_before=at + GROUP_GAP_S)  # a restart starts with a gap
+            g, out[figure], formed = advance(g, hidden[figure], at)
+            self._groups[figure] = g
+            if formed:
+                log_live_group(store, figure, len(g.members), QUANTUM_W, at)
         totals: dict[str, float | None] = {}
         for figure in FIGURES:
             h = out[figure]

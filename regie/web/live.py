@@ -66,6 +66,7 @@ def _current(request: Request, store: Store) -> dict[str, Any] | None:
 
 LIVE_STRINGS = {
     "masked": i18n.N_("Part of it is hidden by statistical secrecy."),
+    "regrouping": i18n.N_("The households' total is being recomputed over a new group of points."),
     "no_producer": i18n.N_("No plant publishes live readings yet."),
     "stale": i18n.N_("no recent reading"),
     "connected": i18n.N_("Live: updated as readings arrive."),
