@@ -190,7 +190,9 @@ def hidden_part(frame: dict, figure: str) -> float | None:
 
 
 def isolating_pairs(feed: Feed) -> list[str]:
-    """Every pair of frames whose hidden parts differ although fewer than 10 points changed in between.
+    """Every pair of frames whose hidden parts differ although the points that changed in between fail the
+    secrecy rule: fewer than 10 of them, or one whose change is above 85 % of all changes (it would be known
+    within 15 %).
 
     The frames say when their hidden sums were computed (``hidden_as_of``); a frame that does not (the live
     view before issue 18) is taken as of when it was fetched."""
@@ -207,9 +209,11 @@ def isolating_pairs(feed: Feed) -> list[str]:
                 continue
             ta, tb = feed.truth(a), feed.truth(b)
             moved = [k for k in set(ta) | set(tb) if k[0] == figure and ta.get(k, 0.0) != tb.get(k, 0.0)]
-            if len(moved) < 10:
+            deltas = [abs(tb.get(k, 0.0) - ta.get(k, 0.0)) for k in moved]
+            if len(moved) < 10 or max(deltas) > 0.85 * sum(deltas):
                 found.append(f"{figure}: frames of {a - T0} s and {b - T0} s differ by {pb - pa:+.1f} W "
-                             f"while {len(moved)} point(s) changed: {sorted(moved)}")  # fmt: skip
+                             f"while {len(moved)} point(s) changed, the largest by {max(deltas):.1f} W: "
+                             f"{sorted(moved)}")  # fmt: skip
     return found
 
 
