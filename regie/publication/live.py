@@ -17,13 +17,17 @@ INSEE dominance rule):
 - when the pending changes pass secrecy, the group is re-formed, and its first frame is published no sooner
   than :data:`GROUP_GAP_S` after the old group's last (meanwhile the total is withheld, ``regrouping``), so
   the difference between the two frames also carries every member's drift over that time;
-- within a group, a new frame is computed at most every :data:`FRAME_S`, and only when the members whose
-  value changed since the previous frame pass secrecy themselves (10 points, no change above 85 % of all
-  changes); otherwise the previous frame is held;
-- the hidden sum is rounded to :data:`QUANTUM_W`.
+- a new frame is computed at most every :data:`FRAME_S`, and only when the points whose contribution
+  differs from the last published frame pass secrecy themselves (10 points, no change above 85 % of all
+  changes) — and so do those that differ from the last frame of each of the :data:`EARLIER_GROUPS` groups
+  before (a household gateway that goes down and comes back with one newcomer gives nothing away);
+  otherwise the previous frame is held;
+- a point counts as a contributor when its value is not zero (three roofs producing at dusk among fourteen
+  are three); the hidden sum is rounded to :data:`QUANTUM_W`.
 
-So any two frames of one figure differ either not at all or by the values (or changes) of at least 10
-points, none dominant. What remains possible is written in ``docs/live.md``.
+So a frame differs from the previous one, and from the last frames of earlier groups, either not at all or
+by the values (or changes) of at least 10 points, none dominant. What remains possible is written in
+``docs/live.md``.
 
 The state (the groups, the last frames) lives in one :class:`LivePublication` per application process.
 """
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +52,7 @@ MAX_AGE_S = 300  # a live reading older than this is stale (emonTx posts every 1
 QUANTUM_W = 100.0  # the hidden sums are rounded to this [W]: about one household's standby power
 FRAME_S = 60  # a group's hidden sum is recomputed at most this often [s]
 GROUP_GAP_S = 300  # between the last frame of a group and the first of the next [s]
+EARLIER_GROUPS = 24  # a new frame is also checked against the last frames of this many earlier groups
 FIGURES = ("production", "consumption")
 REGROUPING = "regrouping"  # why a hidden sum is withheld between two groups
 RULE = secrecy.SecrecyRule()
@@ -55,14 +60,17 @@ RULE = secrecy.SecrecyRule()
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """One figure's published group: its members (delivery points), their values in the current frame, the
-    frame's rounded sum [W] and instant [UTC s] (None before its first frame), and when it may first publish."""
+    """One figure's group: its members (delivery points); ``basis``, each point's value in the *last published
+    frame*, of this group or an earlier one (None: nothing published yet); that frame's rounded sum [W] and
+    instant [UTC s] when this group published it (None before its first frame); when it may first publish;
+    the last frames of the :data:`EARLIER_GROUPS` groups before it."""
 
     members: frozenset[str] = frozenset()
-    basis: Mapping[str, float] = field(default_factory=dict)
+    basis: Mapping[str, float] | None = None
     total: float | None = None
     as_of: int | None = None
     not_before: int = 0
+    earlier: tuple[Mapping[str, float], ...] = ()  # the last frames of earlier groups, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,44 +85,63 @@ class Hidden:
 
 def verdict(values: Iterable[float], rule: secrecy.SecrecyRule = RULE) -> str | None:
     """Why a sum of these points' values (or changes) may not be published, or None: the secrecy rule on one
-    cell of absolute contributions. No value at all is a sum of no one: it fails the count rule."""
+    cell of absolute contributions, where a point contributes when its value is not zero (a sum over fourteen
+    roofs of which three still produce at dusk is a sum over three). All zero: nothing to protect. No value
+    at all is a sum of no one: it fails the count rule."""
     a = np.abs(np.fromiter(values, dtype=float))
     if not len(a):
         return secrecy.FEWER_THAN_10
+    a = a[a > 0]
+    if not len(a):
+        return None
     return secrecy.primary(np.array([[a.sum()]]), np.array([[len(a)]]), np.array([[a.max()]]), rule)[0, 0]
 
 
 def advance(g: Group, points: Mapping[str, tuple[int, float]], now: int,
             rule: secrecy.SecrecyRule = RULE) -> tuple[Group, Hidden, bool]:  # fmt: skip
     """The group and the published hidden sum at ``now`` [UTC s], from the hidden points' last readings
-    (point → (instant, W)); the flag says a new group published its first frame (to be logged). Pure."""
+    (point → (instant, W)); the flag says a new group published its first frame (to be logged). Pure.
+
+    A new frame is published only when the points whose contribution differs from the last published frame
+    (of any group: a member's value, 0 for a non-member) pass secrecy, or none differs."""
     fresh = {k for k, (t, _) in points.items() if now - t <= MAX_AGE_S}
+    last = g.basis or {}
 
     def value(k: str) -> float:
-        return points[k][1] if k in points else g.basis.get(k, 0.0)
+        return points[k][1] if k in points else last.get(k, 0.0)
 
     changes = (fresh - g.members) | (g.members - fresh)
     if changes and verdict((value(k) for k in changes), rule) is None:
         served = g.total is not None  # the old group's frame was served until now: keep a gap after it
-        g = Group(frozenset(fresh), {}, None, None, now + GROUP_GAP_S if served else max(g.not_before, now))
-    if not g.members:
-        if fresh:  # reporting points too few (or one dominant) to form a group
-            return g, Hidden(None, verdict((value(k) for k in fresh), rule), 0, None), False
-        return replace(g, total=0.0, as_of=now), Hidden(0.0, None, 0, now), False
-    current = {k: value(k) for k in g.members}
-    if now < g.not_before:
-        return g, Hidden(None, REGROUPING, len(g.members), None), False
+        earlier = (g.basis, *g.earlier)[:EARLIER_GROUPS] if served and g.basis is not None else g.earlier
+        g = Group(frozenset(fresh), g.basis, None, None, now + GROUP_GAP_S if served else max(g.not_before, now),
+                  earlier)  # fmt: skip
+    n = len(g.members)
+    if not g.members and fresh:  # reporting points too few (or one dominant) to form a group
+        return g, Hidden(None, verdict((value(k) for k in fresh), rule), 0, None), False
+    if g.members and now < g.not_before:
+        return g, Hidden(None, REGROUPING, n, None), False
     first = g.total is None
     if first or g.as_of is None or now - g.as_of >= FRAME_S:
-        moved = [current[k] - g.basis.get(k, 0.0) for k in g.members if current[k] != g.basis.get(k)]
-        whole = verdict(current.values(), rule)
-        if first and whole is not None:
-            return g, Hidden(None, whole, len(g.members), None), False
-        if whole is None and (first or verdict(moved, rule) is None):
+        current = {k: value(k) for k in g.members}
+        whole = verdict(current.values(), rule) if current else None
+        step = None if g.basis is None else next(
+            (why for past in (last, *g.earlier) if (why := _moved_verdict(current, past, rule))), None
+        )  # nothing published before: the whole is judged alone
+        if whole is None and step is None:
             total = float(np.round(sum(current.values()) / QUANTUM_W) * QUANTUM_W)
             g = replace(g, basis=current, total=total, as_of=now)
+        elif first:
+            return g, Hidden(None, whole or REGROUPING, n, None), False
     assert g.total is not None
-    return g, Hidden(g.total, None, len(g.members), g.as_of), first
+    return g, Hidden(g.total, None, n, g.as_of), first and n > 0
+
+
+def _moved_verdict(current: Mapping[str, float], past: Mapping[str, float], rule: secrecy.SecrecyRule) -> str | None:
+    """Why the difference between a frame and an earlier one may not be published (None: it may, or it is 0)."""
+    moved = [current.get(k, 0.0) - past.get(k, 0.0) for k in set(current) | set(past)
+             if current.get(k, 0.0) != past.get(k, 0.0)]  # fmt: skip
+    return verdict(moved, rule) if moved else None
 
 
 def _role(s: Series, by_id: Mapping[str, Series]) -> Series | None:

@@ -82,3 +82,33 @@ def test_nothing_hidden_publishes_zero_and_no_value_is_a_sum_of_no_one() -> None
     assert (h.total, h.reason, h.points) == (0.0, None, 0)
     assert verdict([]) == secrecy.FEWER_THAN_10
     assert verdict([1.0] * 10) is None and verdict([100.0] + [1.0] * 9) == secrecy.DOMINANCE
+
+
+def test_a_new_group_waits_until_its_frame_differs_from_the_last_published_by_ten_points() -> None:
+    """The first frame of a group is checked against the last published frame, whatever group published it:
+    twelve households whose gateway went down come back with one newcomer, unchanged: nothing is published
+    until ten of them moved."""
+    g, t = started(12)
+    before = dict(g.basis or {})
+    now = t + MAX_AGE_S + 60
+    g, h, _ = run(g, {k: (t, v) for k, v in before.items()}, now)  # all stale: regroup to no one
+    assert h.reason == REGROUPING or h.total is not None
+    back = {**{k: (now + 600, v) for k, v in before.items()}, "p99": (now + 600, 1234.5)}
+    g, h, _ = run(g, back, now + 600)
+    g, h, _ = run(g, back, now + 600 + GROUP_GAP_S)
+    assert h.points == 13 and h.total is None and h.reason == REGROUPING
+    moved = {k: (now + 1200, v + 50.0) for k, v in before.items()} | {"p99": (now + 1200, 1234.5)}
+    g, h, formed = run(g, moved, now + 1200)
+    assert formed and h.total is not None and h.points == 13
+
+
+def test_at_dusk_a_sum_of_three_roofs_still_producing_is_not_published() -> None:
+    """A point contributes when its value is not zero: fourteen roofs of which three still produce are three."""
+    g, t = started(14)
+    total = g.total
+    dusk = {k: (t + 60, 400.0 if i < 3 else 0.0) for i, k in enumerate(sorted(g.members))}
+    g, h, _ = run(g, dusk, t + FRAME_S)
+    assert h.total == total and h.as_of == t  # held: never the three roofs' sum
+    night = {k: (t + 120, 0.0) for k in g.members}
+    g, h, _ = run(g, night, t + 2 * FRAME_S)
+    assert h.total == 0.0
