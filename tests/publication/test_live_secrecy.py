@@ -342,3 +342,63 @@ def test_no_pair_of_live_frames_isolates_a_point(feed: Feed) -> None:
     published = {f: sum(hidden_part(fr, f) is not None for _, fr in feed.frames) for f in publication.FIGURES}
     assert published["consumption"] > 120 and published["production"] > 100  # the attacker had frames to try
     assert isolating_pairs(feed) == []
+
+
+@pytest.mark.mqtt
+def test_one_more_household_over_mqtt_does_not_move_the_total(tmp_path: Path, mqtt_broker) -> None:
+    """Attack 1 again, the readings arriving through Mosquitto (the emoncms topics) instead of the HTTP API."""
+    import time
+    import uuid
+
+    import paho.mqtt.client as mqtt
+
+    from regie.ingest.inputs import InputService
+    from regie.ingest.mqtt import MqttIngester
+    from regie.store.inputs import last_values
+
+    host, port = mqtt_broker
+    store = open_store(f"sqlite:///{tmp_path / 'mqtt.sqlite'}")
+    store.save_inventory(village())
+    bind_inputs(store, BINDINGS)
+    clock = [T0]
+    app = create_app(store)
+    app.state.clock = lambda: clock[0]
+    base = f"regie-live-{uuid.uuid4().hex[:10]}"
+    eleven = households(11, np.random.default_rng(18))
+    frames: list[dict] = []
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{base}-pub", protocol=mqtt.MQTTv5)
+    try:
+        with InputService(store, clock=lambda: clock[0]) as inputs, MqttIngester(
+            inputs, host=host, port=port, base=base, client_id=f"{base}-ingest"
+        ) as ingester, TestClient(app) as client:  # fmt: skip
+            assert ingester.subscribed.wait(30)
+            pub.connect(host, port)
+            pub.loop_start()
+
+            def send(readings: dict[tuple[str, str], float]) -> None:
+                for (node, name), v in readings.items():
+                    pub.publish(f"{base}/{node}", json.dumps({name: v, "time": clock[0]}), qos=1).wait_for_publish(30)
+                want = {BINDINGS[k] for k in readings}
+                deadline = time.monotonic() + 60  # an upper bound for a stuck broker, not a performance figure
+                while {r.series_id for r in last_values(store) if r.t == clock[0]} < want:
+                    assert time.monotonic() < deadline, "the readings never reached the store"
+                    time.sleep(0.02)
+                clock[0] += 30
+                frames.append(client.get("/api/live").json())
+
+            for _ in range(12):
+                send({**PUBLIC, **eleven})
+            before = frames[-1]
+            assert before["hidden_points"]["consumption"] == 11 and before["consumption_w"] is not None
+            for _ in range(6):
+                send({**PUBLIC, **eleven, ("h11", "power"): 1234.5})
+            for frame in frames[12:]:
+                assert frame["hidden_points"]["consumption"] == 11
+                assert frame["consumption_w"] == before["consumption_w"]
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        inputs_http = getattr(app.state, "inputs", None)
+        if inputs_http is not None:
+            inputs_http.close()
+        store.close()
