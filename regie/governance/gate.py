@@ -386,6 +386,34 @@ def is_personal(store: Store, s: Series) -> bool:
     return bool(personal_prms(store, s))
 
 
+def describes_a_person(store: Store, s: Series) -> bool:
+    """Whether ``s`` is a *person's* data (a household, a private roof), not only an organisation's.
+
+    Built on :func:`personal_prms`: one of the series' delivery points is or was held by a person; a point that
+    no one holds counts as a person's when its usage is residential (the holder is then unknown, and a home is
+    presumed to be someone's). A plant or a building of a company, a cooperative or the commune describes no
+    person: the public may see it by name. The usage alone is not enough — a farmer's barn roof is a
+    professional point held by a person.
+    """
+    return s.id in persons_described(store, [s])
+
+
+def persons_described(store: Store, series: Sequence[Series]) -> set[str]:
+    """The ids of those of ``series`` that describe a person (:func:`describes_a_person`), in one pass."""
+    inv = store.load_inventory()
+    persons = {p.id for p in inv.persons}
+    holders: dict[str, set[str]] = {}
+    for m in inv.memberships:
+        holders.setdefault(m.prm, set()).add(m.holder_id)
+    usage = {d.prm: d.usage for d in inv.delivery_points}
+
+    def a_persons(prm: str) -> bool:
+        held = holders.get(prm, set())
+        return bool(held & persons) or (not held and usage.get(prm) == "residential")
+
+    return {s.id for s in series if any(a_persons(p) for p in personal_prms(store, s))}
+
+
 def _resolve(store: Store, target: str, category: str | None) -> Series:
     if len(target) == 14 and target.isdigit():
         if category is None:

@@ -3,148 +3,45 @@ by server-sent events as readings arrive through the emoncms API or MQTT.
 
 Where the numbers come from. Every emoncms input (HTTP or MQTT) is written by the one writer of
 :mod:`regie.ingest.inputs`, which keeps each input's last value and instant in ``input_map`` in the same
-transaction as the points. The writer offers no post-commit hook, so the stream polls that small table
+transaction as the points. The writer offers no post-commit hook, so the stream polls those last values
 (one indexed query per second per open page — the emoncms dashboards read the same "input last value")
-and sends an event only when the snapshot changed. Nothing reads a series.
+and sends an event only when the published snapshot changed.
 
-Which inputs count. An input bound to a production or consumption series counts as such; so does an
-input bound to a *live twin*: a sensor series ``live-<id>`` standing for series ``<id>`` at a finer step
-(the schools demo's 10-second feeds). Other sensors are not shown.
-
-What the public sees (this page is the régie's guest view). A plant is shown by name unless it is on a
-residential delivery point (a household's roof is personal data); a building's consumption is shown by
-name when its delivery point is a public building's. Everything else is only summed, and a sum is shown
-only where statistical secrecy holds (:mod:`regie.governance.secrecy`: at least 10 points, none above
-85 %); the public buildings are not subtracted from it, so a hidden rest cannot be recovered. A value
-older than :data:`MAX_AGE_S` is stale: shown as such, never added.
+What the public sees is decided by :mod:`regie.publication.live` (named public plants and buildings; the
+rest only as sums over stable, secrecy-checked groups, rounded): these routes only serve it. One
+:class:`~regie.publication.live.LivePublication` per application keeps the groups, so that the page, the
+API and every stream publish the same frames.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pandas as pd
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy import select
 
-from regie.governance import secrecy
-from regie.model import Inventory, Series, SeriesKind
+from regie.model import Inventory
+from regie.publication.live import MAX_AGE_S, LivePublication
 from regie.store import Store
-from regie.store.schema import input_map
-from regie.store.schema import series as series_table
 from regie.web import i18n
 from regie.web.deps import StoreDep
 from regie.web.templating import render
 
 router = APIRouter()
-TWIN_PREFIX = "live-"
-MAX_AGE_S = 300  # a live reading older than this is stale (emonTx posts every 10 s)
 POLL_S = 1.0
 KEEPALIVE_S = 15.0
+_STATE_LOCK = threading.Lock()
 STREAM_S = 60.0  # a stream ends after this; EventSource reconnects by itself (``retry``) and gets a snapshot
 
 
 def _clock(request: Request) -> float:
     return float(getattr(request.app.state, "clock", time.time)())
-
-
-def _role(s: Series, by_id: dict[str, Series]) -> Series | None:
-    """The production or consumption series an input's series counts as, if any."""
-    if s.kind in (SeriesKind.PRODUCTION, SeriesKind.CONSUMPTION):
-        return s
-    if s.id.startswith(TWIN_PREFIX):
-        target = by_id.get(s.id[len(TWIN_PREFIX) :])
-        if target is not None and target.kind in (SeriesKind.PRODUCTION, SeriesKind.CONSUMPTION):
-            return target
-    return None
-
-
-def _secret_sum(values: dict[str, float]) -> tuple[float | None, str | None]:
-    """The sum of several points' values when secrecy holds (one cell: count and dominance rules)."""
-    if not values:
-        return 0.0, None
-    v = pd.DataFrame([[sum(abs(x) for x in values.values())]])
-    n = pd.DataFrame([[len(values)]])
-    big = pd.DataFrame([[max(abs(x) for x in values.values())]])
-    t = secrecy.protect(v, n, big)
-    reason = t.reasons.iat[0, 0]
-    return (None, str(reason)) if reason is not None else (float(sum(values.values())), None)
-
-
-def snapshot(store: Store, inv: Inventory, now: float) -> dict[str, Any]:
-    """What the live page shows at ``now`` [UTC s], already fit for the public."""
-    by_id = {s.id: s for s in inv.series}
-    usage = {d.prm: d.usage for d in inv.delivery_points}
-    producers = {p.id: p for p in inv.producers}
-    sites = {s.id: s.name for s in inv.sites}
-    q = select(series_table.c.key, input_map.c.last_time, input_map.c.last_value).join(
-        input_map, input_map.c.series_id == series_table.c.id
-    )
-    with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
-    latest: dict[str, tuple[int, float]] = {}  # counted series id → (instant, W), newest input wins
-    for key, t, v in rows:
-        s = by_id.get(key)
-        if s is None or t is None or v is None or s.unit != "W":
-            continue
-        target = _role(s, by_id)
-        if target is not None and (target.id not in latest or latest[target.id][0] < t):
-            latest[target.id] = (int(t), float(v))
-    shown_producers, shown_buildings = [], []
-    prod_other: dict[str, float] = {}
-    cons_other: dict[str, float] = {}
-    prod_public = cons_public = 0.0
-    stale = 0
-    last = 0
-    for sid, (t, v) in sorted(latest.items()):
-        s = by_id[sid]
-        fresh = now - t <= MAX_AGE_S
-        last = max(last, t)
-        if not fresh:
-            stale += 1
-        point_usage = usage.get(s.prm or "")
-        if s.kind is SeriesKind.PRODUCTION:
-            p = producers.get(s.producer_id or "")
-            public = point_usage != "residential" and p is not None
-            if public:
-                shown_producers.append({"id": p.id, "name": p.name, "source": p.source.value,
-                                        "power_w": round(v, 1) if fresh else None, "t": t, "fresh": fresh})
-                prod_public += v if fresh else 0.0
-            elif fresh:
-                prod_other[s.prm or sid] = prod_other.get(s.prm or sid, 0.0) + v
-        else:
-            public = point_usage == "public"
-            if public:
-                shown_buildings.append({"id": s.id, "name": sites.get(s.site_id or "", s.name or s.id),
-                                        "power_w": round(v, 1) if fresh else None, "t": t, "fresh": fresh})
-                cons_public += v if fresh else 0.0
-            elif fresh:
-                cons_other[s.prm or sid] = cons_other.get(s.prm or sid, 0.0) + v
-    p_rest, p_why = _secret_sum(prod_other)
-    c_rest, c_why = _secret_sum(cons_other)
-    production = None if p_rest is None else round(prod_public + p_rest, 1)
-    consumption = None if c_rest is None else round(cons_public + c_rest, 1)
-    balance = None if production is None or consumption is None else round(production - consumption, 1)
-    has_data = bool(latest)
-    return {
-        "territory": inv.territory.name,
-        "producers": shown_producers,
-        "buildings": shown_buildings,
-        "production_w": production if has_data else None,
-        "consumption_w": consumption if has_data else None,
-        "balance_w": balance if has_data else None,
-        "masked": {"production": p_why, "consumption": c_why},
-        "hidden_points": {"production": len(prod_other), "consumption": len(cons_other)},
-        "stale": stale,
-        "last_reading": last or None,
-        "max_age_s": MAX_AGE_S,
-    }
 
 
 def _inventory(store: Store) -> Inventory | None:
@@ -154,13 +51,22 @@ def _inventory(store: Store) -> Inventory | None:
         return None
 
 
-def _current(store: Store, now: float) -> dict[str, Any] | None:
+def _publication(request: Request) -> LivePublication:
+    state = request.app.state
+    with _STATE_LOCK:
+        if getattr(state, "live_publication", None) is None:
+            state.live_publication = LivePublication()
+        return state.live_publication
+
+
+def _current(request: Request, store: Store) -> dict[str, Any] | None:
     inv = _inventory(store)
-    return None if inv is None else snapshot(store, inv, now)
+    return None if inv is None else _publication(request).snapshot(store, inv, _clock(request))
 
 
 LIVE_STRINGS = {
     "masked": i18n.N_("Part of it is hidden by statistical secrecy."),
+    "regrouping": i18n.N_("The households' total is being recomputed over a new group of points."),
     "no_producer": i18n.N_("No plant publishes live readings yet."),
     "stale": i18n.N_("no recent reading"),
     "connected": i18n.N_("Live: updated as readings arrive."),
@@ -173,7 +79,7 @@ def live_page(request: Request, store: StoreDep) -> HTMLResponse:
     """The guest view: what the régie publishes live (see the module docstring)."""
     locale = i18n.negotiate_locale(request)
     gettext = i18n.translations(locale).gettext
-    data = _current(store, _clock(request))
+    data = _current(request, store)
     if data is None:
         return render(request, "empty.html", {"active": "live"}, status_code=404)
     strings = {k: gettext(v) for k, v in LIVE_STRINGS.items()}
@@ -187,7 +93,7 @@ def live_page(request: Request, store: StoreDep) -> HTMLResponse:
 @router.get("/api/live", name="api_live", tags=["live"], summary="The territory's live balance, as published")
 def api_live(request: Request, store: StoreDep) -> dict[str, Any]:
     """The same snapshot the live page shows: public producers and buildings, secrecy-checked totals [W]."""
-    data = _current(store, _clock(request))
+    data = _current(request, store)
     if data is None:
         raise HTTPException(404, "no territory in this store yet")
     return data
@@ -204,7 +110,7 @@ async def _events(request: Request, store: Store, once: bool = False) -> AsyncIt
     while time.monotonic() - started < lifetime:
         if await request.is_disconnected():
             return
-        data = await run_in_threadpool(_current, store, _clock(request))
+        data = await run_in_threadpool(_current, request, store)
         text = json.dumps(data, separators=(",", ":"))
         if text != previous:
             previous = text

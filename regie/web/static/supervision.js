@@ -71,7 +71,7 @@
       });
       ["production", "consumption"].forEach(function (k) {
         var el = document.querySelector('[data-live-masked="' + k + '"]');
-        if (el) el.textContent = data.masked[k] ? S.masked : "";
+        if (el) el.textContent = data.masked[k] === "regrouping" ? S.regrouping : data.masked[k] ? S.masked : "";
       });
       table("live-producer-rows", data.producers, { testid: "live-no-producer", text: S.no_producer }, true);
       table("live-building-rows", data.buildings, null, false);

@@ -1,0 +1,41 @@
+"""Live last values, read for the public live totals: the governed door to ``input_map``.
+
+Each emoncms input's last value is a reading like any other: when the input feeds a household's series it is
+personal data (:func:`regie.governance.gate.personal_prms`). The live publication
+(:mod:`regie.publication.live`) needs every input's last value to publish the territory's live totals, and
+publishes only sums over stable groups of at least 10 delivery points, never one point's value. This module
+is where that read happens and where it is logged.
+
+What the access log records, and why not more. The publication re-reads the last values once per second per
+open page; logging each read would flood the log with identical entries that say nothing a data subject
+needs. What matters to a data subject is *that their live values enter a public total, from when, among how
+many points*: that changes only when the publication forms a new group. So :func:`log_live_group` appends
+one entry per group formed (per figure: production, consumption), naming the number of delivery points,
+the rounding and the purpose; the frames published while that group lasts are covered by it.
+"""
+
+from __future__ import annotations
+
+from regie.governance import audit
+from regie.store import Store
+from regie.store.inputs import LastValue, last_values
+
+#: The caller named in the log for what the public live view reads (no account: the régie publishes it).
+PUBLIC_LIVE = "public-live"
+PURPOSE = "dpv:ServiceProvision"
+
+
+def read_live_values(store: Store) -> list[LastValue]:
+    """Every input's last reading. For :mod:`regie.publication.live` only: the values must not leave it except
+    as the secrecy-checked sums it publishes (logged by :func:`log_live_group`)."""
+    return last_values(store)
+
+
+def log_live_group(store: Store, figure: str, points: int, quantum_w: float, at: int) -> int:
+    """One access-log entry: the live ``figure``'s public total is now a sum over ``points`` delivery points
+    (rounded to ``quantum_w`` [W]) from ``at`` until the next group; returns the entry's sequence number."""
+    reason = (f"public live {figure} total over a stable group of {points} delivery points, rounded to "
+              f"{quantum_w:g} W; no point's own value is published")  # fmt: skip
+    event = audit.AccessEvent(PUBLIC_LIVE, "public", None, f"live:{figure}", None, int(at), int(at), "live",
+                              PURPOSE, "allowed", reason, None, int(points))  # fmt: skip
+    return audit.append(store, event, now=at).seq
