@@ -15,7 +15,7 @@ MARKS = {"ok": "[green]✔[/]", "warn": "[yellow]![/]", "fail": "[bold red]✘[/
 @app.command()
 def doctor() -> None:
     """Check the settings, the store (reachable, schema, disk, WAL), keys, SMTP, MQTT and front-end assets."""
-    from regie.services.doctor import diagnose, exit_code
+    from regie.cli.diagnosis import diagnose, exit_code
 
     checks = diagnose(get_settings)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)

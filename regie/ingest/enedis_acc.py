@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -49,10 +49,35 @@ import pandas as pd
 from regie.analytics import acc
 from regie.ingest.errors import IngestError
 from regie.model.metering import mask_prm
+from regie.model.operation import Participant
 from regie.model.units import Step
 
-if TYPE_CHECKING:  # ingest does not depend on services: it only reads the allocation it is handed
-    from regie.services.acc import OperationAllocation
+
+class _Curves(Protocol):
+    """What the export and the reconciliation read of an operation's curves (``regie.services.acc``)."""
+
+    @property
+    def t(self) -> np.ndarray: ...
+    @property
+    def step_s(self) -> int: ...
+    @property
+    def consumers(self) -> Sequence[Participant]: ...
+    @property
+    def producers(self) -> Sequence[Participant]: ...
+    @property
+    def active(self) -> np.ndarray: ...
+    @property
+    def producer_active(self) -> np.ndarray: ...
+
+
+class OperationAllocation(Protocol):
+    """An allocated operation as ingest reads it: ingest does not depend on services, it only reads what it
+    is handed (``regie.services.acc.OperationAllocation`` is one)."""
+
+    @property
+    def curves(self) -> _Curves: ...
+    @property
+    def allocation(self) -> acc.Allocation: ...
 
 #: Header spellings accepted for each field (compared without case, accents and spaces).
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from test_failures import closed_port, regie
 
+from regie.cli import diagnosis as doctor
 from regie.config import Settings
 from regie.failures import ExitCode
 from regie.model import Inventory, Readings, Series, SeriesKind, Step, Territory
-from regie.services import doctor
 from regie.store import open_store
 
 
