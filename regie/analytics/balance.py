@@ -1,6 +1,6 @@
 """Territorial energy balance: coverage, self-sufficiency and self-consumption.
 
-Definitions (DESIGN.md, and the usual ones of collective self-consumption, cf. Code de l'énergie
+Definitions (docs/architecture.md, and the usual ones of collective self-consumption, cf. Code de l'énergie
 art. L315-2 and ADEME's *autoconsommation* glossary):
 
 - annual **coverage** = Σ production / Σ consumption — the "104 %" of a territory that produces as much

@@ -137,7 +137,7 @@ def peak_shares(downstream_w: Mapping[str, float], transformer_w: float) -> dict
     ``downstream_w`` maps a PRM to its net power at the peak step [W] (consumption − injection). The
     shares are *personal data* (a household's consumption at a given half-hour): this function returns
     them raw; only the governance layer may let them out, as aggregates where statistical secrecy holds
-    (≥ 10 points, none above 85 %, DESIGN.md). The residual (losses, unmetered use) is not attributed.
+    (≥ 10 points, none above 85 %, docs/architecture.md). The residual (losses, unmetered use) is not attributed.
     """
     if not transformer_w:
         return {k: float("nan") for k in downstream_w}

@@ -6,7 +6,7 @@ here returns intervals with their *since-when*, never a silent boolean, so that 
 can say what is wrong, since when, by how much, against which threshold.
 
 All instants are UTC unix seconds [s]; a reading stamped ``t`` with step ``step_s`` covers
-``[t, t + step_s)`` (regie's storage convention, DESIGN.md).
+``[t, t + step_s)`` (regie's storage convention, docs/architecture.md).
 
 A series is judged only from its first reading ever: a sensor installed last week has no gaps the month
 before and has not *stopped* then, it has *not started* (:class:`SeriesStatus`). The caller says when that

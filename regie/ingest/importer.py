@@ -243,7 +243,7 @@ class _Placer:
         series = Series(
             id=prm_series_id(prm, kind, daily),
             kind=kind,
-            unit="Wh" if daily else "W",  # a load curve is average power over the step (DESIGN.md)
+            unit="Wh" if daily else "W",  # a load curve is average power over the step (docs/architecture.md)
             step=batch.step,
             convention=batch.convention,
             resolution=1.0,

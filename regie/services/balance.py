@@ -1,7 +1,7 @@
 """The territory's energy balance over a period, at a step, from the stored series.
 
 Self-sufficiency and self-consumption need min(production, consumption) *per metering step*
-(DESIGN.md), so the balance always sums the series at their own step (30 min for Linky load curves)
+(docs/architecture.md), so the balance always sums the series at their own step (30 min for Linky load curves)
 and only then groups steps into hours, local days or local months.
 
 The sums of personal series come through the gate (:func:`regie.governance.gate.read_aggregate`), never

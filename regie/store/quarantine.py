@@ -1,6 +1,6 @@
 """Readings that could not be placed (an unknown PRM, an unmapped node): kept for the admin to see.
 
-DESIGN.md: ingest never silently drops data. A reading lands in quarantine with the reason; the same
+docs/architecture.md: ingest never silently drops data. A reading lands in quarantine with the reason; the same
 (source, key, instant) quarantined twice is kept once, so re-importing a file does not pile up rows.
 """
 
