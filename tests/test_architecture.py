@@ -97,3 +97,9 @@ def test_only_the_gate_sums_series() -> None:
             if isinstance(node, ast.Attribute) and node.attr == "sum_on_grid":
                 calls.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
     assert calls == [], "sum_on_grid outside the gate reads personal series unguarded and unlogged"
+
+
+def test_test_modules_have_unique_names() -> None:
+    """Test folders are not packages: two test files with one name cannot both be collected."""
+    names = [p.name for p in (ROOT.parent / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
