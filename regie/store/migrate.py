@@ -7,17 +7,47 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK = threading.Lock()  # Alembic keeps its context in module globals: one migration at a time
 
 
-def upgrade(engine: Engine) -> None:
+def _config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def revisions() -> list[str]:
+    """Every schema revision this code knows, oldest first."""
+    return [r.revision for r in reversed(list(ScriptDirectory.from_config(_config()).walk_revisions()))]
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision a database is at; None for one regie never migrated."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to ``revision`` in one transaction: a migration that fails leaves the store as it was
+    (SQLite and PostgreSQL both have transactional DDL)."""
+    cfg = _config()
     with _LOCK, engine.execution_options(writer=True).begin() as conn:
         if conn.dialect.name == "postgresql":  # two processes opening a new store: one migrates
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7366871)")
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate an (empty) store back to ``revision``, so that an older backup can be loaded into it."""
+    cfg = _config()
+    with _LOCK, engine.execution_options(writer=True).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
