@@ -17,11 +17,13 @@ PASSPHRASE = "correct horse battery staple"
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 
 
-def fill_store(url: str, data_dir: Path, *, points: int = 5000) -> None:
+def fill_store(url: str, data_dir: Path, *, points: int = 5000, n_series: int = 3) -> None:
     """Build the small régie at ``url`` with its keys in ``data_dir``."""
     store = open_store(url)
     try:
-        series = [Series(f"sensor-{i}", SeriesKind.SENSOR, "W", name=f"sensor {i}", resolution=0.1) for i in range(3)]
+        series = [
+            Series(f"sensor-{i}", SeriesKind.SENSOR, "W", name=f"sensor {i}", resolution=0.1) for i in range(n_series)
+        ]
         store.save_inventory(Inventory(Territory("village", "Village"), series=series))
         rng = np.random.default_rng(7)
         t = T0 + 10 * np.arange(points, dtype=np.int64)
