@@ -39,15 +39,17 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def take_backup(url: str, dest: Path, data_dir: Path, passphrase: str | None, *, now: datetime | None = None) -> Path:
-    """Back up the store at ``url`` and the secrets of ``data_dir`` into a new folder in ``dest``.
+def take_backup(
+    url: str, dest: Path, data_dir: Path | None, passphrase: str | None, *, now: datetime | None = None
+) -> Path:
+    """Back up the store at ``url`` and the secrets of ``data_dir`` (None: none) into a new folder in ``dest``.
 
     The store is read through a consistent view (writers go on); the secrets are sealed with
     ``passphrase``, which is required as soon as there is a secret to keep. Returns the backup's folder."""
     now = now or datetime.now(UTC)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    if sealed.secret_files(data_dir) and not passphrase:
+    if data_dir is not None and sealed.secret_files(data_dir) and not passphrase:
         raise BackupError(
             f"{data_dir} holds keys that a backup must keep, sealed with a passphrase: set {sealed.PASSPHRASE_ENV}"
         )
@@ -70,7 +72,7 @@ def take_backup(url: str, dest: Path, data_dir: Path, passphrase: str | None, *,
     return final
 
 
-def _fill(url: str, work: Path, data_dir: Path, passphrase: str | None, now: datetime) -> Manifest:
+def _fill(url: str, work: Path, data_dir: Path | None, passphrase: str | None, now: datetime) -> Manifest:
     engine = make_engine(url)
     try:
         revision = current_revision(engine)
@@ -89,7 +91,7 @@ def _fill(url: str, work: Path, data_dir: Path, passphrase: str | None, now: dat
     finally:
         engine.dispose()
     names: list[str] = []
-    if passphrase and sealed.secret_files(data_dir):
+    if data_dir is not None and passphrase and sealed.secret_files(data_dir):
         blob, names = sealed.seal(data_dir, passphrase)
         (work / SECRETS_FILE).write_bytes(blob)
     files = {f.relative_to(work).as_posix(): sha256_file(f) for f in sorted(work.rglob("*")) if f.is_file()}

@@ -34,10 +34,15 @@ def current_revision(engine: Engine) -> str | None:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, backup_dir: Path | None = None) -> None:
     """Migrate to ``revision`` in one transaction: a migration that fails leaves the store as it was
-    (SQLite and PostgreSQL both have transactional DDL)."""
+    (SQLite and PostgreSQL both have transactional DDL).
+
+    With ``backup_dir``, a store that holds data and is not at the newest revision is first backed up there
+    (:func:`regie.operations.backup.take_backup`); if that backup fails, nothing is migrated."""
     cfg = _config()
+    if backup_dir is not None and revision == "head":
+        backup_before_migrating(engine, backup_dir)
     with _LOCK, engine.execution_options(writer=True).begin() as conn:
         if conn.dialect.name == "postgresql":  # two processes opening a new store: one migrates
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7366871)")
@@ -51,3 +56,18 @@ def downgrade(engine: Engine, revision: str) -> None:
     with _LOCK, engine.execution_options(writer=True).begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+
+
+def backup_before_migrating(engine: Engine, backup_dir: Path) -> Path | None:
+    """A backup of the store's data before a migration touches it; None when there is nothing to migrate or
+    nothing to lose. Keys stay out: a migration never touches the data folder's secrets."""
+    now = current_revision(engine)
+    if now is None or now == revisions()[-1]:
+        return None
+    from regie.operations.backup import take_backup
+    from regie.operations.snapshot import reflect, row_counts
+
+    with engine.connect() as conn:
+        if not any(row_counts(conn, reflect(conn)).values()):
+            return None
+    return take_backup(engine.url.render_as_string(hide_password=False), backup_dir, None, None)

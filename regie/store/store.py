@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.engine import make_url
 
 from regie.model import Inventory, Readings, Series
 from regie.model.calendar import Level
@@ -221,8 +223,20 @@ class Transaction:
         return quarantine.add(self.conn, readings)
 
 
-def open_store(url: str) -> Store:
-    """Open (and create or migrate) the store at ``url``."""
+def open_store(url: str, *, backup_dir: Path | None = None) -> Store:
+    """Open (and create or migrate) the store at ``url``. A store that holds data is backed up before a
+    migration, into ``backup_dir`` (default: :func:`default_backup_dir`)."""
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade(engine, backup_dir=backup_dir or default_backup_dir(url))
     return Store(engine)
+
+
+def default_backup_dir(url: str) -> Path | None:
+    """Where backups taken before a migration go: ``backups/`` beside an SQLite file (the data folder, by
+    default), else in the data folder of the settings."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return Path(u.database).parent / "backups" if u.database and u.database != ":memory:" else None
+    from regie.config import get_settings
+
+    return get_settings().data_dir / "backups"
