@@ -15,11 +15,16 @@ DataDirOption = Annotated[Path | None, typer.Option(help="data folder whose keys
 
 
 def _passphrase(*, new: bool) -> str | None:
-    """From REGIE_BACKUP_PASSPHRASE, else a hidden prompt when someone is there (never from argv: ps shows it)."""
+    """From REGIE_BACKUP_PASSPHRASE, else the systemd credential ``backup-passphrase`` (``LoadCredential=``,
+    deploy/systemd/regie-backup.service), else a hidden prompt when someone is there. Never from argv: ps
+    shows it to every user."""
     from regie.operations.secrets import PASSPHRASE_ENV
 
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV]
+    credential = Path(os.environ.get("CREDENTIALS_DIRECTORY", "/nonexistent")) / "backup-passphrase"
+    if credential.is_file():
+        return credential.read_text(encoding="utf-8").rstrip("\n")
     if sys.stdin.isatty():
         return typer.prompt("backup passphrase", hide_input=True, confirmation_prompt=new)
     return None

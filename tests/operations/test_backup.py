@@ -23,6 +23,13 @@ def _sqlite(path: Path) -> str:
 
 
 @pytest.fixture
+def passphrase(monkeypatch) -> str:
+    """The backup passphrase, given as a timer would: in REGIE_BACKUP_PASSPHRASE."""
+    monkeypatch.setenv("REGIE_BACKUP_PASSPHRASE", PASSPHRASE)
+    return PASSPHRASE
+
+
+@pytest.fixture
 def source(tmp_path) -> tuple[str, Path]:
     data_dir = tmp_path / "source-data"
     url = _sqlite(data_dir / "regie.sqlite")
@@ -142,3 +149,17 @@ def test_cli_backup_verify_restore_and_retention(tmp_path, source, passphrase, m
     r = runner.invoke(app, ["backup", str(dest), *args])
     assert r.exit_code == 2 and "REGIE_BACKUP_PASSPHRASE" in r.output
     assert os.listdir(dest) == [folder.name]
+
+
+def test_the_passphrase_comes_from_a_systemd_credential(tmp_path, source, monkeypatch) -> None:
+    """deploy/systemd/regie-backup.service hands the passphrase over with LoadCredential=, not the environment."""
+    url, data_dir = source
+    monkeypatch.delenv("REGIE_BACKUP_PASSPHRASE", raising=False)
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "backup-passphrase").write_text(PASSPHRASE + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    r = CliRunner().invoke(app, ["backup", str(tmp_path / "b"), "--database-url", url, "--data-dir", str(data_dir)])
+    assert r.exit_code == 0, r.output
+    (folder,) = backup.list_backups(tmp_path / "b")
+    assert restore.verify(folder.path, PASSPHRASE).ok
