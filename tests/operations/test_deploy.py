@@ -58,3 +58,14 @@ def test_timers_start_their_service(units: Path) -> None:
     for timer in (u for u in UNITS if u.endswith(".timer")):
         assert (units / timer.replace(".timer", ".service")).exists()
         assert "Persistent=true" in (units / timer).read_text()  # a night missed while off runs at boot
+
+
+def test_the_example_settings_file_is_valid(monkeypatch) -> None:
+    """deploy/regie.toml.example loads (an unknown or unsafe setting would stop regie at start-up)."""
+    from regie.config import get_settings
+
+    for name in list(os.environ):
+        if name.startswith("REGIE_"):
+            monkeypatch.delenv(name)
+    settings = get_settings(DEPLOY.parent / "regie.toml.example")
+    assert settings.public_https and settings.host == "127.0.0.1" and str(settings.backup_dir) == "/var/backups/regie"
