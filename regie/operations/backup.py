@@ -53,6 +53,7 @@ def take_backup(
         raise BackupError(
             f"{data_dir} holds keys that a backup must keep, sealed with a passphrase: set {sealed.PASSPHRASE_ENV}"
         )
+    remove_stale_partials(dest)
     work = dest / f"{PARTIAL}{now.strftime(_STAMP)}-{os.getpid()}"
     work.mkdir()
     try:
@@ -70,6 +71,28 @@ def take_backup(
         raise
     del manifest
     return final
+
+
+def remove_stale_partials(dest: Path) -> list[Path]:
+    """Delete the ``.partial-*`` folders of backups that were killed: their process (the pid ending the
+    name) no longer runs on this machine. A backup still running keeps its folder."""
+    gone = []
+    for p in Path(dest).glob(f"{PARTIAL}*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if p.is_dir() and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    return gone
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def _fill(url: str, work: Path, data_dir: Path | None, passphrase: str | None, now: datetime) -> Manifest:

@@ -61,3 +61,8 @@ def test_kill_9_during_a_backup_leaves_the_last_complete_one_intact(tmp_path) ->
         assert store.count_points() == promised.points == 12 * 20_000
     finally:
         store.close()
+
+    # the next backup clears the killed one's folder (its process is gone) and completes
+    second = backup.take_backup(url, dest, data_dir, PASSPHRASE)
+    assert sorted(p.name for p in dest.iterdir()) == sorted([first.name, second.name])
+    assert read_manifest(second).points == promised.points + 1
