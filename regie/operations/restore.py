@@ -39,6 +39,8 @@ def restore(src: Path, url: str, data_dir: Path | None, passphrase: str | None, 
         if not passphrase:
             raise BackupError(f"the backup's secrets are sealed: set {sealed.PASSPHRASE_ENV} to restore them")
         files = sealed.unseal((folder / SECRETS_FILE).read_bytes(), passphrase)  # before touching the store
+        if not force:
+            sealed.refuse_clashes(files, Path(data_dir))
     known = revisions()
     if manifest.schema_revision not in known:
         raise BackupError(f"the backup's schema {manifest.schema_revision} is newer than this regie's: upgrade regie")

@@ -83,15 +83,22 @@ def unseal(blob: bytes, passphrase: str) -> dict[str, bytes]:
     return out
 
 
+def refuse_clashes(files: dict[str, bytes], data_dir: Path) -> None:
+    """Raise when the data folder already holds a different file of the same name (a restore checks this
+    before it touches the store: all or nothing)."""
+    clashes = [n for n, c in files.items() if (data_dir / n).exists() and (data_dir / n).read_bytes() != c]
+    if clashes:
+        raise SecretsError(
+            f"{data_dir} already holds other secrets ({', '.join(clashes)}): add --force to replace them"
+        )
+
+
 def install(files: dict[str, bytes], data_dir: Path, *, force: bool = False) -> list[str]:
     """Write restored secrets into a data folder (mode 0600); an existing different file is kept unless
     ``force`` (a restore must not silently replace the key a running régie signs with)."""
     data_dir = Path(data_dir)
-    clashes = [n for n, c in files.items() if (data_dir / n).exists() and (data_dir / n).read_bytes() != c]
-    if clashes and not force:
-        raise SecretsError(
-            f"{data_dir} already holds other secrets ({', '.join(clashes)}): add --force to replace them"
-        )
+    if not force:
+        refuse_clashes(files, data_dir)
     for name, content in files.items():
         path = data_dir / name
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

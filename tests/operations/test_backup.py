@@ -163,3 +163,17 @@ def test_the_passphrase_comes_from_a_systemd_credential(tmp_path, source, monkey
     assert r.exit_code == 0, r.output
     (folder,) = backup.list_backups(tmp_path / "b")
     assert restore.verify(folder.path, PASSPHRASE).ok
+
+
+def test_restore_keeps_other_keys_and_the_store_untouched(tmp_path, source) -> None:
+    """A data folder with another régie's keys: refused before anything is loaded (a restore is all or nothing)."""
+    url, data_dir = source
+    folder = backup.take_backup(url, tmp_path / "backups", data_dir, PASSPHRASE)
+    other = tmp_path / "other"
+    keys.load_or_create_secret(other)
+    target = _sqlite(tmp_path / "t.sqlite")
+    with pytest.raises(SecretsError, match=r"already holds other secrets \(keys/secret.key\).*--force"):
+        restore.restore(folder, target, other, PASSPHRASE)
+    assert not (tmp_path / "t.sqlite").exists()
+    restore.restore(folder, target, other, PASSPHRASE, force=True)
+    assert (other / "keys" / "secret.key").read_bytes() == (data_dir / "keys" / "secret.key").read_bytes()

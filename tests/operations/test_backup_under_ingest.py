@@ -22,9 +22,10 @@ CLIENTS, ROWS = 4, 20
 POSTS_BEFORE, POSTS_AFTER = 15, 15  # each client's acknowledged posts before the backup, and after it started
 
 
-def test_backup_during_a_four_client_http_ingest(tmp_path) -> None:
+def test_backup_during_a_four_client_http_ingest(tmp_path, store_url: str) -> None:
+    """On SQLite (the online backup API) and on PostgreSQL (one REPEATABLE READ read-only transaction)."""
     data_dir = tmp_path / "data"
-    url = f"sqlite:///{data_dir / 'regie.sqlite'}"
+    url = store_url
     fill_store(url, data_dir, points=100)
     store = open_store(url)
     key = apikeys.create_key(store, "emonpi", ["write"])[1]
