@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.engine import make_url
 
 from regie.model import Inventory, Readings, Series
 from regie.model.calendar import Level
@@ -225,18 +224,8 @@ class Transaction:
 
 def open_store(url: str, *, backup_dir: Path | None = None) -> Store:
     """Open (and create or migrate) the store at ``url``. A store that holds data is backed up before a
-    migration, into ``backup_dir`` (default: :func:`default_backup_dir`)."""
+    migration, into ``backup_dir`` (default: ``backups/`` of the data folder, see
+    :func:`regie.store.migrate.default_backup_dir`)."""
     engine = make_engine(url)
-    upgrade(engine, backup_dir=backup_dir or default_backup_dir(url))
+    upgrade(engine, backup_first=True, backup_dir=backup_dir)
     return Store(engine)
-
-
-def default_backup_dir(url: str) -> Path | None:
-    """Where backups taken before a migration go: ``backups/`` beside an SQLite file (the data folder, by
-    default), else in the data folder of the settings."""
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        return Path(u.database).parent / "backups" if u.database and u.database != ":memory:" else None
-    from regie.config import get_settings
-
-    return get_settings().data_dir / "backups"
