@@ -43,7 +43,7 @@ def backup(
     """Back up the store and its keys (sealed with a passphrase) while regie keeps running; or verify a backup."""
     from regie.failures import ExitCode
     from regie.operations.backup import prune, take_backup
-    from regie.operations.manifest import BackupError
+    from regie.operations.manifest import BackupError, read_manifest
     from regie.operations.restore import verify as verify_backup
     from regie.operations.retention import Policy
     from regie.operations.secrets import SecretsError
@@ -66,7 +66,12 @@ def backup(
         settings = load_settings()
         url = database_url or settings.resolved_database_url
         folder = take_backup(url, path, data_dir or settings.data_dir, _passphrase(new=True))
-        console.print(f"backup of [bold]{_redact(url)}[/] written to {folder}")
+        m = read_manifest(folder, check_files=False)
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        console.print(
+            f"backup of [bold]{_redact(url)}[/] written to {folder}: {m.points:,} points in {len(m.series)} series, "
+            f"{sum(m.tables.values()):,} rows, {len(m.secrets)} key file(s) sealed, {size / 2**20:.1f} MiB"
+        )
         if policy is not None:
             for gone in prune(path, policy):
                 console.print(f"pruned {gone.name}")

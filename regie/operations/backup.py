@@ -57,7 +57,7 @@ def take_backup(
     work = dest / f"{PARTIAL}{now.strftime(_STAMP)}-{os.getpid()}"
     work.mkdir()
     try:
-        manifest = _fill(url, work, data_dir, passphrase, now)
+        _fill(url, work, data_dir, passphrase, now)
         for f in work.rglob("*"):
             if f.is_file():
                 _fsync(f)
@@ -69,7 +69,6 @@ def take_backup(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    del manifest
     return final
 
 
