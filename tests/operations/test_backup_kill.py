@@ -23,7 +23,7 @@ REPO = Path(__file__).parents[2]
 def test_kill_9_during_a_backup_leaves_the_last_complete_one_intact(tmp_path) -> None:
     data_dir = tmp_path / "data"
     url = f"sqlite:///{data_dir / 'regie.sqlite'}"
-    fill_store(url, data_dir, points=20_000, n_series=12)
+    fill_store(url, data_dir, points=20_000, n_series=40)
     dest = tmp_path / "backups"
     first = backup.take_backup(url, dest, data_dir, PASSPHRASE)
     promised = read_manifest(first)
@@ -58,7 +58,7 @@ def test_kill_9_during_a_backup_leaves_the_last_complete_one_intact(tmp_path) ->
     assert restore.verify(dest, PASSPHRASE).ok
     store = open_store(target)
     try:
-        assert store.count_points() == promised.points == 12 * 20_000
+        assert store.count_points() == promised.points == 40 * 20_000
     finally:
         store.close()
 
