@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from sqlalchemy import text
@@ -134,6 +134,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(StoreCollector(app))
+        # process_cpu_seconds_total, process_resident_memory_bytes...: what the régie costs the machine
+        ProcessCollector(registry=self.registry)
 
 
 class StoreCollector:

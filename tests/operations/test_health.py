@@ -106,6 +106,7 @@ def test_metrics_on_loopback(world, tmp_path) -> None:
     assert 'regie_http_request_duration_seconds_count{method="POST",route="/input/bulk.json"} 1.0' in text
     assert "regie_backups 1.0" in text and "regie_backup_age_seconds " in text
     assert "regie_store_up 1.0" in text
+    assert "process_resident_memory_bytes " in text and "process_cpu_seconds_total " in text
 
 
 def test_metrics_refuse_a_caller_off_this_machine_without_the_token(world) -> None:
