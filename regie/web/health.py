@@ -62,9 +62,7 @@ def readiness(app: FastAPI) -> dict[str, str | None]:
         checks["store"] = None
         revision = current_revision(store.engine)
         newest = newest_revision()
-        checks["schema"] = (
-            None if revision == newest else f"schema {revision}, this regie needs {newest}: run regie init"
-        )
+        checks["schema"] = None if revision == newest else _schema_problem(revision, newest)
     except SQLAlchemyError as exc:
         checks["store"] = f"the store does not answer: {type(exc).__name__}"
     inputs = getattr(app.state, "inputs", None)
@@ -78,6 +76,14 @@ def readiness(app: FastAPI) -> dict[str, str | None]:
         up = mqtt.client.is_connected()
         checks["mqtt"] = None if up else f"not connected to the MQTT broker {mqtt.host}:{mqtt.port}"
     return checks
+
+
+def _schema_problem(revision: str | None, newest: str) -> str:
+    from regie.store.migrate import revisions
+
+    if revision in revisions():
+        return f"schema {revision}, this regie needs {newest}: run regie init"
+    return f"schema {revision} is newer than this regie knows ({newest}): upgrade regie"
 
 
 @router.get("/readyz")
