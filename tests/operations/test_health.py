@@ -118,3 +118,13 @@ def test_metrics_refuse_a_caller_off_this_machine_without_the_token(world) -> No
     app.state.settings = Settings.defaults(data_dir=app.state.settings.data_dir)  # no token set: loopback only
     with TestClient(app) as client:
         assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 403
+
+
+def test_a_store_ahead_of_the_code_asks_for_a_newer_regie(world) -> None:
+    app, _, _ = world
+    with app.state.store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")  # written by a newer release
+    with TestClient(app) as client:
+        r = client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"]["schema"].startswith("schema 9999 is newer than this regie knows")
