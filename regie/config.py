@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         description="alert thresholds per transformer id: loading, min_steps, loss_ratio (else 1.0, 1, 0.08)",
     )
 
+    # ------------------------------------------------------------ operations (docs/operations.md)
+    metrics_token: str | None = Field(
+        default=None, min_length=16, description="bearer token that lets a caller off this machine read /metrics"
+    )
+    backup_dir: Path | None = Field(
+        default=None, description="the folder of backups the timer writes (/metrics shows its age); <data_dir>/backups"
+    )
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

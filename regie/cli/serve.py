@@ -70,6 +70,7 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
             web.state.inputs, host=mqtt[0], port=mqtt[1], base=mqtt[2],
             username=settings.mqtt_username, password=settings.mqtt_password, guards=guards,
         ).start()  # fmt: skip
+        web.state.mqtt = ingester  # /readyz reports whether it is connected
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
     cleanup = setup(web) if setup is not None else None
     shown = settings.public_url or f"http://{host}:{port}"

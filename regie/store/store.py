@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -221,8 +222,10 @@ class Transaction:
         return quarantine.add(self.conn, readings)
 
 
-def open_store(url: str) -> Store:
-    """Open (and create or migrate) the store at ``url``."""
+def open_store(url: str, *, backup_dir: Path | None = None) -> Store:
+    """Open (and create or migrate) the store at ``url``. A store that holds data is backed up before a
+    migration, into ``backup_dir`` (default: ``backups/`` of the data folder, see
+    :func:`regie.store.migrate.default_backup_dir`)."""
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade(engine, backup_first=True, backup_dir=backup_dir)
     return Store(engine)

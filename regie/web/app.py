@@ -17,6 +17,7 @@ from regie.web import (
     auth,
     disclosure,
     emoncms,
+    health,
     imports,
     ingest_pages,
     live,
@@ -57,6 +58,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(password_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     unavailable.install(app)
+    health.install(app)  # /healthz, /readyz, /metrics and request timing
     # Outermost last: a body's size is checked before anything reads it; personal answers are never cached.
     app.add_middleware(NoStoreMiddleware)
     app.add_middleware(BodyLimitMiddleware)

@@ -316,6 +316,11 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/live"): Case("/live", PUBLIC),
     ("GET", "/live/stream"): Case("/live/stream", PUBLIC, params={"once": "1"}),
     ("GET", "/api/live"): Case("/api/live", PUBLIC),
+    # ---------------------------------------------------------------- probes and metrics (regie.web.health)
+    ("GET", "/healthz"): Case("/healthz", PUBLIC),
+    ("GET", "/readyz"): Case("/readyz", PUBLIC),
+    # /metrics: loopback callers or REGIE_METRICS_TOKEN only, whoever is logged in (the test client is neither)
+    ("GET", "/metrics"): Case("/metrics", expect(403)),
 }
 
 
