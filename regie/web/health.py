@@ -214,8 +214,8 @@ def observe_inputs(app: FastAPI) -> None:
     submit = type(inputs).submit
     m = app.state.metrics
 
-    def counted(samples, *, source: str, origin: str = ""):
-        future = submit(inputs, samples, source=source, origin=origin)
+    def counted(samples, *, source: str, **options):
+        future = submit(inputs, samples, source=source, **options)
 
         def done(f) -> None:
             if not f.cancelled() and f.exception() is None:

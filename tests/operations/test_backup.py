@@ -16,6 +16,7 @@ from regie.operations import backup, restore
 from regie.operations.manifest import BackupError, read_manifest
 from regie.operations.secrets import SecretsError
 from regie.store import open_store
+from regie.store.schema import SCHEMA_VERSION
 
 
 def _sqlite(path: Path) -> str:
@@ -41,7 +42,7 @@ def test_backup_restores_everything_it_lists(tmp_path, source) -> None:
     url, data_dir = source
     folder = backup.take_backup(url, tmp_path / "backups", data_dir, PASSPHRASE)
     m = read_manifest(folder)
-    assert m.schema_revision == "0005" and m.source_backend == "sqlite"
+    assert m.schema_revision == SCHEMA_VERSION and m.source_backend == "sqlite"
     assert m.points == 3 * 5000 and m.tables["quarantine"] == 1 and m.tables["account"] == 1
     assert m.access_log["size"] == 6 and m.secrets == ["keys/audit-ed25519.pem", "keys/secret.key"]
     # the keys are sealed: neither key's bytes are anywhere in the backup in clear

@@ -22,7 +22,6 @@ sys.path.insert(0, str(HERE.parents[2]))
 
 from regie.governance import audit  # noqa: E402
 from regie.model import Readings  # noqa: E402
-from regie.store import Store  # noqa: E402
 from regie.store.engine import make_engine  # noqa: E402
 from regie.store.migrate import revisions, upgrade  # noqa: E402
 from regie.store.timeseries import SeriesRef, TimeSeriesStore  # noqa: E402
@@ -58,10 +57,17 @@ def make(revision: str, path: Path) -> None:
             conn.execute(
                 insert(md.tables["api_key"]).values(name="emonpi", key_hash="ab" * 32, scopes="write", created_at=T0)
             )
-    if "access_log" in md.tables:
-        store = Store(engine)
-        for i in range(3):
-            audit.append(store, audit.AccountEvent("create", f"user{i}", "cli"), now=T0 + i)
+    if "access_log" in md.tables:  # as that release wrote them: only the columns its table has
+        prev = audit.GENESIS
+        with engine.execution_options(writer=True).begin() as conn:
+            for i in range(3):
+                entry = {"action": "create", "actor": "cli", "at": T0 + i, "kind": "account", "seq": i + 1,
+                         "subject_id": None, "username": f"user{i}"}  # fmt: skip
+                text = audit.canonical(entry)
+                digest = audit.chain_hash(prev, text)
+                conn.execute(insert(md.tables["access_log"]).values(
+                    seq=i + 1, at=T0 + i, kind="account", subject_id=None, entry=text, prev_hash=prev, hash=digest))
+                prev = digest
     engine.dispose()
     raw = sqlite3.connect(path)
     raw.execute("PRAGMA journal_mode=DELETE")
