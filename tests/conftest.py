@@ -12,15 +12,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from needs import service_missing
 
 POSTGRES_URL = os.environ.get("REGIE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def service_missing(reason: str) -> None:
-    """Skip (developer machine) or fail (CI) when a service a test needs is not there."""
-    if os.environ.get("REGIE_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (REGIE_REQUIRE_SERVICES=1: services are required)", pytrace=False)
-    pytest.skip(reason)
 
 
 def _postgres_reachable() -> str | None:

@@ -103,3 +103,9 @@ def test_test_modules_have_unique_names() -> None:
     """Test folders are not packages: two test files with one name cannot both be collected."""
     names = [p.name for p in (ROOT.parent / "tests").rglob("test_*.py")]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def test_no_test_imports_conftest_by_name() -> None:
+    """Several folders have a conftest.py: which one `from conftest import` finds depends on the run."""
+    found = [str(p) for p in (ROOT.parent / "tests").rglob("*.py") if "from conftest import" in p.read_text("utf-8")]
+    assert found == []

@@ -123,12 +123,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "disk"
     mount.mkdir()
     if os.geteuid() != 0:
-        from conftest import service_missing
+        from needs import service_missing
 
         service_missing("a full-disk test mounts a small tmpfs, which needs root (CI runs as root)")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
-        from conftest import service_missing
+        from needs import service_missing
 
         service_missing(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import service_missing
+from needs import service_missing
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "systemd"
 UNITS = sorted(p.name for p in DEPLOY.glob("regie-*.*") if p.is_file())

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 from backup_world import fill_store
-from conftest import service_missing
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from needs import service_missing
 from servers import AppServer
 
 from regie.store import open_store
