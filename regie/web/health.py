@@ -24,10 +24,10 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from regie.config import is_loopback
+from regie.store import probes
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -57,8 +57,7 @@ def readiness(app: FastAPI) -> dict[str, str | None]:
     store = app.state.store
     checks: dict[str, str | None] = {}
     try:
-        with store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        probes.ping(store)
         checks["store"] = None
         revision = current_revision(store.engine)
         newest = newest_revision()
@@ -157,14 +156,8 @@ class StoreCollector:
         store = self.app.state.store
         up = GaugeMetricFamily("regie_store_up", "1 when the store answers")
         try:
-            with store.engine.connect() as conn:
-                quarantine = conn.execute(text("SELECT count(*) FROM quarantine")).scalar_one()
-                decisions = conn.execute(
-                    text(
-                        'SELECT sum(CASE WHEN entry LIKE \'%"decision":"allowed"%\' THEN 1 ELSE 0 END), '
-                        "count(*) FROM access_log WHERE kind = 'access'"
-                    )
-                ).one()
+            quarantine = probes.quarantine_size(store)
+            allowed_n, all_n = probes.gate_decisions(store)
         except SQLAlchemyError:
             up.add_metric([], 0)
             yield up
@@ -177,9 +170,8 @@ class StoreCollector:
                 "Decisions of the gate on personal reads, from the access log",
                 labels=["decision"],
             )
-            allowed_n = int(decisions[0] or 0)
             gate.add_metric(["allowed"], allowed_n)
-            gate.add_metric(["refused"], int(decisions[1]) - allowed_n)
+            gate.add_metric(["refused"], all_n - allowed_n)
             yield gate
         yield from _backup_metrics(self.app)
 
