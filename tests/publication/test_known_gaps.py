@@ -31,7 +31,6 @@ def store(tmp_path) -> Iterator[Store]:
     s.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the usage table is computed from today's data, not frozen")
 def test_the_usage_table_before_and_after_an_erasure_does_not_give_the_members_month(store: Store) -> None:
     inv = store.load_inventory()  # the spa counted as residential: one column, shown (no secondary suppression)
     store.save_inventory(replace(inv, delivery_points=[replace(d, usage="residential") if d.prm == SPA_PRM else d
