@@ -2,8 +2,8 @@
 
 It plays an outsider who saves everything public — ``/api/balance`` at every step (PT30M, PT1H, P1D, P1M),
 over the whole period and over overlapping windows, and the consumption-by-usage table (its cells and
-margins) — and an operator who saves the transformer's table of
-who drove each peak. Between collections it provokes what issue 18 names: a member's erasure, a correction
+margins) — and an operator who saves the transformer's table (its monthly downstream energy, who drove each
+peak). Between collections it provokes what issue 18 names: a member's erasure, a correction
 touching one household, a new household's data, an import of one household's next day; then a correction of
 every household (which the rule lets out, so the attacker has a real revision to work on).
 
@@ -179,6 +179,25 @@ def transformer_rows(store: Store) -> list[str]:
     return bad
 
 
+def grid_observations(store: Store, state: int) -> list[Observation]:
+    """What an operator without grants saves of the transformer's table: the monthly downstream energy, and each
+    usage group's power at each peak, as (interval, energy). Production is constant across the attacker's
+    states, so a difference of two states is one of consumption alone, which :func:`attack` checks."""
+    viewer = Account(0, "operator", Role.ADMIN)  # no stated reason: secrecy applies
+    r = transformer_report(store, "tr1", DAY1, DAY1 + timedelta(days=DAYS), caller=viewer)
+    a, b = (int(datetime.fromisoformat(r[k]).timestamp()) for k in ("start", "end"))
+    months = [int(datetime.fromisoformat(m).timestamp()) for m in r["losses"]["month"]]
+    bounds = [max(m, a) for m in months] + [b]
+    out = [Observation(state, bounds[i], bounds[i + 1], v)
+           for i, v in enumerate(r["losses"]["downstream_wh"]) if v is not None]  # fmt: skip
+    pc = r["peak_contributions"]
+    for p, row in zip(r["peaks"], pc["values_w"], strict=True):
+        t = int(datetime.fromisoformat(p["t"]).timestamp())
+        out += [Observation(state, t, t + 1800, v / 2) for g, v in zip(pc["groups"], row, strict=True)
+                if v is not None and g == "residential"]  # fmt: skip
+    return out
+
+
 def usage_figures(client: TestClient, state: int) -> list[tuple[int, frozenset[tuple[str, str]], float]]:
     """Every figure of the public usage table at this state: (state, the (month, usage) cells it sums, Wh)."""
     r = client.get("/api/territory/consumption-by-usage")
@@ -250,7 +269,7 @@ def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
         lambda: store.write([Readings(f"c{i:02d}", t2, household_curve(i, t2) * 1.1)
                              for i in range(HOUSEHOLDS) if i != 3]),  # every household corrected
     ]
-    observations, truths, rows, usages, usage_truths = [], [], [], [], []
+    observations, truths, rows, usages, usage_truths, grids = [], [], [], [], [], []
     with TestClient(create_app(store)) as client:
         for state in range(len(changes) + 1):
             if state:
@@ -260,6 +279,7 @@ def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
             rows += transformer_rows(store)
             usages += usage_figures(client, state)
             usage_truths.append(usage_truth(store))
+            grids += grid_observations(store, state)
     assert len({o.state for o in observations}) == len(changes) + 1, "every state publishes something"
     last = {(o.lo, o.hi): o.wh for o in observations if o.state == len(changes)}
     assert any(o.state == 0 and last.get((o.lo, o.hi), o.wh) != o.wh for o in observations), (
@@ -270,6 +290,32 @@ def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
     assert {f[0] for f in usages} == set(range(len(changes) + 1)), "the usage table is published at every state"
     leaks = usage_attack(usages, usage_truths)
     assert not leaks, f"{len(leaks)} differences of the usage table isolate too little, e.g. {leaks[:5]}"
+    assert {o.state for o in grids} == set(range(len(changes) + 1)), "the transformer's table shows figures"
+    leaks = attack(grids, truths)
+    assert not leaks, f"{len(leaks)} differences of the transformer's table isolate too little, e.g. {leaks[:5]}"
+
+
+def test_the_differencing_attacker_finds_nothing_in_the_transformers_table(store: Store) -> None:
+    """The operator's side without an erasure first (after one, the erased household's series has no readings
+    and no step is complete: the downstream energy shows 0 and there is nothing to subtract)."""
+    t1, t2 = grid(1), grid(1, DAY1 + timedelta(days=1))
+    changes = [
+        lambda: store.write([Readings("c05", t1, household_curve(5, t1) * 1.5)]),  # a correction of one household
+        lambda: store.write([Readings("c07", t2, household_curve(7, t2) * 0.5)]),  # another one's second day
+        lambda: store.write([Readings(f"c{i:02d}", t2, household_curve(i, t2) * 1.1)
+                             for i in range(HOUSEHOLDS)]),  # every household corrected
+    ]
+    grids, truths = [], []
+    for state in range(len(changes) + 1):
+        if state:
+            changes[state - 1]()
+        truths.append(truth(store))
+        grids += grid_observations(store, state)
+    assert {o.state for o in grids} == set(range(len(changes) + 1)), "the transformer's table shows figures"
+    revised = {o.wh for o in grids if o.hi - o.lo > 1800}
+    assert len(revised) > 1, "the correction of every household is published: a revision to work on"
+    leaks = attack(grids, truths)
+    assert not leaks, f"{len(leaks)} differences of the transformer's table isolate too little, e.g. {leaks[:5]}"
 
 
 @pytest.mark.slow

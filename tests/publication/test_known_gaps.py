@@ -45,7 +45,6 @@ def test_the_usage_table_before_and_after_an_erasure_does_not_give_the_members_m
     assert abs((b - a) - month_wh) > 1.0, "the residential month before minus after is the erased member's"
 
 
-@pytest.mark.xfail(strict=True, reason="a transformer's monthly losses are protected within one table, not over time")
 def test_a_transformers_monthly_downstream_before_and_after_a_correction_does_not_give_the_household(
     store: Store,
 ) -> None:
