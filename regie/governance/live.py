@@ -39,3 +39,20 @@ def log_live_group(store: Store, figure: str, points: int, quantum_w: float, at:
     event = audit.AccessEvent(PUBLIC_LIVE, "public", None, f"live:{figure}", None, int(at), int(at), "live",
                               PURPOSE, "allowed", reason, None, int(points))  # fmt: skip
     return audit.append(store, event, now=at).seq
+
+
+def live_values_at(store: Store, series_ids: list[str], at: int, lookback: int) -> dict[str, tuple[int, float]]:
+    """Each series' newest stored reading at or before ``at`` (within ``lookback`` [s]): what its input's last
+    value was when the live publication published a frame at ``at``. For :mod:`regie.publication.live` only,
+    to go on after a restart from a frame whose values it did not keep (``docs/live.md``); logged by the
+    caller with :func:`log_live_group`."""
+    out: dict[str, tuple[int, float]] = {}
+    for sid in series_ids:
+        try:
+            t, v = store.read(sid, at - lookback, at + 1)
+        except LookupError:  # a series never written: no reading
+            continue
+        ok = [i for i in range(len(t)) if v[i] == v[i]]  # finite readings only (NaN != NaN)
+        if ok:
+            out[sid] = (int(t[ok[-1]]), float(v[ok[-1]]))
+    return out

@@ -24,6 +24,7 @@ from regie.store.schema import (
     consent,
     consent_event,
     input_map,
+    live_frame,
     login_throttle,
     membership,
     person,
@@ -145,3 +146,14 @@ def refuse_erased(conn: Connection, holder_ids: Sequence[str], where: str) -> No
         raise ErasedHolderError(
             f"{where}: holder id(s) {', '.join(sorted(erased))} belonged to a person erased at their request "
             "(GDPR art. 17); an erased id is never reused — give the new person or organisation another id")
+
+
+def forget_live_points(conn: Connection, keys: Sequence[str]) -> None:
+    """Take these delivery points (or series ids) out of the live publication's stored groups and frames
+    (``live_frame``): a frame restored later no longer adds up without them and is held (``docs/live.md``)."""
+    gone = set(keys)
+    for r in conn.execute(select(live_frame)).mappings().all():
+        points = [k for k in json.loads(r["points"]) if k not in gone]
+        members = None if r["members"] is None else json.dumps([k for k in json.loads(r["members"]) if k not in gone])
+        conn.execute(update(live_frame).where(live_frame.c.figure == r["figure"], live_frame.c.seq == r["seq"])
+                     .values(points=json.dumps(points), members=members))  # fmt: skip
