@@ -1,7 +1,6 @@
-"""What the publication does not protect over time yet (docs/publication.md, "Left for later").
-
-Strict expected failures: each replays the differencing attack on a figure that is not frozen yet. When the
-figure moves onto the ledger the test passes, ``strict`` turns that into a failure, and the marker goes.
+"""The gaps the publication left, now closed (docs/publication.md, "The usage table", "The grid tables over
+time"): each replays the differencing attack on a figure that was not frozen (they were strict expected
+failures until the usage table and the grid tables moved onto the ledger).
 """
 
 from __future__ import annotations
