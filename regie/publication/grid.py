@@ -10,8 +10,9 @@ revision only when its difference passes the rule. The régie itself (an admin w
 caller entitled to every contributor) still gets exact figures: it is not the one the rule protects against.
 
 Each point's contribution is read through the gate by the publication's account
-(:func:`regie.publication.contributions.read`, logged); a result is kept per state of the store, window and
-figure, so a page shown again reads nothing twice.
+(:func:`regie.publication.contributions.read`, logged), once per series for every figure of the window (the
+last window's reads are kept); a figure is kept per state of the store, window and series, so a page shown
+again reads nothing twice.
 """
 
 from __future__ import annotations
@@ -31,22 +32,31 @@ from regie.store import published as cells
 _LOCK = threading.Lock()
 _BASES: weakref.WeakKeyDictionary[Store, dict[str, ledger.Basis]] = weakref.WeakKeyDictionary()
 _FIGURES: weakref.WeakKeyDictionary[Store, dict[tuple, ledger.Figure]] = weakref.WeakKeyDictionary()
+_READS: weakref.WeakKeyDictionary[Store, dict[tuple, contrib.Contributions]] = weakref.WeakKeyDictionary()
 
 
-def _signed(store: Store, series: Sequence[Series], negative: Collection[str], a: int, b: int,
-            step: int) -> contrib.Contributions:  # fmt: skip
-    """Each point's contribution, the series in ``negative`` (injection) counted negatively."""
-    parts = [(contrib.read(store, [s for s in series if (s.id in negative) == neg], a, b, step), -1.0 if neg else 1.0)
-             for neg in (False, True)]  # fmt: skip
-    keys = tuple(sorted({k for c, _ in parts for k in c.keys}))
-    row = {k: i for i, k in enumerate(keys)}
+def _signed(store: Store, series: Sequence[Series], negative: Collection[str], a: int, b: int, step: int,
+            state: tuple[int, ...]) -> contrib.Contributions:  # fmt: skip
+    """Each point's contribution, the series in ``negative`` (injection) counted negatively. Each series is
+    read once per state of the store and window, whichever figures of the transformer need it."""
+    reads = _READS.setdefault(store, {})
+    for old in [k for k in reads if k[0] != state or k[2:] != (a, b, step)]:  # one window at a time: bounded memory
+        del reads[old]
     n = (b - a) // step
-    values, seen = np.zeros((len(keys), n)), np.zeros((len(keys), n), dtype=bool)
-    for c, sign in parts:
-        for i, k in enumerate(c.keys):
-            values[row[k]] += sign * c.values[i]
-            seen[row[k]] |= c.seen[i]
-    return contrib.Contributions(keys, values, seen)
+    rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for s in series:
+        key = (state, s.id, a, b, step)
+        if key not in reads:
+            reads[key] = contrib.read(store, [s], a, b, step)
+        c = reads[key]
+        sign = -1.0 if s.id in negative else 1.0
+        for k, v, seen in zip(c.keys, c.values, c.seen, strict=True):
+            total, any_seen = rows.get(k, (np.zeros(n), np.zeros(n, dtype=bool)))
+            rows[k] = (total + sign * v, any_seen | seen)
+    keys = tuple(sorted(rows))
+    if not keys:
+        return contrib.Contributions((), np.zeros((0, n)), np.zeros((0, n), dtype=bool))
+    return contrib.Contributions(keys, np.vstack([rows[k][0] for k in keys]), np.vstack([rows[k][1] for k in keys]))
 
 
 def frozen(store: Store, figure: str, series: Sequence[Series], a: int, b: int, step: int,
@@ -56,7 +66,7 @@ def frozen(store: Store, figure: str, series: Sequence[Series], a: int, b: int, 
     with _LOCK:
         known = _FIGURES.setdefault(store, {})
         if key not in known:
-            c = _signed(store, series, negative, a, b, step)
+            c = _signed(store, series, negative, a, b, step, key[0])
             bases = _BASES.setdefault(store, {})
             for old in [k for k in known if k[0] != key[0]]:  # older states of the store are never served again
                 del known[old]
