@@ -31,6 +31,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from regie.governance import audit
 from regie.store import Store
+from regie.store.erasure import erased_holders
 from regie.store.schema import account, login_throttle, organisation, person, web_session
 
 #: ANSSI recommends at least 12 characters for a password protecting personal data (ANSSI, "Recommandations
@@ -216,6 +217,9 @@ def create_account(
     _check_password(password, role, (username, display_name))
     at = _now(now)
     with store.engine.execution_options(writer=True).begin() as conn:
+        if holder_id is not None and erased_holders(conn, [holder_id]):
+            raise AccountError(f"holder {holder_id!r} was erased at their request (GDPR art. 17): an erased id "
+                               "is never bound again, it would show the new account the old person's access log")
         if holder_id is not None and not _holder_exists(conn, holder_id):
             raise AccountError(f"no person or organisation {holder_id!r} in this store")
         if conn.execute(select(account.c.id).where(account.c.username == username)).first() is not None:

@@ -16,13 +16,16 @@ the rounding and the purpose; the frames published while that group lasts are co
 
 from __future__ import annotations
 
-from regie.governance import audit
+import numpy as np
+
+from regie.governance import audit, gate
 from regie.store import Store
 from regie.store.inputs import LastValue, last_values
 
 #: The caller named in the log for what the public live view reads (no account: the régie publishes it).
 PUBLIC_LIVE = "public-live"
 PURPOSE = "dpv:ServiceProvision"
+RESTORE_REASON = "public live total: rebuilding the last published frame after a restart (docs/live.md)"
 
 
 def read_live_values(store: Store) -> list[LastValue]:
@@ -39,3 +42,26 @@ def log_live_group(store: Store, figure: str, points: int, quantum_w: float, at:
     event = audit.AccessEvent(PUBLIC_LIVE, "public", None, f"live:{figure}", None, int(at), int(at), "live",
                               PURPOSE, "allowed", reason, None, int(points))  # fmt: skip
     return audit.append(store, event, now=at).seq
+
+
+def live_values_at(store: Store, series_ids: list[str], at: int, lookback: int) -> dict[str, tuple[int, float]]:
+    """Each series' newest stored reading at or before ``at`` (within ``lookback`` [s]): what its input's last
+    value was when the live publication published a frame at ``at``. For :mod:`regie.publication.live` only,
+    to go on after a restart from a frame whose values it did not keep (``docs/live.md``). A personal series
+    is read through the gate by the publication's account, logged (a restart is rare)."""
+    out: dict[str, tuple[int, float]] = {}
+    for sid in series_ids:
+        try:
+            s = store.series(sid)
+        except LookupError:  # a series the inventory no longer has
+            continue
+        if gate.is_personal(store, s):
+            d = gate.read_personal(store, gate.PUBLICATION, sid, at - lookback, at + 1, gate.FINEST, PURPOSE,
+                                   reason=RESTORE_REASON)  # fmt: skip
+            t, v = np.asarray(d.t, dtype=np.int64), np.asarray(d.values, dtype=float)
+        else:
+            t, v = (np.asarray(x) for x in gate.read_open(store, sid, at - lookback, at + 1))
+        ok = np.flatnonzero(np.isfinite(v))
+        if len(ok):
+            out[sid] = (int(t[ok[-1]]), float(v[ok[-1]]))
+    return out

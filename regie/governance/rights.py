@@ -206,6 +206,8 @@ TABLES: dict[str, str] = {
     "acc_participant": "cut: their days leave the participation, the name is blanked",
     "alert": "deleted: alerts about their series and delivery points in their periods",
     "published_cell": "describes no one: public aggregates of at least 10 points, frozen (docs/publication.md)",
+    "live_frame": "anonymised: their delivery points leave the stored live groups (ids, instants and public "
+    "rounded totals, no value); a frame restored later no longer adds up and is held (docs/live.md)",
 }
 
 #: Prefix of the opaque ids that replace an erased holder; no account may hold one (they name no one).
@@ -271,6 +273,7 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
             for a, b in days[prm]:
                 touched_ops.update(operations.remove_days(conn, prm, a, b))
         erasure.forget_readings_of(conn, sorted(node_keys), [p for ps in instants.values() for p in ps])
+        erasure.forget_live_points(conn, sorted(set(instants) | set(erased)))
         today = datetime.fromtimestamp(at, zone).date()
         n_members = erasure.anonymise_holder(conn, holder_id, tomb, sorted(usernames), today)
         bound = sorted({owner_ref(a) for a in accts} | usernames)  # keys by account id, and the old way

@@ -43,9 +43,9 @@ import numpy as np
 
 from regie.governance import secrecy
 from regie.governance.gate import persons_described
-from regie.governance.live import log_live_group, read_live_values
+from regie.governance.live import live_values_at, log_live_group, read_live_values
 from regie.model import Inventory, Series, SeriesKind
-from regie.store import Store
+from regie.store import Store, live_frames
 
 TWIN_PREFIX = "live-"  # a sensor ``live-<id>`` stands for series ``<id>`` at a finer step
 MAX_AGE_S = 300  # a live reading older than this is stale (emonTx posts every 10 s)
@@ -71,6 +71,10 @@ class Group:
     as_of: int | None = None
     not_before: int = 0
     earlier: tuple[Mapping[str, float], ...] = ()  # the last frames of earlier groups, newest first
+    # When each of those frames was published and its rounded total: kept in the store (``live_frame``) with
+    # the point ids, so that a restart rebuilds the frames from the stored readings (never their values).
+    basis_frame: tuple[int, float] | None = None
+    earlier_frames: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +117,11 @@ def advance(g: Group, points: Mapping[str, tuple[int, float]], now: int,
     changes = (fresh - g.members) | (g.members - fresh)
     if changes and verdict((value(k) for k in changes), rule) is None:
         served = g.total is not None  # the old group's frame was served until now: keep a gap after it
-        earlier = (g.basis, *g.earlier)[:EARLIER_GROUPS] if served and g.basis is not None else g.earlier
+        keep = served and g.basis is not None and g.basis_frame is not None
+        earlier = (g.basis, *g.earlier)[:EARLIER_GROUPS] if keep else g.earlier
+        frames = (g.basis_frame, *g.earlier_frames)[:EARLIER_GROUPS] if keep else g.earlier_frames
         g = Group(frozenset(fresh), g.basis, None, None, now + GROUP_GAP_S if served else max(g.not_before, now),
-                  earlier)  # fmt: skip
+                  earlier, g.basis_frame, frames)  # fmt: skip
     n = len(g.members)
     if not g.members and fresh:  # reporting points too few (or one dominant) to form a group
         return g, Hidden(None, verdict((value(k) for k in fresh), rule), 0, None), False
@@ -130,7 +136,7 @@ def advance(g: Group, points: Mapping[str, tuple[int, float]], now: int,
         )  # nothing published before: the whole is judged alone
         if whole is None and step is None:
             total = float(np.round(sum(current.values()) / QUANTUM_W) * QUANTUM_W)
-            g = replace(g, basis=current, total=total, as_of=now)
+            g = replace(g, basis=current, total=total, as_of=now, basis_frame=(now, total))
         elif first:
             return g, Hidden(None, whole or REGROUPING, n, None), False
     assert g.total is not None
@@ -142,6 +148,76 @@ def _moved_verdict(current: Mapping[str, float], past: Mapping[str, float], rule
     moved = [current.get(k, 0.0) - past.get(k, 0.0) for k in set(current) | set(past)
              if current.get(k, 0.0) != past.get(k, 0.0)]  # fmt: skip
     return verdict(moved, rule) if moved else None
+
+
+UNKNOWN = "?"  #: the point a restored frame's unexplained part is booked on (see :func:`restore`)
+RESTORE_LOOKBACK_S = 86_400  #: how far before a frame's instant its points' readings are looked for
+
+
+def _persisted(g: Group) -> tuple[Any, ...]:
+    return (g.members, g.not_before, g.as_of, g.basis_frame, g.earlier_frames)
+
+
+def _stored(g: Group) -> live_frames.StoredGroup:
+    def frame(meta: tuple[int, float] | None, basis: Mapping[str, float] | None) -> live_frames.Frame | None:
+        if meta is None or basis is None:
+            return None
+        return live_frames.Frame(meta[0], meta[1], tuple(k for k in basis if k != UNKNOWN))
+
+    earlier = tuple(f for m, b in zip(g.earlier_frames, g.earlier, strict=False) if (f := frame(m, b)) is not None)
+    return live_frames.StoredGroup(tuple(g.members), g.not_before, g.as_of, frame(g.basis_frame, g.basis), earlier)
+
+
+def restore(store: Store, inv: Inventory, figure: str, at: int) -> Group:
+    """The stored group of ``figure`` with its frames rebuilt from the stored readings at each frame's instant,
+    or a new group after a gap when none is stored (the first start).
+
+    A frame's values are not stored (they are personal); each point's value at the frame's instant is its
+    newest stored reading then. When those do not add up to the published total (within the rounding), the
+    gap — an erased point's readings, a reading that arrived late — is booked on one unknown point
+    (:data:`UNKNOWN`), which counts as a point that moved: the next frame then waits until 10 others moved
+    too, as after any change of fewer than 10 points."""
+    stored = live_frames.load(store, figure)
+    if stored is None:
+        return Group(not_before=at + GROUP_GAP_S)  # a first start begins with a gap
+
+    def rebuild(f: live_frames.Frame) -> dict[str, float]:
+        values = _values_at(store, inv, figure, f.points, f.at)
+        total = sum(values.values())
+        if float(np.round(total / QUANTUM_W) * QUANTUM_W) != f.total:
+            values[UNKNOWN] = f.total - total
+        return values
+
+    basis = rebuild(stored.basis) if stored.basis else None
+    earlier = tuple(rebuild(f) for f in stored.earlier)
+    total = stored.basis.total if stored.basis and stored.as_of is not None else None
+    g = Group(frozenset(stored.members), basis, total, stored.as_of, stored.not_before, earlier,
+              (stored.basis.at, stored.basis.total) if stored.basis else None,
+              tuple((f.at, f.total) for f in stored.earlier))  # fmt: skip
+    if g.members:
+        log_live_group(store, figure, len(g.members), QUANTUM_W, at)
+    return g
+
+
+def _values_at(store: Store, inv: Inventory, figure: str, points: Iterable[str], at: int) -> dict[str, float]:
+    """Each hidden point's value in a frame published at ``at``, as the snapshot summed it: per counted series,
+    the newest reading of its inputs' series (itself, its ``live-`` twin) at or before ``at``."""
+    by_id = {s.id: s for s in inv.series}
+    kind = SeriesKind.PRODUCTION if figure == "production" else SeriesKind.CONSUMPTION
+    wanted = set(points)
+    inputs: dict[str, list[str]] = {}  # counted series → the series its inputs feed
+    for s in inv.series:
+        target = _role(s, by_id)
+        if target is not None and target.kind is kind and (target.prm or target.id) in wanted:
+            inputs.setdefault(target.id, []).append(s.id)
+    read = live_values_at(store, [sid for ids in inputs.values() for sid in ids], at, RESTORE_LOOKBACK_S)
+    out: dict[str, float] = {}
+    for target, ids in inputs.items():
+        got = [read[sid] for sid in ids if sid in read]
+        if got:
+            key = by_id[target].prm or target
+            out[key] = out.get(key, 0.0) + max(got, key=lambda x: x[0])[1]
+    return out
 
 
 def _role(s: Series, by_id: Mapping[str, Series]) -> Series | None:
@@ -162,6 +238,7 @@ class LivePublication:
         self._lock = threading.Lock()
         self._groups: dict[str, Group] = {}
         self._latest = 0  # the latest instant a snapshot was taken at: the groups' time never goes back
+        self._saved: set[str] = set()  # figures whose group this process has stored
 
     def snapshot(self, store: Store, inv: Inventory, now: float) -> dict[str, Any]:
         """What the live page shows at ``now`` [UTC s], fit for the public (see the module docstring). One
@@ -209,9 +286,14 @@ class LivePublication:
                 hidden[figure][key] = (t, v) if old is None else (max(t, old[0]), old[1] + v)
         out: dict[str, Hidden] = {}
         for figure in FIGURES:
-            g = self._groups.get(figure) or Group(not_before=at + GROUP_GAP_S)  # a restart starts with a gap
-            g, out[figure], formed = advance(g, hidden[figure], at)
+            before = self._groups.get(figure)
+            if before is None:  # this process's first frame: go on from the stored group, if any
+                before = restore(store, inv, figure, at)
+            g, out[figure], formed = advance(before, hidden[figure], at)
             self._groups[figure] = g
+            if _persisted(g) != _persisted(before) or figure not in self._saved:
+                live_frames.save(store, figure, _stored(g))
+                self._saved.add(figure)
             if formed:
                 log_live_group(store, figure, len(g.members), QUANTUM_W, at)
         totals: dict[str, float | None] = {}

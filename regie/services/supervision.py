@@ -36,6 +36,7 @@ from regie.governance.accounts import Account
 from regie.governance.system_accounts import SUPERVISION
 from regie.model import IntervalConvention, Series, SeriesKind, Transformer
 from regie.model.calendar import period_starts
+from regie.publication import grid as published_grid
 from regie.store import Store
 
 #: Enedis publishes a day's load curve the next day (Data Connect, SGE R63): a series stamped by the
@@ -164,6 +165,11 @@ def transformer_report(
                                   rows=grp, negative=injection, reason=why)  # fmt: skip
         downstream = np.where(agg.complete[:, 0], agg.values[:, 0], np.nan)
         month_masks = [agg.reasons[m, 0] for m in range(n_months)]
+        if agg.protected and any(m is None for m in month_masks):  # secrecy applies: sums of frozen cells only
+            fig = published_grid.frozen(store, f"downstream:{tr.id}", down, a, b, step, injection)
+            downstream = np.where(agg.complete[:, 0] & ~fig.hidden, fig.value, np.nan)
+            month_masks = [why or (secrecy.SECONDARY if fig.hidden[grp == m].any() else None)
+                           for m, why in enumerate(month_masks)]  # fmt: skip
     values = np.zeros((len(peaks), len(USAGE_GROUPS)))
     counts = np.zeros((len(peaks), len(USAGE_GROUPS)), dtype=np.int64)
     reasons: list[list[str | None]] = [[None] * len(USAGE_GROUPS) for _ in peaks]
@@ -173,9 +179,18 @@ def transformer_report(
         by_usage = {u: [s.id for s in down if _usage_group(s, usage) == u] for u in USAGE_GROUPS}
         pk = gate.read_aggregate(store, who, by_usage, a, b, step, PURPOSE, rows=rows, reason=why)
         counts = pk.counts
+        at_peaks, primary = pk.values[peak_idx], pk.reasons.copy()
+        if pk.protected:  # each group's value at a peak is a frozen cell (regie.publication.grid)
+            series = {s.id: s for s in down}
+            for j, u in enumerate(pk.groups):
+                if by_usage[u] and any(x is None for x in primary[:, j]):  # a masked group needs no reading
+                    fig = published_grid.frozen(store, f"peak:{tr.id}:{u}", [series[i] for i in by_usage[u]], a, b,
+                                                step)  # fmt: skip
+                    at_peaks[:, j] = fig.value[peak_idx]
+                    primary[:, j] = [x or y for x, y in zip(primary[:, j], fig.reason[peak_idx], strict=True)]
         # The transformer's load at each peak is published: the masked groups of a row must pass together.
-        protected = secrecy.protect_published_totals(pk.reasons, counts)
-        values = np.where(protected[np.arange(len(peaks))] != None, np.nan, pk.values[peak_idx])  # noqa: E711
+        protected = secrecy.protect_published_totals(primary, counts)
+        values = np.where(protected[np.arange(len(peaks))] != None, np.nan, at_peaks)  # noqa: E711
         reasons = protected.tolist()
 
     lo = grid.losses(p_tr, downstream, step, grp, n_months)

@@ -8,6 +8,7 @@ so no daily or monthly figure keeps a trace of the erased instants. Inside the c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 
@@ -16,12 +17,14 @@ from sqlalchemy import Connection, and_, delete, false, or_, select, update
 
 from regie.model import Readings
 from regie.store.schema import (
+    access_log,
     account,
     alert,
     api_key,
     consent,
     consent_event,
     input_map,
+    live_frame,
     login_throttle,
     membership,
     person,
@@ -113,3 +116,44 @@ def delete_accounts(conn: Connection, ids: Sequence[int], usernames: Sequence[st
         conn.execute(delete(login_throttle).where(login_throttle.c.key.in_([f"account:{u}" for u in usernames])))
         conn.execute(delete(account).where(account.c.id.in_(ids)))
     return int(keys or 0)
+
+
+class ErasedHolderError(ValueError):
+    """A holder id that was erased is named again (an inventory re-import, an account's holder binding)."""
+
+
+def erased_holders(conn: Connection, holder_ids: Sequence[str]) -> set[str]:
+    """The ids among ``holder_ids`` that the access log records as erased (a ``rights`` entry whose action is
+    ``erase``, written by :func:`regie.governance.rights.erase_member`).
+
+    An erased id must never name anyone again: a re-imported inventory that still lists the erased person
+    would recreate them, and an account bound to the id would see the old person's "who accessed my data"
+    history (the log is append-only and keyed by subject id). GDPR art. 17: erased means not brought back.
+    """
+    ids = sorted(set(holder_ids))
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):
+        q = select(access_log.c.subject_id, access_log.c.entry).where(
+            access_log.c.kind == "rights", access_log.c.subject_id.in_(ids[i : i + 500]))
+        out |= {r.subject_id for r in conn.execute(q) if json.loads(r.entry).get("action") == "erase"}
+    return out
+
+
+def refuse_erased(conn: Connection, holder_ids: Sequence[str], where: str) -> None:
+    """Raise :class:`ErasedHolderError` if one of ``holder_ids`` was erased (says which, where and why)."""
+    erased = erased_holders(conn, holder_ids)
+    if erased:
+        raise ErasedHolderError(
+            f"{where}: holder id(s) {', '.join(sorted(erased))} belonged to a person erased at their request "
+            "(GDPR art. 17); an erased id is never reused — give the new person or organisation another id")
+
+
+def forget_live_points(conn: Connection, keys: Sequence[str]) -> None:
+    """Take these delivery points (or series ids) out of the live publication's stored groups and frames
+    (``live_frame``): a frame restored later no longer adds up without them and is held (``docs/live.md``)."""
+    gone = set(keys)
+    for r in conn.execute(select(live_frame)).mappings().all():
+        points = [k for k in json.loads(r["points"]) if k not in gone]
+        members = None if r["members"] is None else json.dumps([k for k in json.loads(r["members"]) if k not in gone])
+        conn.execute(update(live_frame).where(live_frame.c.figure == r["figure"], live_frame.c.seq == r["seq"])
+                     .values(points=json.dumps(points), members=members))  # fmt: skip

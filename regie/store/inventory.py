@@ -25,6 +25,7 @@ from regie.model import (
     Transformer,
 )
 from regie.store import schema as s
+from regie.store.erasure import refuse_erased
 
 
 def _upsert(conn: Connection, table, rows: list[dict], keys: list[str]) -> None:
@@ -45,6 +46,8 @@ def _upsert(conn: Connection, table, rows: list[dict], keys: list[str]) -> None:
 
 def save_inventory(conn: Connection, inv: Inventory) -> None:
     inv.check()
+    holders = [x.id for x in inv.persons] + [x.id for x in inv.organisations] + [m.holder_id for m in inv.memberships]
+    refuse_erased(conn, holders, f"inventory of territory {inv.territory.id}")
     tid = inv.territory.id
     _upsert(conn, s.territory, [asdict(inv.territory)], ["id"])
     _upsert(conn, s.site, [asdict(x) for x in inv.sites], ["id"])

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0007"
+SCHEMA_VERSION = "0008"
 
 metadata = MetaData()
 
@@ -410,4 +410,23 @@ published_cell = Table(
     Column("points", Integer, nullable=False),
     Column("published_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("figure", "step", "t", "version"),
+)
+
+live_frame = Table(
+    "live_frame",
+    metadata,
+    # The live publication's groups (regie.publication.live), so that a restart or a second worker goes on
+    # from the last published frame instead of forming a new group: per figure, row 0 is the current group
+    # (``members``, ``not_before``) and the frame its check compares with; rows 1.. the last frames of earlier
+    # groups. A frame is its instant ``at``, its published rounded ``total`` and its point ids (``points``),
+    # never a point's value: those are read back from the stored readings at ``at``.
+    Column("figure", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", BigInteger),
+    Column("total", Float),
+    Column("points", Text, nullable=False),  # JSON list of delivery point (or series) ids
+    Column("members", Text),  # row 0: JSON list of the current group's members
+    Column("not_before", BigInteger),
+    Column("as_of", BigInteger),  # row 0: when the current group published its frame (NULL: not yet)
+    PrimaryKeyConstraint("figure", "seq"),
 )

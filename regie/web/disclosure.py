@@ -8,9 +8,8 @@ the published totals (secondary suppression).
 How regie applies it to the public face:
 
 - **Consumption by usage and month** (``/api/territory/consumption-by-usage``): a table of residential,
-  professional and public consumption per month, protected cell by cell with :func:`secrecy.protect`; its
-  margins are published only when neither they nor any row's, column's or the table's group of masked cells
-  that they give by subtraction fails the rule (:func:`_safe_margins`: ``protect`` alone publishes them all).
+  professional and public consumption per month whose cells are frozen and versioned on the publication's
+  ledger (:mod:`regie.publication.usage`); a margin is shown only when every cell in it is.
 - **The territory balance** (the territory page ``/`` and ``/api/balance``): served by the publication
   (:func:`regie.publication.balance.public_balance`, ``docs/publication.md``): every figure a sum of frozen,
   versioned metering-step cells, masked by :func:`regie.publication.masking.mask_balance` (whose
@@ -46,6 +45,7 @@ from regie.governance.gate import FINEST, personal_prms, read_open, read_persona
 from regie.governance.system_accounts import STATISTICS
 from regie.model import Inventory, Series, SeriesKind
 from regie.model.calendar import period_starts
+from regie.publication import usage
 from regie.publication.masking import (  # noqa: F401 - re-exported: the page and its tests use them here
     DERIVED,
     PUBLIC_OWNERS,
@@ -56,6 +56,7 @@ from regie.publication.masking import (  # noqa: F401 - re-exported: the page an
     production_verdicts,
 )
 from regie.store import Store
+from regie.store.published import fingerprint
 from regie.web import queries
 from regie.web.deps import StoreDep
 
@@ -82,6 +83,7 @@ class Statistics:
 
     per_point: pd.DataFrame  # one line per (month, usage, delivery point): its consumption [Wh]
     screen: StepScreen | None  # None while nothing is stored or no load curve has a fixed step
+    table: UsageTableOut | None = None  # the published usage table, once asked for (``usage.publish``)
 
 
 def _point_key(store: Store, s: Series) -> tuple[str, bool]:
@@ -163,10 +165,11 @@ def collect(store: Store, inv: Inventory, rule: secrecy.SecrecyRule = RULE) -> S
 def _cached(request: Request, store: Store, inv: Inventory) -> Statistics:
     """The statistics, computed once per process and state of the store (each computation is logged).
 
-    The key changes with the data period, the series, the memberships and the number of stored points, so an
-    ingest (even inside the period) or an erasure computes them again.
+    The key changes with any stored byte (:func:`regie.store.published.fingerprint`: a correction may keep the
+    number of points), the series and the memberships, so an ingest, a correction or an erasure computes them
+    again.
     """
-    key = (store.data_period(), len(inv.series), len(inv.memberships), store.count_points())
+    key = (fingerprint(store), len(inv.series), len(inv.memberships))
     with _LOCK:
         cache: dict[Any, Statistics] = getattr(request.app.state, "disclosure_cache", {})
         if key not in cache:
@@ -196,100 +199,32 @@ class UsageTableOut(BaseModel):
 
 
 def usage_table(per_point: pd.DataFrame, rule: secrecy.SecrecyRule = RULE) -> UsageTableOut:
-    """The protected month × usage table (pure: from per-point lines to what may be published)."""
-    if per_point.empty:
-        return UsageTableOut(months=[], usages=[], cells={}, month_totals_wh=[], usage_totals_wh={}, total_wh=None,
-                             min_points=rule.min_points, max_share=rule.max_share)  # fmt: skip
-    t = secrecy.protect_contributions(per_point, "month", "usage", "value", "prm", rule)
-    usages = [u for u in USAGES if u in t.values.columns]
-    months = [str(m) for m in t.values.index]
+    """The month × usage table as a first publication would show it (pure: today's cells, judged by the rule)."""
+    return table_out(usage.judge(per_point, USAGES, rule), rule)
+
+
+def table_out(c: usage.UsageCells, rule: secrecy.SecrecyRule = RULE) -> UsageTableOut:
+    """The table from its judged cells. A margin (a month's, a usage's, the table's total) is the sum of its
+    cells, shown only when every one of them is: it then gives nothing that the cells do not, and nothing
+    hidden by subtraction (:mod:`regie.publication.usage`)."""
 
     def num(x: float) -> float | None:
-        return None if pd.isna(x) else float(x)
+        return None if np.isnan(x) else float(x)
 
-    cells = {
-        u: [
-            CellOut(value_wh=num(t.values.at[m, u]), points=int(t.counts.at[m, u]),
-                    masked=t.reasons.at[m, u] if isinstance(t.reasons.at[m, u], str) else None)
-            for m in t.values.index
-        ]
-        for u in usages
-    }  # fmt: skip
-    # A margin is itself an aggregate, and so is anything the published figures give by subtraction: the sum
-    # of a row's or a column's masked cells, or of all of them (e.g. the months' totals minus the other columns'
-    # totals give the last column's total). Margins are hidden until no such group that fails the primary rule
-    # (a column of 4 public buildings summed over the year is still 4 points) can be computed.
-    shown = _safe_margins(per_point, t, usages, rule)
+    def margin(values: list[float]) -> float | None:
+        return None if not values or any(np.isnan(v) for v in values) else float(sum(values))
+
+    n = len(c.months)
+    cells = {u: [CellOut(value_wh=num(c.value[u][i]), points=int(c.points[u][i]), masked=c.reason[u][i])
+                 for i in range(n)] for u in c.usages}  # fmt: skip
+    every = [c.value[u][i] for u in c.usages for i in range(n)]
     return UsageTableOut(
-        months=months, usages=usages, cells=cells,
-        month_totals_wh=[num(t.row_totals[m]) if ("month", m) in shown else None for m in t.values.index],
-        usage_totals_wh={u: num(t.col_totals[u]) if ("usage", u) in shown else None for u in usages},
-        total_wh=num(t.total) if ("total", "") in shown else None,
+        months=c.months, usages=c.usages, cells=cells,
+        month_totals_wh=[margin([c.value[u][i] for u in c.usages]) for i in range(n)],
+        usage_totals_wh={u: margin(list(c.value[u])) for u in c.usages},
+        total_wh=margin(every) if n else None,
         min_points=rule.min_points, max_share=rule.max_share,
     )  # fmt: skip
-
-
-def _safe_margins(
-    per_point: pd.DataFrame, t: secrecy.ProtectedTable, usages: list[str], rule: secrecy.SecrecyRule
-) -> set[tuple[str, str]]:
-    """The margins that may be published: ("month", m), ("usage", u), ("total", "")."""
-    months = list(t.values.index)
-    masked = [(m, u) for m in months for u in usages if isinstance(t.reasons.at[m, u], str)]
-    margins = {("month", m) for m in months if not pd.isna(t.row_totals[m])}
-    margins |= {("usage", u) for u in usages if not pd.isna(t.col_totals[u])}
-    margins |= {("total", "")} if not pd.isna(t.total) else set()
-    # A margin must pass the rule itself.
-    margins = {g for g in margins if _passes(_lines(per_point, g), rule)}
-    if not masked:
-        return margins
-    index = {c: k for k, c in enumerate(masked)}
-
-    def vector(cells: list[tuple[str, str]]) -> np.ndarray:
-        v = np.zeros(len(masked))
-        v[[index[c] for c in cells if c in index]] = 1.0
-        return v
-
-    def cells_of(g: tuple[str, str]) -> list[tuple[str, str]]:
-        kind, key = g
-        return [c for c in masked if kind == "total" or c[0 if kind == "month" else 1] == key]
-
-    # Groups of masked cells an attacker would want: each row's, each column's, all of them; keep the failing ones.
-    groups = [[c for c in masked if c[0] == m] for m in months] + [[c for c in masked if c[1] == u] for u in usages]
-    groups.append(masked)
-    failing = []
-    for cells in groups:
-        lines = per_point[[(m, u) in set(cells) for m, u in zip(per_point["month"], per_point["usage"], strict=True)]]
-        if cells and not _passes(lines, rule):
-            failing.append(vector(cells))
-
-    def determined(v: np.ndarray, published: set[tuple[str, str]]) -> bool:
-        rows = [vector(cells_of(g)) for g in published]
-        a = np.array([r for r in rows if r.any()]) if any(r.any() for r in rows) else np.zeros((0, len(masked)))
-        if not len(a):
-            return False
-        return np.linalg.matrix_rank(np.vstack([a, v])) == np.linalg.matrix_rank(a)
-
-    order = sorted(margins, key=lambda g: {"total": 0, "usage": 1, "month": 2}[g[0]])
-    for v in failing:
-        while determined(v, margins):
-            candidates = [g for g in order if g in margins]
-            fix = next((g for g in candidates if not determined(v, margins - {g})), candidates[0])
-            margins.discard(fix)
-    return margins
-
-
-def _lines(per_point: pd.DataFrame, margin: tuple[str, str]) -> pd.DataFrame:
-    kind, key = margin
-    return per_point if kind == "total" else per_point[per_point[kind] == key]
-
-
-def _passes(lines: pd.DataFrame, rule: secrecy.SecrecyRule) -> bool:
-    """Whether one aggregate of these lines passes the count and dominance rules."""
-    per_point = lines.groupby("prm")["value"].sum()
-    total = float(per_point.sum())
-    if int((per_point > 0).sum()) < rule.min_points:
-        return False
-    return not (total > 0 and float(per_point.max()) > rule.max_share * total)
 
 
 @router.get(
@@ -300,7 +235,11 @@ def _passes(lines: pd.DataFrame, rule: secrecy.SecrecyRule) -> bool:
 )
 def get_consumption_by_usage(request: Request, store: StoreDep) -> UsageTableOut:
     inv = _inventory(store)
-    return usage_table(_cached(request, store, inv).per_point)
+    stats = _cached(request, store, inv)
+    with _LOCK:  # the ledger is brought up to date once per state of the store (the key of ``_cached``)
+        if stats.table is None:
+            object.__setattr__(stats, "table", table_out(usage.publish(store, stats.per_point, USAGES)))
+        return stats.table
 
 
 # ---------------------------------------------------------------- the territory page's figures

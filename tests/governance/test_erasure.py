@@ -37,6 +37,7 @@ from regie.model import (
 from regie.model.operation import Role as AccRole
 from regie.services import acc as service
 from regie.store import Store
+from regie.store.erasure import ErasedHolderError
 from regie.store.operations import StoredOperation, load_operation, save_operation
 from regie.store.quarantine import QuarantinedReading
 from regie.store.schema import alert, metadata
@@ -248,3 +249,24 @@ def test_the_next_occupant_of_an_erased_members_point_reads_their_own_data(store
     assert got.values.tolist() == [640.0] * 48
     with pytest.raises(AccessDenied):  # and never the erased holder's days
         read_personal(store, erin, "a-load", JAN, FEB, "P1D", ACC, now=NOW + 86_400)
+
+
+def test_attack_reimporting_the_inventory_does_not_bring_the_erased_person_back(store, world) -> None:
+    """Issue 18, item 4: re-importing an inventory that still lists the erased holder recreated them."""
+    old = store.load_inventory()  # saved before the erasure: it still names alice
+    rights.erase_member(store, CLI_ADMIN, "alice", now=NOW)
+    with pytest.raises(ErasedHolderError, match=r"alice.*erased"):
+        store.save_inventory(old)
+    assert "alice" not in {p.id for p in store.load_inventory().persons}, "nothing was written"
+    assert "person" not in _rows_naming(store, ALICE_MARKS)
+
+
+def test_attack_an_account_bound_to_an_erased_holder_id_is_refused(store, world) -> None:
+    """Issue 18, item 4: a recreated holder id would see the old person's access-log history."""
+    rights.erase_member(store, CLI_ADMIN, "alice", now=NOW)
+    with pytest.raises(accounts.AccountError, match="erased"):
+        accounts.create_account(store, "alice2", PASSWORD, Role.MEMBER, holder_id="alice", hasher=FAST, now=NOW + 60)
+    assert accounts.accounts_of_holder(store, "alice") == []
+    # another holder, never erased, is bound as before
+    assert accounts.create_account(store, "bob2", PASSWORD, Role.MEMBER, holder_id="bob", hasher=FAST,
+                                   now=NOW + 60).holder_id == "bob"  # fmt: skip

@@ -1,8 +1,9 @@
 """The differencing attacker: it provokes changes, collects every publication it can get, subtracts every pair.
 
 It plays an outsider who saves everything public — ``/api/balance`` at every step (PT30M, PT1H, P1D, P1M),
-over the whole period and over overlapping windows — and an operator who saves the transformer's table of
-who drove each peak. Between collections it provokes what issue 18 names: a member's erasure, a correction
+over the whole period and over overlapping windows, and the consumption-by-usage table (its cells and
+margins) — and an operator who saves the transformer's table (its monthly downstream energy, who drove each
+peak). Between collections it provokes what issue 18 names: a member's erasure, a correction
 touching one household, a new household's data, an import of one household's next day; then a correction of
 every household (which the rule lets out, so the attacker has a real revision to work on).
 
@@ -178,6 +179,86 @@ def transformer_rows(store: Store) -> list[str]:
     return bad
 
 
+def grid_observations(store: Store, state: int) -> list[Observation]:
+    """What an operator without grants saves of the transformer's table: the monthly downstream energy, and each
+    usage group's power at each peak, as (interval, energy). Production is constant across the attacker's
+    states, so a difference of two states is one of consumption alone, which :func:`attack` checks."""
+    viewer = Account(0, "operator", Role.ADMIN)  # no stated reason: secrecy applies
+    r = transformer_report(store, "tr1", DAY1, DAY1 + timedelta(days=DAYS), caller=viewer)
+    a, b = (int(datetime.fromisoformat(r[k]).timestamp()) for k in ("start", "end"))
+    months = [int(datetime.fromisoformat(m).timestamp()) for m in r["losses"]["month"]]
+    bounds = [max(m, a) for m in months] + [b]
+    out = [Observation(state, bounds[i], bounds[i + 1], v)
+           for i, v in enumerate(r["losses"]["downstream_wh"]) if v is not None]  # fmt: skip
+    pc = r["peak_contributions"]
+    for p, row in zip(r["peaks"], pc["values_w"], strict=True):
+        t = int(datetime.fromisoformat(p["t"]).timestamp())
+        out += [Observation(state, t, t + 1800, v / 2) for g, v in zip(pc["groups"], row, strict=True)
+                if v is not None and g == "residential"]  # fmt: skip
+    return out
+
+
+def usage_figures(client: TestClient, state: int) -> list[tuple[int, frozenset[tuple[str, str]], float]]:
+    """Every figure of the public usage table at this state: (state, the (month, usage) cells it sums, Wh)."""
+    r = client.get("/api/territory/consumption-by-usage")
+    assert r.status_code == 200, r.text
+    t = r.json()
+    out = []
+    for u, cells in t["cells"].items():
+        out += [(state, frozenset({(m, u)}), c["value_wh"]) for m, c in zip(t["months"], cells, strict=True)]
+        out.append((state, frozenset((m, u) for m in t["months"]), t["usage_totals_wh"][u]))
+    for m, v in zip(t["months"], t["month_totals_wh"], strict=True):
+        out.append((state, frozenset((m, u) for u in t["usages"]), v))
+    out.append((state, frozenset((m, u) for m in t["months"] for u in t["usages"]), t["total_wh"]))
+    return [o for o in out if o[2] is not None and o[1]]
+
+
+def usage_truth(store: Store) -> dict[tuple[str, str], dict[str, float]]:
+    """Each consumption point's energy [Wh] per (month, usage), read from the store."""
+    inv = store.load_inventory()
+    usage = {d.prm: d.usage for d in inv.delivery_points}
+    prm_of = {s.id: s.prm for s in inv.series}
+    zone = inv.territory.zone
+    t = grid(DAYS)
+    months = np.array([datetime.fromtimestamp(int(x), zone).strftime("%Y-%m") for x in t])
+    out: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for sid, wh in truth(store).items():
+        for m in np.unique(months).tolist():
+            out[(m, usage.get(prm_of.get(sid), "?"))][sid] = float(wh[months == m].sum())
+    return out
+
+
+def usage_attack(figures: list[tuple[int, frozenset[tuple[str, str]], float]],
+                 truths: list[dict[tuple[str, str], dict[str, float]]]) -> list[str]:  # fmt: skip
+    """Every pair of usage-table figures whose cells are nested (the same cell at two states, a margin minus a
+    cell, a margin of one state minus cells of another), against every pair of states' truth."""
+    points = sorted({p for tr in truths for cell in tr.values() for p in cell})
+
+    def energy(state: int, cells: frozenset[tuple[str, str]]) -> np.ndarray:
+        v = np.zeros(len(points))
+        for cell in cells:
+            for p, wh in truths[state].get(cell, {}).items():
+                v[points.index(p)] += wh
+        return v
+
+    found = []
+    for x in figures:
+        for y in figures:
+            if x is y or not x[1] <= y[1] or (x[1] == y[1] and x[0] >= y[0]):
+                continue
+            d = y[2] - x[2]
+            if abs(d) <= TOLERANCE_WH:
+                continue
+            for si in range(len(truths)):
+                for sj in range(len(truths)):
+                    c = energy(sj, y[1]) - energy(si, x[1])
+                    why = leaks_in(d, c)
+                    if why:
+                        found.append(f"usage cells {sorted(x[1])}@{x[0]} → {sorted(y[1])}@{y[0]} "
+                                     f"truths {si}->{sj}: {why}")  # fmt: skip
+    return found
+
+
 def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
     t1, t2 = grid(1), grid(1, DAY1 + timedelta(days=1))
     changes = [
@@ -188,7 +269,7 @@ def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
         lambda: store.write([Readings(f"c{i:02d}", t2, household_curve(i, t2) * 1.1)
                              for i in range(HOUSEHOLDS) if i != 3]),  # every household corrected
     ]
-    observations, truths, rows = [], [], []
+    observations, truths, rows, usages, usage_truths, grids = [], [], [], [], [], []
     with TestClient(create_app(store)) as client:
         for state in range(len(changes) + 1):
             if state:
@@ -196,6 +277,9 @@ def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
             truths.append(truth(store))
             observations += collect(client, state)
             rows += transformer_rows(store)
+            usages += usage_figures(client, state)
+            usage_truths.append(usage_truth(store))
+            grids += grid_observations(store, state)
     assert len({o.state for o in observations}) == len(changes) + 1, "every state publishes something"
     last = {(o.lo, o.hi): o.wh for o in observations if o.state == len(changes)}
     assert any(o.state == 0 and last.get((o.lo, o.hi), o.wh) != o.wh for o in observations), (
@@ -203,6 +287,35 @@ def test_the_differencing_attacker_finds_nothing(store: Store) -> None:
     leaks = attack(observations, truths)
     assert not leaks, f"{len(leaks)} differences isolate too little, e.g. {leaks[:5]}"
     assert not rows, rows
+    assert {f[0] for f in usages} == set(range(len(changes) + 1)), "the usage table is published at every state"
+    leaks = usage_attack(usages, usage_truths)
+    assert not leaks, f"{len(leaks)} differences of the usage table isolate too little, e.g. {leaks[:5]}"
+    assert {o.state for o in grids} == set(range(len(changes) + 1)), "the transformer's table shows figures"
+    leaks = attack(grids, truths)
+    assert not leaks, f"{len(leaks)} differences of the transformer's table isolate too little, e.g. {leaks[:5]}"
+
+
+def test_the_differencing_attacker_finds_nothing_in_the_transformers_table(store: Store) -> None:
+    """The operator's side without an erasure first (after one, the erased household's series has no readings
+    and no step is complete: the downstream energy shows 0 and there is nothing to subtract)."""
+    t1, t2 = grid(1), grid(1, DAY1 + timedelta(days=1))
+    changes = [
+        lambda: store.write([Readings("c05", t1, household_curve(5, t1) * 1.5)]),  # a correction of one household
+        lambda: store.write([Readings("c07", t2, household_curve(7, t2) * 0.5)]),  # another one's second day
+        lambda: store.write([Readings(f"c{i:02d}", t2, household_curve(i, t2) * 1.1)
+                             for i in range(HOUSEHOLDS)]),  # every household corrected
+    ]
+    grids, truths = [], []
+    for state in range(len(changes) + 1):
+        if state:
+            changes[state - 1]()
+        truths.append(truth(store))
+        grids += grid_observations(store, state)
+    assert {o.state for o in grids} == set(range(len(changes) + 1)), "the transformer's table shows figures"
+    revised = {o.wh for o in grids if o.hi - o.lo > 1800}
+    assert len(revised) > 1, "the correction of every household is published: a revision to work on"
+    leaks = attack(grids, truths)
+    assert not leaks, f"{len(leaks)} differences of the transformer's table isolate too little, e.g. {leaks[:5]}"
 
 
 @pytest.mark.slow

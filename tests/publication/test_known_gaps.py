@@ -1,7 +1,6 @@
-"""What the publication does not protect over time yet (docs/publication.md, "Left for later").
-
-Strict expected failures: each replays the differencing attack on a figure that is not frozen yet. When the
-figure moves onto the ledger the test passes, ``strict`` turns that into a failure, and the marker goes.
+"""The gaps the publication left, now closed (docs/publication.md, "The usage table", "The grid tables over
+time"): each replays the differencing attack on a figure that was not frozen (they were strict expected
+failures until the usage table and the grid tables moved onto the ledger).
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ def store(tmp_path) -> Iterator[Store]:
     s.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the usage table is computed from today's data, not frozen")
 def test_the_usage_table_before_and_after_an_erasure_does_not_give_the_members_month(store: Store) -> None:
     inv = store.load_inventory()  # the spa counted as residential: one column, shown (no secondary suppression)
     store.save_inventory(replace(inv, delivery_points=[replace(d, usage="residential") if d.prm == SPA_PRM else d
@@ -46,7 +44,6 @@ def test_the_usage_table_before_and_after_an_erasure_does_not_give_the_members_m
     assert abs((b - a) - month_wh) > 1.0, "the residential month before minus after is the erased member's"
 
 
-@pytest.mark.xfail(strict=True, reason="a transformer's monthly losses are protected within one table, not over time")
 def test_a_transformers_monthly_downstream_before_and_after_a_correction_does_not_give_the_household(
     store: Store,
 ) -> None:
