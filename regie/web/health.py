@@ -206,8 +206,8 @@ def observe_inputs(app: FastAPI) -> None:
     submit = type(inputs).submit
     m = app.state.metrics
 
-    def counted(samples, *, source: str, **options):
-        future = submit(inputs, samples, source=source, **options)
+    def counted(samples, *, source: str, guard=None, **options):
+        future = submit(inputs, samples, source=source, guard=guard, **options)  # the caller's own guard
 
         def done(f) -> None:
             if not f.cancelled() and f.exception() is None:
