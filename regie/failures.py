@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+from regie.store.engine import sqlite_file, sqlite_files_bytes
+
 
 class ExitCode(IntEnum):
     """``sysexits(3)``: the codes `regie` exits with (see ``regie --help``)."""
@@ -73,12 +75,6 @@ def _database_url() -> str | None:
         return None
 
 
-def _sqlite_path(url: str | None) -> Path | None:
-    if url and url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///").split("?")[0]).expanduser()
-    return None
-
-
 def _where_db(url: str | None) -> str:
     if not url:
         return "the database"
@@ -92,7 +88,7 @@ def _disk_full(path: Path | None) -> Failure:
     target = path if path is not None else Path.cwd()
     probe = target if target.exists() else target.parent
     free = shutil.disk_usage(probe).free if probe.exists() else 0
-    used = sum(p.stat().st_size for p in target.parent.glob(target.name + "*") if p.is_file()) if path else 0
+    used = sqlite_files_bytes(target) if path else 0
     where = f"the disk holding {target}" if path else "the disk"
     need = max(used // 2, 64 * 2**20)  # a rewrite of rollups can need a good part of the file again
     return Failure(
@@ -110,7 +106,7 @@ def _database_error(message: str, url: str | None) -> Failure | None:
     low = message.lower()
     where = _where_db(url)
     if "database or disk is full" in low or "no space left" in low:
-        return _disk_full(_sqlite_path(url))
+        return _disk_full(sqlite_file(url))
     if "connection refused" in low or "could not connect" in low or "timeout expired" in low or (
         "connection" in low and "failed" in low and "fatal" not in low
     ):
@@ -135,7 +131,7 @@ def _database_error(message: str, url: str | None) -> Failure | None:
             ExitCode.CONFIG,
         )
     if "readonly database" in low or "read-only" in low:
-        path = _sqlite_path(url)
+        path = sqlite_file(url)
         return Failure(
             f"the store {path or where} is read-only: nothing was written.",
             "give the user running regie write access to the file and its folder (SQLite writes a -wal file "
@@ -143,7 +139,7 @@ def _database_error(message: str, url: str | None) -> Failure | None:
             ExitCode.NO_PERMISSION,
         )
     if "unable to open database file" in low:
-        path = _sqlite_path(url)
+        path = sqlite_file(url)
         return Failure(
             f"the store {path or where} cannot be opened or created.",
             "check that its folder exists and is writable by the user running regie (REGIE_DATA_DIR)",

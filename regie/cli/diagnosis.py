@@ -15,10 +15,12 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from regie.config import Settings
 from regie.failures import ExitCode, explain
+from regie.store import probes
+from regie.store.engine import sqlite_file, sqlite_files_bytes
+from regie.store.store import Store
 
 #: Below this many months of free disk at the current rate, the disk check is red (yellow below a year).
 MIN_MONTHS_RED = 3
@@ -53,10 +55,6 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
 
-def sqlite_path(url: str) -> Path | None:
-    return Path(url.removeprefix("sqlite:///").split("?")[0]).expanduser() if url.startswith("sqlite:///") else None
-
-
 def check_data_dir(settings: Settings) -> Check:
     d = settings.data_dir
     if not d.exists():
@@ -71,14 +69,13 @@ def check_store(url: str) -> tuple[Check, object | None]:
     """Reachable, without creating anything; returns the engine for the next checks."""
     from regie.store.engine import make_engine, redacted_url
 
-    path = sqlite_path(url)
+    path = sqlite_file(url)
     if path is not None and not path.exists():
         return Check("store", Status.FAIL, f"no store at {path}", "run `regie init` (or `regie demo`)",
                      ExitCode.NO_INPUT), None  # fmt: skip
     try:
         engine = make_engine(url)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        probes.ping(Store(engine))
     except Exception as exc:  # every failure is reported as a red line, not raised
         return _fail("store", exc, ExitCode.UNAVAILABLE), None
     return Check("store", Status.OK, f"{redacted_url(url)} ({engine.dialect.name}) reachable"), engine
@@ -108,25 +105,23 @@ def check_schema(engine) -> Check:
 
 def data_rate(engine) -> tuple[int, float]:
     """(points stored, days of data they span): the rate at which the store grows in steady use."""
-    from regie.store.timeseries import TimeSeriesStore
-
-    ts = TimeSeriesStore(engine)
+    store = Store(engine)
+    points = probes.stored_points(store)
     with engine.connect() as conn:
-        points = int(conn.exec_driver_sql("SELECT coalesce(sum(n), 0) FROM chunk WHERE level = 0").scalar_one())
-        period = ts.data_period(conn)
+        period = store.timeseries.data_period(conn)
     days = (period[1] - period[0]) / 86400 if period else 0.0
     return points, days
 
 
 def check_disk(url: str, engine, settings: Settings) -> Check:
-    path = sqlite_path(url)
+    path = sqlite_file(url)
     where = path if path is not None else settings.data_dir
     probe = where if where.exists() else where.parent
     free = shutil.disk_usage(probe).free
     if path is None:
         return Check("disk", Status.OK, f"{_mib(free)} free for the data folder; PostgreSQL keeps its own disk",
                      "watch the PostgreSQL server's disk with its own tools")  # fmt: skip
-    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+    size = sqlite_files_bytes(path)
     points, days = data_rate(engine)
     if days < 1 or points == 0:
         return Check("disk", Status.OK, f"{_mib(free)} free; the store takes {_mib(size)} (no data yet to project)")
@@ -142,7 +137,7 @@ def check_disk(url: str, engine, settings: Settings) -> Check:
 
 
 def check_wal(url: str) -> Check | None:
-    path = sqlite_path(url)
+    path = sqlite_file(url)
     if path is None or not path.exists():
         return None
     wal = path.with_name(path.name + "-wal")

@@ -53,3 +53,15 @@ def make_engine(url: str) -> Engine:
 def redacted_url(url: str) -> str:
     """The database address as it may be printed: the password masked (secrets never in logs)."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str | None) -> Path | None:
+    """The file of an embedded store's URL (``sqlite:///path``), None for any other database."""
+    if url and url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///").split("?")[0]).expanduser()
+    return None
+
+
+def sqlite_files_bytes(path: Path) -> int:
+    """What an embedded store takes on disk: the file with its ``-wal`` and ``-shm`` companions."""
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())

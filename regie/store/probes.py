@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, text
 
-from regie.store.schema import access_log, quarantine
+from regie.store.schema import access_log, chunk, quarantine
 from regie.store.store import Store
 
 
@@ -27,3 +27,9 @@ def gate_decisions(store: Store) -> tuple[int, int]:
             select(func.count().filter(allowed), func.count()).where(access_log.c.kind == "access")
         ).one()
     return int(row[0] or 0), int(row[1])
+
+
+def stored_points(store: Store) -> int:
+    """Raw points stored, every series together (the rollups are not counted)."""
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.sum(chunk.c.n), 0)).where(chunk.c.level == 0)).scalar_one())
