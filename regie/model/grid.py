@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from regie.model.metering import validate_prm
 from regie.model.territory import _check_id
@@ -18,6 +19,8 @@ class Transformer:
     prms: tuple[str, ...] = ()
     site_id: str | None = None
     power_factor: float = 0.95
+    #: Taken out of service on (exclusive).
+    until: date | None = None
 
     def __post_init__(self) -> None:
         _check_id("transformer", self.id)

@@ -8,6 +8,7 @@ full PRM of someone else — use :func:`mask_prm`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 def validate_prm(prm: str) -> str:
@@ -31,6 +32,8 @@ class DeliveryPoint:
     segment: str = "C5"
     subscribed_kva: float | None = None
     usage: str = "residential"
+    #: Ended on (exclusive): a delivery point that has readings is ended, never removed.
+    until: date | None = None
 
     def __post_init__(self) -> None:
         validate_prm(self.prm)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from regie.model.metering import validate_prm
@@ -30,6 +31,8 @@ class Producer:
     prm: str | None = None
     site_id: str | None = None
     commissioned: str | None = None
+    #: Decommissioned on (exclusive).
+    until: date | None = None
 
     def __post_init__(self) -> None:
         _check_id("producer", self.id)

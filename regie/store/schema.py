@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0008"
+SCHEMA_VERSION = "0009"
 
 metadata = MetaData()
 
@@ -38,6 +38,8 @@ territory = Table(
     Column("timezone", String(64), nullable=False),
     Column("latitude", Float),
     Column("longitude", Float),
+    Column("insee", String(5)),  # the commune's INSEE code (revision 0009)
+    Column("step", String(16)),  # the metering step its load curves are kept at, ISO 8601 (NULL: PT30M)
 )
 
 site = Table(
@@ -49,6 +51,7 @@ site = Table(
     Column("latitude", Float),
     Column("longitude", Float),
     Column("altitude_m", Float),
+    Column("until", Date),  # ended on (revision 0009): a place with data is ended, never removed
 )
 
 delivery_point = Table(
@@ -59,6 +62,7 @@ delivery_point = Table(
     Column("segment", String(8), nullable=False),
     Column("subscribed_kva", Float),
     Column("usage", String(32), nullable=False),
+    Column("until", Date),  # ended on (revision 0009)
 )
 
 meter = Table(
@@ -81,6 +85,7 @@ producer = Table(
     Column("prm", String(14), ForeignKey("delivery_point.prm")),
     Column("site_id", String(64), ForeignKey("site.id")),
     Column("commissioned", String(32)),
+    Column("until", Date),  # decommissioned on (revision 0009)
 )
 
 transformer = Table(
@@ -92,6 +97,7 @@ transformer = Table(
     Column("rated_kva", Float, nullable=False),
     Column("power_factor", Float, nullable=False),
     Column("site_id", String(64), ForeignKey("site.id")),
+    Column("until", Date),  # taken out of service on (revision 0009)
 )
 
 transformer_feed = Table(
@@ -177,6 +183,7 @@ api_key = Table(
     Column("scopes", String(200), nullable=False),  # comma-separated: read, write, ingest
     Column("owner_id", String(64)),
     Column("node", String(64)),  # a device key is limited to one emoncms node
+    Column("site_id", String(64)),  # revision 0009: a sensor key bound to a site, its inputs become the site's
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
 )
@@ -228,6 +235,36 @@ account = Table(
     Column("display_name", String(200)),
     Column("created_at", BigInteger, nullable=False),
     Column("disabled_at", BigInteger),
+    # revision 0009: the territory an admin or operator runs (NULL: every territory of the store, as the
+    # first admin); an e-mail for invitations and resets; TOTP (RFC 6238) secret and when it was confirmed.
+    Column("territory_id", String(64)),
+    Column("email", String(254)),
+    Column("totp_secret", String(200)),
+    Column("totp_enabled_at", BigInteger),
+)
+
+account_token = Table(
+    "account_token",
+    metadata,
+    # A one-time link (an invitation or a password reset, revision 0009): only the token's SHA-256 is kept.
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("account.id"), nullable=False),
+    Column("purpose", String(16), nullable=False),  # invite, reset
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+    Column("created_by", String(64)),
+    Index("ix_account_token_account", "account_id"),
+)
+
+recovery_code = Table(
+    "recovery_code",
+    metadata,
+    # Two-factor recovery codes (revision 0009), each usable once; only their SHA-256 is kept.
+    Column("account_id", Integer, ForeignKey("account.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", BigInteger),
+    PrimaryKeyConstraint("account_id", "code_hash"),
 )
 
 login_throttle = Table(
@@ -368,6 +405,18 @@ acc_participant = Table(
     Column("static_share", Float),
     Column("position", Integer, nullable=False),  # order in the operation: the consumers' column order
     PrimaryKeyConstraint("operation_id", "prm", "role"),
+)
+
+acc_key_period = Table(
+    "acc_key_period",
+    metadata,
+    # An operation's allocation key from a local day on (revision 0009): the key in force on a day is the one
+    # of the latest ``since`` not after it; before the first, the operation's own ``key``. ``params``: JSON.
+    Column("operation_id", String(64), ForeignKey("acc_operation.id"), nullable=False),
+    Column("since", Date, nullable=False),
+    Column("key", String(32), nullable=False),
+    Column("params", Text),
+    PrimaryKeyConstraint("operation_id", "since"),
 )
 
 alert = Table(
