@@ -67,6 +67,11 @@ class Account:
     display_name: str | None = None
     created_at: int = 0
     disabled_at: int | None = None
+    #: The territory an admin or operator runs; None: every territory of the store (the first admin, the CLI).
+    territory_id: str | None = None
+    email: str | None = None
+    #: Whether a TOTP second factor was confirmed (the secret itself never leaves the store's row).
+    two_factor: bool = False
 
     @property
     def active(self) -> bool:
@@ -96,6 +101,7 @@ def _from_row(r) -> Account:
     return Account(
         int(r.id), r.username, Role(r.role), r.holder_id, r.operator_of, r.display_name, int(r.created_at),
         int(r.disabled_at) if r.disabled_at is not None else None,
+        r.territory_id, r.email, r.totp_enabled_at is not None,
     )  # fmt: skip
 
 
@@ -198,11 +204,14 @@ def create_account(
     holder_id: str | None = None,
     operator_of: str | None = None,
     display_name: str | None = None,
+    territory_id: str | None = None,
+    email: str | None = None,
     actor: Account = CLI_ADMIN,
     hasher: PasswordHasher | None = None,
     now: int | None = None,
 ) -> Account:
-    """Create an account. A member must be linked to a Person or Organisation of the inventory."""
+    """Create an account. A member must be linked to a Person or Organisation of the inventory; an admin or
+    operator with a ``territory_id`` runs that territory only."""
     role = Role(role)
     if actor.role is not Role.ADMIN:
         raise AccountError("only an admin creates accounts")
@@ -228,10 +237,11 @@ def create_account(
             insert(account).values(
                 username=username, role=role.value, password_hash=hash_password(password, hasher),
                 holder_id=holder_id, operator_of=operator_of, display_name=display_name, created_at=at,
+                territory_id=territory_id, email=email,
             )
         ).inserted_primary_key[0]  # fmt: skip
     audit.append(store, audit.AccountEvent("created", username, actor.label, holder_id), now=at)
-    return Account(int(row_id), username, role, holder_id, operator_of, display_name, at, None)
+    return Account(int(row_id), username, role, holder_id, operator_of, display_name, at, None, territory_id, email)
 
 
 def get_account(store: Store, username: str) -> Account | None:
