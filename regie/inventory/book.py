@@ -32,6 +32,10 @@ class Book:
     def __getitem__(self, name: str) -> list[Row]:
         return self.sheets[name]
 
+    def __setitem__(self, name: str, rows: list[Row]) -> None:
+        self.sheets[name] = rows
+        self.rows.pop(name, None)
+
     def __contains__(self, name: object) -> bool:
         return name in self.sheets
 

@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from regie.inventory.book import Book, Row
-from regie.inventory.format import FORMAT_VERSION, SHEETS, Kind, sheet
+from regie.inventory.format import FORMAT_VERSION, MORE_EXAMPLES, SHEETS, Kind, sheet
 from regie.inventory.values import number_text, parse
 
 SUFFIXES = (".xlsx", ".ods")
@@ -239,12 +239,13 @@ def _write_csv_folder(folder: Path, book: Book) -> None:
 
 
 def template() -> Book:
-    """A blank workbook: every sheet with its columns and one example row (the format's examples), the
-    about sheet at this regie's format version."""
+    """A blank workbook: every sheet with its columns and an example row (the format's examples, and a
+    second row where the example needs one to hold together), the about sheet at this regie's version."""
     book = Book()
     for s in SHEETS:
         row = {c.name: (c.example or None) for c in s.columns}
         if s.name == "about":
             row["format_version"] = str(FORMAT_VERSION)
-        book.set_sheet(s.name, [row], header=list(s.column_names))
+        more = [{c.name: r.get(c.name) for c in s.columns} for r in MORE_EXAMPLES.get(s.name, [])]
+        book.set_sheet(s.name, [row, *more], header=list(s.column_names))
     return book

@@ -103,8 +103,8 @@ SHEETS: tuple[Sheet, ...] = (
         _c("format_version", Kind.INTEGER, True, f"the format's version (this regie writes {FORMAT_VERSION})",
            str(FORMAT_VERSION), "version du format"),
         _c("territory", Kind.ID, True, "the territory's id (created at first run or by `regie territory create`)",
-           "prats-de-mollo", "territoire"),
-        _c("name", Kind.TEXT, True, "the territory's name", "Prats-de-Mollo-la-Preste", "nom"),
+           "exemple", "territoire"),
+        _c("name", Kind.TEXT, True, "the territory's name", "Commune exemple", "nom"),
         _c("insee", Kind.INSEE, False, "the commune's INSEE code (code officiel géographique)", "66150",
            "code INSEE"),
         _c("timezone", Kind.TEXT, True, "IANA time zone (set at creation; read only here)", "Europe/Paris",
@@ -134,14 +134,14 @@ SHEETS: tuple[Sheet, ...] = (
         _UNTIL,
     ), key=("prm",), end="until"),
     Sheet("producers", "producteurs", "plants whose output counts as local production", (
-        _c("id", Kind.ID, True, "the producer's id", "pv-school", "identifiant"),
-        _c("name", Kind.TEXT, True, "its name", "Toiture PV de l'école", "nom"),
+        _c("id", Kind.ID, True, "the producer's id", "pv-home-0001", "identifiant"),
+        _c("name", Kind.TEXT, True, "its name", "Toiture PV du logement 1", "nom"),
         _c("source", Kind.ENUM, True, "energy source", "pv", "filière", SOURCES),
-        _c("peak_power_w", Kind.NUMBER, True, "peak (PV, DC) or rated (AC) power in W, > 0", "36000",
+        _c("peak_power_w", Kind.NUMBER, True, "peak (PV, DC) or rated (AC) power in W, > 0", "9000",
            "puissance crête (W)"),
         _c("prm", Kind.PRM, False, "its injection delivery point (delivery_points.prm)", "50193676821738",
            "PRM d'injection", refers_to="delivery_points"),
-        _c("site", Kind.ID, False, "its site (sites.id)", "site-pv-school", "site", refers_to="sites"),
+        _c("site", Kind.ID, False, "its site (sites.id)", "home-0001", "site", refers_to="sites"),
         _c("commissioned", Kind.ROUGH_DATE, False, "commissioning date (a year, year-month or full date)",
            "2021-06-15", "mise en service"),
         _UNTIL,
@@ -157,10 +157,10 @@ SHEETS: tuple[Sheet, ...] = (
         _UNTIL,
     ), key=("id",), end="until"),
     Sheet("organisations", "organisations", "legal persons: the commune, the régie, companies, the PMO...", (
-        _c("id", Kind.ID, True, "the organisation's id", "commune", "identifiant"),
-        _c("name", Kind.TEXT, True, "its name", "Commune de Prats-de-Mollo-la-Preste", "nom"),
-        _c("kind", Kind.ENUM, True, "what it is", "commune", "nature", ORGANISATION_KINDS),
-        _c("siren", Kind.TEXT, False, "SIREN number: 9 digits", "216601418", "SIREN"),
+        _c("id", Kind.ID, True, "the organisation's id", "coop-soleil", "identifiant"),
+        _c("name", Kind.TEXT, True, "its name", "Soleil du Vallespir", "nom"),
+        _c("kind", Kind.ENUM, True, "what it is", "cooperative", "nature", ORGANISATION_KINDS),
+        _c("siren", Kind.TEXT, False, "SIREN number: 9 digits", "123456789", "SIREN"),
     ), key=("id",)),
     Sheet("persons", "personnes", "natural persons holding delivery points (personal data)", (
         _c("id", Kind.ID, True, "the person's id (never reuse an erased one)", "p0001", "identifiant"),
@@ -219,3 +219,15 @@ _BY_NAME = {s.name: s for s in SHEETS}
 def sheet(name: str) -> Sheet:
     """The sheet called ``name``; KeyError if the format has none."""
     return _BY_NAME[name]
+
+
+#: Rows the template adds after each sheet's example row, so that the template is a small inventory that
+#: holds together (an operation needs a producer; a producer injects at a delivery point of its own).
+MORE_EXAMPLES: dict[str, list[dict[str, str]]] = {
+    "delivery_points": [{"prm": "50193676821738", "site": "home-0001", "segment": "P4", "subscribed_kva": "9",
+                         "usage": "production", "transformer": "tr-01"}],
+    "acc_participants": [{"operation": "acc-soleil", "prm": "50193676821738", "role": "producer",
+                          "entry": "2024-12-01", "type": "household", "priority": "1", "weight": "1",
+                          "peak_power_w": "9000", "latitude": "42.4019", "longitude": "2.4697", "density": "rural",
+                          "name": "Toiture PV du logement 1"}],
+}

@@ -254,15 +254,18 @@ _REFERENCES = (
 
 def _references(lines: dict[str, list[_Line]], changes: Changes, ck: _Checker) -> None:
     removed = {(c.sheet, c.key) for c in changes if c.action == "removed"}
+
+    def why(targets: tuple[str, ...], value) -> str:
+        if any((t, str(value)) in removed for t in targets):
+            return "it is absent from the file and would be removed, but this row still refers to it"
+        return f"no row of {' or '.join(targets)} has it"
+
     for name, col, target, tcol, what in _REFERENCES:
         known = {x.v[tcol] for x in lines[target]}
         for x in lines[name]:
             value = x.v.get(col)
             if value is not None and value not in known:
-                gone = (target, str(value)) in removed
-                why = ("it is absent from the file and would be removed, but this row still refers to it" if gone
-                       else f"no row of {target} has it")
-                ck.add(name, x.n, col, f"unknown {what} {_show(col, value)}: {why}")
+                ck.add(name, x.n, col, f"unknown {what} {_show(col, value)}: {why((target,), value)}")
     persons = {x.v["id"]: x.n for x in lines["persons"]}
     for x in lines["organisations"]:
         if x.v["id"] in persons:
@@ -272,7 +275,7 @@ def _references(lines: dict[str, list[_Line]], changes: Changes, ck: _Checker) -
     for x in lines["memberships"]:
         h = x.v.get("holder")
         if h is not None and h not in holders and not h.startswith(ERASED_HOLDER):
-            ck.add("memberships", x.n, "holder", f"unknown holder {h!r}: no row of persons or organisations has it")
+            ck.add("memberships", x.n, "holder", f"unknown holder {h!r}: {why(('persons', 'organisations'), h)}")
     producers = {x.v["prm"] for x in lines["producers"] if x.v.get("prm")}
     for x in lines["acc_participants"]:
         if x.v.get("role") == "producer" and x.v.get("prm") and x.v["prm"] not in producers:
