@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from _inventory_example import TERRITORY, template_book
+from _inventory_example import CONSUMER, INJECTION, TERRITORY, template_book
 
 from regie.governance import audit
 from regie.governance.accounts import CLI_ADMIN
 from regie.inventory import Book, InventoryProblems, apply_book, book_of
 from regie.inventory.format import FORMAT_VERSION
 
-CONSUMER, INJECTION = "50158338171087", "50193676821738"
 
 
 def _set(sheet_name: str, i: int, **values: str | None) -> Callable[[Book], None]:
