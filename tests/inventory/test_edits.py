@@ -64,6 +64,7 @@ def test_only_objects_with_an_end_can_be_ended(example_store) -> None:
 def test_the_log_keeps_a_fingerprint_of_personal_values_and_stays_verifiable(example_store) -> None:
     edit_row(example_store, CLI_ADMIN, TERRITORY, "persons", "p0001", {"email": "montse.pons@example.org"})
     (added, changed) = history(example_store, TERRITORY, "persons", "p0001")
+    assert added.action == "added"
     assert changed.columns == ["email"] and changed.after["email"].startswith("sha256:")
     stored = [e for e in audit.entries(example_store, kind="inventory") if e.entry["key"] == "p0001"]
     text = json.dumps([e.entry for e in stored])

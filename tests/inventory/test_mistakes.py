@@ -14,7 +14,6 @@ from regie.inventory import Book, InventoryProblems, apply_book, book_of
 from regie.inventory.format import FORMAT_VERSION
 
 
-
 def _set(sheet_name: str, i: int, **values: str | None) -> Callable[[Book], None]:
     def change(book: Book) -> None:
         book[sheet_name][i].update(values)
