@@ -121,5 +121,8 @@ def test_a_damaged_file_says_so(tmp_path) -> None:
     bad.write_bytes(b"not a zip")
     with pytest.raises(WorkbookError, match="cannot be read as a workbook"):
         read_book(bad)
-    with pytest.raises(WorkbookError, match=".xlsx or .ods"):
-        read_book(tmp_path / "x.txt") if (tmp_path / "x.txt").write_text("x") else None
+    (tmp_path / "x.txt").write_text("x")
+    with pytest.raises(WorkbookError, match=r"\.xlsx or \.ods"):
+        read_book(tmp_path / "x.txt")
+    with pytest.raises(WorkbookError, match="no such file"):
+        read_book(tmp_path / "missing.xlsx")
