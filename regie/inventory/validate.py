@@ -461,8 +461,14 @@ def _operations(lines: dict[str, list[_Line]], changes: Changes, ck: _Checker) -
             continue
         days = sorted({p.entry for p in people} | {p.exit for p in people if p.exit})
         said: set[str] = set()
+        for message in perimeter_problems(operation):  # whether it has producers and consumers at all
+            if message.startswith(("no producer", "no consumer")):
+                said.add(message)
+                ck.add("acc_operations", op.n, None, f"operation {oid}: {message}")
         for day in days:
-            if not operation.active_on(day):
+            # The criteria hold among those who count that day; a day without a producer or without a
+            # consumer (all have left) has nothing to share.
+            if not (operation.active_on(day, Role.PRODUCER) and operation.active_on(day, Role.CONSUMER)):
                 continue
             entering = [x for x in members if x.v["entry"] == day and x.n is not None]
             n, sheet_name = (entering[0].n, "acc_participants") if entering else (op.n, "acc_operations")

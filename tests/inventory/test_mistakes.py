@@ -56,6 +56,10 @@ def _organisation_is_a_person(book: Book) -> None:
     book["organisations"].append({"id": "p0001", "name": "Homonyme", "kind": "association"})
 
 
+def _no_consumer(book: Book) -> None:
+    book["acc_participants"] = [r for r in book["acc_participants"] if r["role"] == "producer"]
+
+
 def _remove_referenced_site(book: Book) -> None:
     book["sites"] = []
 
@@ -109,6 +113,7 @@ MISTAKES = [
      None, "total peak power 6.000 MW must stay below"),
     ("participants too far apart", _set("acc_participants", 0, latitude="42.6"), "acc_participants", 2, None,
      "km apart"),
+    ("operation without consumer", _no_consumer, "acc_operations", 2, None, "no consumer"),
     ("bad SIREN", _set("organisations", 0, siren="12345"), "organisations", 2, "siren", "9 digits"),
     ("bad e-mail", _set("persons", 0, email="montse.example.org"), "persons", 2, "email", "e-mail"),
     ("bad id", _set("sites", 0, id="home 1"), "sites", 2, "id", "not an id"),
