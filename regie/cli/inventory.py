@@ -131,7 +131,7 @@ def import_command(
     try:
         book = read_book(file)
     except WorkbookError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(int(ExitCode.NO_INPUT if not file.exists() else ExitCode.DATA)) from None
     if territory is None:
         about = book.get("about") or []

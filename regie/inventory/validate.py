@@ -201,26 +201,54 @@ def _reasons(name: str, row: dict, use: stored.InUse, participants: list[dict]) 
 
 
 def _keep_or_remove(changes: Changes, conn, territory_id: str, remove: bool, remove_data: bool) -> None:
+    """Decide, for each object absent from the workbook, whether it goes or stays (and why it stays).
+
+    What a kept object refers to is kept too (a kept delivery point keeps its site), and a kept operation
+    keeps its participants: removal never leaves a kept object pointing at nothing.
+    """
     use = stored.in_use(conn, territory_id)
     participants = [Plan.typed("acc_participants", c.before) for c in changes["acc_participants"].removed]
+    kept: dict[tuple[str, str], tuple[Change, str]] = {}
+    gone: dict[tuple[str, str], Change] = {}
     for s in SHEETS:
-        sc = changes[s.name]
-        kept_now: list[Change] = []
-        for c in sc.removed:
+        for c in changes[s.name].removed:
             why, never = _reasons(s.name, Plan.typed(s.name, c.before), use, participants)
             if s.name == "about":
-                kept_now.append(c)
-            elif never:
-                sc.kept.append(Kept(s.name, c.key, f"absent from the file, kept: {why}"))
-                kept_now.append(c)
+                continue
+            if never:
+                kept[(s.name, c.key)] = (c, f"absent from the file, kept: {why}")
             elif why and not (remove and remove_data):
-                sc.kept.append(Kept(s.name, c.key, f"absent from the file, kept: {why} (remove it with its data "
-                                    "only with --remove --yes; or end it instead)"))
-                kept_now.append(c)
+                kept[(s.name, c.key)] = (c, f"absent from the file, kept: {why} (remove it with its data only "
+                                            "with --remove --yes; or end it instead)")
             elif not why and not remove:
-                sc.kept.append(Kept(s.name, c.key, "absent from the file, kept (--remove removes it)"))
-                kept_now.append(c)
-        sc.removed = [c for c in sc.removed if c not in kept_now]
+                kept[(s.name, c.key)] = (c, "absent from the file, kept (--remove removes it)")
+            else:
+                gone[(s.name, c.key)] = c
+    _keep_what_kept_objects_need(kept, gone)
+    for s in SHEETS:
+        sc = changes[s.name]
+        sc.kept.extend(Kept(s.name, key, reason) for (name, key), (_, reason) in kept.items() if name == s.name)
+        sc.removed = [c for c in sc.removed if (s.name, c.key) in gone]
+
+
+def _keep_what_kept_objects_need(kept: dict, gone: dict) -> None:
+    todo = list(kept)
+    while todo:
+        name, key = todo.pop()
+        row = Plan.typed(name, kept[(name, key)][0].before)
+        needs = [(target, str(row[col])) for n, col, target, _, _ in _REFERENCES if n == name and row.get(col)]
+        if name == "memberships":
+            needs += [("persons", row["holder"]), ("organisations", row["holder"])]
+        if name == "acc_operations":
+            needs += [k for k in gone if k[0] == "acc_participants" and k[1].split("/")[0] == key]
+        if name == "acc_participants" and row["role"] == "producer":
+            needs += [k for k, c in gone.items() if k[0] == "producers" and c.before.get("prm") == row["prm"]]
+        for need in needs:
+            if need in gone:
+                why = ("absent from the file, kept: its operation is kept" if need[0] == "acc_participants"
+                       else f"absent from the file, kept: the kept {name} row {key} refers to it")
+                kept[need] = (gone.pop(need), why)
+                todo.append(need)
 
 
 # ---------------------------------------------------------------- the inventory after the import
@@ -433,8 +461,14 @@ def _operations(lines: dict[str, list[_Line]], changes: Changes, ck: _Checker) -
             continue
         days = sorted({p.entry for p in people} | {p.exit for p in people if p.exit})
         said: set[str] = set()
+        for message in perimeter_problems(operation):  # whether it has producers and consumers at all
+            if message.startswith(("no producer", "no consumer")):
+                said.add(message)
+                ck.add("acc_operations", op.n, None, f"operation {oid}: {message}")
         for day in days:
-            if not operation.active_on(day):
+            # The criteria hold among those who count that day; a day without a producer or without a
+            # consumer (all have left) has nothing to share.
+            if not (operation.active_on(day, Role.PRODUCER) and operation.active_on(day, Role.CONSUMER)):
                 continue
             entering = [x for x in members if x.v["entry"] == day and x.n is not None]
             n, sheet_name = (entering[0].n, "acc_participants") if entering else (op.n, "acc_operations")

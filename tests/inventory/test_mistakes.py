@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from _inventory_example import TERRITORY, template_book
+from _inventory_example import CONSUMER, INJECTION, TERRITORY, template_book
 
 from regie.governance import audit
 from regie.governance.accounts import CLI_ADMIN
 from regie.inventory import Book, InventoryProblems, apply_book, book_of
 from regie.inventory.format import FORMAT_VERSION
-
-CONSUMER, INJECTION = "50158338171087", "50193676821738"
 
 
 def _set(sheet_name: str, i: int, **values: str | None) -> Callable[[Book], None]:
@@ -56,6 +54,10 @@ def _shares(book: Book) -> None:
 
 def _organisation_is_a_person(book: Book) -> None:
     book["organisations"].append({"id": "p0001", "name": "Homonyme", "kind": "association"})
+
+
+def _no_consumer(book: Book) -> None:
+    book["acc_participants"] = [r for r in book["acc_participants"] if r["role"] == "producer"]
 
 
 def _remove_referenced_site(book: Book) -> None:
@@ -111,6 +113,7 @@ MISTAKES = [
      None, "total peak power 6.000 MW must stay below"),
     ("participants too far apart", _set("acc_participants", 0, latitude="42.6"), "acc_participants", 2, None,
      "km apart"),
+    ("operation without consumer", _no_consumer, "acc_operations", 2, None, "no consumer"),
     ("bad SIREN", _set("organisations", 0, siren="12345"), "organisations", 2, "siren", "9 digits"),
     ("bad e-mail", _set("persons", 0, email="montse.example.org"), "persons", 2, "email", "e-mail"),
     ("bad id", _set("sites", 0, id="home 1"), "sites", 2, "id", "not an id"),
