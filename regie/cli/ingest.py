@@ -29,6 +29,10 @@ def key_add(
     owner: Annotated[
         str | None, typer.Option(help="the account (username) this key acts for on /api/me; none: a machine")
     ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(help="a sensor key (an emonPi's): its inputs become this site's series, it writes nothing else"),
+    ] = None,
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
 ) -> None:
     """Create a key. It is printed once: regie keeps only its SHA-256."""
@@ -36,15 +40,16 @@ def key_add(
     from regie.governance.key_owner import owner_ref
     from regie.ingest.apikeys import create_key
 
-    scopes = scope or (["ingest"] if node else ["write"])
+    scopes = scope or (["ingest"] if node or site else ["write"])
     with command_store(database_url, ValueError) as store:
         acct = get_account(store, owner) if owner is not None else None
         if owner is not None and acct is None:
             raise ValueError(f"no account {owner!r}: create it first (regie user add)")
-        key, secret = create_key(store, name, scopes, node=node, owner_id=owner_ref(acct) if acct else None)
-    console.print(
-        f"key #{key.id} [bold]{name}[/] ({', '.join(sorted(key.scopes))}" + (f", node {node})" if node else ")")
-    )
+        key, secret = create_key(
+            store, name, scopes, node=node, owner_id=owner_ref(acct) if acct else None, site_id=site
+        )
+    bound = "".join(f", {what} {value}" for what, value in (("node", node), ("site", site)) if value)
+    console.print(f"key #{key.id} [bold]{name}[/] ({', '.join(sorted(key.scopes))}{bound})")
     console.print("copy it now, it will not be shown again:")
     typer.echo(secret)
 
@@ -60,7 +65,7 @@ def key_list(database_url: Annotated[str | None, typer.Option(help="overrides RE
     keys = list_keys(store)
     store.close()
     table = Table(title="API keys")
-    for col in ("id", "name", "scopes", "node", "created (UTC)", "revoked (UTC)"):
+    for col in ("id", "name", "scopes", "node", "site", "created (UTC)", "revoked (UTC)"):
         table.add_column(col)
 
     def when(t: int | None) -> str:
@@ -68,7 +73,13 @@ def key_list(database_url: Annotated[str | None, typer.Option(help="overrides RE
 
     for k in keys:
         table.add_row(
-            str(k.id), k.name, ",".join(sorted(k.scopes)), k.node or "", when(k.created_at), when(k.revoked_at)
+            str(k.id),
+            k.name,
+            ",".join(sorted(k.scopes)),
+            k.node or "",
+            k.site_id or "",
+            when(k.created_at),
+            when(k.revoked_at),
         )
     console.print(table)
 

@@ -1,4 +1,5 @@
-"""Ingest pages: upload files (``/import``), the quarantine (``/quarantine``), emoncms inputs (``/inputs``).
+"""Ingest pages: upload files (``/import``), the quarantine (``/quarantine``), emoncms inputs (``/inputs``),
+and a site's sensors (``/admin/sites/{site}/sensors``: its emonPi keys and the inputs they posted).
 
 Who: the upload is for the régie's admin and the operators of the régie (an organisation of kind ``regie``:
 the body that meters the territory); the quarantine and the inputs are the admin's. The public is sent to
@@ -17,8 +18,9 @@ session's CSRF token.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,11 +32,12 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from regie.governance import writes
-from regie.governance.accounts import Account, Role
-from regie.ingest import IngestError, adapters
+from regie.governance.accounts import Account, Role, get_account
+from regie.governance.key_owner import owner_ref
+from regie.ingest import IngestError, adapters, apikeys
 from regie.ingest.admin import AdminError, discard, quarantine_lines, release, remap_input, resolve_ref
 from regie.ingest.importer import Importer
-from regie.ingest.inputs import InputService
+from regie.ingest.inputs import InputService, site_inputs
 from regie.ingest.limits import Limits, mib
 from regie.store import Store
 from regie.web import auth, i18n
@@ -42,6 +45,7 @@ from regie.web.account_pages import PageCaller, render
 from regie.web.auth import Caller
 from regie.web.imports import app_limits
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 N_ = i18n.N_
 
@@ -65,6 +69,7 @@ DONE_MESSAGES: dict[str, str] = {
     "released": N_("The readings are released to their series and left the quarantine."),
     "discarded": N_("The readings are discarded."),
     "remapped": N_("The input is re-mapped: its next readings go to the new series."),
+    "revoked": N_("The key is revoked: it no longer works."),
 }
 
 
@@ -324,3 +329,98 @@ async def inputs_remap(request: Request, caller: PageCaller) -> Response:
     except AdminError as exc:
         return _inputs_page(request, caller, str(exc), status_code=409)
     return RedirectResponse("/inputs?done=remapped", status_code=303)
+
+
+# ---------------------------------------------------------------- a site's sensors (admin)
+
+
+def _site_context(request: Request, caller: Caller, site_id: str) -> dict[str, Any] | None:
+    """What the sensors part of a site's page shows; None when there is no such site."""
+    store = _store(request)
+    try:
+        inv = store.load_inventory()
+    except LookupError:
+        return None
+    place = next((x for x in inv.sites if x.id == site_id), None)
+    if place is None:
+        return None
+    zone = inv.territory.zone
+    prms = {d.prm for d in inv.delivery_points if d.site_id == site_id}
+    holders = sorted({m.holder_id for m in inv.memberships if m.prm in prms and m.active_on(date.today())})
+    keys = apikeys.list_keys(store, site_id=site_id)
+    rows = site_inputs(store, site_id)
+    for r in rows:
+        r["last_text"] = _when(r["last_time"], request, zone)
+    return {
+        **_base(request, caller, "import"),
+        "site": place,
+        "holders": holders,
+        "keys": [
+            {
+                "key": k,
+                "created_text": _when(k.created_at, request, zone),
+                "revoked_text": _when(k.revoked_at, request, zone),
+            }
+            for k in keys
+        ],
+        "inputs": rows,
+        "base_url": str(request.base_url).rstrip("/"),
+    }
+
+
+def _sensors_page(request: Request, caller: Caller, site_id: str, *, status_code: int = 200, **extra: Any) -> Response:
+    context = _site_context(request, caller, site_id)
+    if context is None:
+        raise HTTPException(404, f"no site {site_id!r}")
+    return render(request, "site_sensors.html", {**context, **extra}, status_code=status_code)
+
+
+@router.get("/admin/sites/{site_id}/sensors", name="site_sensors", response_class=HTMLResponse)
+def site_sensors(request: Request, caller: PageCaller, site_id: str) -> Response:
+    """A site's sensors: its keys (never their secrets), the inputs they posted, a form for a new key."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    return _sensors_page(request, caller, site_id)
+
+
+@router.post("/admin/sites/{site_id}/sensors/keys", name="site_sensor_key_add")
+async def site_sensor_key_add(request: Request, caller: PageCaller, site_id: str) -> Response:
+    """Create a sensor key bound to the site; its clear text is shown on this answer only."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    form = await _admin_form(request, caller)
+    store = _store(request)
+    if _site_context(request, caller, site_id) is None:
+        raise HTTPException(404, f"no site {site_id!r}")
+    name, node, owner = form.get("name", ""), form.get("node") or None, form.get("owner") or None
+    gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+    acct = get_account(store, owner) if owner else None
+    problem = None
+    if not name:
+        problem = gettext(N_("A key needs a name saying what it is for, e.g. 'emonpi garage'."))
+    elif owner and acct is None:
+        problem = gettext(N_("No account %(name)s: create it first, or leave the field empty.")) % {"name": repr(owner)}
+    if problem is not None:
+        return _sensors_page(request, caller, site_id, status_code=400, error=problem, form=form)
+    try:
+        key, secret = apikeys.create_key(store, name, ["ingest"], node=node, site_id=site_id,
+                                         owner_id=owner_ref(acct) if acct else None)  # fmt: skip
+    except ValueError as exc:
+        return _sensors_page(request, caller, site_id, status_code=400, error=str(exc), form=form)
+    log.info("%s created sensor key #%d for site %s", caller.account.username, key.id, site_id)
+    return _sensors_page(request, caller, site_id, status_code=201, created=key, secret=secret)
+
+
+@router.post("/admin/sites/{site_id}/sensors/revoke", name="site_sensor_key_revoke")
+async def site_sensor_key_revoke(request: Request, caller: PageCaller, site_id: str) -> Response:
+    """Revoke one of the site's keys at once (kept in the list, never valid again)."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    form = await _admin_form(request, caller)
+    key_id = form.get("key_id", "")
+    if not key_id.isdigit() or not apikeys.revoke(_store(request), int(key_id), site_id=site_id):
+        gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+        error = gettext(N_("No active key #%(id)s on this site.")) % {"id": key_id[:12]}
+        return _sensors_page(request, caller, site_id, status_code=409, error=error)
+    log.info("%s revoked sensor key #%s of site %s", caller.account.username, key_id, site_id)
+    return RedirectResponse(f"/admin/sites/{site_id}/sensors?done=revoked", status_code=303)
