@@ -316,6 +316,48 @@ def quarantine_release(
     console.print(f"released {done.taken:,} readings to series [bold]{done.series}[/] ({done.written:,} written)")
 
 
+@quarantine_app.command("declare")
+def quarantine_declare(
+    prm: Annotated[str, typer.Argument(help="the quarantined PRM (14 digits) or its ref (regie quarantine list)")],
+    site: Annotated[str, typer.Option(help="the site it is on: an existing site id, or a new one with --site-name")],
+    site_name: Annotated[str | None, typer.Option(help="create the site --site with this name")] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Enedis segment, C5 (≤ 36 kVA), C4... (default: guessed from the step)")
+    ] = None,
+    usage: Annotated[str, typer.Option(help="residential, professional, public, production...")] = "residential",
+    kva: Annotated[str | None, typer.Option(help="subscribed power in kVA")] = None,
+    holder: Annotated[str | None, typer.Option(help="its holder: a person or organisation id")] = None,
+    holder_name: Annotated[str | None, typer.Option(help="add the person --holder with this name")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="first day held, YYYY-MM-DD (default: the day of its first reading)")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="the source, when the PRM waits under several")] = None,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Declare a quarantined PRM (its site and holder) in the inventory, then release its readings."""
+    from datetime import date
+
+    from regie.governance import writes
+    from regie.governance.accounts import CLI_ADMIN
+    from regie.ingest.admin import AdminError, Declaration, declaration_defaults, declare_prm, find_quarantined
+
+    try:
+        first = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise typer.BadParameter(f"--since {since!r} is not a date YYYY-MM-DD") from None
+    with command_store(database_url, AdminError) as store:
+        src, key = find_quarantined(store, prm, source)
+        guessed = declaration_defaults(store, src, key)["segment"]
+        declaration = Declaration(site, site_name, segment or guessed, usage, kva, holder, holder_name, first)
+        guard = writes.guard(store, writes.CLI, "quarantine/release", key)
+        done = writes.run(guard, lambda: declare_prm(store, CLI_ADMIN, src, key, declaration, guard=guard))
+    r = done.released
+    console.print(
+        f"declared ({done.added} added to the inventory), released {r.taken:,} readings to series "
+        f"[bold]{r.series}[/] ({r.written:,} written)"
+    )
+
+
 @quarantine_app.command("discard")
 def quarantine_discard(
     ref: Annotated[str, typer.Argument(help="the ref from `regie quarantine list` (or the key, with --source)")],

@@ -35,10 +35,22 @@ from regie.governance import writes
 from regie.governance.accounts import Account, Role, get_account
 from regie.governance.key_owner import owner_ref
 from regie.ingest import IngestError, adapters, apikeys
-from regie.ingest.admin import AdminError, discard, quarantine_lines, release, remap_input, resolve_ref
+from regie.ingest.admin import (
+    AdminError,
+    Declaration,
+    ReleasePending,
+    declaration_defaults,
+    declare_prm,
+    discard,
+    quarantine_lines,
+    release,
+    remap_input,
+    resolve_ref,
+)
 from regie.ingest.importer import Importer
 from regie.ingest.inputs import InputService, site_inputs
 from regie.ingest.limits import Limits, mib
+from regie.inventory.format import SEGMENTS
 from regie.store import Store
 from regie.web import auth, i18n
 from regie.web.account_pages import PageCaller, render
@@ -70,6 +82,7 @@ DONE_MESSAGES: dict[str, str] = {
     "discarded": N_("The readings are discarded."),
     "remapped": N_("The input is re-mapped: its next readings go to the new series."),
     "revoked": N_("The key is revoked: it no longer works."),
+    "declared": N_("The delivery point is declared and its readings are released to its series."),
 }
 
 
@@ -250,6 +263,88 @@ def quarantine_page(request: Request, caller: PageCaller) -> Response:
 async def _admin_form(request: Request, caller: Caller) -> dict[str, str]:
     form = await auth.form_with_csrf(request, caller)
     return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+def _said(request: Request, exc: AdminError) -> str:
+    """An admin error in the visitor's language when it was written for the catalogues, else as it is."""
+    if exc.template is None:
+        return str(exc)
+    return i18n.translations(i18n.negotiate_locale(request)).gettext(exc.template) % exc.params
+
+
+def _declare_page(
+    request: Request, caller: Caller, ref: str, form: dict[str, str] | None = None, error: str | None = None,
+    status_code: int = 200,
+) -> Response:  # fmt: skip
+    store = _store(request)
+    source, key = resolve_ref(store, ref)
+    defaults = declaration_defaults(store, source, key)
+    inv = store.load_inventory()
+    values = {"site_id": "", "site_name": "", "segment": defaults["segment"], "usage": "residential",
+              "subscribed_kva": "", "holder": "", "holder_name": "",
+              "since": defaults["since"].isoformat() if defaults["since"] else "", **(form or {})}  # fmt: skip
+    context = {
+        **_base(request, caller, "import"),
+        "q": defaults,
+        "values": values,
+        "sites": sorted((x.id, x.name) for x in inv.sites if x.until is None),
+        "holders": sorted([p.id for p in inv.persons] + [o.id for o in inv.organisations]),
+        "segments": SEGMENTS,
+        "error": error,
+    }
+    return render(request, "quarantine_declare.html", context, status_code=status_code)
+
+
+@router.get("/quarantine/declare", name="quarantine_declare_form", response_class=HTMLResponse)
+def quarantine_declare_form(request: Request, caller: PageCaller, ref: str = "") -> Response:
+    """ "Declare this PRM": a form pre-filled from the quarantined readings (masked PRM, segment, first day)."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    try:
+        return _declare_page(request, caller, ref)
+    except AdminError as exc:
+        return _quarantine_page(request, caller, _said(request, exc), status_code=404)
+
+
+@router.post("/quarantine/declare", name="quarantine_declare")
+async def quarantine_declare(request: Request, caller: PageCaller) -> Response:
+    """Declare the PRM (its site, its holder) through the inventory, then release its readings; a refusal
+    shows the form again with why, and changes nothing."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    form = await _admin_form(request, caller)
+    store = _store(request)
+    ref = form.get("ref", "")
+    try:
+        source, key = resolve_ref(store, ref)
+    except AdminError as exc:
+        return _quarantine_page(request, caller, str(exc), status_code=404)
+    try:
+        since = date.fromisoformat(form["since"]) if form.get("since") else None
+    except ValueError:
+        gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+        error = gettext(N_("The first day held must be a date (YYYY-MM-DD), not %(value)s.")) % {
+            "value": repr(form["since"][:40])
+        }
+        return _declare_page(request, caller, ref, form, error, status_code=400)
+    declaration = Declaration(
+        site_id=form.get("site_id", ""), site_name=form.get("site_name") or None,
+        segment=form.get("segment", ""), usage=form.get("usage", ""),
+        subscribed_kva=form.get("subscribed_kva") or None, holder=form.get("holder") or None,
+        holder_name=form.get("holder_name") or None, since=since,
+    )  # fmt: skip
+    guard = writes.guard(store, writes.Writer(caller.account, caller.via), "quarantine/release", key)
+    try:
+        await run_in_threadpool(
+            lambda: writes.run(guard, lambda: declare_prm(store, caller.account, source, key, declaration, guard=guard))
+        )
+    except writes.WriteDenied as exc:
+        return _declare_page(request, caller, ref, form, exc.reason, status_code=403)
+    except ReleasePending as exc:  # declared: the form no longer applies, the quarantine shows the readings left
+        return _quarantine_page(request, caller, _said(request, exc), status_code=409)
+    except AdminError as exc:
+        return _declare_page(request, caller, ref, form, _said(request, exc), status_code=400)
+    return RedirectResponse("/quarantine?done=declared", status_code=303)
 
 
 @router.post("/quarantine/{action}", name="quarantine_action")
