@@ -97,9 +97,14 @@ def key_ref(source: str, key: str) -> str:
 
 def quarantine_lines(store: Store) -> list[dict]:
     """The quarantine summary with the key masked (``shown``), its reference (``ref``) and whether it is a PRM
-    that may be declared (``is_prm``)."""
+    still to declare (``is_prm``; a declared one is released instead)."""
+    try:
+        declared = {d.prm for d in store.load_inventory().delivery_points}
+    except LookupError:
+        declared = set()
     return [{**row, "shown": masked_key(row["key"]), "ref": key_ref(row["source"], row["key"]),
-             "is_prm": bool(_PRM.match(row["key"]))} for row in store.quarantine_summary()]  # fmt: skip
+             "is_prm": bool(_PRM.match(row["key"])) and row["key"] not in declared}
+            for row in store.quarantine_summary()]  # fmt: skip
 
 
 def resolve_ref(store: Store, ref: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ The R63 sample (``tests/data/enedis_r63_duplicates.csv``) holds 48 half-hours of
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -139,6 +140,18 @@ def test_only_a_quarantined_prm_can_be_declared(quarantined: Store) -> None:
     declare(quarantined, Declaration("house-a"))
     with pytest.raises(AdminError, match="Nothing in quarantine"):
         declare(quarantined, Declaration("house-a"))
+
+
+def test_a_declared_prm_is_released_not_declared_again(quarantined: Store) -> None:
+    inv = quarantined.load_inventory()
+    quarantined.save_inventory(
+        dataclasses.replace(inv, delivery_points=[*inv.delivery_points, DeliveryPoint(PRM, "house-a")])
+    )
+    assert [line["is_prm"] for line in quarantine_lines(quarantined)] == [False]  # no "declare" offered
+    before = snapshot(quarantined)
+    with pytest.raises(AdminError, match="is already declared: release its readings instead"):
+        declare(quarantined, Declaration("house-a"))
+    assert snapshot(quarantined) == before
 
 
 @pytest.fixture

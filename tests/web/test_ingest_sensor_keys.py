@@ -1,4 +1,5 @@
-"""A sensor key bound to a site: an emonPi's inputs become that site's series, read by its holder.
+"""A sensor key bound to a site: an emonPi's inputs become that site's series, read by its holder; on SQLite
+and PostgreSQL.
 
 The posts are emonhub's own (``EmoncmsHTTPInterfacer``: ``POST /input/bulk.json?sentat=..`` with the body
 ``data=[[t, node, v...], ...]``, key in ``Authorization: Bearer``, no Content-Type) sent with ``http.client``
@@ -27,8 +28,8 @@ NOW = 1_795_347_670  # 2026-11-21 ~ 09:41 UTC
 
 
 @pytest.fixture
-def world(tmp_path) -> Iterator[World]:
-    store = open_store(f"sqlite:///{tmp_path / 'regie.sqlite'}")
+def world(store_url: str) -> Iterator[World]:
+    store = open_store(store_url)
     yield build_world(store, now=NOW)
     store.close()
 
