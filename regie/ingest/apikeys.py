@@ -21,6 +21,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import insert, select, update
 
@@ -88,9 +89,11 @@ def create_key(
         if set(clean) - {"ingest"}:
             raise ValueError("a sensor key (bound to a site) may only have the 'ingest' scope")
         with store.engine.connect() as conn:
-            known = conn.execute(select(site.c.id).where(site.c.id == site_id)).scalar()
+            known = conn.execute(select(site.c.id, site.c.until).where(site.c.id == site_id)).one_or_none()
         if known is None:
             raise ValueError(f"no site {site_id!r}: declare it first (a sensor key is bound to a declared site)")
+        if known.until is not None and known.until <= date.today():
+            raise ValueError(f"site {site_id!r} ended on {known.until.isoformat()}: its sensors post no more")
     if not name.strip():
         raise ValueError("a key needs a name saying what it is for, e.g. 'emonpi garage'")
     key = secrets.token_hex(KEY_CHARS // 2)

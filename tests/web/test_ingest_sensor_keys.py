@@ -9,9 +9,11 @@ point, bob ``house-b``'s.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from governance_world import PRM_A, World, build_world
@@ -136,6 +138,11 @@ def test_site_key_creation_is_checked(world: World) -> None:
         apikeys.create_key(world.store, "emonpi", ["ingest"], site_id="nowhere")
     with pytest.raises(ValueError, match="only have the 'ingest' scope"):
         apikeys.create_key(world.store, "emonpi", ["read", "ingest"], site_id="house-a")
+    inv = world.store.load_inventory()
+    ended = [dataclasses.replace(x, until=date(2025, 1, 1)) if x.id == "house-c" else x for x in inv.sites]
+    world.store.save_inventory(dataclasses.replace(inv, sites=ended))
+    with pytest.raises(ValueError, match="site 'house-c' ended on 2025-01-01"):
+        apikeys.create_key(world.store, "emonpi", ["ingest"], site_id="house-c")
     key, _ = apikeys.create_key(world.store, "emonpi", ["ingest"], site_id="house-a")
     assert [k.id for k in apikeys.list_keys(world.store, site_id="house-a")] == [key.id]
     assert not apikeys.revoke(world.store, key.id, site_id="house-b")  # another site's page cannot revoke it
