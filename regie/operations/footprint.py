@@ -6,8 +6,9 @@ Three parts, kept apart so the arithmetic can be checked by hand:
    with its ``-wal``/``-shm`` companions, :func:`regie.store.engine.sqlite_files_bytes`; PostgreSQL's
    ``pg_total_relation_size`` of regie's tables, indexes and TOAST included), the raw points it holds
    (:func:`regie.store.probes.stored_points`), and the ingest rate: points per day over the last
-   ``window_days`` of data time, read from the chunk table (a chunk straddling the window's start counts in
-   proportion of its span inside it). A store whose newest data is older than the window (an archive, the
+   ``window_days`` of data time (or since the first point, for a store begun inside the window) up to the
+   newest point, read from the chunk table (a chunk straddling the window's start counts in proportion of its
+   span inside it). A store whose newest data is older than the window (an archive, the
    demo year) falls back to its whole history, and says so.
 2. **Measurement of the process** (:class:`CpuMeter`): CPU time (``time.process_time``) charged to the
    requests in flight — each interval between two request events is split evenly among the requests open
@@ -119,7 +120,7 @@ def store_bytes(store: Store) -> int:
         names = sorted(metadata.tables)
         with store.engine.connect() as conn:
             sizes = conn.execute(
-                text("SELECT coalesce(sum(pg_total_relation_size(to_regclass(n))), 0) FROM unnest(:names) AS n"),
+                text("SELECT coalesce(sum(pg_total_relation_size(to_regclass(n))), 0) FROM unnest(CAST(:names AS text[])) AS n"),
                 {"names": names},
             ).scalar_one()
         return int(sizes)
@@ -151,8 +152,10 @@ def measure_store(store: Store, *, now: float | None = None, window_days: int = 
     in_window = sum(_share_after(n, t0, t1, since) for n, t0, t1 in recent_rows)
     newest = max((r.t1 for r in rows), default=None)
     if in_window > 0:
-        span_days = (min(now, newest) - since) / DAY_S if newest is not None else window_days
-        per_day, basis_days, basis = in_window / max(span_days, 1 / 24), span_days, "window"
+        # From the window's start, or from the first point when the store began inside the window, to the newest.
+        first = max(since, min(t0 for _, t0, _ in recent_rows))
+        basis_days = max((min(now, newest) - first) / DAY_S, 1 / 24)
+        per_day, basis = in_window / basis_days, "window"
     elif rows:
         oldest = min(r.t0 for r in rows)
         basis_days = max((newest - oldest) / DAY_S, 1 / 24)
