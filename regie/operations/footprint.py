@@ -120,7 +120,10 @@ def store_bytes(store: Store) -> int:
         names = sorted(metadata.tables)
         with store.engine.connect() as conn:
             sizes = conn.execute(
-                text("SELECT coalesce(sum(pg_total_relation_size(to_regclass(n))), 0) FROM unnest(CAST(:names AS text[])) AS n"),
+                text(
+                    "SELECT coalesce(sum(pg_total_relation_size(to_regclass(n))), 0)"
+                    " FROM unnest(CAST(:names AS text[])) AS n"
+                ),
                 {"names": names},
             ).scalar_one()
         return int(sizes)
