@@ -57,7 +57,7 @@ def footprint(
         out = result.as_dict()
         out["cpu_source"] = url if cpu is not None else None
         out["cpu_missing"] = why
-        console.print_json(json.dumps(out))
+        typer.echo(json.dumps(out, indent=2))
         return
     console.print(table(result))
     if cpu is None:
