@@ -4,12 +4,14 @@ a Raspberry Pi-class machine).
 
 1. Build the Prats demo store (`regie demo --build-only`, a year at 30 min) in a temporary data folder, and an
    API key with `regie key add` (both as real commands).
-2. Start `regie serve` as a real subprocess on loopback. Its RSS is read from ``/proc/<pid>/status`` (``VmRSS``
+2. Where the memory goes (in a process of its own, before serving): RSS after the imports, then tracemalloc
+   over each page of the demo, with the regie lines that keep the most.
+3. Start `regie serve` as a real subprocess on loopback. Its RSS is read from ``/proc/<pid>/status`` (``VmRSS``
    every 0.2 s; ``VmHWM`` for the peak) — the kernel's own count, the figure `ps` and systemd's
    ``MemoryCurrent`` start from.
-3. Idle: the territory page, the live page and /api/balance are asked once (their caches filled), then RSS is
+4. Idle: the territory page, the live page and /api/balance are asked once (their caches filled), then RSS is
    sampled for ``--idle-s`` seconds.
-4. Ingest: ``--senders`` emonhub-shaped clients (bench/ingest.py's bodies: ``POST /input/bulk.json``, zlib, 1000
+5. Ingest: ``--senders`` emonhub-shaped clients (bench/ingest.py's bodies: ``POST /input/bulk.json``, zlib, 1000
    rows of 5 inputs) post concurrently; RSS is sampled throughout. CPU per million points: the process's whole
    CPU (``utime + stime`` of ``/proc/<pid>/stat``) over the ingest phase / points stored, and the server's own
    meter (``regie footprint``'s figures from /metrics: the requests' share, the writer thread's).
@@ -139,7 +141,7 @@ def _points(url: str) -> int:
         store.close()
 
 
-def run(senders: int, requests: int, rows: int, idle_s: float, keep: Path | None = None) -> dict:
+def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = True) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="regie-footprint-"))
     try:
         data = tmp / "data"
@@ -159,6 +161,7 @@ def run(senders: int, requests: int, rows: int, idle_s: float, keep: Path | None
         key = _regie(env, "key", "add", "bench-footprint", "--scope", "write").strip().splitlines()[-1]
         demo_points = _points(url)
         store_mb = sum(p.stat().st_size for p in data.glob("regie.sqlite*")) / 1e6
+        memory = where(env, url, data) if trace else None  # the demo as built, before any ingest
 
         base = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen(
@@ -246,12 +249,62 @@ def run(senders: int, requests: int, rows: int, idle_s: float, keep: Path | None
                 if writer_points
                 else None,
             },
+            "where": memory,
             "server_stderr_tail": err.decode(errors="replace")[-500:] if proc.returncode not in (0, -15) else "",
         }
         return result
     finally:
-        if keep is None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------- where the memory goes
+WHERE = r"""
+import json, sys, tracemalloc
+
+
+def rss():
+    s = open("/proc/self/status").read()
+    return round(int(s.split("VmRSS:")[1].split()[0]) / 1024, 1)
+
+
+out = {"python_alone_mb": rss()}
+before = set(sys.modules)
+from regie.store import open_store
+from regie.web.app import create_app
+from regie.config import Settings
+import regie.cli  # what `regie serve` imports too
+out["after_imports_mb"] = rss()
+heavy = ("pandas", "scipy", "fpdf", "PIL", "fontTools", "babel", "sqlalchemy", "fastapi", "pydantic", "numpy")
+out["heavy_modules_loaded"] = sorted({m.split(".")[0] for m in set(sys.modules) - before} & set(heavy))
+from fastapi.testclient import TestClient
+
+app = create_app(open_store(sys.argv[1]), Settings.defaults(data_dir=sys.argv[2]))
+client = TestClient(app)
+out["pages"] = []
+for path in ("/", "/live", "/api/balance", "/login"):
+    tracemalloc.start(30)
+    status = client.get(path).status_code
+    current, peak = tracemalloc.get_traced_memory()
+    top = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, "*/regie/*")])
+    sites = []
+    for st in top.statistics("lineno")[:3]:
+        frame = st.traceback[0]
+        sites.append({"mb": round(st.size / 1e6, 1), "at": f"{frame.filename.split('/regie/')[-1]}:{frame.lineno}"})
+    tracemalloc.stop()
+    out["pages"].append({"path": path, "status": status, "kept_mb": round(current / 1e6, 1),
+                         "peak_traced_mb": round(peak / 1e6, 1), "rss_mb": rss(), "kept_by": sites})
+print(json.dumps(out))
+"""
+
+
+def where(env: dict[str, str], url: str, data: Path) -> dict:
+    """Where the memory goes (tracemalloc, in a process of its own): the imports, then each page of the demo."""
+    out = subprocess.run(
+        [sys.executable, "-c", WHERE, url, str(data)], env=env, capture_output=True, text=True, timeout=600
+    )
+    if out.returncode != 0:
+        return {"error": out.stderr[-1000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def show(result: dict) -> None:
@@ -276,6 +329,15 @@ def show(result: dict) -> None:
     ]:
         t.add_row(label, str(value))
     Console().print(t)
+    w = result.get("where")
+    if w and "pages" in w:
+        print(
+            f"imports: {w['python_alone_mb']} MB -> {w['after_imports_mb']} MB ({', '.join(w['heavy_modules_loaded'])})"
+        )
+        for p in w["pages"]:
+            kept = "; ".join(f"{k['mb']} MB at {k['at']}" for k in p["kept_by"])
+            figures = f"kept {p['kept_mb']} MB, traced peak {p['peak_traced_mb']} MB, RSS {p['rss_mb']} MB"
+            print(f"{p['path']}: {figures} ({kept})")
 
 
 def main() -> None:
@@ -285,8 +347,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000, help="rows per request (5 inputs each)")
     parser.add_argument("--idle-s", type=float, default=10.0)
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/footprint.json")
+    parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc pass (where memory goes)")
     args = parser.parse_args()
-    result = run(args.senders, args.requests, args.rows, args.idle_s)
+    result = run(args.senders, args.requests, args.rows, args.idle_s, trace=not args.no_trace)
     show(result)
     if not args.no_write:
         RESULTS.parent.mkdir(exist_ok=True)
