@@ -116,8 +116,9 @@ def onto_steps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Values lasting ``durations`` [s] from ``t`` put onto a series' fixed ``step`` (cells ``k·step``, UTC).
 
-    Values that last one step are left as they are (no copy: the common case costs one comparison). Each
-    other value is cut at the step boundaries and each step it touches receives its share by overlap:
+    A batch whose values all last one step is left as it is (no copy: the common case costs one comparison).
+    Otherwise values that last one step and start on a cell stay as they are, and each other value is cut
+    at the step boundaries and each step it touches receives its share by overlap:
 
     - ``power`` (mean power, W): a step receives Σ value × overlap / step. A longer value is *split* into
       steps holding its own mean, finer values are merged into their duration-weighted mean: both energy
@@ -136,6 +137,7 @@ def onto_steps(
     other = d != step
     if not other.any():
         return t, values
+    other |= t % step != 0  # a batch that mixes durations goes wholly onto the grid: no two points overlap
     idx = np.flatnonzero(other)
     to, vo, do = t[idx], values[idx], d[idx].astype(np.int64)
     if (do <= 0).any():

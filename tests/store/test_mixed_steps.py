@@ -9,6 +9,10 @@ through the store's day rollup, the member page's formula and ``/api/me/data`` a
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import zipfile
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,8 +20,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from regie.governance import accounts
+from regie.governance import accounts, rights
 from regie.governance.accounts import Role
 from regie.governance.gate import read_personal
 from regie.ingest import apikeys
@@ -38,6 +44,7 @@ from regie.store import Store, open_store
 from regie.store.timeseries import onto_steps
 from regie.web import account_pages
 from regie.web.app import create_app
+from regie.web.emoncms import feed_data
 
 PARIS = ZoneInfo("Europe/Paris")
 PRM = "30001234567890"
@@ -166,6 +173,39 @@ def test_every_day_keeps_the_files_energy_through_the_store_the_member_page_and_
     assert {k: round(v) for k, v in api.items()} == {k: round(w) for k, w in want.items()}
 
 
+def test_the_emoncms_daily_feed_and_the_members_export_keep_the_files_energy(store: Store) -> None:
+    sid = prm_series_id(PRM, SeriesKind.CONSUMPTION, daily=False)
+    want = expected_wh()
+    days = sorted(want)
+    a, b = _utc(days[0]), _utc(days[-1] + timedelta(days=1))
+    hours = {d: (_utc(d + timedelta(days=1)) - _utc(d)) / 3600 for d in days}  # 23, 24 or 25
+    assert sorted(set(hours.values())) == [23, 24, 25]
+
+    # /feed/data.json?interval=daily&average=1, both ways it computes: from raw points (a personal feed,
+    # read through the gate) and from the stored rollups (an open feed). Every day of the file is whole.
+    opts = {"start": a, "end": b, "interval": "daily", "average": True, "skipmissing": True,
+            "limitinterval": True, "timeformat": "unix", "zone": PARIS}  # fmt: skip
+    for rollup in (None, lambda level, x, y: store.read_rollup(sid, level, x, y)):
+        rows = feed_data(lambda x, y: store.read(sid, x, y), rollup, **opts)
+        feed = {datetime.fromtimestamp(t, PARIS).date(): w * hours[datetime.fromtimestamp(t, PARIS).date()]
+                for t, w in rows}  # fmt: skip
+        assert {k: round(v) for k, v in feed.items()} == {k: round(w) for k, w in want.items()}
+
+    # the member's own export (GDPR art. 20): the points as CSV, the step in the profile
+    accounts.create_account(store, "anna", "a long enough password", Role.MEMBER, holder_id="anna")
+    blob = rights.export_member(store, accounts.get_account(store, "anna"), "anna")
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        (name,) = [n for n in zf.namelist() if n.startswith(f"series/{sid}")]
+        profile = json.loads(zf.read(next(n for n in zf.namelist() if n.endswith(".jsonld") and "profile" in n)))
+        text = zf.read(name).decode()
+    step = Step.parse(next(x["regie:step"] for x in profile["regie:series"] if x["regie:file"] == name)).seconds
+    exported: dict[date, float] = defaultdict(float)
+    for row in list(csv.DictReader(io.StringIO(text))):
+        day = datetime.fromisoformat(row["start_utc"].replace("Z", "+00:00")).astimezone(PARIS).date()
+        exported[day] += float(row["value"]) * step / 3600
+    assert {k: round(v) for k, v in exported.items() if k in want} == {k: round(w) for k, w in want.items()}
+
+
 def test_a_store_written_before_keeps_its_numbers_and_a_reimport_repairs_the_hourly_days(tmp_path) -> None:
     """What the store held before this change (each 60-minute value as one point at its start) stays as it is:
     nothing is migrated. Importing the file again writes the second half-hour of each hour: the day is right."""
@@ -225,3 +265,25 @@ def test_a_duration_that_is_not_positive_is_refused() -> None:
 
     with pytest.raises(StoreError, match="duration"):
         onto_steps(np.array([0], np.int64), np.array([1.0]), np.array([0]), 1800, "power", 1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from([300, 600, 900, 1800, 3600, 7200]), st.integers(0, 20_000)), min_size=1,
+             max_size=60),
+    st.sampled_from([600, 900, 1800, 3600]),
+    st.sampled_from(["power", "energy"]),
+)  # fmt: skip
+def test_any_mix_of_durations_keeps_the_total_energy_to_one_quantum(rows, step, spread) -> None:
+    d = np.array([x for x, _ in rows], np.int64)
+    v = np.array([float(w) for _, w in rows])
+    t = 1_700_000_000 - 1_700_000_000 % 7200 + np.concatenate([[0], np.cumsum(d)[:-1]])  # one after the other
+    tt, vv = onto_steps(t, v, d, step, spread, 1.0)
+    assert np.all(tt % step == 0) or np.all(d == step)  # a mixed batch lies on the series' grid
+    assert len(set(tt.tolist())) == len(tt)  # one value per step
+    assert np.all(vv == np.rint(vv))  # whole quanta: what the store keeps
+    stored = vv.sum() * step if spread == "power" else vv.sum()
+    source = (v * d).sum() if spread == "power" else v.sum()
+    assert abs(stored - source) <= 0.5 * (step if spread == "power" else 1) + 1e-6
+    if spread == "power" and np.all(d % step == 0):  # only longer values: each step holds its value's mean
+        assert sorted(set(vv.tolist())) == sorted(set(v.tolist()))
