@@ -448,6 +448,18 @@ def deliver_reset(settings: Any, reset: Reset, base_url: str, locale: str) -> De
                  lambda ln: message("reset_body", locale, link=ln, **values), link)  # fmt: skip
 
 
+def set_email(store: Store, actor: Account, username: str, email: str, *, now: int | None = None) -> None:
+    """Set an account's e-mail address (where reset links go): the account itself or an admin."""
+    if actor.role is not Role.ADMIN and actor.username != username:
+        raise InvitationError("only the account itself or an admin sets its e-mail address")
+    address = normalise_email(email)
+    with store.engine.execution_options(writer=True).begin() as conn:
+        done = conn.execute(update(account).where(account.c.username == username).values(email=address)).rowcount
+    if not done:
+        raise InvitationError(f"no account {username!r}")
+    audit.append(store, audit.AccountEvent("email_changed", username, actor.label), now=now)
+
+
 def person_emails(store: Store) -> dict[str, str]:
     """The e-mail of each person of the inventory that has one (to pre-fill an invitation)."""
     with store.engine.connect() as conn:

@@ -7,7 +7,7 @@ keys). A token is spent by a single ``UPDATE ... WHERE used_at IS NULL AND expir
 requests racing with the same link, exactly one wins (OWASP Forgot Password Cheat Sheet: "single use",
 "expire after an appropriate period").
 
-Purposes: ``invite`` (7 days), ``reset`` (1 hour), ``login-2fa`` and ``login-enrol`` (the few minutes between
+Purposes: ``invite`` (7 days), ``reset`` (1 hour), ``login-code`` and ``login-enrol`` (the few minutes between
 the password and the second factor), ``totp`` (a used TOTP time step, kept until it can no longer be
 accepted: RFC 6238 §5.2, "the verifier MUST NOT accept the second attempt of the same OTP").
 """
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from regie.store import Store
 from regie.store.schema import account, account_token
 
-PURPOSES = ("invite", "reset", "login-2fa", "login-enrol", "totp")
+PURPOSES = ("invite", "reset", "login-code", "login-enrol", "totp")
 
 
 class LinkProblem(StrEnum):
