@@ -125,6 +125,13 @@ class Mailbox:
                                  smtp_sender="regie@vallee.example", **more)  # fmt: skip
 
 
+def subject(message: Message) -> str:
+    """The Subject header decoded (RFC 2047 encoded words, as a non-ASCII subject travels)."""
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(message["Subject"])))
+
+
 def body(message: Message) -> str:
     payload = message.get_payload(decode=True)
     assert isinstance(payload, bytes)
@@ -136,3 +143,28 @@ def link_in(message: Message, kind: str) -> str:
     found = re.findall(rf"https?://\S+/{kind}/[A-Za-z0-9_-]+", body(message))
     assert len(found) == 1, body(message)
     return found[0]
+
+
+# ---------------------------------------------------------------- the web app over the world
+
+
+def app_for(world: World, settings: Settings | None = None):
+    from regie.web.app import create_app
+
+    app = create_app(world.store, settings)
+    app.state.secret = SECRET
+    app.state.password_hasher = FAST
+    return app
+
+
+def form_token(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
+def session_of(store: Store, username: str) -> str:
+    acct = accounts.get_account(store, username)
+    assert acct is not None
+    return accounts.create_session(store, acct)
