@@ -268,24 +268,22 @@ def accept_invitation(
 
 
 def pending_invitations(store: Store, *, now: int | None = None) -> list[tuple[Account, int]]:
-    """Accounts invited and not activated yet, with the expiry of their newest link (past: expired)."""
+    """Accounts invited and not activated yet, with the expiry of their newest link (past: expired; 0: its
+    link was deleted long after it expired)."""
+    newest = (
+        select(account_token.c.account_id, func.max(account_token.c.expires_at).label("until"))
+        .where(account_token.c.purpose == "invite")
+        .group_by(account_token.c.account_id)
+        .subquery()
+    )
     with store.engine.connect() as conn:
         rows = conn.execute(
-            select(account, func.max(account_token.c.expires_at).label("until"))
-            .join(account_token, account_token.c.account_id == account.c.id)
-            .where(account.c.password_hash == NO_PASSWORD, account_token.c.purpose == "invite")
-            .group_by(*account.c)
+            select(account, newest.c.until)
+            .outerjoin(newest, newest.c.account_id == account.c.id)
+            .where(account.c.password_hash == NO_PASSWORD)
             .order_by(account.c.username)
         ).all()  # fmt: skip
-    return [(_from_row(r), int(r.until)) for r in rows]
-
-
-def is_pending(store: Store, username: str) -> bool:
-    """Whether the account has not chosen its password yet."""
-    with store.engine.connect() as conn:
-        return conn.execute(
-            select(account.c.id).where(account.c.username == username, account.c.password_hash == NO_PASSWORD)
-        ).first() is not None  # fmt: skip
+    return [(_from_row(r), int(r.until or 0)) for r in rows]
 
 
 # ---------------------------------------------------------------- password reset

@@ -24,6 +24,7 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -71,7 +72,10 @@ PEOPLE_PROBLEMS: dict[str, str] = {
     "too_many": N_("Too many requests: try again in %(seconds)s seconds."),
     "required": N_("The régie requires a second factor for your account: it cannot be turned off."),
     "invite": N_("The invitation was refused: %(why)s"),
-    "email": N_("This is not an e-mail address."),
+    "sealed": N_(
+        "Your second factor cannot be checked any more: the régie's secret file changed. Ask the administrator "
+        "to turn it off, then set it up again."
+    ),
 }
 DONE_MESSAGES: dict[str, str] = {
     "disabled": N_("Two-factor authentication is off."),
@@ -291,7 +295,8 @@ async def _pending_form(request: Request, step: str) -> tuple[Account, str, dict
 
 
 def _restart_login(request: Request) -> Response:
-    return RedirectResponse(f"/login?next={request.query_params.get('next', '')}", status_code=303)
+    back = auth.safe_next(request.query_params.get("next"), "")
+    return RedirectResponse(f"/login?next={quote(back, safe='/')}" if back else "/login", status_code=303)
 
 
 def _step_csrf(request: Request, token: str) -> str:
@@ -328,10 +333,13 @@ async def login_code(request: Request) -> Response:
     if not csrf_ok:
         return _code_page(request, acct, token, "csrf", 403)
     store = _store(request)
-    result = two_factor.check_code(
-        store, acct, auth.app_secret(request), form.get("code", "")[:64], auth.client_address(request),
-        policy=auth.throttle_policy(auth.app_settings(request)),
-    )  # fmt: skip
+    try:
+        result = two_factor.check_code(
+            store, acct, auth.app_secret(request), form.get("code", "")[:64], auth.client_address(request),
+            policy=auth.throttle_policy(auth.app_settings(request)),
+        )  # fmt: skip
+    except two_factor.TwoFactorError:
+        return _code_page(request, acct, token, "sealed", 409)
     if not result.ok:
         status = 429 if result.reason == "locked" else 401
         return _code_page(request, acct, token, "locked" if result.reason == "locked" else "code", status,
@@ -446,10 +454,13 @@ async def _checked_code(request: Request, caller: Caller) -> Response | None:
     form = await auth.form_with_csrf(request, caller)
     if not caller.account.two_factor:
         return RedirectResponse("/me/two-factor", status_code=303)
-    result = two_factor.check_code(
-        _store(request), caller.account, auth.app_secret(request), str(form.get("code") or "")[:64],
-        auth.client_address(request), policy=auth.throttle_policy(auth.app_settings(request)),
-    )  # fmt: skip
+    try:
+        result = two_factor.check_code(
+            _store(request), caller.account, auth.app_secret(request), str(form.get("code") or "")[:64],
+            auth.client_address(request), policy=auth.throttle_policy(auth.app_settings(request)),
+        )  # fmt: skip
+    except two_factor.TwoFactorError:
+        return _my_page(request, caller, "sealed", 409)
     if result.reason == "locked":
         return _my_page(request, caller, "locked", 429, seconds=result.retry_after)
     if not result.ok:

@@ -280,3 +280,23 @@ def test_an_admin_turns_off_someones_second_factor(world: World) -> None:
     client, csrf = _as(world, "admin")
     r = client.post("/admin/people/op/two-factor-off", data={"csrf_token": csrf})
     assert r.status_code == 303 and not accounts.get_account(world.store, "op").two_factor
+
+
+def test_wrong_codes_lock_the_second_step_and_a_changed_secret_file_says_so(world: World) -> None:
+    _enrol_directly(world, "admin")
+    client = TestClient(app_for(world, Settings.defaults(login_max_failures=2)), follow_redirects=False)
+    _login(client, "admin", ADMIN_PASSWORD)
+    csrf = form_token(client.get("/login/code").text)
+    statuses = [client.post("/login/code?lang=en", data={"csrf_token": csrf, "code": "abcdef"}) for _ in range(3)]
+    assert [r.status_code for r in statuses] == [401, 401, 429]
+    assert "Too many failed attempts" in statuses[2].text and int(statuses[2].headers["retry-after"]) > 0
+    moved = app_for(world)
+    moved.state.secret = b"another secret file of 32 bytes!"
+    other = TestClient(moved, follow_redirects=False)
+    _login(other, "op", NEW_PASSWORD + " op")  # no second factor: a session at once
+    _enrol_directly(world, "op")
+    again = TestClient(moved, follow_redirects=False)
+    _login(again, "op", NEW_PASSWORD + " op")
+    r = again.post("/login/code?lang=en", data={"csrf_token": form_token(again.get("/login/code").text),
+                                                "code": "123456"})  # fmt: skip
+    assert r.status_code == 409 and "secret file changed" in r.text
