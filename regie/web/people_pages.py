@@ -3,8 +3,8 @@ two-factor settings, and the admin's page to invite people and hand over links.
 
 - ``/invite/<token>``: the invited person chooses a password and answers the consents asked of them.
 - ``/password/forgot`` and ``/reset/<token>``: a reset link by e-mail; the form answers the same whether or
-  not the address is known (no account enumeration), sends the mail after the answer (its timing says
-  nothing either) and is throttled per client address and per address asked for.
+  not the address is known (no account enumeration), looks the address up and sends the mail after the
+  answer (its timing says nothing either) and is throttled per client address and per address asked for.
 - ``/login/code`` and ``/login/enrol``: the step after a right password, for an account with a second factor,
   or one the ``require_two_factor`` setting obliges to enrol first; the session opens only after it.
 - ``/me/two-factor``: turn TOTP on (QR code, a first code to confirm, 10 recovery codes shown once), new
@@ -203,8 +203,8 @@ def forgot_page(request: Request) -> Response:
     return _with_prelogin(request, "invite_forgot.html", {"active": "login"})
 
 
-def _mail_resets(settings: Any, resets: list[invitations.Reset], url: str, locale: str) -> None:
-    for reset in resets:
+def _reset_and_mail(store: Store, email: str, settings: Any, url: str, locale: str) -> None:
+    for reset in invitations.request_reset(store, email):
         delivery = invitations.deliver_reset(settings, reset, url, locale)
         if not delivery.mailed:
             log.info("no reset link mailed to an account: %s", delivery.problem)
@@ -227,10 +227,10 @@ async def forgot(request: Request, background: BackgroundTasks) -> Response:
         response.headers["Retry-After"] = str(wait)
         return response
     accounts.count_failures(store, keys, policy=policy)
-    resets = invitations.request_reset(store, email)
-    if resets:
-        background.add_task(_mail_resets, auth.app_settings(request), resets, base_url(request),
-                            negotiate_locale(request))  # fmt: skip
+    # Looking the address up, making the links and mailing them all happen after the answer: the answer does
+    # the same work, in the same time, whether or not an account has this address.
+    background.add_task(_reset_and_mail, store, email, auth.app_settings(request), base_url(request),
+                        negotiate_locale(request))  # fmt: skip
     return _with_prelogin(request, "invite_forgot.html", {"active": "login", "sent": True})
 
 
