@@ -72,6 +72,15 @@ PEOPLE_PROBLEMS: dict[str, str] = {
     "too_many": N_("Too many requests: try again in %(seconds)s seconds."),
     "required": N_("The régie requires a second factor for your account: it cannot be turned off."),
     "invite": N_("The invitation was refused: %(why)s"),
+    "invite_email": N_("%(email)s is not an e-mail address (name@example.org)."),
+    "invite_holder": N_("A member is invited for a person or organisation of the inventory: choose the holder."),
+    "invite_operator_of": N_("An operator runs an organisation or an ACC operation: say which."),
+    "invite_no_holder": N_("There is no person or organisation %(holder)s in the inventory."),
+    "invite_pending": N_(
+        "%(email)s was already invited as %(username)s and has not answered yet: invite again with the same role, "
+        "or disable that account first."
+    ),
+    "invite_active": N_("%(email)s already has the account %(username)s: send a new password link instead."),
     "sealed": N_(
         "Your second factor cannot be checked any more: the régie's secret file changed. Ask the administrator "
         "to turn it off, then set it up again."
@@ -529,6 +538,14 @@ def people_admin(request: Request, caller: PageCaller) -> Response:
     return _render(request, "invite_admin.html", _admin_context(request, caller))
 
 
+def _invite_problem(exc: ValueError) -> tuple[str, dict[str, str]]:
+    """The translated message of a refused invitation when there is one, else the refusal's own words."""
+    reason = getattr(exc, "reason", "other")
+    if f"invite_{reason}" in PEOPLE_PROBLEMS:
+        return f"invite_{reason}", dict(getattr(exc, "params", {}))
+    return "invite", {"why": str(exc)}
+
+
 @router.post("/admin/people/invite", name="people_invite")
 async def people_invite(request: Request, caller: PageCaller) -> Response:
     """Create the account and its link; mail it, or show it to hand over."""
@@ -546,8 +563,9 @@ async def people_invite(request: Request, caller: PageCaller) -> Response:
             username=(form.get("username") or "").strip().lower() or None,
             territory_id=caller.account.territory_id,
         )  # fmt: skip
-    except (accounts.AccountError, ValueError) as exc:
-        context = {**_admin_context(request, caller), "problem": "invite", "params": {"why": str(exc)}, "form": form}
+    except ValueError as exc:  # InvitationError and AccountError are ValueErrors
+        problem, params = _invite_problem(exc)
+        context = {**_admin_context(request, caller), "problem": problem, "params": params, "form": form}
         return _render(request, "invite_admin.html", context, 400)
     lang = form.get("lang") if form.get("lang") in ("fr", "en") else negotiate_locale(request)
     delivery = invitations.deliver(auth.app_settings(request), invitation, base_url(request), lang)

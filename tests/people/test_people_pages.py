@@ -270,7 +270,7 @@ def test_an_admin_invites_without_smtp_and_gets_the_link_to_hand_over(world: Wor
     assert link.startswith("http://testserver/invite/")
     assert invitations.check_invitation(world.store, link.rsplit("/", 1)[1])[0].email == "alice@example.org"
     r = client.post("/admin/people/invite?lang=en", data={"csrf_token": csrf, "role": "member", "email": "x@y.z"})
-    assert r.status_code == 400 and "needs --holder" in r.text
+    assert r.status_code == 400 and "choose the holder" in r.text
     r = client.post("/admin/people/op/reset-link?lang=en", data={"csrf_token": csrf})
     assert r.status_code == 200 and "/reset/" in r.text.split('data-testid="delivery-link">', 1)[1][:200]
     assert client.post("/admin/people/invite", data={"role": "admin", "email": "a@b.example"}).status_code == 403
@@ -301,3 +301,22 @@ def test_wrong_codes_lock_the_second_step_and_a_changed_secret_file_says_so(worl
     r = again.post("/login/code?lang=en", data={"csrf_token": form_token(again.get("/login/code").text),
                                                 "code": "123456"})  # fmt: skip
     assert r.status_code == 409 and "secret file changed" in r.text
+
+
+@pytest.mark.parametrize(
+    ("form", "fr"),
+    [
+        ({"role": "member", "email": "x@example.org"}, "choisissez le titulaire"),
+        ({"role": "operator", "email": "x@example.org"}, "indiquez laquelle"),
+        ({"role": "member", "holder": "alice", "email": "alice"}, "alice n'est pas une adresse électronique"),
+        ({"role": "operator", "operator_of": "coop", "email": "admin@vallee.example"},
+         "a déjà le compte admin : envoyez plutôt un lien"),
+    ],
+)
+def test_a_refused_invitation_says_why_in_the_admins_language(world: World, form: dict, fr: str) -> None:
+    invitations.set_email(world.store, CLI_ADMIN, "admin", "admin@vallee.example")
+    client, csrf = _as(world, "admin")
+    before = accounts.list_accounts(world.store)
+    r = client.post("/admin/people/invite?lang=fr", data={"csrf_token": csrf, **form})
+    assert r.status_code == 400 and fr in r.text.replace("&#39;", "'")
+    assert accounts.list_accounts(world.store) == before
