@@ -250,7 +250,7 @@ def _set_password_with(
     store: Store, token: str, purpose: str, password: str, hasher: PasswordHasher | None, at: int
 ) -> Account:
     """Spend the link and set the password in one transaction (the policy is checked before anything changes);
-    every session of the account ends."""
+    every session of the account ends, and every other link of it."""
     found = check(store, token, purpose, now=at)
     acct = _account_by_id(store, found.account_id)
     check_password(password, acct.role, (acct.username, acct.display_name, acct.email))
@@ -258,6 +258,13 @@ def _set_password_with(
     with store.engine.execution_options(writer=True).begin() as conn:
         account_id = spend(conn, token, purpose, at)
         conn.execute(update(account).where(account.c.id == account_id).values(password_hash=new_hash))
+        # the account's other links (an older invitation, a reset asked meanwhile) stop working too
+        conn.execute(
+            update(account_token)
+            .where(account_token.c.account_id == account_id, account_token.c.purpose.in_(("invite", "reset")),
+                   account_token.c.used_at.is_(None))
+            .values(used_at=at)
+        )  # fmt: skip
         conn.execute(update(web_session).where(web_session.c.account_id == account_id).values(revoked_at=at))
     return acct
 
