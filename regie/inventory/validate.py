@@ -182,27 +182,42 @@ def _about(wanted: Book, territory, ck: _Checker, territory_id: str) -> bool:
 # ---------------------------------------------------------------- what is kept
 
 
+#: Why an object absent from the workbook is kept (catalogue ids).
+KEPT_ABSENT = N_("absent from the file, kept (--remove removes it)")
+KEPT_ACCOUNT = N_("absent from the file, kept: an account or a consent names it; a person is erased with "
+                  "`regie member erase`, never removed from a workbook")
+KEPT_READINGS = N_("absent from the file, kept: it has readings (remove it with its readings only with "
+                   "--remove --yes; or end it instead)")
+KEPT_KEY = N_("absent from the file, kept: a sensor key is bound to it (remove it only with --remove --yes; or "
+              "end it instead)")
+KEPT_HELD = N_("absent from the file, kept: its delivery point has readings, and who held it when stays known "
+               "(remove it only with --remove --yes; or end it instead)")
+KEPT_PARTICIPANTS = N_("absent from the file, kept: its participants have readings (remove it only with "
+                       "--remove --yes)")
+KEPT_OPERATION = N_("absent from the file, kept: its operation is kept")
+KEPT_NEEDED = N_("absent from the file, kept: the kept %(sheet)s row %(key)s refers to it")
+
+
 def _reasons(name: str, row: dict, use: stored.InUse, participants: list[dict]) -> tuple[str | None, bool]:
-    """(why an absent object holds data, whether it may never be removed from a workbook)."""
+    """(why an absent object holds data, as a catalogue id; whether it may never be removed from a workbook)."""
     r = use.readings
     if name in ("persons", "organisations") and row["id"] in use.accounts:
-        return ("an account or a consent names it: a person is erased with `regie member erase`, never "
-                "removed from a workbook"), True
+        return KEPT_ACCOUNT, True
     if name == "delivery_points" and row["prm"] in r["prm"]:
-        return "it has readings", False
+        return KEPT_READINGS, False
     if name == "sites":
         if row["id"] in r["site"]:
-            return "it has readings", False
+            return KEPT_READINGS, False
         if row["id"] in use.site_keys:
-            return "a sensor key is bound to it", False
+            return KEPT_KEY, False
     if name == "producers" and row["id"] in r["producer"]:
-        return "it has readings", False
+        return KEPT_READINGS, False
     if name == "transformers" and row["id"] in r["transformer"]:
-        return "it has readings", False
+        return KEPT_READINGS, False
     if name in ("memberships", "acc_participants") and row["prm"] in r["prm"]:
-        return "its delivery point has readings (who held it, when, stays known)", False
+        return KEPT_HELD, False
     if name == "acc_operations" and any(p["prm"] in r["prm"] for p in participants if p["operation"] == row["id"]):
-        return "its participants have readings", False
+        return KEPT_PARTICIPANTS, False
     return None, False
 
 
@@ -214,26 +229,24 @@ def _keep_or_remove(changes: Changes, conn, territory_id: str, remove: bool, rem
     """
     use = stored.in_use(conn, territory_id)
     participants = [Plan.typed("acc_participants", c.before) for c in changes["acc_participants"].removed]
-    kept: dict[tuple[str, str], tuple[Change, str]] = {}
+    kept: dict[tuple[str, str], tuple[Change, str, dict]] = {}
     gone: dict[tuple[str, str], Change] = {}
     for s in SHEETS:
         for c in changes[s.name].removed:
             why, never = _reasons(s.name, Plan.typed(s.name, c.before), use, participants)
             if s.name == "about":
                 continue
-            if never:
-                kept[(s.name, c.key)] = (c, f"absent from the file, kept: {why}")
-            elif why and not (remove and remove_data):
-                kept[(s.name, c.key)] = (c, f"absent from the file, kept: {why} (remove it with its data only "
-                                            "with --remove --yes; or end it instead)")
+            if never or (why and not (remove and remove_data)):
+                kept[(s.name, c.key)] = (c, why, {})
             elif not why and not remove:
-                kept[(s.name, c.key)] = (c, "absent from the file, kept (--remove removes it)")
+                kept[(s.name, c.key)] = (c, KEPT_ABSENT, {})
             else:
                 gone[(s.name, c.key)] = c
     _keep_what_kept_objects_need(kept, gone)
     for s in SHEETS:
         sc = changes[s.name]
-        sc.kept.extend(Kept(s.name, key, reason) for (name, key), (_, reason) in kept.items() if name == s.name)
+        sc.kept.extend(Kept(s.name, key, template % params, template, params)
+                       for (name, key), (_, template, params) in kept.items() if name == s.name)
         sc.removed = [c for c in sc.removed if (s.name, c.key) in gone]
 
 
@@ -251,9 +264,8 @@ def _keep_what_kept_objects_need(kept: dict, gone: dict) -> None:
             needs += [k for k, c in gone.items() if k[0] == "producers" and c.before.get("prm") == row["prm"]]
         for need in needs:
             if need in gone:
-                why = ("absent from the file, kept: its operation is kept" if need[0] == "acc_participants"
-                       else f"absent from the file, kept: the kept {name} row {key} refers to it")
-                kept[need] = (gone.pop(need), why)
+                kept[need] = ((gone.pop(need), KEPT_OPERATION, {}) if need[0] == "acc_participants"
+                              else (gone.pop(need), KEPT_NEEDED, {"sheet": name, "key": key}))
                 todo.append(need)
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from regie.inventory.format import Column, Kind
 from regie.inventory.problems import N_
 from regie.model.metering import validate_prm
+from regie.model.parties import ERASED_HOLDER
 from regie.model.units import Step
 
 _ID = re.compile(r"[A-Za-z0-9._-]+")
@@ -83,6 +84,8 @@ def parse(column: Column, text: str | None):
     if k == Kind.TEXT:
         return t
     if k == Kind.ID:
+        if column.refers_to == "holders" and t.startswith(ERASED_HOLDER) and _ID.fullmatch(t[len(ERASED_HOLDER):]):
+            return t  # the tombstone of a person erased at their request (their memberships keep their dates)
         if not _ID.fullmatch(t):
             raise CellError(N_("%(text)s is not an id: use letters, digits, '-', '_' or '.', without spaces"),
                             text=repr(t))
