@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from regie.inventory.book import Book, Row
 from regie.inventory.format import SHEETS, sheet
+from regie.inventory.problems import translated
 
 ACTIONS = ("added", "changed", "ended", "removed")
 
@@ -44,9 +45,7 @@ class Kept:
     params: dict = field(default_factory=dict, compare=False)
 
     def text(self, gettext: Callable[[str], str] | None = None) -> str:
-        if gettext is None or self.template is None:
-            return self.reason
-        return gettext(self.template) % self.params
+        return translated(self.reason, self.template, self.params, gettext)
 
 
 @dataclass

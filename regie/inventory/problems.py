@@ -10,6 +10,13 @@ def N_(message: str) -> str:  # the name gettext's extractors look for: the mess
     return message
 
 
+def translated(english: str, template: str | None, params: dict, gettext: Callable[[str], str] | None) -> str:
+    """A message in the reader's language: its catalogue id translated by ``gettext``, then filled in."""
+    if gettext is None or template is None:
+        return english
+    return gettext(template) % params
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One mistake. ``row`` is the spreadsheet's row number (1 is the header row, the first data row is 2),
@@ -29,9 +36,7 @@ class Problem:
 
     def text(self, gettext: Callable[[str], str] | None = None) -> str:
         """The message, translated by ``gettext`` (a page's catalogue) when given."""
-        if gettext is None or self.template is None:
-            return self.message
-        return gettext(self.template) % self.params
+        return translated(self.message, self.template, self.params, gettext)
 
     def __str__(self) -> str:
         where = self.sheet
