@@ -89,9 +89,9 @@ def _run(
             tx.rollback()
             return changes
         for name in stored.WRITE_ORDER:
-            for c in (*changes[name].added, *changes[name].changed, *changes[name].ended):
-                typed = plan.typed(name, c.after)
-                (stored.add_row if c.action == "added" else stored.change_row)(conn, territory_id, name, typed)
+            sc = changes[name]
+            stored.add_rows(conn, territory_id, name, [plan.typed(name, c.after) for c in sc.added])
+            stored.change_rows(conn, territory_id, name, [plan.typed(name, c.after) for c in (*sc.changed, *sc.ended)])
         for name in reversed(stored.WRITE_ORDER):
             for c in changes[name].removed:
                 stored.remove_row(conn, territory_id, name, plan.typed(name, c.before), now=at)
@@ -148,6 +148,9 @@ def edit_row(
         s = sheet(name)
     except KeyError:
         raise InventoryProblems([Problem(name, None, None, "unknown sheet")]) from None
+    unknown = [c for c in values if c not in s.column_names]
+    if unknown:
+        raise InventoryProblems([Problem(name, None, c, "unknown column") for c in unknown])
 
     def make(current: Book) -> Book:
         book = Book({name: [dict(r) for r in current[name]]}, {name: [n for n in range(2, len(current[name]) + 2)]})
