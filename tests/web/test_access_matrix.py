@@ -214,6 +214,22 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/quarantine/{action}"): Case(
         "/quarantine/discard", expect(403, public=LOGIN, machines=LOGIN, admin=409), form=lambda r: {"ref": "none"}
     ),
+    # "declare this PRM" (an unknown ref: 404 for the admin, after the role check) and a site's sensor keys
+    ("GET", "/quarantine/declare"): Case("/quarantine/declare?ref=none", expect(403, public=LOGIN, machines=LOGIN,
+                                                                                 admin=404)),
+    ("POST", "/quarantine/declare"): Case(
+        "/quarantine/declare", expect(403, public=LOGIN, machines=LOGIN, admin=404), form=lambda r: {"ref": "none"}
+    ),
+    ("GET", "/admin/sites/{site_id}/sensors"): Case("/admin/sites/house-a/sensors", ADMIN_PAGE),
+    ("POST", "/admin/sites/{site_id}/sensors/keys"): Case(
+        "/admin/sites/house-a/sensors/keys", expect(403, public=LOGIN, machines=LOGIN, admin=201),
+        form=lambda r: {"name": "emonpi garage"},
+    ),
+    ("POST", "/admin/sites/{site_id}/sensors/revoke"): Case(
+        "/admin/sites/house-a/sensors/revoke", expect(403, public=LOGIN, machines=LOGIN, admin=409),
+        form=lambda r: {"key_id": "999"},
+    ),
+    ("GET", "/admin/footprint"): Case("/admin/footprint", ADMIN_PAGE),
     ("GET", "/inputs"): Case("/inputs", ADMIN_PAGE),
     ("POST", "/inputs/remap"): Case(
         "/inputs/remap",
