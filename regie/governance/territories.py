@@ -14,9 +14,11 @@ time zone, INSEE code, coordinates, ISO 8601 step) and one entry in the access l
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import insert, select
 
@@ -40,7 +42,20 @@ STEPS = ("PT10M", "PT15M", "PT30M", "PT1H")
 
 
 class TerritoryError(ValueError):
-    """A refused territory operation, with a message that says what, where and why."""
+    """A refused territory operation, with a message that says what, where and why; ``code`` names the field
+    (``id``, ``name``, ``insee``, ``timezone``, ``coordinates``, ``step``, ``exists``, ``actor``) so that a page
+    can say it in the visitor's language."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: A territory id: what :class:`regie.model.Territory` accepts (a slug), at most :data:`MAX_ID` characters.
+_ID = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_ID}}}")
+#: The INSEE *code officiel géographique* of a commune: 2 digits of department (2A / 2B in Corsica) and 3 of
+#: commune (INSEE, "Code officiel géographique", https://www.insee.fr/fr/information/2560452).
+_INSEE = re.compile(r"(?:\d{2}|2[AB])\d{3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +78,30 @@ def territory_from(
     latitude: float | None = None, longitude: float | None = None, step: str | None = None,
 ) -> Territory:  # fmt: skip
     """A :class:`Territory` from form or command-line values, or a :class:`TerritoryError` saying which is wrong."""
-    id, name = (id or "").strip(), (name or "").strip()
-    if not id:
-        raise TerritoryError("a territory needs an id (letters, digits, '-', '_' or '.')")
-    if len(id) > MAX_ID:
-        raise TerritoryError(f"territory id {id!r} is longer than {MAX_ID} characters")
-    if not name:
-        raise TerritoryError(f"territory {id!r} needs a name")
-    if len(name) > 200:
-        raise TerritoryError(f"territory {id!r}: a name has at most 200 characters")
-    if step is not None and step not in STEPS:
-        raise TerritoryError(f"territory {id!r}: metering step {step!r} is not one of {', '.join(STEPS)}")
-    if (latitude is None) != (longitude is None):
-        raise TerritoryError(f"territory {id!r}: give both latitude and longitude, or neither")
+    id, name, insee = (id or "").strip(), (name or "").strip(), (insee or "").strip().upper() or None
+    timezone = (timezone or "").strip() or "Europe/Paris"
+    if not _ID.fullmatch(id) or not id.replace("-", "").replace("_", "").replace(".", ""):
+        raise TerritoryError(f"territory id {id!r}: 1 to {MAX_ID} letters, digits, '-', '_' or '.'", "id")
+    if not name or len(name) > 200:
+        raise TerritoryError(f"territory {id!r} needs a name of at most 200 characters", "name")
+    if insee is not None and not _INSEE.fullmatch(insee):
+        raise TerritoryError(f"territory {id!r}: an INSEE code is 5 characters (66150, 2A004), got {insee!r}",
+                             "insee")  # fmt: skip
     try:
-        return Territory(id, name, timezone or "Europe/Paris", latitude, longitude, (insee or "").strip() or None,
-                         step)  # fmt: skip
-    except ValueError as exc:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TerritoryError(f"territory {id!r}: unknown time zone {timezone!r} (an IANA name: Europe/Paris)",
+                             "timezone") from None  # fmt: skip
+    if (latitude is None) != (longitude is None) or (
+        latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)  # type: ignore[operator]
+    ):
+        raise TerritoryError(f"territory {id!r}: give both latitude (-90 to 90) and longitude (-180 to 180), "
+                             "or neither", "coordinates")  # fmt: skip
+    if step is not None and step not in STEPS:
+        raise TerritoryError(f"territory {id!r}: metering step {step!r} is not one of {', '.join(STEPS)}", "step")
+    try:
+        return Territory(id, name, timezone, latitude, longitude, insee, step)
+    except ValueError as exc:  # the model's own checks, should one be stricter than the above
         raise TerritoryError(str(exc)) from None
 
 
@@ -89,15 +111,15 @@ def create_territory(store: Store, actor: Account, t: Territory, *, now: int | N
     Only an active admin who runs every territory (no ``territory_id``) adds one; an existing id is refused,
     never overwritten. One entry in the access log names who, which and its settings."""
     if actor.role is not Role.ADMIN or not is_active(store, actor):
-        raise TerritoryError("only an admin creates a territory")
+        raise TerritoryError("only an admin creates a territory", "actor")
     if actor.territory_id is not None:
         raise TerritoryError(f"{actor.label} runs territory {actor.territory_id!r} only: an admin of every "
-                             "territory creates new ones")  # fmt: skip
+                             "territory creates new ones", "actor")  # fmt: skip
     if len(t.id) > MAX_ID:
-        raise TerritoryError(f"territory id {t.id!r} is longer than {MAX_ID} characters")
+        raise TerritoryError(f"territory id {t.id!r} is longer than {MAX_ID} characters", "id")
     with store.engine.execution_options(writer=True).begin() as conn:
         if conn.execute(select(territory_table.c.id).where(territory_table.c.id == t.id)).first() is not None:
-            raise TerritoryError(f"territory {t.id!r} already exists")
+            raise TerritoryError(f"territory {t.id!r} already exists", "exists")
         conn.execute(insert(territory_table).values(asdict(t)))
     store._inventories.clear()  # the store caches inventories; a new territory changes the default's neighbours
     detail = {k: v for k, v in asdict(t).items() if k != "id" and v is not None}
