@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import insert, select
 
 from regie.governance import audit
-from regie.governance.accounts import Account, Role, is_active
+from regie.governance.accounts import Account, Role, is_active, list_accounts
 from regie.model import Territory
 from regie.store import Store
 from regie.store.schema import account as account_table
-from regie.store.schema import delivery_point
+from regie.store.schema import delivery_point, organisation, person
 from regie.store.schema import series as series_table
 from regie.store.schema import site as site_table
 from regie.store.schema import territory as territory_table
@@ -185,6 +185,32 @@ def outside(store: Store, account: Account, series_ids: list[str]) -> list[str]:
     if not scoped(account):
         return []
     return [sid for sid in series_ids if not may_see(account, of_series(store, sid))]
+
+
+def holders_of(store: Store, territory_id: str) -> set[str]:
+    """The persons and organisations of a territory (the ids members' accounts and grants name)."""
+    with store.engine.connect() as conn:
+        return {r.id for table in (person, organisation)
+                for r in conn.execute(select(table.c.id).where(table.c.territory_id == territory_id))}  # fmt: skip
+
+
+def accounts_seen_by(store: Store, account: Account) -> list[Account]:
+    """The accounts an admin's pages list: all of them, or for an admin of one territory, those of that
+    territory (scoped to it, or a member or operator of one of its persons or organisations)."""
+    everyone = list_accounts(store)
+    if not scoped(account):
+        return everyone
+    holders = holders_of(store, account.territory_id or "")
+    return [a for a in everyone
+            if a.territory_id == account.territory_id or a.holder_id in holders or a.operator_of in holders]
+
+
+def refuse(store: Store, account: Account, territory_id: str, what: str, *, now: int | None = None) -> str:
+    """Log that ``account`` was refused something of a territory it does not run; returns why (for the answer)."""
+    why = f"{account.label} runs territory {account.territory_id} only, not {territory_id}"
+    audit.append(store, TerritoryEvent("refused", territory_id, account.label, {"what": what[:200], "why": why}),
+                 now=_now(now))  # fmt: skip
+    return why
 
 
 def has_admin(store: Store) -> bool:
