@@ -415,12 +415,12 @@ def describes_a_person(store: Store, s: Series) -> bool:
 
 def persons_described(store: Store, series: Sequence[Series]) -> set[str]:
     """The ids of those of ``series`` that describe a person (:func:`describes_a_person`), in one pass."""
-    inv = store.load_inventory()
-    persons = {p.id for p in inv.persons}
+    everywhere = territories.inventories(store)  # the series may be of any territory of the store
+    persons = {p.id for inv in everywhere for p in inv.persons}
     holders: dict[str, set[str]] = {}
-    for m in inv.memberships:
+    for m in (m for inv in everywhere for m in inv.memberships):
         holders.setdefault(m.prm, set()).add(m.holder_id)
-    usage = {d.prm: d.usage for d in inv.delivery_points}
+    usage = {d.prm: d.usage for inv in everywhere for d in inv.delivery_points}
 
     def a_persons(prm: str) -> bool:
         held = holders.get(prm, set())
@@ -453,7 +453,8 @@ def personal_series(store: Store, holder_id: str) -> list[Series]:
     they hold or held, and the sensors on those points' sites (:func:`personal_prms`)."""
     with store.engine.connect() as conn:
         prms = {r.prm for r in conn.execute(select(membership.c.prm).where(membership.c.holder_id == holder_id))}
-    return [s for s in store.load_inventory().series if prms.intersection(personal_prms(store, s))]
+    return [s for inv in territories.inventories(store) for s in inv.series
+            if prms.intersection(personal_prms(store, s))]  # fmt: skip
 
 
 # ---------------------------------------------------------------- series that describe no one

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 
 from regie.governance import audit
 from regie.governance.accounts import Account, Role, is_active, list_accounts
-from regie.model import Territory
+from regie.model import Inventory, Territory
 from regie.store import Store
 from regie.store.schema import account as account_table
 from regie.store.schema import delivery_point, organisation, person
@@ -138,6 +138,11 @@ def get_territory(store: Store, territory_id: str) -> Territory | None:
     with store.engine.connect() as conn:
         r = conn.execute(select(territory_table).where(territory_table.c.id == territory_id)).one_or_none()
     return None if r is None else Territory(**r._asdict())
+
+
+def inventories(store: Store) -> list[Inventory]:
+    """The inventory of every territory of the store (cached by the store), by territory id."""
+    return [store.load_inventory(t.id) for t in list_territories(store)]
 
 
 def visible(store: Store, account: Account) -> list[Territory]:

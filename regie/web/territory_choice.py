@@ -17,7 +17,7 @@ from fastapi import HTTPException, Request, Response
 from regie.governance import territories
 from regie.model import Territory
 from regie.store import Store
-from regie.web.auth import Caller, cookie_secure, resolve_caller
+from regie.web.auth import ANONYMOUS, Caller, cookie_secure, resolve_caller
 
 COOKIE = "regie_territory"
 PARAM = "territory"
@@ -41,7 +41,11 @@ def choose(request: Request, caller: Caller | None = None) -> Choice:
     """The territory this request's page shows (see the module docstring); 404 for an unknown one, 403
     (logged) for one the caller's account does not run."""
     store: Store = request.app.state.store
-    caller = caller if caller is not None else resolve_caller(request)
+    if caller is None:
+        try:
+            caller = resolve_caller(request)
+        except HTTPException:  # a wrong API key on a public page: it stays the public page it always was
+            caller = ANONYMOUS
     account = caller.account
     everything = territories.list_territories(store)
     if not everything:

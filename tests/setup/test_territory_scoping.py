@@ -7,6 +7,7 @@ import pytest
 from two_territories import A, B, World, build
 
 from regie.governance import audit, gate, territories
+from regie.governance.covered import holders_over
 from regie.store import open_store
 
 PURPOSE = "dpv:CombatClimateChange"
@@ -83,3 +84,16 @@ def test_what_each_admin_sees_of_territories_and_accounts(world: World) -> None:
     assert seen == {"admin-m", "op-m"}
     assert {a.username for a in territories.accounts_seen_by(s, world.accounts["root"])} == set(world.accounts)
     assert territories.of_series(s, "m-h") == "mont" and territories.of_prm(s, "30010000000001") == "vallee"
+
+
+def test_a_holder_of_the_second_territory_keeps_their_rights(world: World) -> None:
+    """What export and erasure find of a person, and who an aggregate covered, look in every territory (vallee is
+    not the store's default: mont comes first)."""
+    assert world.store.territory_id() == "mont"
+    assert [s.id for s in gate.personal_series(world.store, "v-p3")] == ["v-c3"]
+    assert holders_over(world.store, ["30010000000003", "30020000000004"], A, B) == ["m-p4", "v-p3"]
+    assert gate.persons_described(world.store, [world.store.series("v-c1"), world.store.series("v-h")]) == {"v-c1"}
+    gate.read_aggregate(world.store, world.accounts["admin-v"], {"g": [f"v-c{i}" for i in range(1, 11)]}, A, B,
+                        B - A, PURPOSE, reason="check")  # fmt: skip
+    seen = [r.caller for r in audit.accesses_to(world.store, "v-p3")]
+    assert "admin-v" in seen  # the member sees the aggregate read in their access log
