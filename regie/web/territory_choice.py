@@ -13,14 +13,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
 
 from regie.governance import territories
 from regie.model import Territory
 from regie.store import Store
 from regie.web.auth import ANONYMOUS, Caller, cookie_secure, resolve_caller
+from regie.web.templating import render
 
 COOKIE = "regie_territory"
 PARAM = "territory"
+
+
+class Refused(Exception):
+    """A page of a territory the caller's account does not run (already logged): the refusal page, 403."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def refused_page(request: Request, exc: Exception) -> HTMLResponse:
+    """The exception handler for :class:`Refused` (registered by :func:`regie.web.app.create_app`)."""
+    message = exc.why if isinstance(exc, Refused) else str(exc)
+    return render(request, "refused.html", {"active": "territory", "message": message}, status_code=403)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +74,7 @@ def choose(request: Request, caller: Caller | None = None) -> Choice:
             raise HTTPException(404, f"no territory {asked!r} in this store")
         if not territories.may_see(account, asked):
             why = territories.refuse(store, account, asked, request.url.path)
-            raise HTTPException(403, why)
+            raise HTTPException(403, why) if request.url.path.startswith("/api/") else Refused(why)
         return Choice(asked, options, asked=True)
     remembered = request.cookies.get(COOKIE)
     if remembered in ids and territories.may_see(account, remembered):

@@ -28,6 +28,8 @@ def test_a_scoped_admin_is_refused_the_other_territory(world: World, who: str, o
     refused = client.get(path, params={"territory": other})
     assert refused.status_code == 403, (path, refused.status_code)
     assert f"runs territory {own} only, not {other}" in refused.text
+    if not path.startswith("/api/"):  # a page says it in the visitor's language
+        assert 'data-testid="refused"' in refused.text and "This page is not for your account." in refused.text
     entry = audit.entries(world.store, kind="territory")[-1].entry
     assert (entry["action"], entry["territory_id"], entry["actor"], entry["detail"]["what"]) == (
         "refused", other, who, path)
