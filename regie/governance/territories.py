@@ -163,6 +163,22 @@ def scoped(account: Account) -> bool:
     return account.territory_id is not None and account.role in (Role.ADMIN, Role.OPERATOR)
 
 
+def first_with_data(store: Store) -> str | None:
+    """The territory whose series came first into the store (the smallest series row id), None before any.
+
+    A stable "main" territory: adding a territory later, whatever its id, never changes it. The publication
+    keeps this territory's figures under their historic names (:func:`regie.publication.balance.figure_prefix`),
+    and pages show it when nothing else is chosen (:mod:`regie.web.territory_choice`)."""
+    with store.engine.connect() as conn:
+        q = select(series_table.c.territory_id).order_by(series_table.c.id).limit(1)
+        return conn.execute(q).scalar_one_or_none()
+
+
+def main_territory(store: Store) -> str:
+    """The territory pages show by default: :func:`first_with_data`, else the first by id (LookupError if none)."""
+    return first_with_data(store) or store.territory_id()
+
+
 def of_series(store: Store, series_id: str) -> str | None:
     """The territory a series belongs to (None for an unknown series)."""
     with store.engine.connect() as conn:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from regie.governance import secrecy
+from regie.governance import secrecy, territories
 from regie.model import Inventory, SeriesKind, Step
 from regie.publication import contributions as contrib
 from regie.publication import ledger
@@ -66,10 +66,12 @@ _STATES: weakref.WeakKeyDictionary[Store, dict[str, _State]] = weakref.WeakKeyDi
 
 
 def figure_prefix(store: Store, territory_id: str | None) -> str:
-    """What the names of a territory's published figures start with: nothing for the store's default territory
-    (:meth:`Store.territory_id`: the figures a one-territory store always had), ``<id>/`` for any other, so that
-    two territories of one store never share a published cell."""
-    if territory_id is None or territory_id == store.territory_id():
+    """What the names of a territory's published figures start with: nothing for the territory whose data came
+    first (:func:`regie.governance.territories.first_with_data`: the figures a one-territory store always had,
+    and it stays so when territories are added), ``<id>/`` for any other, so that two territories of one store
+    never share a published cell."""
+    first = territories.first_with_data(store)
+    if territory_id is None or first is None or territory_id == first:
         return ""
     return f"{territory_id}/"
 

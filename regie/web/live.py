@@ -26,6 +26,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from regie.governance import territories
 from regie.model import Inventory
 from regie.publication.live import MAX_AGE_S, LivePublication
 from regie.store import Store
@@ -52,13 +53,13 @@ def _inventory(store: Store, territory_id: str | None = None) -> Inventory | Non
 
 
 def _publication(request: Request, store: Store, territory_id: str) -> LivePublication:
-    """The live publication of a territory: the store's default one keeps its groups in the store (as ever),
-    another one in memory only (:class:`LivePublication`)."""
+    """The live publication of a territory: the main one (:func:`regie.governance.territories.main_territory`)
+    keeps its groups in the store (as ever), another one in memory only (:class:`LivePublication`)."""
     state = request.app.state
     with _STATE_LOCK:
         if getattr(state, "live_publication", None) is None:
             state.live_publication = LivePublication()
-        if territory_id == store.territory_id():
+        if territory_id == territories.main_territory(store):
             return state.live_publication
         others = state.__dict__.setdefault("live_publications", {})
         return others.setdefault(territory_id, LivePublication(persist=False))

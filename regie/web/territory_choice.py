@@ -1,7 +1,8 @@
 """Which territory a page shows, when a store holds several (:mod:`regie.governance.territories`).
 
 The choice is, in order: the ``territory`` query parameter (remembered in a cookie), the cookie, the
-account's own territory, the store's default (:meth:`regie.store.Store.territory_id`). An account that runs
+account's own territory, the store's main one (:func:`regie.governance.territories.main_territory`: the one
+whose data came first, so adding a territory never changes it). An account that runs
 one territory (an admin or operator with ``territory_id``) sees that one only: asking for another is a 403,
 logged in the access log (:func:`regie.governance.territories.refuse`); a cookie naming another is ignored.
 The public and an account of every territory may choose any. The chooser (``setup_chooser.html``, in the
@@ -81,7 +82,7 @@ def choose(request: Request, caller: Caller | None = None) -> Choice:
         return Choice(remembered, options)
     if account.territory_id in ids:
         return Choice(account.territory_id, options)
-    return Choice(store.territory_id(), options)
+    return Choice(territories.main_territory(store), options)
 
 
 def remember(request: Request, response: Response, choice: Choice) -> Response:

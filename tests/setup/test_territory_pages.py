@@ -55,6 +55,7 @@ def test_a_scoped_admin_sees_its_own_territory_by_default_and_nothing_of_the_oth
 
 
 def test_each_territory_has_its_own_public_balance(world: World) -> None:
+    """Each has its own published cells: the main territory's under the historic names, the other's prefixed."""
     public = world.client()
     totals = {}
     for tid in ("vallee", "mont"):
@@ -66,6 +67,17 @@ def test_each_territory_has_its_own_public_balance(world: World) -> None:
     assert totals["mont"]["consumption_wh"] == pytest.approx(2500.0 * hours)
     assert totals["mont"]["production_by_source_wh"]["hydro"] == pytest.approx(900.0 * hours)
     assert public.get("/api/balance", params={"territory": "nowhere"}).status_code == 404
+    figures = {f.split("/")[0] for f in _published_figures(world)}
+    assert figures == {"consumption", "mont"}, figures
+
+
+def _published_figures(world: World) -> set[str]:
+    from sqlalchemy import select
+
+    from regie.store.schema import published_cell
+
+    with world.store.engine.connect() as conn:
+        return {r.figure for r in conn.execute(select(published_cell.c.figure).distinct())}
 
 
 def test_the_public_and_an_admin_of_every_territory_choose(world: World) -> None:
@@ -73,10 +85,11 @@ def test_the_public_and_an_admin_of_every_territory_choose(world: World) -> None
         client = world.client(who)
         page = client.get("/")
         assert 'data-testid="territory-chooser"' in page.text
-        assert "Mont-Test" in page.text  # the store's default territory (the first by id)
-        chosen = client.get("/", params={"territory": "vallee"})
-        assert chosen.status_code == 200 and "<h1" in chosen.text and "Vallée-Test" in chosen.text
-        assert client.cookies.get("regie_territory") == "vallee"
-        assert client.get("/api/territory").json()["name"] == "Vallée-Test"  # remembered
+        # the main territory, whose data came first (vallee), though mont comes first by id
+        assert client.get("/api/territory").json()["name"] == "Vallée-Test"
+        chosen = client.get("/", params={"territory": "mont"})
+        assert chosen.status_code == 200 and "Mont-Test" in chosen.text
+        assert client.cookies.get("regie_territory") == "mont"
+        assert client.get("/api/territory").json()["name"] == "Mont-Test"  # remembered
     root_admin = world.client("root").get("/admin").text
     assert "Vallée-Test" in root_admin and "Mont-Test" in root_admin and "admin-v" in root_admin

@@ -84,6 +84,10 @@ def test_what_each_admin_sees_of_territories_and_accounts(world: World) -> None:
     assert seen == {"admin-m", "op-m"}
     assert {a.username for a in territories.accounts_seen_by(s, world.accounts["root"])} == set(world.accounts)
     assert territories.of_series(s, "m-h") == "mont" and territories.of_prm(s, "30010000000001") == "vallee"
+    # the main territory is the one whose data came first, and a territory added later does not change it
+    assert territories.main_territory(s) == "vallee"
+    territories.create_territory(s, world.accounts["root"], territories.territory_from("aaa", "Added later"))
+    assert s.territory_id() == "aaa" and territories.main_territory(s) == "vallee"
 
 
 def test_a_holder_of_the_second_territory_keeps_their_rights(world: World) -> None:
