@@ -53,6 +53,8 @@ def user_add(
     holder: Annotated[str | None, typer.Option(help="member: the person or organisation id of the inventory")] = None,
     operator_of: Annotated[str | None, typer.Option(help="operator: the organisation or operation run")] = None,
     name: Annotated[str | None, typer.Option(help="display name")] = None,
+    territory: Annotated[str | None, typer.Option(help="admin/operator: the one territory it runs")] = None,
+    email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
     database_url: DbOption = None,
 ) -> None:
@@ -61,8 +63,14 @@ def user_add(
 
     password = _new_password(password_stdin)
     with command_store(database_url, ValueError) as store:
+        if territory is not None:
+            from regie.governance import territories
+
+            if territories.get_territory(store, territory) is None:
+                raise ValueError(f"no territory {territory!r} in this store (see `regie territory list`)")
         a = accounts.create_account(
-            store, username, password, role, holder_id=holder, operator_of=operator_of, display_name=name
+            store, username, password, role, holder_id=holder, operator_of=operator_of, display_name=name,
+            territory_id=territory, email=email,
         )
     console.print(f"account [bold]{a.username}[/] ({a.role.value}) created")
 

@@ -74,7 +74,12 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
     cleanup = setup(web) if setup is not None else None
     shown = settings.public_url or f"http://{host}:{port}"
+    first_run = _first_run(web, store, settings)
     console.print(f"serving [bold]{_redact(url)}[/] on [link]{shown}/[/link]  (Ctrl-C to stop)")
+    if first_run is not None:
+        console.print(f"no admin yet: set up this régie at [link]{shown}/setup?token={first_run}[/link]\n"
+                      f"  setup token: {first_run}  (valid until an admin exists; a restart prints a new one)",
+                      soft_wrap=True, highlight=False)  # fmt: skip
     try:
         # open live streams (server-sent events) must not hold a Ctrl-C for minutes; X-Forwarded-For and
         # X-Forwarded-Proto are believed only from the configured proxies (they decide Secure cookies)
@@ -88,6 +93,14 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
         if ingester is not None:
             ingester.stop()
         web.state.inputs.close()
+
+
+def _first_run(web, store, settings: Settings) -> str | None:
+    """A store without an admin: the one-time setup token to print (:mod:`regie.web.setup_pages`), else None."""
+    from regie.web.auth import throttle_policy
+    from regie.web.setup_pages import offer
+
+    return offer(web, store, throttle_policy(settings))
 
 
 def _secure_web(web, settings: Settings) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
+from regie.governance import territories
 from regie.store import Store
 
 
@@ -17,17 +18,16 @@ def holders_over(store: Store, prms: Collection[str], start: int, end: int) -> l
     """Every holder of one of ``prms`` whose holding overlaps [start, end) (UTC instants), sorted."""
     if not prms:
         return []
-    inv = store.load_inventory()
-    zone = inv.territory.zone
-
-    def instant(d: date) -> int:  # memberships run from local midnight to local midnight
+    def instant(d: date, zone) -> int:  # memberships run from local midnight to local midnight
         return int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp())
 
     wanted = set(prms)
-    return sorted(
+    return sorted(  # every territory of the store: a point is in one, each with its own zone
         {
             m.holder_id
+            for inv in territories.inventories(store)
             for m in inv.memberships
-            if m.prm in wanted and instant(m.since) < end and (m.until is None or instant(m.until) > start)
+            if m.prm in wanted and instant(m.since, inv.territory.zone) < end
+            and (m.until is None or instant(m.until, inv.territory.zone) > start)
         }
     )

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from regie.governance import audit, secrecy
+from regie.governance import audit, secrecy, territories
 from regie.governance.accounts import Account, Role, is_active
 from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm
 from regie.governance.covered import holders_over
@@ -164,6 +164,9 @@ def _decide(
         return _Decision(False, "the public never reads personal data: published aggregates only")
     if not is_active(store, caller):
         return _Decision(False, "account disabled")
+    foreign = _foreign(store, caller, [s.id])
+    if foreign:
+        return _Decision(False, foreign)
     if caller.role is Role.ADMIN:
         if not reason or not reason.strip():
             return _Decision(False, "an admin reads personal data only with a stated reason")
@@ -198,6 +201,18 @@ def _decide(
     if best is not None:
         return best
     return _Decision(False, "; ".join(why) if why else "no grant")
+
+
+def _foreign(store: Store, caller: Account, series_ids: Sequence[str]) -> str | None:
+    """Why a caller who runs one territory may not read these series (some belong to another), or None.
+
+    An admin or operator whose account names a territory sees nothing of another, reason or grant
+    notwithstanding (:mod:`regie.governance.territories`)."""
+    others = territories.outside(store, caller, list(series_ids))
+    if not others:
+        return None
+    return (f"{caller.label} runs territory {caller.territory_id} only; series {', '.join(others[:5])} "
+            f"belong{'s' if len(others) == 1 else ''} to another territory")  # fmt: skip
 
 
 def _fixed_step(s: Series) -> int | None:
@@ -376,7 +391,7 @@ def personal_prms(store: Store, s: Series) -> tuple[str, ...]:
         return (s.prm,)
     if s.site_id is None:
         return ()
-    inv = store.load_inventory()
+    inv = store.load_inventory(territories.of_site(store, s.site_id))
     held = {m.prm for m in inv.memberships}
     return tuple(sorted(d.prm for d in inv.delivery_points if d.site_id == s.site_id and d.prm in held))
 
@@ -400,12 +415,12 @@ def describes_a_person(store: Store, s: Series) -> bool:
 
 def persons_described(store: Store, series: Sequence[Series]) -> set[str]:
     """The ids of those of ``series`` that describe a person (:func:`describes_a_person`), in one pass."""
-    inv = store.load_inventory()
-    persons = {p.id for p in inv.persons}
+    everywhere = territories.inventories(store)  # the series may be of any territory of the store
+    persons = {p.id for inv in everywhere for p in inv.persons}
     holders: dict[str, set[str]] = {}
-    for m in inv.memberships:
+    for m in (m for inv in everywhere for m in inv.memberships):
         holders.setdefault(m.prm, set()).add(m.holder_id)
-    usage = {d.prm: d.usage for d in inv.delivery_points}
+    usage = {d.prm: d.usage for inv in everywhere for d in inv.delivery_points}
 
     def a_persons(prm: str) -> bool:
         held = holders.get(prm, set())
@@ -418,7 +433,7 @@ def _resolve(store: Store, target: str, category: str | None) -> Series:
     if len(target) == 14 and target.isdigit():
         if category is None:
             raise ValueError("reading by PRM needs a category (consumption, production, ...)")
-        inv = store.load_inventory()
+        inv = store.load_inventory(territories.of_prm(store, target))
         found = [s for s in inv.series if s.prm == target and s.kind.value == category]
         if not found:
             raise LookupError(f"no {category} series on {mask_prm(target)}")
@@ -438,7 +453,8 @@ def personal_series(store: Store, holder_id: str) -> list[Series]:
     they hold or held, and the sensors on those points' sites (:func:`personal_prms`)."""
     with store.engine.connect() as conn:
         prms = {r.prm for r in conn.execute(select(membership.c.prm).where(membership.c.holder_id == holder_id))}
-    return [s for s in store.load_inventory().series if prms.intersection(personal_prms(store, s))]
+    return [s for inv in territories.inventories(store) for s in inv.series
+            if prms.intersection(personal_prms(store, s))]  # fmt: skip
 
 
 # ---------------------------------------------------------------- series that describe no one
@@ -475,7 +491,7 @@ def supervises(store: Store, caller: Account) -> bool:
     if caller.role is not Role.OPERATOR or not caller.operator_of:
         return False
     try:
-        kinds = {o.id: o.kind for o in store.load_inventory().organisations}
+        kinds = {o.id: o.kind for o in store.load_inventory(caller.territory_id).organisations}
     except LookupError:
         return False
     return kinds.get(caller.operator_of) in SUPERVISING_BODIES
@@ -606,6 +622,9 @@ def read_aggregate(
     # the members behind the points: each sees this read in "who accessed my data"
     covered = holders_over(store, {p for s in everyone for p in personal_prms(store, s)}, start, end)
     allowed, why = _supervisor_access(store, caller)
+    foreign = _foreign(store, caller, [s.id for s in everyone]) if allowed else None
+    if foreign:
+        allowed, why = False, foreign
 
     def event(decision: str, text: str) -> audit.AccessEvent:
         return audit.AccessEvent(
@@ -695,6 +714,9 @@ def read_presence(
     n_points = len(prms)
     covered = holders_over(store, prms, start - lookback, end)  # they see this read in their access log
     allowed, why = _supervisor_access(store, caller)
+    foreign = _foreign(store, caller, [s.id for s in series]) if allowed else None
+    if foreign:
+        allowed, why = False, foreign
 
     def event(decision: str, text: str, points: int = 0) -> audit.AccessEvent:
         return audit.AccessEvent(

@@ -23,7 +23,11 @@ ERASURE = Account(-5, "regie-erasure", Role.ADMIN)
 #: point's contribution through the gate, with its reason, once per change of the store.
 PUBLICATION = Account(-6, "regie-publication", Role.ADMIN)
 
-ALL: tuple[Account, ...] = (PUBLIC, CLI_ADMIN, STATISTICS, SUPERVISION, ERASURE, PUBLICATION)
+#: The first-run setup page (:mod:`regie.governance.first_run`): it creates the first admin account for
+#: whoever showed the console's one-time token.
+FIRST_RUN = Account(-7, "regie-setup", Role.ADMIN)
+
+ALL: tuple[Account, ...] = (PUBLIC, CLI_ADMIN, STATISTICS, SUPERVISION, ERASURE, PUBLICATION, FIRST_RUN)
 
 
 def is_system(account: Account) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from regie.governance import secrecy
+from regie.governance import secrecy, territories
 from regie.model import Inventory, SeriesKind, Step
 from regie.publication import contributions as contrib
 from regie.publication import ledger
@@ -61,7 +61,19 @@ class _State:
     bases: dict[str, ledger.Basis]
 
 
-_STATES: weakref.WeakKeyDictionary[Store, _State] = weakref.WeakKeyDictionary()
+#: Per store, per territory id.
+_STATES: weakref.WeakKeyDictionary[Store, dict[str, _State]] = weakref.WeakKeyDictionary()
+
+
+def figure_prefix(store: Store, territory_id: str | None) -> str:
+    """What the names of a territory's published figures start with: nothing for the territory whose data came
+    first (:func:`regie.governance.territories.first_with_data`: the figures a one-territory store always had,
+    and it stays so when territories are added), ``<id>/`` for any other, so that two territories of one store
+    never share a published cell."""
+    first = territories.first_with_data(store)
+    if territory_id is None or first is None or territory_id == first:
+        return ""
+    return f"{territory_id}/"
 
 
 def _period(store: Store, base: int) -> tuple[int, int] | None:
@@ -72,7 +84,7 @@ def _period(store: Store, base: int) -> tuple[int, int] | None:
     return a - a % base, last - last % base + base
 
 
-def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis]) -> Publication | None:
+def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis], prefix: str = "") -> Publication | None:
     consumers = [s for s in inv.series if s.kind is SeriesKind.CONSUMPTION and s.unit == "W"]
     production = [s for s in inv.series if s.kind is SeriesKind.PRODUCTION and s.unit == "W"]
     base = base_step(consumers + production)
@@ -81,7 +93,7 @@ def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis]) -> Pu
         return None
     a, b = period
     c = contrib.read(store, consumers, a, b, base)
-    consumption, bases[CONSUMPTION] = ledger.publish(store, CONSUMPTION, base, a, c, c.values != 0,
+    consumption, bases[CONSUMPTION] = ledger.publish(store, prefix + CONSUMPTION, base, a, c, c.values != 0,
                                                      bases.get(CONSUMPTION))  # fmt: skip
     verdicts = production_verdicts(inv)
     shown = {v.figure.split(":", 1)[1] for v in verdicts if v.figure.startswith("production:") and v.publishable}
@@ -98,7 +110,8 @@ def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis]) -> Pu
         if src in held_by_persons:  # rooftops: personal data, frozen and versioned like consumption
             p = contrib.read(store, series, a, b, base)
             figure = f"production:{src}"
-            fig, bases[figure] = ledger.publish(store, figure, base, a, p, p.seen, bases.get(figure), PRODUCTION_RULE)
+            fig, bases[figure] = ledger.publish(store, prefix + figure, base, a, p, p.seen, bases.get(figure),
+                                                PRODUCTION_RULE)  # fmt: skip
             personal[src] = fig
             out[src] = fig.value
         else:
@@ -114,18 +127,20 @@ def _sources_held_by_persons(inv: Inventory) -> set[str]:
     return {p.source.value for p in inv.producers if p.prm in held}
 
 
-def publication(store: Store) -> Publication | None:
-    """The publication, brought up to date with the store if it changed since the last call (None while
-    nothing is stored). Raises :class:`regie.services.balance.BalanceRequestError` when no load curve has a
-    fixed step."""
-    inv = store.load_inventory()
+def publication(store: Store, territory_id: str | None = None) -> Publication | None:
+    """The publication of a territory (default: the store's default one), brought up to date with the store if
+    it changed since the last call (None while nothing is stored). Raises
+    :class:`regie.services.balance.BalanceRequestError` when no load curve has a fixed step."""
+    inv = store.load_inventory(territory_id)
+    tid = inv.territory.id
     key = (cells.fingerprint(store), len(inv.series), len(inv.memberships), len(inv.producers))
     with _LOCK:
-        state = _STATES.get(store)
+        per_territory = _STATES.setdefault(store, {})
+        state = per_territory.get(tid)
         if state is None or state.key != key:
             bases = state.bases if state else {}
-            state = _State(key, _compute(store, inv, bases), bases)
-            _STATES[store] = state
+            state = _State(key, _compute(store, inv, bases, figure_prefix(store, tid)), bases)
+            per_territory[tid] = state
         return state.publication
 
 
@@ -149,12 +164,15 @@ def _screen(fig: ledger.Figure, g: BalanceGrid, pub: Publication) -> StepScreen:
                       w(few).astype(bool), w(dominated).astype(bool), int(fig.points.max(initial=0)))  # fmt: skip
 
 
-def public_balance(store: Store, start: datetime, end: datetime, step: Step) -> dict[str, Any]:
-    """The balance over [start, end) per ``step`` as anyone may see it: the same figures and ``masked``
-    reasons as :func:`regie.publication.masking.mask_balance` gives, every value a sum of published cells."""
-    inv = store.load_inventory()
+def public_balance(
+    store: Store, start: datetime, end: datetime, step: Step, territory_id: str | None = None
+) -> dict[str, Any]:
+    """The balance of a territory (default: the store's default one) over [start, end) per ``step`` as anyone
+    may see it: the same figures and ``masked`` reasons as :func:`regie.publication.masking.mask_balance`
+    gives, every value a sum of published cells."""
+    inv = store.load_inventory(territory_id)
     g = balance_grid(inv, start, end, step)
-    pub = publication(store)
+    pub = publication(store, inv.territory.id)
     n = (g.b - g.a) // g.base
     if pub is None:
         figures = balance_figures(g, np.zeros(n), {src: np.zeros(n) for src in g.by_source})

@@ -234,7 +234,10 @@ def _role(s: Series, by_id: Mapping[str, Series]) -> Series | None:
 class LivePublication:
     """The live view's state for one application process: each figure's group and current frame."""
 
-    def __init__(self) -> None:
+    def __init__(self, persist: bool = True) -> None:
+        """``persist`` False: the groups stay in memory (a store's second territory, whose figures the one
+        stored group per figure cannot hold: each start then begins with a gap, as a first start does)."""
+        self._persist = persist
         self._lock = threading.Lock()
         self._groups: dict[str, Group] = {}
         self._latest = 0  # the latest instant a snapshot was taken at: the groups' time never goes back
@@ -288,10 +291,10 @@ class LivePublication:
         for figure in FIGURES:
             before = self._groups.get(figure)
             if before is None:  # this process's first frame: go on from the stored group, if any
-                before = restore(store, inv, figure, at)
+                before = restore(store, inv, figure, at) if self._persist else Group(not_before=at + GROUP_GAP_S)
             g, out[figure], formed = advance(before, hidden[figure], at)
             self._groups[figure] = g
-            if _persisted(g) != _persisted(before) or figure not in self._saved:
+            if self._persist and (_persisted(g) != _persisted(before) or figure not in self._saved):
                 live_frames.save(store, figure, _stored(g))
                 self._saved.add(figure)
             if formed:

@@ -83,19 +83,22 @@ def parse_month(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def monthly_report(
-    store: Store, month: str, *, now: datetime | None = None, caller: Account | None = None
+    store: Store, month: str, *, now: datetime | None = None, caller: Account | None = None,
+    territory_id: str | None = None,
 ) -> dict[str, Any]:
     """The territory's month: energy balance by day and in total, transformers' peaks, data health.
 
     ``caller`` reads the supervision figures through the gate (a page passes its viewer: secrecy applies);
-    by default the régie itself (:data:`regie.services.supervision.SUPERVISION`)."""
-    inv = store.load_inventory()
+    by default the régie itself (:data:`regie.services.supervision.SUPERVISION`); ``territory_id``: by default
+    the store's default territory."""
+    inv = store.load_inventory(territory_id)
+    territory_id = inv.territory.id
     zone = inv.territory.zone
     start, end = parse_month(month, zone)
     out: dict[str, Any] = {"territory": inv.territory.name, "month": month, "start": start.isoformat(),
                            "end": end.isoformat(), "balance": None, "problem": None}  # fmt: skip
     try:
-        out["balance"] = public_balance(store, start, end, Step.parse("P1D"))
+        out["balance"] = public_balance(store, start, end, Step.parse("P1D"), territory_id)
         t = out["balance"]["totals"]  # largest source first, hidden ones last
         t["production_by_source_wh"] = dict(sorted(t["production_by_source_wh"].items(),
                                                    key=lambda kv: (kv[1] is None, -(kv[1] or 0))))  # fmt: skip
@@ -103,7 +106,7 @@ def monthly_report(
         out["problem"] = str(exc)
     try:
         sup = supervision_report(store, start, end, now=now or min(end, datetime.now(zone)), include_health=False,
-                                 caller=caller)  # fmt: skip
+                                 caller=caller, territory_id=territory_id)  # fmt: skip
     except SupervisionRequestError as exc:
         sup = {"transformers": [], "alerts": []}
         out["problem"] = (out["problem"] or "") + str(exc)
@@ -115,7 +118,8 @@ def monthly_report(
         "alerts": len(r["alerts"]),
     } for r in sup["transformers"]]  # fmt: skip
     judged = min(end, now or datetime.now(zone))
-    health = data_health(store, start, end, now=judged, caller=caller) if judged > start else []
+    health = (data_health(store, start, end, now=judged, caller=caller, territory_id=territory_id)
+              if judged > start else [])  # fmt: skip
     out["health"] = health_summary(health)
     return out
 

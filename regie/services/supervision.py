@@ -123,6 +123,7 @@ def transformer_report(
     *,
     caller: Account | None = None,
     reason: str | None = None,
+    territory_id: str | None = None,
 ) -> dict[str, Any]:
     """Loading stats, duration curve, top peaks with contributions by usage, monthly losses and alerts.
 
@@ -130,7 +131,7 @@ def transformer_report(
     or a peak × usage cell that secrecy masks for ``caller`` is ``None`` with its reason.
     """
     who, why = _who(caller, reason)
-    inv = store.load_inventory()
+    inv = store.load_inventory(territory_id)
     zone = inv.territory.zone
     a, b = _bounds(start, end)
     th = thresholds or grid.Thresholds()
@@ -310,6 +311,7 @@ def data_health(
     overrides: Mapping[str, health.HealthConfig] | None = None,
     *,
     caller: Account | None = None,
+    territory_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Health of every series with a step over [start, end), judged at ``now`` (default: ``end``).
 
@@ -318,7 +320,7 @@ def data_health(
     judged for them, stuck and impossible values are not (``values_checked`` says which).
     """
     who, _ = _who(caller, None)
-    inv = store.load_inventory()
+    inv = store.load_inventory(territory_id)
     zone = inv.territory.zone
     a, b = _bounds(start, end)
     at = int((now or end).timestamp())
@@ -393,15 +395,18 @@ def supervision_report(
     *,
     caller: Account | None = None,
     reason: str | None = None,
+    territory_id: str | None = None,
 ) -> dict[str, Any]:
     """The territory's supervision over [start, end): every transformer's report, every series' health,
     and all alerts in one list (most recent first) for the alert channels; ``caller`` as in
-    :func:`transformer_report` (default: the régie itself)."""
-    inv = store.load_inventory()
+    :func:`transformer_report` (default: the régie itself); ``territory_id``: default, the store's default."""
+    inv = store.load_inventory(territory_id)
     th = thresholds or {}
-    transformers = [transformer_report(store, tr.id, start, end, th.get(tr.id), n_peaks, caller=caller, reason=reason)
+    transformers = [transformer_report(store, tr.id, start, end, th.get(tr.id), n_peaks, caller=caller, reason=reason,
+                                       territory_id=inv.territory.id)
                     for tr in inv.transformers]  # fmt: skip
-    series_health = data_health(store, start, end, now, caller=caller) if include_health else []
+    series_health = (data_health(store, start, end, now, caller=caller, territory_id=inv.territory.id)
+                     if include_health else [])  # fmt: skip
     alerts = [{**al, "source": "grid"} for r in transformers for al in r["alerts"]]
     alerts += [{**al, "source": "data_health"} for h in series_health for al in h["alerts"]]
     alerts.sort(key=lambda x: x["since_ts"], reverse=True)

@@ -21,7 +21,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from regie.governance import accounts, audit, consent, rights
+from regie.governance import accounts, audit, consent, rights, territories
 from regie.governance.accounts import Account, Role
 from regie.governance.consent import Grant, Granularity, RecipientKind, Status
 from regie.governance.gate import (
@@ -35,7 +35,7 @@ from regie.governance.gate import (
 )
 from regie.model import Inventory, Series, mask_prm
 from regie.store import Store
-from regie.web import auth, queries
+from regie.web import auth, queries, territory_choice
 from regie.web.api import load_inventory
 from regie.web.auth import Caller
 from regie.web.i18n import N_
@@ -664,11 +664,18 @@ def admin_page(request: Request, caller: PageCaller) -> Response:
     result, head_error = _verify_log(request, store)
     now = int(time.time())
     statuses: dict[str, int] = {}
+    choice = territory_choice.choose(request, caller)
+    # an admin of one territory sees the accounts and grants of that territory only
+    scoped = territories.scoped(caller.account)
+    holders = territories.holders_of(store, caller.account.territory_id or "") if scoped else None
     for g in consent.list_grants(store):
-        statuses[g.status_at(now).value] = statuses.get(g.status_at(now).value, 0) + 1
+        if holders is None or g.subject_id in holders:
+            statuses[g.status_at(now).value] = statuses.get(g.status_at(now).value, 0) + 1
     context = {
         **_base(request, caller, "account"),
-        "accounts": accounts.list_accounts(store),
+        **territory_choice.context(choice),
+        "territories": territories.visible(store, caller.account),
+        "accounts": territories.accounts_seen_by(store, caller.account),
         "verification": result,
         "head_error": head_error,
         "signatures_checked": getattr(request.app.state, "audit_public_key", None) is not None,

@@ -21,7 +21,7 @@ from regie.model import Inventory
 from regie.publication.balance import public_balance
 from regie.services.balance import BalanceRequestError
 from regie.store import Store
-from regie.web import queries
+from regie.web import queries, territory_choice
 from regie.web.deps import StoreDep
 
 router = APIRouter(prefix="/api", tags=["territory"])
@@ -98,10 +98,10 @@ class BalanceOut(BaseModel):
     periods: BalancePeriodsOut
 
 
-def load_inventory(store: Store) -> Inventory:
-    """The territory's inventory, or a 404 saying how to get one."""
+def load_inventory(store: Store, territory_id: str | None = None) -> Inventory:
+    """The territory's inventory (default: the store's default territory), or a 404 saying how to get one."""
     try:
-        return store.load_inventory()
+        return store.load_inventory(territory_id)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -133,9 +133,21 @@ def territory_summary(store: Store, inv: Inventory) -> TerritoryOut:
     )
 
 
+TerritoryQ = Annotated[
+    str | None,
+    Query(description="the territory's id, when the store holds several (default: the caller's own, else the "
+                      "store's first); an account that runs one territory is refused any other", max_length=64),
+]
+
+
+def chosen_inventory(request: Request, store: Store) -> Inventory:
+    """The inventory of the territory asked for (``?territory=``), within what the caller may see, or a 404."""
+    return load_inventory(store, territory_choice.choose(request).id)
+
+
 @router.get("/territory", response_model=TerritoryOut, summary="The territory and what is stored about it")
-def get_territory(store: StoreDep) -> TerritoryOut:
-    return territory_summary(store, load_inventory(store))
+def get_territory(request: Request, store: StoreDep, territory: TerritoryQ = None) -> TerritoryOut:
+    return territory_summary(store, chosen_inventory(request, store))
 
 
 StartQ = Annotated[
@@ -161,12 +173,16 @@ StepQ = Annotated[
     summary="Consumption, production by source, coverage, self-sufficiency and self-consumption, under "
     "statistical secrecy",
     responses={400: {"description": "a period or step the balance cannot compute"},
+               403: {"description": "a territory the caller's account does not run"},
                404: {"description": "no territory or no data stored"},
                422: {"description": "a malformed parameter"}},
 )
-def get_balance(request: Request, store: StoreDep, start: StartQ = None, end: EndQ = None, step: StepQ = None) -> dict:
+def get_balance(
+    request: Request, store: StoreDep, start: StartQ = None, end: EndQ = None, step: StepQ = None,
+    territory: TerritoryQ = None,
+) -> dict:  # fmt: skip
     """A figure computed from fewer than 10 delivery points, or dominated by one, is null and says why."""
-    inv = load_inventory(store)
+    inv = chosen_inventory(request, store)
     try:
         a, b, s = queries.balance_query(store, inv, start, end, step)
     except queries.QueryError as exc:
@@ -176,6 +192,6 @@ def get_balance(request: Request, store: StoreDep, start: StartQ = None, end: En
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     try:
-        return public_balance(store, a, b, s)
+        return public_balance(store, a, b, s, inv.territory.id)
     except BalanceRequestError as exc:
         raise HTTPException(400, str(exc)) from None

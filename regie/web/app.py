@@ -25,8 +25,10 @@ from regie.web import (
     pages,
     password_pages,
     people_pages,
+    setup_pages,
     supervision_api,
     supervision_pages,
+    territory_choice,
     unavailable,
 )
 from regie.web.limits import BodyLimitMiddleware
@@ -59,8 +61,10 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(password_pages.router)
     app.include_router(people_pages.router)
+    app.include_router(setup_pages.router)
     app.include_router(footprint_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
+    app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     unavailable.install(app)
     health.install(app)  # /healthz, /readyz, /metrics and request timing
     # Outermost last: a body's size is checked before anything reads it; personal answers are never cached.

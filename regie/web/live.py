@@ -26,10 +26,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from regie.governance import territories
 from regie.model import Inventory
 from regie.publication.live import MAX_AGE_S, LivePublication
 from regie.store import Store
-from regie.web import i18n
+from regie.web import i18n, territory_choice
 from regie.web.deps import StoreDep
 from regie.web.templating import render
 
@@ -44,24 +45,31 @@ def _clock(request: Request) -> float:
     return float(getattr(request.app.state, "clock", time.time)())
 
 
-def _inventory(store: Store) -> Inventory | None:
+def _inventory(store: Store, territory_id: str | None = None) -> Inventory | None:
     try:
-        return store.load_inventory()
+        return store.load_inventory(territory_id)
     except LookupError:
         return None
 
 
-def _publication(request: Request) -> LivePublication:
+def _publication(request: Request, store: Store, territory_id: str) -> LivePublication:
+    """The live publication of a territory: the main one (:func:`regie.governance.territories.main_territory`)
+    keeps its groups in the store (as ever), another one in memory only (:class:`LivePublication`)."""
     state = request.app.state
     with _STATE_LOCK:
         if getattr(state, "live_publication", None) is None:
             state.live_publication = LivePublication()
-        return state.live_publication
+        if territory_id == territories.main_territory(store):
+            return state.live_publication
+        others = state.__dict__.setdefault("live_publications", {})
+        return others.setdefault(territory_id, LivePublication(persist=False))
 
 
-def _current(request: Request, store: Store) -> dict[str, Any] | None:
-    inv = _inventory(store)
-    return None if inv is None else _publication(request).snapshot(store, inv, _clock(request))
+def _current(request: Request, store: Store, territory_id: str | None = None) -> dict[str, Any] | None:
+    inv = _inventory(store, territory_id)
+    if inv is None:
+        return None
+    return _publication(request, store, inv.territory.id).snapshot(store, inv, _clock(request))
 
 
 LIVE_STRINGS = {
@@ -79,27 +87,33 @@ def live_page(request: Request, store: StoreDep) -> HTMLResponse:
     """The guest view: what the régie publishes live (see the module docstring)."""
     locale = i18n.negotiate_locale(request)
     gettext = i18n.translations(locale).gettext
-    data = _current(request, store)
+    choice = territory_choice.choose(request)
+    data = _current(request, store, choice.id)
     if data is None:
         return render(request, "empty.html", {"active": "live"}, status_code=404)
     strings = {k: gettext(v) for k, v in LIVE_STRINGS.items()}
     strings["sources"] = {k: gettext(v) for k, v in i18n.SOURCE_LABELS.items()}
-    config = {"stream": request.app.url_path_for("live_stream"), "locale": locale, "strings": strings}
+    stream = request.app.url_path_for("live_stream")
+    if choice.several:
+        stream += f"?{territory_choice.PARAM}={choice.id}"
+    config = {"stream": stream, "locale": locale, "strings": strings}
     context = {"active": "live", "live": data, "live_config": config, "source_labels": i18n.SOURCE_LABELS,
-               "max_age_min": MAX_AGE_S // 60}  # fmt: skip
-    return render(request, "live.html", context)
+               "max_age_min": MAX_AGE_S // 60, **territory_choice.context(choice)}  # fmt: skip
+    return territory_choice.remember(request, render(request, "live.html", context), choice)
 
 
 @router.get("/api/live", name="api_live", tags=["live"], summary="The territory's live balance, as published")
 def api_live(request: Request, store: StoreDep) -> dict[str, Any]:
     """The same snapshot the live page shows: public producers and buildings, secrecy-checked totals [W]."""
-    data = _current(request, store)
+    data = _current(request, store, territory_choice.choose(request).id)
     if data is None:
         raise HTTPException(404, "no territory in this store yet")
     return data
 
 
-async def _events(request: Request, store: Store, once: bool = False) -> AsyncIterator[str]:
+async def _events(
+    request: Request, store: Store, once: bool = False, territory_id: str | None = None
+) -> AsyncIterator[str]:
     state = request.app.state
     poll = float(getattr(state, "live_poll_s", POLL_S))
     lifetime = float(getattr(state, "live_stream_s", STREAM_S))
@@ -110,7 +124,7 @@ async def _events(request: Request, store: Store, once: bool = False) -> AsyncIt
     while time.monotonic() - started < lifetime:
         if await request.is_disconnected():
             return
-        data = await run_in_threadpool(_current, request, store)
+        data = await run_in_threadpool(_current, request, store, territory_id)
         text = json.dumps(data, separators=(",", ":"))
         if text != previous:
             previous = text
@@ -129,4 +143,6 @@ async def live_stream(request: Request, store: StoreDep, once: bool = False) -> 
     """Server-sent events: a ``snapshot`` event each time the published figures change (``once``: the first
     snapshot only, then the stream ends — for scripts and tests)."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_events(request, store, once), media_type="text/event-stream", headers=headers)
+    territory_id = territory_choice.choose(request).id  # decided (or refused) before the stream starts
+    return StreamingResponse(_events(request, store, once, territory_id), media_type="text/event-stream",
+                             headers=headers)  # fmt: skip

@@ -19,7 +19,7 @@ from regie.governance import secrecy
 from regie.model import Step
 from regie.publication.balance import public_balance
 from regie.services.balance import BalanceRequestError
-from regie.web import i18n, queries
+from regie.web import i18n, queries, territory_choice
 from regie.web.api import territory_summary
 from regie.web.deps import StoreDep
 from regie.web.templating import energy_unit, render
@@ -75,8 +75,9 @@ def _monthly_rows(balance: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any
 def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
     """The territory at a glance: headline figures with their definitions, the zoomable chart, the months."""
     gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+    choice = territory_choice.choose(request)  # several territories: the one chosen, within the caller's
     try:
-        inv = store.load_inventory()
+        inv = store.load_inventory(choice.id)
     except LookupError:
         return render(request, "empty.html", {"active": "territory"}, status_code=404)
     zone = inv.territory.zone
@@ -86,7 +87,7 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
     balance, problem = None, None
     if period is not None:
         try:
-            balance = public_balance(store, period.first, period.end, Step.parse("P1M"))
+            balance = public_balance(store, period.first, period.end, Step.parse("P1M"), inv.territory.id)
         except BalanceRequestError as exc:
             problem = str(exc)
     months = _monthly_rows(balance, zone) if balance else []
@@ -95,7 +96,8 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
     sources = _sources(balance["sources"] if balance else [s.source for s in summary.producers_by_source], gettext)
     producers = {s.source: s for s in summary.producers_by_source}
     chart_config = {
-        "balanceUrl": request.app.url_path_for("get_balance"),
+        "balanceUrl": request.app.url_path_for("get_balance")
+        + (f"?{territory_choice.PARAM}={inv.territory.id}" if choice.several else ""),
         "locale": i18n.negotiate_locale(request),
         "timezone": inv.territory.timezone,
         "meteringStep": step.seconds if step else None,
@@ -120,6 +122,7 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
     }
     context = {
         "active": "territory",
+        **territory_choice.context(choice),
         "territory": summary,
         "period": period,
         "period_last_day": (period.end - timedelta(seconds=1)).date() if period else None,
@@ -136,4 +139,4 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
         "table_reasons": sorted({r for m in months for r in m["masked"].values()}
                                 | set(balance["totals"]["masked"].values() if balance else ())),
     }
-    return render(request, "territory.html", context)
+    return territory_choice.remember(request, render(request, "territory.html", context), choice)

@@ -38,7 +38,7 @@ from regie.services.supervision import (
     transformer_report,
 )
 from regie.store import Store
-from regie.web import i18n, queries
+from regie.web import i18n, queries, territory_choice
 from regie.web.account_pages import page_caller
 from regie.web.auth import Caller
 from regie.web.deps import StoreDep
@@ -106,9 +106,9 @@ def _alerts_text(items: list[dict[str, Any]], locale: str) -> None:
         a["until_text"] = when(a["until"], locale)
 
 
-def _inventory(store: Store) -> Inventory | None:
+def _inventory(store: Store, territory_id: str | None = None) -> Inventory | None:
     try:
-        return store.load_inventory()
+        return store.load_inventory(territory_id)
     except LookupError:
         return None
 
@@ -200,15 +200,18 @@ def duration_chart(report: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
 @router.get("/grid", name="grid_page", response_class=HTMLResponse)
 def grid_page(request: Request, store: StoreDep, caller: SupervisorDep) -> HTMLResponse:
     """Every transformer over the last year: rating, peak loading, hours above 100 %, alerts."""
-    inv = _inventory(store)
+    choice = territory_choice.choose(request, caller)
+    inv = _inventory(store, choice.id)
     window = supervision_year(store, inv) if inv else None
     if inv is None or window is None:
         return _empty(request, "grid")
-    rows = [transformer_report(store, tr.id, *window, thresholds_for(request, tr.id), caller=caller.account)
+    rows = [transformer_report(store, tr.id, *window, thresholds_for(request, tr.id), caller=caller.account,
+                               territory_id=inv.territory.id)
             for tr in inv.transformers if any(s.transformer_id == tr.id for s in inv.series)]  # fmt: skip
     context = {"active": "grid", "transformers": rows, "start": window[0].date(),
-               "last_day": (window[1] - timedelta(days=1)).date(), "alert_labels": ALERT_LABELS}  # fmt: skip
-    return render(request, "grid.html", context)
+               "last_day": (window[1] - timedelta(days=1)).date(), "alert_labels": ALERT_LABELS,
+               **territory_choice.context(choice)}  # fmt: skip
+    return territory_choice.remember(request, render(request, "grid.html", context), choice)
 
 
 @router.get("/grid/{transformer_id}", name="transformer_page", response_class=HTMLResponse)
@@ -260,13 +263,14 @@ def health_page(request: Request, store: StoreDep, caller: SupervisorDep) -> HTM
     """Each series' status, since when, and its gaps; the alert log below."""
     import time
 
-    inv = _inventory(store)
+    choice = territory_choice.choose(request, caller)
+    inv = _inventory(store, choice.id)
     if inv is None:
         return _empty(request, "health")
     zone = inv.territory.zone
     now = datetime.fromtimestamp(float(getattr(request.app.state, "clock", time.time)()), zone)
     start, end = health_window(store, inv, now)
-    health = data_health(store, start, end, now=now, caller=caller.account)
+    health = data_health(store, start, end, now=now, caller=caller.account, territory_id=inv.territory.id)
     locale = i18n.negotiate_locale(request)
     names = {s.id: s.name for s in inv.series}
     for h in health:
@@ -282,8 +286,9 @@ def health_page(request: Request, store: StoreDep, caller: SupervisorDep) -> HTM
     context = {"active": "health", "health": health, "start": when(start, locale), "end": when(end, locale),
                "now": when(now, locale), "bad": sum(1 for h in health if h["alerts"]), "alert_labels": ALERT_LABELS,
                "kind_labels": KIND_LABELS, "log": log,
-               "by_kind": sorted(Counter(a["kind"] for h in health for a in h["alerts"]).items())}  # fmt: skip
-    return render(request, "health.html", context)
+               "by_kind": sorted(Counter(a["kind"] for h in health for a in h["alerts"]).items()),
+               **territory_choice.context(choice)}  # fmt: skip
+    return territory_choice.remember(request, render(request, "health.html", context), choice)
 
 
 # ---------------------------------------------------------------------------- savings
@@ -433,14 +438,14 @@ def default_month(store: Store, inv: Inventory) -> str | None:
 def _report(
     request: Request, store: Store, month: str | None, caller: Caller
 ) -> tuple[dict | None, str | None, Inventory | None]:  # fmt: skip
-    inv = _inventory(store)
+    inv = _inventory(store, territory_choice.choose(request, caller).id)
     if inv is None:
         return None, None, None
     month = month or default_month(store, inv)
     if month is None:
         return None, "no data stored yet", inv
     try:
-        return reports.monthly_report(store, month, caller=caller.account), None, inv
+        return reports.monthly_report(store, month, caller=caller.account, territory_id=inv.territory.id), None, inv
     except (reports.ReportRequestError, SupervisionRequestError) as exc:
         return None, str(exc), inv
 
@@ -454,8 +459,10 @@ def report_page(
     report, problem, inv = _report(request, store, month, caller)
     if inv is None:
         return _empty(request, "report")
+    choice = territory_choice.choose(request, caller)
     if report is None:
-        return render(request, "report.html", {"active": "report", "report": None, "problem": problem}, 400)
+        context = {"active": "report", "report": None, "problem": problem, **territory_choice.context(choice)}
+        return render(request, "report.html", context, 400)
     gettext = _gettext(request)
     bal = report["balance"]
     chart = None
@@ -474,8 +481,9 @@ def report_page(
         tr["peak_when"] = when(tr["peak"]["t"], i18n.negotiate_locale(request)) if tr["peak"] else None
     context = {"active": "report", "report": report, "problem": report.get("problem"),
                "month_start": datetime.fromisoformat(report["start"]).date(), "chart": chart,
-               "source_labels": i18n.SOURCE_LABELS, "alert_labels": ALERT_LABELS}  # fmt: skip
-    return render(request, "report.html", context)
+               "source_labels": i18n.SOURCE_LABELS, "alert_labels": ALERT_LABELS,
+               **territory_choice.context(choice)}  # fmt: skip
+    return territory_choice.remember(request, render(request, "report.html", context), choice)
 
 
 @router.get("/report.pdf", name="report_pdf")

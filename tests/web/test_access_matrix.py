@@ -119,6 +119,10 @@ MATRIX: dict[tuple[str, str], Case] = {
     # ---------------------------------------------------------------- login
     ("GET", "/login"): Case("/login", expect(200, sessions=303)),
     ("POST", "/login"): Case("/login", expect(403), form=lambda r: {"username": "x", "password": "y"}),  # no nonce
+    # the first-run setup: only on a store without an admin, served by `regie serve` (tests/setup); gone here
+    ("GET", "/setup"): Case("/setup", expect(404)),
+    ("POST", "/setup"): Case("/setup", expect(404), form=lambda r: {"token": "x"}),
+    ("POST", "/setup/token"): Case("/setup/token", expect(404), form=lambda r: {"token": "x"}),
     ("POST", "/logout"): Case("/logout", expect(303), form=lambda r: {}),
     # ---------------------------------------------------------------- the member's pages
     ("GET", "/me"): Case("/me", expect(LOGIN, members=200, key_owner=200, admin=303, operators=303)),

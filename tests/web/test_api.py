@@ -148,7 +148,7 @@ def test_openapi_lists_typed_routes(client: TestClient) -> None:
     assert {"/api/territory", "/api/balance"} <= set(spec["paths"])
     assert "/" not in spec["paths"] and not any(p.startswith("/static") for p in spec["paths"])
     balance = spec["paths"]["/api/balance"]["get"]
-    assert {p["name"] for p in balance["parameters"]} == {"start", "end", "step"}
+    assert {p["name"] for p in balance["parameters"]} == {"start", "end", "step", "territory"}
     ok = balance["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok["$ref"].endswith("/BalanceOut")
     assert {"400", "404", "422"} <= set(balance["responses"])

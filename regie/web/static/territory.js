@@ -197,7 +197,7 @@
   function fetchBalance(a, b, step) {
     var query = new URLSearchParams({ start: isoInstant(a), end: isoInstant(b), step: step });
     state.requests.push({ start: isoInstant(a), end: isoInstant(b), step: step });
-    return fetch(cfg.balanceUrl + "?" + query.toString(), { headers: { Accept: "application/json" } })
+    return fetch(cfg.balanceUrl + (cfg.balanceUrl.indexOf("?") < 0 ? "?" : "&") + query.toString(), { headers: { Accept: "application/json" } })
       .then(function (resp) {
         return resp.json().then(function (body) {
           if (!resp.ok) throw new Error(body.detail || resp.statusText);
