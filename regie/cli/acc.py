@@ -64,7 +64,7 @@ def allocate(
         curves = service.load_curves(
             store, stored.operation, start, end, _acc_reader(store, reason, stored.operation.step), stored.territory_id
         )
-        result = service.allocate(curves, key or stored.key, static_shares=stored.static_shares)
+        result = service.allocate_in_force(curves, stored, key)
         comparison = (
             service.compare_keys(curves, ("default", "priority", "static"), static_shares=stored.static_shares)
             if compare and stored.static_shares
