@@ -67,6 +67,15 @@ ACC_PURPOSE = "dpv:FulfilmentOfContractualObligation"
 #: Keys a PMO can set (the dynamic simple and full dynamic keys come from the PMO's own files, step by step).
 SETTABLE_KEYS: tuple[str, ...] = ("default", "static", "priority")
 STEPS: tuple[str, ...] = ("PT15M", "PT30M")
+#: Where each limit comes from (``PerimeterCheck.distance_rule`` / ``power_rule``).
+RULE_SOURCES: dict[str, str] = {
+    "2km": "arrêté du 21 novembre 2019, art. 1",
+    "10km": "arrêté du 21 novembre 2019, art. 1 bis: derogation, rural or periurban communes",
+    "20km": "arrêté du 21 novembre 2019, art. 1 bis: derogation, rural communes",
+    "3MW": "arrêté du 21 novembre 2019, art. 2",
+    "5MW": "arrêté du 21 février 2025",
+    "zni": "arrêté du 21 novembre 2019, art. 2: non-interconnected zones",
+}
 #: How long a consent request asks for: 3 years, the longest a grant may last (``consent.MAX_YEARS``).
 REQUEST_YEARS = consent.MAX_YEARS
 
@@ -423,14 +432,15 @@ def set_key(store: Store, actor: Account, operation_id: str, key: str, since: da
     _require(actor, stored.operation)
     period = KeyPeriod(since, key, check_key(stored.operation, key, params))
     old = save_key_period(store, operation_id, period)
-    detail: dict[str, Any] = {"key": key, "since": since.isoformat(), "params": _masked(period.params)}
+    detail: dict[str, Any] = {"key": key, "since": since.isoformat(), "params": masked_params(period.params)}
     if old is not None:
-        detail["replaced"] = {"key": old.key, "params": _masked(old.params)}
+        detail["replaced"] = {"key": old.key, "params": masked_params(old.params)}
     _log(store, "key/set", operation_id, actor, detail, now)
     return period
 
 
-def _masked(params: Any) -> Any:
+def masked_params(params: Any) -> Any:
+    """Key parameters with the PRMs masked (for logs, pages and the console)."""
     if isinstance(params, dict) and isinstance(params.get("shares"), dict):
         return {**params, "shares": {mask_prm(k): v for k, v in params["shares"].items()}}
     return dict(params)
