@@ -364,17 +364,9 @@ def acc_key_set(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Use a key from a day on (until the next key period, if any)."""
-    import json
-
-    from regie.governance.acc_setup import set_key
+    from regie.governance.acc_setup import parse_params, set_key
     from regie.governance.accounts import CLI_ADMIN
 
-    try:
-        parsed = json.loads(params) if params else None
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--params is not JSON: {exc}") from None
-    if parsed is not None and not isinstance(parsed, dict):
-        raise typer.BadParameter("--params is a JSON object, e.g. {\"share\": \"consumption\"}")
     with command_store(database_url, *_setup_errors()) as store:
-        period = set_key(store, CLI_ADMIN, operation_id, key, _day(since, "--from"), parsed)
+        period = set_key(store, CLI_ADMIN, operation_id, key, _day(since, "--from"), parse_params(params, "--params"))
     console.print(f"{operation_id}: key {period.key} from {period.since}")

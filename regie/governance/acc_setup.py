@@ -19,6 +19,7 @@ so both share every rule:
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
@@ -126,6 +127,16 @@ def pmo_territory(store: Store, pmo_id: str) -> str:
     return r.territory_id
 
 
+def pmo_choices(store: Store, actor: Account) -> list[tuple[str, str, str]]:
+    """The organisations (id, name, territory) the actor may create an operation for: its own organisation
+    (an operator), every organisation of its territory (an admin; all territories for a store-wide admin)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(organisation.c.id, organisation.c.name, organisation.c.territory_id)
+                            .order_by(organisation.c.name, organisation.c.id)).all()  # fmt: skip
+    return [(r.id, r.name, r.territory_id) for r in rows
+            if may_manage(actor, r.id) and actor.territory_id in (None, r.territory_id)]
+
+
 # ---------------------------------------------------------------- the perimeter
 
 
@@ -212,6 +223,20 @@ def _refuse_if_outside(op: Operation) -> PerimeterCheck:
 
 
 # ---------------------------------------------------------------- keys
+
+
+def parse_params(text: str | None, what: str = "the key's parameters") -> dict[str, Any] | None:
+    """A key's parameters as typed (a JSON object), None when empty; SetupError naming ``what`` otherwise."""
+    if text is None or not text.strip():
+        return None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SetupError(f"{what} is not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise SetupError(f'{what} is a JSON object, e.g. {{"share": "consumption"}}')
+    return parsed
+
 
 
 def check_key(op: Operation, key: str, params: dict[str, Any] | None) -> dict[str, Any]:
