@@ -103,13 +103,14 @@ class Settings(BaseSettings):
     mqtt_password: str | None = Field(default=None, description="MQTT password")
 
     # Alert delivery (regie.services.alerts): e-mail when smtp_host and alert_email_to are set, MQTT when
-    # alert_mqtt_host is set; the web UI always shows alerts.
-    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mails")
+    # alert_mqtt_host is set; the web UI always shows alerts. Invitations and reset links use the same SMTP
+    # server (regie.mail).
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert, invitation and reset e-mails")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS, 25 plain)")
     smtp_security: Literal["starttls", "tls", "none"] = Field(default="starttls", description="starttls, tls or none")
     smtp_user: str | None = Field(default=None, description="SMTP login, if the server asks for one")
     smtp_password: str | None = Field(default=None, description="SMTP password")
-    smtp_sender: str = Field(default="regie@localhost", description="From: address of alert e-mails")
+    smtp_sender: str = Field(default="regie@localhost", description="From: address of the régie's e-mails")
     alert_email_to: list[str] = Field(default_factory=list, description="recipients of alert e-mails")
     alert_mqtt_host: str | None = Field(default=None, description="MQTT broker that alerts are published to")
     alert_mqtt_port: int = Field(default=1883, ge=1, le=65535, description="port of that broker")
@@ -125,6 +126,16 @@ class Settings(BaseSettings):
     )
     backup_dir: Path | None = Field(
         default=None, description="the folder of backups the timer writes (/metrics shows its age); <data_dir>/backups"
+    )
+
+    # ------------------------------------------------------------ people: invitations, two-factor (docs/people.md)
+    require_two_factor: Literal["none", "admins_operators", "all"] = Field(
+        default="none",
+        description="accounts that must log in with a TOTP second factor (enrolment forced at their next login): "
+        "none, admins_operators or all",
+    )
+    password_reset_max_requests: int = Field(
+        default=5, ge=1, le=1000, description="password-reset requests per address or e-mail in login_window_s"
     )
 
     @field_validator("public_url")

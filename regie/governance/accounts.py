@@ -183,6 +183,12 @@ def _check_password(password: str, role: Role | str = Role.MEMBER, context: tupl
         )
 
 
+def check_password(password: str, role: Role | str, context: tuple[str | None, ...] = ()) -> None:
+    """The password policy (raises :class:`PasswordRejected`), for callers that store the hash themselves
+    (an invitation or a reset link spent in the same transaction: :mod:`regie.governance.invitations`)."""
+    _check_password(password, role, context)
+
+
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     """An argon2id PHC string (salt and parameters included)."""
     return (hasher or _HASHER).hash(password)
@@ -195,10 +201,15 @@ def _holder_exists(conn: Connection, holder_id: str) -> bool:
     return False
 
 
+#: The password hash of an invited account that has not chosen its password yet: not a PHC string, so argon2
+#: refuses it (``InvalidHashError``) and no password ever matches it (as ``!`` in /etc/shadow).
+NO_PASSWORD = "!invited"
+
+
 def create_account(
     store: Store,
     username: str,
-    password: str,
+    password: str | None,
     role: Role | str,
     *,
     holder_id: str | None = None,
@@ -211,7 +222,8 @@ def create_account(
     now: int | None = None,
 ) -> Account:
     """Create an account. A member must be linked to a Person or Organisation of the inventory; an admin or
-    operator with a ``territory_id`` runs that territory only."""
+    operator with a ``territory_id`` runs that territory only. ``password=None``: no usable password yet (an
+    invitation, :mod:`regie.governance.invitations`): nobody can log in until the invitation link is used."""
     role = Role(role)
     if actor.role is not Role.ADMIN:
         raise AccountError("only an admin creates accounts")
@@ -223,7 +235,8 @@ def create_account(
         raise AccountError("a member account needs --holder (a person or organisation of the inventory)")
     if role is Role.OPERATOR and not operator_of:
         raise AccountError("an operator account needs --operator-of (an organisation or an operation)")
-    _check_password(password, role, (username, display_name))
+    if password is not None:
+        _check_password(password, role, (username, display_name))
     at = _now(now)
     with store.engine.execution_options(writer=True).begin() as conn:
         if holder_id is not None and erased_holders(conn, [holder_id]):
@@ -235,7 +248,8 @@ def create_account(
             raise AccountError(f"account {username!r} already exists")
         row_id = conn.execute(
             insert(account).values(
-                username=username, role=role.value, password_hash=hash_password(password, hasher),
+                username=username, role=role.value,
+                password_hash=NO_PASSWORD if password is None else hash_password(password, hasher),
                 holder_id=holder_id, operator_of=operator_of, display_name=display_name, created_at=at,
                 territory_id=territory_id, email=email,
             )
@@ -354,6 +368,30 @@ def _fail(conn: Connection, key: str, limit: int, policy: ThrottlePolicy, now: i
     if failures >= limit:
         lock = min(policy.max_lock, policy.base_lock * 2 ** (failures - limit))
         conn.execute(update(login_throttle).where(login_throttle.c.key == key).values(locked_until=now + lock))
+
+
+def locked_for(store: Store, *keys: str, now: int | None = None) -> int:
+    """Seconds the most locked of these throttling keys stays locked (0: none is)."""
+    at = _now(now)
+    with store.engine.connect() as conn:
+        return max((_locked_for(conn, key, at) for key in keys), default=0)
+
+
+def count_failures(store: Store, keys: dict[str, int], *, policy: ThrottlePolicy = ThrottlePolicy(),
+                   now: int | None = None) -> None:
+    """Count one failure on each throttling key (``key -> limit`` within ``policy.window``), as a wrong password
+    does: for attempts that are not password checks but must be rate-limited the same way (a second-factor
+    code, a password-reset request)."""
+    at = _now(now)
+    with store.engine.execution_options(writer=True).begin() as conn:
+        for key, limit in keys.items():
+            _fail(conn, key, limit, policy, at)
+
+
+def clear_throttle(store: Store, key: str) -> None:
+    """Forget the failures counted on a key (after a success)."""
+    with store.engine.execution_options(writer=True).begin() as conn:
+        conn.execute(delete(login_throttle).where(login_throttle.c.key == key))
 
 
 def authenticate(

@@ -7,7 +7,7 @@ able to see since when it lasts and whether it ended. The episode's key is ``sou
 
 Delivery follows the commit (Datasette's ``events.py``): records are written first, and only the ones that
 are new *and committed* go to the channels; a channel that fails leaves ``notified_at`` empty, so the next
-pass tries again (:func:`pending`). Channels: :class:`EmailChannel` (``smtplib``, STARTTLS / TLS / plain
+pass tries again (:func:`pending`). Channels: :class:`EmailChannel` (:mod:`regie.mail`, STARTTLS / TLS / plain
 for a local relay) and :class:`MqttChannel` (paho-mqtt, one retained-free JSON message per alert on
 ``<topic>/<kind>/<subject>``, QoS 1).
 """
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
-import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from regie.analytics.grid import Thresholds
-from regie.config import smtp_problem
+from regie.mail import SmtpServer, text_message
 from regie.store import Store
 from regie.store.alerts import AlertRecord, alert_key, list_alerts, mark_notified, pending, record
 
@@ -82,30 +80,18 @@ class EmailChannel:
 
     def __post_init__(self) -> None:
         # the same rule as the settings: a typo must never fall through to a plain-text login
-        if problem := smtp_problem(self.host, self.security, self.username):
-            raise ValueError(problem)
+        SmtpServer(self.host, self.port, self.sender, self.security, self.username, self.password)
 
     def message(self, alerts: Sequence[AlertRecord]) -> EmailMessage:
-        msg = EmailMessage()
         kinds = sorted({a.kind for a in alerts})
-        msg["Subject"] = f"[regie] {len(alerts)} new alert{'s' if len(alerts) > 1 else ''}: {', '.join(kinds)}"
-        msg["From"] = self.sender
-        msg["To"] = ", ".join(self.recipients)
-        msg.set_content("\n".join(describe(a) for a in alerts) + "\n")
-        return msg
+        subject = f"[regie] {len(alerts)} new alert{'s' if len(alerts) > 1 else ''}: {', '.join(kinds)}"
+        return text_message(self.recipients, subject, "\n".join(describe(a) for a in alerts), sender=self.sender)
 
     def send(self, alerts: Sequence[AlertRecord]) -> None:
         if not alerts or not self.recipients:
             return
-        context = ssl.create_default_context()
-        cls = smtplib.SMTP_SSL if self.security == "tls" else smtplib.SMTP
-        kwargs: dict[str, Any] = {"context": context} if self.security == "tls" else {}
-        with cls(self.host, self.port, timeout=self.timeout, **kwargs) as smtp:
-            if self.security == "starttls":
-                smtp.starttls(context=context)
-            if self.username:
-                smtp.login(self.username, self.password or "")
-            smtp.send_message(self.message(alerts))
+        SmtpServer(self.host, self.port, self.sender, self.security, self.username, self.password,
+                   self.timeout).send(self.message(alerts))  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from regie.model import Readings
 from regie.store.schema import (
     access_log,
     account,
+    account_token,
     alert,
     api_key,
     consent,
@@ -29,6 +30,7 @@ from regie.store.schema import (
     membership,
     person,
     quarantine,
+    recovery_code,
     series,
     web_session,
 )
@@ -109,10 +111,13 @@ def anonymise_holder(conn: Connection, holder_id: str, tombstone: str, usernames
 
 
 def delete_accounts(conn: Connection, ids: Sequence[int], usernames: Sequence[str], key_owners: Sequence[str]) -> int:
-    """Accounts with their sessions, login counters and the API keys bound to them; returns the keys deleted."""
+    """Accounts with their sessions, login counters, one-time links (invitations, resets, used TOTP steps),
+    two-factor recovery codes and the API keys bound to them; returns the keys deleted."""
     keys = conn.execute(delete(api_key).where(api_key.c.owner_id.in_(key_owners))).rowcount if key_owners else 0
     if ids:
         conn.execute(delete(web_session).where(web_session.c.account_id.in_(ids)))
+        conn.execute(delete(account_token).where(account_token.c.account_id.in_(ids)))
+        conn.execute(delete(recovery_code).where(recovery_code.c.account_id.in_(ids)))
         conn.execute(delete(login_throttle).where(login_throttle.c.key.in_([f"account:{u}" for u in usernames])))
         conn.execute(delete(account).where(account.c.id.in_(ids)))
     return int(keys or 0)

@@ -24,6 +24,7 @@ from regie.web import (
     live,
     pages,
     password_pages,
+    people_pages,
     supervision_api,
     supervision_pages,
     unavailable,
@@ -58,6 +59,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(supervision_api.router)
     app.include_router(live.router)
     app.include_router(password_pages.router)
+    app.include_router(people_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     unavailable.install(app)
     health.install(app)  # /healthz, /readyz, /metrics and request timing

@@ -42,7 +42,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from regie.config import Settings
-from regie.governance import accounts, key_owner
+from regie.governance import accounts, key_owner, two_factor
 from regie.governance.accounts import PUBLIC, Account, Role
 from regie.ingest import apikeys
 from regie.store import Store
@@ -55,6 +55,9 @@ SECURE_COOKIE = accounts.SESSION_COOKIE["key"]  # "__Host-regie_session"
 PLAIN_COOKIE = "regie_session"
 PRELOGIN_COOKIE = "regie_prelogin"
 PRELOGIN_SECURE_COOKIE = "__Host-regie_prelogin"
+#: The pending login between the password and the second factor (regie.web.people_pages).
+STEP_COOKIE = "regie_login_step"
+STEP_SECURE_COOKIE = "__Host-regie_login_step"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -374,14 +377,42 @@ def login(
     if not result.ok or result.account is None:
         log.info("login refused for a user (%s) from %s", result.reason, client_address(request))
         return _login_page(request, safe_next(next, ""), result.reason, result.retry_after, username)
+    step = two_factor.login_step(result.account, app_settings(request).require_two_factor)
+    if step is not None:  # the password was right; the session opens after the second factor
+        return second_step(request, result.account, step, safe_next(next, home_of(result.account)))
+    return open_session(request, result.account, safe_next(next, home_of(result.account)))
+
+
+def second_step(request: Request, account: Account, step: str, next_path: str) -> Response:
+    """Send the browser to the second step of the login (``/login/code`` or ``/login/enrol``) with a short-lived
+    one-time token in its own cookie."""
+    token = two_factor.begin_login(_store(request), account, step)
+    response = RedirectResponse(f"/login/{step}?next={quote(next_path, safe='/')}", status_code=303)
+    secure = cookie_secure(request)
+    response.set_cookie(
+        STEP_SECURE_COOKIE if secure else STEP_COOKIE, token, max_age=two_factor.LOGIN_STEP_TTL, path="/",
+        secure=secure, httponly=True, samesite="strict",
+    )  # fmt: skip
+    return response
+
+
+def step_token(request: Request) -> str | None:
+    """The pending login's token (see :func:`second_step`)."""
+    return request.cookies.get(STEP_SECURE_COOKIE if cookie_secure(request) else STEP_COOKIE) or None
+
+
+def open_session(request: Request, account: Account, next_path: str) -> Response:
+    """A new session for the account (never the browser's old one: no fixation) and a 303 to ``next_path``."""
+    store = _store(request)
     previous = session_token(request)
     if previous:  # a login replaces the session the browser had, whoever it was
         accounts.revoke_session(store, previous)
-    token = accounts.create_session(store, result.account)
-    response = RedirectResponse(safe_next(next, home_of(result.account)), status_code=303)
+    token = accounts.create_session(store, account)
+    response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(request, response, token)
     secure = cookie_secure(request)
     response.delete_cookie(PRELOGIN_SECURE_COOKIE if secure else PRELOGIN_COOKIE, path="/", secure=secure)
+    response.delete_cookie(STEP_SECURE_COOKIE if secure else STEP_COOKIE, path="/", secure=secure)
     return response
 
 

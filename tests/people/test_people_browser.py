@@ -1,0 +1,163 @@
+"""The whole journey in headless Chromium over a real server on loopback, with the mails caught by a real
+SMTP server: the admin, obliged to use a second factor, enrols at login; invites an operator and a member;
+the operator opens the mailed link, chooses a password, enrols, logs in again with a TOTP code and with a
+recovery code (once); the member opens their link, accepts the consent asked of them, and later resets a
+forgotten password by e-mail."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+from people_world import ADMIN_PASSWORD, NEW_PASSWORD, Mailbox, app_for, build_world, link_in
+from servers import AppServer
+from web.browsing import LoopbackOnly
+
+from regie.governance import consent
+from regie.store import open_store
+
+MEMBER_PASSWORD = "prairie ruisseau mésange"
+NEW_MEMBER_PASSWORD = "tilleul horloge navire"
+
+
+@pytest.fixture
+def journey(tmp_path, smtp: Mailbox, chromium):
+    world = build_world(open_store(f"sqlite:///{tmp_path / 'regie.sqlite'}"))
+    app = app_for(world, smtp.settings(require_two_factor="admins_operators"))
+    with AppServer(app) as server:
+        pages = LoopbackOnly(chromium, server.url)
+        yield world, server, pages
+        pages.close()
+    world.store.close()
+
+
+def _login(page, url: str, username: str, password: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill('[data-testid="username"]', username)
+    page.fill('[data-testid="password"]', password)
+    page.click('[data-testid="login-submit"]')
+
+
+def _enrol(page) -> tuple[pyotp.TOTP, list[str]]:
+    """On an enrolment page: read the key as a person would type it into their app, confirm a code, keep the
+    recovery codes shown."""
+    app = pyotp.TOTP(page.inner_text('[data-testid="enrol-secret"]'))
+    assert page.locator('[data-testid="enrol-qr"] svg').count() == 1
+    page.fill('[data-testid="enrol-code"]', app.now())
+    page.click('[data-testid="enrol-submit"]')
+    codes = page.locator('[data-testid="recovery-code"]').all_inner_texts()
+    assert len(codes) == 10
+    return app, codes
+
+
+def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
+    world, server, pages = journey
+    url = server.url
+
+    # the admin must use a second factor: the login goes through the enrolment first
+    admin = pages.new_page()
+    _login(admin, url, "admin", ADMIN_PASSWORD)
+    admin.wait_for_url("**/login/enrol**")
+    assert admin.locator('[data-testid="enrol-forced"]').is_visible()
+    _enrol(admin)
+    admin.click('[data-testid="codes-continue"]')
+    admin.wait_for_url(f"{url}/admin")
+
+    # invite an operator of the cooperative, and alice as a member (her address comes from the inventory)
+    admin.click('[data-testid="people-link"]')
+    admin.select_option('[data-testid="invite-role"]', "operator")
+    admin.fill('[data-testid="invite-operator-of"]', "coop")
+    admin.fill('[data-testid="invite-email"]', "pmo@coop.example")
+    admin.click('[data-testid="invite-admin-submit"]')
+    assert admin.locator('[data-testid="delivery-mailed"]').is_visible()
+    admin.select_option('[data-testid="invite-holder"]', "alice")
+    assert admin.input_value('[data-testid="invite-email"]') == "alice@example.org"  # filled from the inventory
+    assert admin.input_value('[data-testid="invite-role"]') == "member"
+    admin.click('[data-testid="invite-admin-submit"]')
+    assert admin.locator('[data-testid="delivery-mailed"]').is_visible()
+    statuses = admin.locator('[data-testid="people-row"][data-username="pmo"] [data-testid="people-status"]')
+    assert "invité" in statuses.inner_text()
+
+    # the operator opens the mailed link, chooses a password, and must enrol before the session opens
+    op = pages.new_page()
+    op.goto(link_in(smtp.wait_for("pmo@coop.example"), "invite"))
+    assert "pmo" in op.inner_text('[data-testid="invited-as"]')
+    op.fill('[data-testid="new-password"]', NEW_PASSWORD)
+    op.fill('[data-testid="again-password"]', NEW_PASSWORD)
+    op.click('[data-testid="invite-submit"]')
+    op.wait_for_url("**/login/enrol**")
+    app, codes = _enrol(op)
+    op.click('[data-testid="codes-continue"]')
+    op.wait_for_url(f"{url}/operator")
+    op.goto(link_in(smtp.wait_for("pmo@coop.example"), "invite"))  # the link again: used
+    assert op.locator('[data-testid="link-problem"]').get_attribute("data-problem") == "used"
+
+    # next login: password, then a code (the next time step: the enrolment's own code cannot be replayed)
+    again = pages.new_page()
+    _login(again, url, "pmo", NEW_PASSWORD)
+    again.wait_for_url("**/login/code**")
+    again.fill('[data-testid="code"]', app.now())  # already used at the enrolment, or too old
+    again.click('[data-testid="code-submit"]')
+    assert again.locator('[data-testid="problem"]').is_visible()
+    again.fill('[data-testid="code"]', app.at(time.time() + 30))
+    again.click('[data-testid="code-submit"]')
+    again.wait_for_url(f"{url}/operator")
+
+    # a recovery code works once
+    for attempt in range(2):
+        other = pages.new_page()
+        _login(other, url, "pmo", NEW_PASSWORD)
+        other.wait_for_url("**/login/code**")
+        other.fill('[data-testid="code"]', codes[0])
+        other.click('[data-testid="code-submit"]')
+        if attempt == 0:
+            other.wait_for_url(f"{url}/operator")
+        else:
+            assert other.locator('[data-testid="problem"]').is_visible() and "/login/code" in other.url
+
+    # alice opens her link, accepts the cooperative's request, chooses a password (members need no 2FA)
+    alice = pages.new_page()
+    alice.goto(link_in(smtp.wait_for("alice@example.org"), "invite"))
+    request = alice.locator(f'[data-testid="invite-request"][data-id="{world.request_id}"]')
+    assert "Coopérative" in request.inner_text()
+    request.locator('[data-testid="choice-accept"]').check()
+    alice.fill('[data-testid="new-password"]', MEMBER_PASSWORD)
+    alice.fill('[data-testid="again-password"]', MEMBER_PASSWORD)
+    alice.click('[data-testid="invite-submit"]')
+    alice.wait_for_url(f"{url}/me")
+    grant = alice.locator(f'[data-testid="grant"][data-id="{world.request_id}"]')
+    assert grant.get_attribute("data-status") == "given"
+    assert consent.get_grant(world.store, world.request_id).status is consent.Status.GIVEN
+
+    # later, alice forgot her password: the link comes by e-mail
+    forgot = pages.new_page()
+    forgot.goto(f"{url}/login")
+    forgot.click('[data-testid="forgot-link"]')
+    forgot.fill('[data-testid="forgot-email"]', "alice@example.org")
+    forgot.click('[data-testid="forgot-submit"]')
+    assert forgot.locator('[data-testid="forgot-sent"]').is_visible()
+    reset = next(m for m in _wait_two(smtp, "alice@example.org") if "/reset/" in m.as_string())
+    forgot.goto(link_in(reset, "reset"))
+    forgot.fill('[data-testid="new-password"]', NEW_MEMBER_PASSWORD)
+    forgot.fill('[data-testid="again-password"]', NEW_MEMBER_PASSWORD)
+    forgot.click('[data-testid="reset-submit"]')
+    assert forgot.locator('[data-testid="reset-done"]').is_visible()
+    alice.goto(f"{url}/me")  # her session on the other page ended with the reset
+    alice.wait_for_url("**/login**")
+    _login(forgot, url, "alice", NEW_MEMBER_PASSWORD)
+    forgot.wait_for_url(f"{url}/me")
+
+    unknown = pages.new_page()
+    unknown.goto(f"{url}/invite/{'A' * 43}")
+    assert "Ce lien est inconnu" in unknown.inner_text('[data-testid="link-problem"]')
+
+
+def _wait_two(smtp: Mailbox, to: str, timeout: float = 15.0) -> list:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mails = [m for m in smtp.messages if to in (m["To"] or "")]
+        if len(mails) >= 2:
+            return mails
+        time.sleep(0.05)
+    raise AssertionError(f"no second mail to {to}")
