@@ -312,9 +312,17 @@ def acc_participant_add(
     ] = None,
     name: Annotated[str, typer.Option(help="how the PMO's pages name it")] = "",
     share: Annotated[float | None, typer.Option(help="a consumer's static share (0 to 1)")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="invite the holder as a member at this address (if they have no account)")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="language of the invitation e-mail: fr or en")] = "fr",
+    base_url: Annotated[
+        str | None, typer.Option(help="address the invitation link starts with (default: REGIE_PUBLIC_URL)")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Add a participant from a day on (refused if the perimeter would break) and ask its holder's consent."""
+    """Add a participant from a day on (refused if the perimeter would break), ask its holder's consent, and
+    invite the holder with --email."""
     from regie.governance.acc_setup import add_participant
     from regie.governance.accounts import CLI_ADMIN
     from regie.model import mask_prm
@@ -323,7 +331,7 @@ def acc_participant_add(
               "weight": weight, "peak_power_w": peak_kw * 1000 if peak_kw is not None else None,
               "latitude": latitude, "longitude": longitude, "density": density, "name": name}  # fmt: skip
     with command_store(database_url, *_setup_errors()) as store:
-        added = add_participant(store, CLI_ADMIN, operation_id, values, share=share)
+        added = add_participant(store, CLI_ADMIN, operation_id, values, share=share, email=email)
 
     console.print(f"{mask_prm(added.participant.prm)} ({added.participant.role.value}) counts from "
                   f"{added.participant.entry} in {operation_id}")
@@ -331,6 +339,16 @@ def acc_participant_add(
         console.print(f"consent requested of {added.holder_id} for the PMO (request {added.request.id})")
     else:
         console.print(f"[yellow]no consent request[/]: {added.consent_note}")
+    if added.invitation is not None:
+        from regie.cli._app import load_settings
+        from regie.cli.people import _base_url, _handed
+        from regie.governance import invitations
+
+        console.print(f"{added.holder_id} invited as [bold]{added.invitation.account.username}[/]")
+        delivery = invitations.deliver(load_settings(), added.invitation, _base_url(base_url), lang)
+        _handed(delivery, "invitation", added.invitation.expires_at)
+    elif added.invitation_note:
+        console.print(f"[yellow]no invitation[/]: {added.invitation_note}")
     _print_check(added.check)
 
 

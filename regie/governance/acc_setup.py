@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from regie.governance import audit, consent, gate
+from regie.governance import audit, consent, gate, invitations
 from regie.governance.acc_access import pmo_authority, runs_operation
-from regie.governance.accounts import Account, Role
+from regie.governance.accounts import Account, Role, accounts_of_holder
 from regie.model import (
     Density,
     GridZone,
@@ -333,6 +333,8 @@ class AddedParticipant:
     request: consent.Grant | None
     consent_note: str | None
     check: PerimeterCheck
+    invitation: invitations.Invitation | None = None
+    invitation_note: str | None = None
 
 
 def _candidate(inv: Inventory, values: dict[str, Any]) -> Participant:
@@ -388,12 +390,19 @@ def _pmo_account(actor: Account, op: Operation) -> Account:
 
 
 def add_participant(store: Store, actor: Account, operation_id: str, values: dict[str, Any], *,
-                    share: float | None = None, now: int | None = None) -> AddedParticipant:
+                    share: float | None = None, email: str | None = None, now: int | None = None) -> AddedParticipant:
     """Add a participant from its entry day on (``values``: prm, role, entry, and optionally exit, type,
     priority, weight, peak_power_w, latitude, longitude, density, name), refused if the perimeter would break;
-    then ask its holder's consent for the curve the PMO needs."""
+    then ask its holder's consent for the curve the PMO needs and, with ``email``, invite the holder when
+    they have no account yet (:func:`regie.governance.invitations.invite`; the caller delivers it)."""
     stored = load_operation(store, operation_id)
     _require(actor, stored.operation)
+    address = None
+    if email is not None and email.strip():
+        try:
+            address = invitations.normalise_email(email)
+        except invitations.InvitationError as exc:
+            raise SetupError(str(exc)) from None
     op, p = with_candidate(store, stored, values)
     check = _refuse_if_outside(op)
     shares = dict(stored.static_shares)
@@ -422,7 +431,26 @@ def add_participant(store: Store, actor: Account, operation_id: str, values: dic
     _log(store, "participant/add", op.id, actor, {
         "prm": mask_prm(p.prm), "role": p.role.value, "entry": p.entry.isoformat(),
         "consent_request": request.id if request else None}, at)  # fmt: skip
-    return AddedParticipant(p, holder, request, note, check)
+    invitation, invite_note = _invite_holder(store, actor, holder, address, stored.territory_id, at)
+    return AddedParticipant(p, holder, request, note, check, invitation, invite_note)
+
+
+def _invite_holder(store: Store, actor: Account, holder: str | None, address: str | None, territory_id: str,
+                   at: int) -> tuple[invitations.Invitation | None, str | None]:
+    """Invite the holder as a member when an address is given and they have no account; else say why not."""
+    if address is None:
+        return None, None
+    if holder is None:
+        return None, "nobody holds this delivery point in the inventory: nobody to invite"
+    if any(a.role is Role.MEMBER for a in accounts_of_holder(store, holder)):
+        return None, f"{holder} already has an account: the consent request waits on their page"
+    if actor.role is not Role.ADMIN:
+        return None, f"only an administrator invites people (regie.governance.invitations): ask one to invite {address}"
+    try:
+        return invitations.invite(store, actor, email=address, role=Role.MEMBER, holder_id=holder,
+                                  territory_id=territory_id, now=at), None  # fmt: skip
+    except (invitations.InvitationError, ValueError) as exc:
+        return None, str(exc)
 
 
 def record_exit(store: Store, actor: Account, operation_id: str, prm: str, on: date, *, role: str | None = None,

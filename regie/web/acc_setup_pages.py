@@ -23,7 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from regie.governance import acc_setup
+from regie.governance import acc_setup, invitations
 from regie.governance.accounts import Role
 from regie.model import GridZone, Operation, ParticipantType, mask_prm
 from regie.store import Store
@@ -32,6 +32,7 @@ from regie.web import auth, i18n
 from regie.web.acc_pages import CONSENT_LABELS, KEY_LABELS, ROLE_LABELS, TYPE_LABELS, AccCaller, data_days
 from regie.web.auth import Caller
 from regie.web.i18n import N_
+from regie.web.people_pages import base_url as people_base_url
 from regie.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -221,7 +222,9 @@ def _open(request: Request, caller: Caller, operation_id: str) -> StoredOperatio
 
 
 def _setup_page(request: Request, caller: Caller, stored: StoredOperation, *, error: str | None = None,
-                values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+                values: dict[str, Any] | None = None, status_code: int = 200, done: str | None = None,
+                invited: acc_setup.AddedParticipant | None = None,
+                delivery: invitations.Delivery | None = None) -> HTMLResponse:
     store = _store(request)
     op = stored.operation
     inv = store.load_inventory(stored.territory_id)
@@ -242,7 +245,8 @@ def _setup_page(request: Request, caller: Caller, stored: StoredOperation, *, er
         "check": acc_setup.perimeter_check(op), "periods": [
             {"since": k.since, "key": k.key, "params": json.dumps(acc_setup.masked_params(k.params), sort_keys=True)
              if k.params else ""} for k in stored.key_periods],
-        "error": error, "values": values or {}, "done": request.query_params.get("done"),
+        "error": error, "values": values or {}, "done": done or request.query_params.get("done"),
+        "invited": invited, "delivery": delivery,
         "csrf": auth.csrf_for(request, caller), **_labels(),
     }, status_code=status_code)  # fmt: skip
 
@@ -257,8 +261,9 @@ def acc_setup_page(request: Request, caller: AccCaller, operation_id: str) -> Re
 
 
 async def _change(request: Request, caller: Caller, operation_id: str,
-                  apply: Callable[[StoredOperation, dict[str, str]], str]) -> Response:
-    """Check the form's CSRF token, apply one governance change, and come back to the set-up page."""
+                  apply: Callable[[StoredOperation, dict[str, str]], str | Response]) -> Response:
+    """Check the form's CSRF token, apply one governance change, and come back to the set-up page (or show
+    the page ``apply`` rendered)."""
     if (refused := _writer(request, caller)) is not None:
         return refused
     form = await auth.form_with_csrf(request, caller)
@@ -273,18 +278,29 @@ async def _change(request: Request, caller: Caller, operation_id: str,
     except (acc_setup.SetupError, LookupError, ValueError) as exc:
         return _setup_page(request, caller, load_operation(_store(request), operation_id), error=str(exc),
                            values=values, status_code=400)  # fmt: skip
+    if isinstance(done, Response):
+        return done
     return RedirectResponse(f"/acc/{operation_id}/setup?done={done}", status_code=303)
 
 
 @router.post("/acc/{operation_id}/setup/participants", name="acc_add_participant")
 async def acc_add_participant(request: Request, caller: AccCaller, operation_id: str) -> Response:
-    def apply(stored: StoredOperation, values: dict[str, str]) -> str:
+    """Add a participant; with an e-mail address, its holder is invited too. When the invitation cannot be
+    mailed, its one-time link is shown on the page returned (never put in a redirect's address)."""
+    def apply(stored: StoredOperation, values: dict[str, str]) -> str | Response:
         if not values.get("entry", "").strip():
             raise acc_setup.SetupError("give the participant's entry day")
-        share = _float(values.get("share"))
-        acc_setup.add_participant(_store(request), caller.account, stored.operation.id, candidate_values(values),
-                                  share=share)  # fmt: skip
-        return "added"
+        store = _store(request)
+        added = acc_setup.add_participant(store, caller.account, stored.operation.id, candidate_values(values),
+                                          share=_float(values.get("share")), email=values.get("email"))  # fmt: skip
+        if added.invitation is None and added.invitation_note is None:
+            return "added"
+        delivery = None
+        if added.invitation is not None:
+            delivery = invitations.deliver(auth.app_settings(request), added.invitation, people_base_url(request),
+                                           i18n.negotiate_locale(request))  # fmt: skip
+        return _setup_page(request, caller, load_operation(store, stored.operation.id), done="added",
+                           invited=added, delivery=delivery)  # fmt: skip
 
     return await _change(request, caller, operation_id, apply)
 

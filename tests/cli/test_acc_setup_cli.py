@@ -55,9 +55,14 @@ def test_an_operation_set_up_from_the_shell(url: str) -> None:
     assert r.exit_code == 0, r.output
     assert "consent requested of coop for the PMO" in r.output
     assert "producers' peak power 0.250 MW (below 3 MW, arrêté du 21 novembre 2019, art. 2)" in r.output
-    for prm, name in ((_acc_store.PRM_A, "Anna"), (_acc_store.PRM_B, "Joan")):
-        r = run(url, "acc", "participant", "add", "acc-cli", prm, "--entry", "2025-04-01", "--name", name)
-        assert r.exit_code == 0, r.output
+    r = run(url, "acc", "participant", "add", "acc-cli", _acc_store.PRM_A, "--entry", "2025-04-01", "--name", "Anna",
+            "--email", "anna@example.org", "--base-url", "https://regie.example.org")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    # no SMTP server in the settings: the one-time link is printed, alone on its line, for the admin to hand over
+    assert "anna invited as" in r.output and "invitation not sent by e-mail" in r.output
+    link = next(line for line in r.output.splitlines() if line.startswith("https://regie.example.org/invite/"))
+    r = run(url, "acc", "participant", "add", "acc-cli", _acc_store.PRM_B, "--entry", "2025-04-01", "--name", "Joan")
+    assert r.exit_code == 0, r.output
     assert "largest distance 0.22 km (limit 2 km, arrêté du 21 novembre 2019, art. 1)" in r.output
 
     # refused: 30 km away; a producer past the power limit; a bad date — nothing stored
@@ -95,6 +100,10 @@ def test_an_operation_set_up_from_the_shell(url: str) -> None:
         asked = consent.list_grants(store, recipient_id="coop")
         assert sorted(g.subject_id for g in asked) == ["anna", "coop", "joan"]
         assert {g.requested_by for g in asked} == {"pmo:coop for cli"}
+        from regie.governance import invitations
+
+        invited, _ = invitations.check_invitation(store, link.rsplit("/", 1)[1])
+        assert (invited.holder_id, invited.email) == ("anna", "anna@example.org")
         actions = [e.entry["action"] for e in audit.entries(store, kind="acc_setup")]
         assert actions == ["operation/create", *["participant/add"] * 3, "participant/exit", "key/set"]
     finally:

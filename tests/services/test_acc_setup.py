@@ -198,3 +198,38 @@ def test_who_has_not_consented_yet(store) -> None:
     early = acc_setup.participant_consents(store, stored, _mid(date(2025, 5, 1)), _mid(date(2025, 6, 1)))
     assert PRM_NEW not in {c.participant.prm for c in early}
     assert not np.any([c.consented for c in early])
+
+
+def test_the_new_participants_holder_is_invited(store) -> None:
+    from regie.governance import invitations
+    from regie.governance.accounts import accounts_of_holder
+
+    pmo = _account(store, "pmo", Role.OPERATOR, operator_of="coop")
+    with pytest.raises(acc_setup.SetupError, match="is not an e-mail address"):
+        acc_setup.add_participant(store, CLI_ADMIN, "acc-test", {"prm": PRM_NEW, "entry": date(2025, 7, 1)},
+                                  email="joan at example")  # fmt: skip
+    assert PRM_NEW not in {p.prm for p in load_operation(store, "acc-test").operation.participants}
+    # an operator cannot invite (an admin's act): the participant is added, and the page says who must invite
+    added = acc_setup.add_participant(store, pmo, "acc-test", {"prm": PRM_NEW, "entry": date(2025, 7, 1)},
+                                      email="joan@example.org")  # fmt: skip
+    assert added.invitation is None and "only an administrator invites" in added.invitation_note
+    assert added.request is not None
+    # an admin adds Joan's point to another operation: she has no account yet, so she is invited
+    acc_setup.record_exit(store, pmo, "acc-test", PRM_NEW, date(2025, 8, 1))
+    op2 = acc_setup.create_operation(store, CLI_ADMIN, operation_id="acc-j", name="J", pmo_id="coop")
+    added = acc_setup.add_participant(store, CLI_ADMIN, op2.operation.id, {"prm": PRM_NEW, "entry": date(2025, 9, 1)},
+                                      email="Joan@Example.org")  # fmt: skip
+    inv = added.invitation
+    assert inv is not None and added.invitation_note is None
+    assert (inv.account.holder_id, inv.account.role, inv.account.email) == ("joan", Role.MEMBER, "joan@example.org")
+    assert inv.path.startswith("/invite/")
+    account, _ = invitations.check_invitation(store, inv.token)
+    assert account.username == inv.account.username
+    # the invited member sees the consent request when they open the link
+    assert [g.id for g in invitations.requested_grants(store, account)] == [
+        g.id for g in consent.list_grants(store, subject_id="joan") if g.status is consent.Status.REQUESTED]
+    # once Joan has an account, adding another of her points asks her consent without a new invitation
+    again = acc_setup.add_participant(store, CLI_ADMIN, op2.operation.id, {"prm": PRM_B, "entry": date(2025, 9, 1)},
+                                      email="joan@example.org")  # fmt: skip
+    assert again.invitation is None and "already has an account" in again.invitation_note
+    assert [a.username for a in accounts_of_holder(store, "joan")] == [inv.account.username]

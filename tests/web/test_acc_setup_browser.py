@@ -86,13 +86,17 @@ def test_a_pmo_creates_an_operation_and_adds_a_participant(chromium, setup_serve
         assert "more than the 2 km allowed" in page.get_by_test_id("acc-form-error").inner_text()
         assert [p.prm for p in load_operation(world.store, "acc-neuf").operation.participants] == [_acc_store.PRM_P]
 
-        # her own house's position (from the inventory) is within the rules: she is added and asked for consent
+        # her own house's position (from the inventory) is within the rules: she is added and asked for consent;
+        # she has an account already, so she is not invited again: the request waits on her page
         page.get_by_test_id("add-latitude").fill("")
         page.get_by_test_id("add-longitude").fill("")
         page.wait_for_selector('[data-testid="add-form"] [data-testid="acc-check"][data-state="ok"]')
         assert "0.11" in form.get_by_test_id("check-distance").inner_text()  # 0.001° of latitude ≈ 111 m
+        page.get_by_test_id("add-email").fill("eve@example.org")
         page.get_by_test_id("add-submit").click()
-        page.wait_for_url(f"{server.url}/acc/acc-neuf/setup?done=added")
+        page.wait_for_selector('[data-testid="acc-invitation-note"]')
+        assert "eve already has an account" in page.get_by_test_id("acc-invitation-note").inner_text()
+        assert page.get_by_test_id("acc-done").is_visible()
         missing = page.get_by_test_id("not-consented")
         assert missing.count() == 1 and missing.get_attribute("data-state") == "requested"
         assert "asked, not answered yet" in missing.inner_text()
