@@ -155,6 +155,9 @@ class PerimeterCheck:
     power_rule: str  # 3MW, 5MW or zni
     refusals: tuple[str, ...]
     warnings: tuple[str, ...]
+    producers: int = 0
+    consumers: int = 0
+    unlocated: tuple[str, ...] = ()  # masked PRMs without a position
 
     @property
     def ok(self) -> bool:
@@ -212,7 +215,8 @@ def perimeter_check(op: Operation, today: date | None = None) -> PerimeterCheck:
     if unlocated:
         warnings.append(f"no position for {', '.join(unlocated)}: the distance cannot be checked")
     return PerimeterCheck(worst_d, pair, limit, _distance_rule(limit), worst_p, cap, _power_rule(op.zone, cap_day),
-                          tuple(refusals), tuple(warnings))  # fmt: skip
+                          tuple(refusals), tuple(warnings), len(op.producers), len(op.consumers),
+                          tuple(unlocated))  # fmt: skip
 
 
 def _refuse_if_outside(op: Operation) -> PerimeterCheck:

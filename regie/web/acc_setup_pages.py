@@ -138,14 +138,35 @@ def _float(text: str | None, scale: float = 1.0) -> float | None:
     return float(text.replace(",", ".")) * scale
 
 
+def check_sentences(check: acc_setup.PerimeterCheck, gettext: Callable[[str], str]) -> tuple[list[str], list[str]]:
+    """The check's refusals and warnings in the visitor's language (the governance texts are English)."""
+    refusals, warnings = [], []
+    if check.distance_m > check.distance_limit_m and check.pair:
+        refusals.append(gettext("%(a)s and %(b)s are %(km)s km apart, more than the %(limit)s km allowed.")
+                        % {"a": check.pair[0], "b": check.pair[1], "km": f"{check.distance_m / 1000:.2f}",
+                           "limit": f"{check.distance_limit_m / 1000:g}"})  # fmt: skip
+    if check.power_w >= check.power_limit_w:
+        refusals.append(gettext("The producers' total peak power, %(mw)s MW, must stay below %(limit)s MW.")
+                        % {"mw": f"{check.power_w / 1e6:.3f}", "limit": f"{check.power_limit_w / 1e6:g}"})
+    if not check.producers:
+        warnings.append(gettext("No producer yet."))
+    if not check.consumers:
+        warnings.append(gettext("No consumer yet."))
+    if check.unlocated:
+        warnings.append(gettext("No position for %(prms)s: the distance cannot be checked.")
+                        % {"prms": ", ".join(check.unlocated)})
+    return refusals, warnings
+
+
 def _check_json(check: acc_setup.PerimeterCheck, gettext: Callable[[str], str]) -> dict[str, Any]:
+    refusals, warnings = check_sentences(check, gettext)
     return {
         "ok": check.ok, "distance_km": round(check.distance_m / 1000, 3),
         "distance_limit_km": check.distance_limit_m / 1000,
         "distance_source": gettext(RULE_LABELS[check.distance_rule]),
         "power_mw": round(check.power_w / 1e6, 4), "power_limit_mw": check.power_limit_w / 1e6,
         "power_source": gettext(RULE_LABELS[check.power_rule]), "pair": check.pair,
-        "refusals": list(check.refusals), "warnings": list(check.warnings), "error": None,
+        "refusals": refusals, "warnings": warnings, "error": None,
     }  # fmt: skip
 
 

@@ -74,7 +74,7 @@ def test_the_live_check_says_the_figures_and_their_source(world: AccWorld) -> No
         assert body["power_source"] == "moins de 3 MW : arrêté du 21 novembre 2019, art. 2"
         far = client.get("/acc/check", params={"operation": OPERATION_ID, "prm": PRM_EVE, "entry": "2025-07-01",
                                                "latitude": "42.67", "longitude": "2.48"}).json()  # fmt: skip
-        assert far["ok"] is False and far["distance_km"] > 29 and "more than the 2 km allowed" in far["refusals"][0]
+        assert far["ok"] is False and far["distance_km"] > 29 and "plus que les 2 km permis" in far["refusals"][0]
         bad = client.get("/acc/check", params={"operation": OPERATION_ID, "prm": "123"}).json()
         assert bad["ok"] is False and "14 digits" in bad["error"]
         new = client.get("/acc/check", params={"zone": "zni"}).json()
