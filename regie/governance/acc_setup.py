@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from regie.governance import audit, consent, gate, invitations
 from regie.governance.acc_access import pmo_authority, runs_operation
-from regie.governance.accounts import Account, Role, accounts_of_holder
+from regie.governance.accounts import PUBLIC, Account, Role, accounts_of_holder
 from regie.model import (
     Density,
     GridZone,
@@ -532,7 +532,7 @@ def participant_consents(store: Store, stored: StoredOperation, start: int, end:
     op = stored.operation
     inv = store.load_inventory(stored.territory_id)
     zone = inv.territory.zone
-    standin = pmo_authority(op, Account(0, "consent status", Role.OPERATOR))
+    standin = pmo_authority(op, PUBLIC)  # reads and logs nothing: only whose grants would allow
     out: list[ParticipantConsent] = []
     for p in op.participants:
         a = max(start, _midnight(p.entry, zone))
