@@ -421,8 +421,12 @@ def add_participant(store: Store, actor: Account, operation_id: str, values: dic
     holder = holder or holder_of(inv, p.prm, p.entry)
     request, note = None, None
     kind = SeriesKind.CONSUMPTION if p.role is AccRole.CONSUMER else SeriesKind.PRODUCTION
+    standing = _standing_grant(store, op, p, holder, kind, _midnight(p.entry, inv.territory.zone), at)
     if holder is None:
         note = "no holder of this delivery point in the inventory: nobody to ask for consent"
+    elif standing is not None:
+        note = f"{holder} has already {'given' if standing.status is consent.Status.GIVEN else 'been asked for'} " \
+               f"this consent (grant {standing.id[:8]})"
     else:
         try:
             request = consent.request(
@@ -455,6 +459,21 @@ def _invite_holder(store: Store, actor: Account, holder: str | None, address: st
                                   territory_id=territory_id, now=at), None  # fmt: skip
     except (invitations.InvitationError, ValueError) as exc:
         return None, str(exc)
+
+
+def _standing_grant(store: Store, op: Operation, p: Participant, holder: str | None, kind: SeriesKind, since: int,
+                    at: int) -> consent.Grant | None:
+    """A grant of the holder to the PMO, given or still asked, that already covers what the request would ask."""
+    if holder is None:
+        return None
+    standin = pmo_authority(op, PUBLIC)
+    step = consent.Granularity.parse(op.step.iso)
+    for g in consent.grants_for_prm(store, p.prm):
+        if (g.names(standin) and g.subject_id == holder and g.purpose == ACC_PURPOSE and kind.value in g.categories
+                and g.granularity.allows(step) and g.data_start <= since and g.data_end is None
+                and g.status_at(at) in (consent.Status.GIVEN, consent.Status.REQUESTED)):
+            return g
+    return None
 
 
 def record_exit(store: Store, actor: Account, operation_id: str, prm: str, on: date, *, role: str | None = None,

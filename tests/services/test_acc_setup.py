@@ -194,6 +194,11 @@ def test_who_has_not_consented_yet(store) -> None:
     states = {c.participant.prm: c.state for c in
               acc_setup.participant_consents(store, stored, _mid(date(2025, 6, 1)), _mid(date(2025, 7, 1)))}
     assert states[PRM_NEW] == "given"
+    # the same point in another operation of the same PMO: Joan's grant already covers it, she is not asked again
+    acc_setup.create_operation(store, pmo, operation_id="acc-x", name="X", pmo_id="coop")
+    again = acc_setup.add_participant(store, pmo, "acc-x", {"prm": PRM_NEW, "entry": date(2025, 7, 1)})
+    assert again.request is None and "joan has already given this consent" in again.consent_note
+    assert len(consent.list_grants(store, subject_id="joan")) == 1
     # a period before the grant's data start is not covered by it
     early = acc_setup.participant_consents(store, stored, _mid(date(2025, 5, 1)), _mid(date(2025, 6, 1)))
     assert PRM_NEW not in {c.participant.prm for c in early}
