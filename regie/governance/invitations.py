@@ -45,7 +45,7 @@ from regie.governance.accounts import (
 from regie.governance.one_time import LinkProblem, Token, TokenError, check, issue, now_s, spend
 from regie.mail import server_from_settings, text_message
 from regie.store import Store
-from regie.store.schema import account, account_token, person, web_session
+from regie.store.schema import account, account_token, organisation, person, web_session
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,14 @@ _USERNAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 
 
 class InvitationError(AccountError):
-    """A refused invitation, with a message that says what, where and why."""
+    """A refused invitation, with a message that says what, where and why; ``reason`` and ``params`` let a page
+    say it in the visitor's language (``email``, ``holder``, ``operator_of``, ``no_holder``, ``pending``,
+    ``active``, or ``other``)."""
+
+    def __init__(self, message: str, reason: str = "other", **params: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +135,7 @@ def normalise_email(email: str) -> str:
     §2.4; local parts are in practice too). Raises :class:`InvitationError` when it cannot be an address."""
     value = (email or "").strip().lower()
     if len(value) > MAX_EMAIL or not _EMAIL.match(value):
-        raise InvitationError(f"{email!r} is not an e-mail address (name@example.org)")
+        raise InvitationError(f"{email!r} is not an e-mail address (name@example.org)", "email", email=str(email))
     return value
 
 
@@ -143,6 +150,11 @@ def _free_username(conn, email: str) -> str:
     while f"{base}-{n}" in taken:
         n += 1
     return f"{base}-{n}"
+
+
+def _holder_known(store: Store, holder_id: str) -> bool:
+    with store.engine.connect() as conn:
+        return any(conn.execute(select(t.c.id).where(t.c.id == holder_id)).first() for t in (person, organisation))
 
 
 def _pending_account(conn, email: str):
@@ -175,6 +187,13 @@ def invite(
         raise InvitationError("only an admin invites people")
     role = Role(role)
     address = normalise_email(email)
+    if role is Role.MEMBER and not holder_id:
+        raise InvitationError("a member account needs --holder (a person or organisation of the inventory)", "holder")
+    if role is Role.OPERATOR and not operator_of:
+        raise InvitationError("an operator account needs --operator-of (an organisation or an operation)",
+                              "operator_of")  # fmt: skip
+    if holder_id is not None and not _holder_known(store, holder_id):
+        raise InvitationError(f"no person or organisation {holder_id!r} in this store", "no_holder", holder=holder_id)
     at = now_s(now)
     with store.engine.connect() as conn:
         pending = _pending_account(conn, address)
@@ -185,14 +204,16 @@ def invite(
         if pending is None and username is None:
             username = _free_username(conn, address)
     if active is not None:
-        raise InvitationError(f"{address} already has the account {active.username!r}: send a password reset instead")
+        raise InvitationError(f"{address} already has the account {active.username!r}: send a password reset instead",
+                              "active", email=address, username=active.username)  # fmt: skip
     if pending is not None:
         same = (pending.role, pending.holder_id, pending.operator_of) == (role.value, holder_id, operator_of)
         if not same or (username is not None and username != pending.username):
             raise InvitationError(
                 f"{address} was already invited as {pending.username!r} ({pending.role}) and has not answered: "
-                "invite again with the same role, holder and operator, or disable that account first"
-            )
+                "invite again with the same role, holder and operator, or disable that account first",
+                "pending", email=address, username=pending.username,
+            )  # fmt: skip
         acct = _from_row(pending)
     else:
         assert username is not None
@@ -229,7 +250,7 @@ def _set_password_with(
     store: Store, token: str, purpose: str, password: str, hasher: PasswordHasher | None, at: int
 ) -> Account:
     """Spend the link and set the password in one transaction (the policy is checked before anything changes);
-    every session of the account ends."""
+    every session of the account ends, and every other link of it."""
     found = check(store, token, purpose, now=at)
     acct = _account_by_id(store, found.account_id)
     check_password(password, acct.role, (acct.username, acct.display_name, acct.email))
@@ -237,6 +258,13 @@ def _set_password_with(
     with store.engine.execution_options(writer=True).begin() as conn:
         account_id = spend(conn, token, purpose, at)
         conn.execute(update(account).where(account.c.id == account_id).values(password_hash=new_hash))
+        # the account's other links (an older invitation, a reset asked meanwhile) stop working too
+        conn.execute(
+            update(account_token)
+            .where(account_token.c.account_id == account_id, account_token.c.purpose.in_(("invite", "reset")),
+                   account_token.c.used_at.is_(None))
+            .values(used_at=at)
+        )  # fmt: skip
         conn.execute(update(web_session).where(web_session.c.account_id == account_id).values(revoked_at=at))
     return acct
 
@@ -268,24 +296,22 @@ def accept_invitation(
 
 
 def pending_invitations(store: Store, *, now: int | None = None) -> list[tuple[Account, int]]:
-    """Accounts invited and not activated yet, with the expiry of their newest link (past: expired)."""
+    """Accounts invited and not activated yet, with the expiry of their newest link (past: expired; 0: its
+    link was deleted long after it expired)."""
+    newest = (
+        select(account_token.c.account_id, func.max(account_token.c.expires_at).label("until"))
+        .where(account_token.c.purpose == "invite")
+        .group_by(account_token.c.account_id)
+        .subquery()
+    )
     with store.engine.connect() as conn:
         rows = conn.execute(
-            select(account, func.max(account_token.c.expires_at).label("until"))
-            .join(account_token, account_token.c.account_id == account.c.id)
-            .where(account.c.password_hash == NO_PASSWORD, account_token.c.purpose == "invite")
-            .group_by(*account.c)
+            select(account, newest.c.until)
+            .outerjoin(newest, newest.c.account_id == account.c.id)
+            .where(account.c.password_hash == NO_PASSWORD)
             .order_by(account.c.username)
         ).all()  # fmt: skip
-    return [(_from_row(r), int(r.until)) for r in rows]
-
-
-def is_pending(store: Store, username: str) -> bool:
-    """Whether the account has not chosen its password yet."""
-    with store.engine.connect() as conn:
-        return conn.execute(
-            select(account.c.id).where(account.c.username == username, account.c.password_hash == NO_PASSWORD)
-        ).first() is not None  # fmt: skip
+    return [(_from_row(r), int(r.until or 0)) for r in rows]
 
 
 # ---------------------------------------------------------------- password reset

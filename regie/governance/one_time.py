@@ -26,6 +26,8 @@ from regie.store import Store
 from regie.store.schema import account, account_token
 
 PURPOSES = ("invite", "reset", "login-code", "login-enrol", "totp")
+#: How long an expired token is kept before it is deleted [s].
+KEEP = 30 * 86400
 
 
 class LinkProblem(StrEnum):
@@ -79,6 +81,8 @@ def issue(
     is the only valid one)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
+    # tokens long expired go when new ones are made (kept KEEP seconds so a late click says "expired")
+    conn.execute(delete(account_token).where(account_token.c.expires_at < now - KEEP))
     if replace:
         conn.execute(
             update(account_token)
@@ -141,11 +145,3 @@ def spend(conn: Connection, token: str, purpose: str, now: int) -> int:
     if done != 1:
         raise TokenError(LinkProblem.USED, "this link was already used or has expired")
     return int(conn.execute(select(account_token.c.account_id).where(account_token.c.token_hash == h)).scalar_one())
-
-
-def purge(store: Store, *, now: int | None = None, keep: int = 30 * 86400) -> int:
-    """Delete tokens expired more than ``keep`` seconds ago (kept that long so a late click says "expired"
-    rather than "unknown"); returns how many."""
-    limit = now_s(now) - keep
-    with store.engine.execution_options(writer=True).begin() as conn:
-        return int(conn.execute(delete(account_token).where(account_token.c.expires_at < limit)).rowcount or 0)

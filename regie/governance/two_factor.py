@@ -20,8 +20,9 @@ Recovery codes: 10 codes of 80 random bits (16 Base32 characters, typed in group
 their SHA-256 is kept (80 random bits need no slow hash); each works once. Enrolment, disabling, new codes
 and every use of a recovery code are appended to the access log.
 
-Wrong codes count as failed logins of the account and of the client address (the ``login_*`` throttling of
-:mod:`regie.governance.accounts`): six digits cannot be guessed by trying.
+Wrong codes are throttled as failed logins are (the ``login_*`` settings, :mod:`regie.governance.accounts`), per
+client address and per account — on a key of their own (``second-factor:<username>``), which only a right code
+clears: six digits cannot be guessed by trying, even by someone who knows the password.
 """
 
 from __future__ import annotations
@@ -385,6 +386,11 @@ def _use_recovery(store: Store, account_id: int, code: str, at: int) -> bool:
     return done == 1
 
 
+def throttle_key(username: str) -> str:
+    """The throttling key of an account's second-factor failures."""
+    return f"second-factor:{username.lower()[:100]}"
+
+
 def check_code(
     store: Store,
     acct: Account,
@@ -399,7 +405,9 @@ def check_code(
     recovery code (then spent, and logged). Throttled like passwords, on the account and the address."""
     at = now_s(now)
     policy = policy or ThrottlePolicy()
-    akey, ckey = f"account:{acct.username.lower()[:100]}", f"addr:{client_addr[:100]}"
+    # Counted apart from the password's failures, which a right password clears: knowing the password must not
+    # buy a fresh set of guesses at the code with every login.
+    akey, ckey = throttle_key(acct.username), f"addr:{client_addr[:100]}"
     wait = locked_for(store, akey, ckey, now=at)
     if wait:
         return Check(False, reason="locked", retry_after=wait)

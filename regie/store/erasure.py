@@ -118,7 +118,8 @@ def delete_accounts(conn: Connection, ids: Sequence[int], usernames: Sequence[st
         conn.execute(delete(web_session).where(web_session.c.account_id.in_(ids)))
         conn.execute(delete(account_token).where(account_token.c.account_id.in_(ids)))
         conn.execute(delete(recovery_code).where(recovery_code.c.account_id.in_(ids)))
-        conn.execute(delete(login_throttle).where(login_throttle.c.key.in_([f"account:{u}" for u in usernames])))
+        counters = [f"{kind}:{u}" for u in usernames for kind in ("account", "second-factor")]
+        conn.execute(delete(login_throttle).where(login_throttle.c.key.in_(counters)))
         conn.execute(delete(account).where(account.c.id.in_(ids)))
     return int(keys or 0)
 

@@ -18,6 +18,7 @@ from regie.web import (
     auth,
     disclosure,
     emoncms,
+    footprint_pages,
     health,
     imports,
     ingest_pages,
@@ -60,6 +61,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(password_pages.router)
     app.include_router(people_pages.router)
+    app.include_router(footprint_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     unavailable.install(app)
     health.install(app)  # /healthz, /readyz, /metrics and request timing

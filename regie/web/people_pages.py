@@ -3,8 +3,8 @@ two-factor settings, and the admin's page to invite people and hand over links.
 
 - ``/invite/<token>``: the invited person chooses a password and answers the consents asked of them.
 - ``/password/forgot`` and ``/reset/<token>``: a reset link by e-mail; the form answers the same whether or
-  not the address is known (no account enumeration), sends the mail after the answer (its timing says
-  nothing either) and is throttled per client address and per address asked for.
+  not the address is known (no account enumeration), looks the address up and sends the mail after the
+  answer (its timing says nothing either) and is throttled per client address and per address asked for.
 - ``/login/code`` and ``/login/enrol``: the step after a right password, for an account with a second factor,
   or one the ``require_two_factor`` setting obliges to enrol first; the session opens only after it.
 - ``/me/two-factor``: turn TOTP on (QR code, a first code to confirm, 10 recovery codes shown once), new
@@ -24,6 +24,7 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -71,7 +72,19 @@ PEOPLE_PROBLEMS: dict[str, str] = {
     "too_many": N_("Too many requests: try again in %(seconds)s seconds."),
     "required": N_("The régie requires a second factor for your account: it cannot be turned off."),
     "invite": N_("The invitation was refused: %(why)s"),
-    "email": N_("This is not an e-mail address."),
+    "invite_email": N_("%(email)s is not an e-mail address (name@example.org)."),
+    "invite_holder": N_("A member is invited for a person or organisation of the inventory: choose the holder."),
+    "invite_operator_of": N_("An operator runs an organisation or an ACC operation: say which."),
+    "invite_no_holder": N_("There is no person or organisation %(holder)s in the inventory."),
+    "invite_pending": N_(
+        "%(email)s was already invited as %(username)s and has not answered yet: invite again with the same role, "
+        "or disable that account first."
+    ),
+    "invite_active": N_("%(email)s already has the account %(username)s: send a new password link instead."),
+    "sealed": N_(
+        "Your second factor cannot be checked any more: the régie's secret file changed. Ask the administrator "
+        "to turn it off, then set it up again."
+    ),
 }
 DONE_MESSAGES: dict[str, str] = {
     "disabled": N_("Two-factor authentication is off."),
@@ -199,8 +212,8 @@ def forgot_page(request: Request) -> Response:
     return _with_prelogin(request, "invite_forgot.html", {"active": "login"})
 
 
-def _mail_resets(settings: Any, resets: list[invitations.Reset], url: str, locale: str) -> None:
-    for reset in resets:
+def _reset_and_mail(store: Store, email: str, settings: Any, url: str, locale: str) -> None:
+    for reset in invitations.request_reset(store, email):
         delivery = invitations.deliver_reset(settings, reset, url, locale)
         if not delivery.mailed:
             log.info("no reset link mailed to an account: %s", delivery.problem)
@@ -223,10 +236,10 @@ async def forgot(request: Request, background: BackgroundTasks) -> Response:
         response.headers["Retry-After"] = str(wait)
         return response
     accounts.count_failures(store, keys, policy=policy)
-    resets = invitations.request_reset(store, email)
-    if resets:
-        background.add_task(_mail_resets, auth.app_settings(request), resets, base_url(request),
-                            negotiate_locale(request))  # fmt: skip
+    # Looking the address up, making the links and mailing them all happen after the answer: the answer does
+    # the same work, in the same time, whether or not an account has this address.
+    background.add_task(_reset_and_mail, store, email, auth.app_settings(request), base_url(request),
+                        negotiate_locale(request))  # fmt: skip
     return _with_prelogin(request, "invite_forgot.html", {"active": "login", "sent": True})
 
 
@@ -291,7 +304,8 @@ async def _pending_form(request: Request, step: str) -> tuple[Account, str, dict
 
 
 def _restart_login(request: Request) -> Response:
-    return RedirectResponse(f"/login?next={request.query_params.get('next', '')}", status_code=303)
+    back = auth.safe_next(request.query_params.get("next"), "")
+    return RedirectResponse(f"/login?next={quote(back, safe='/')}" if back else "/login", status_code=303)
 
 
 def _step_csrf(request: Request, token: str) -> str:
@@ -328,10 +342,13 @@ async def login_code(request: Request) -> Response:
     if not csrf_ok:
         return _code_page(request, acct, token, "csrf", 403)
     store = _store(request)
-    result = two_factor.check_code(
-        store, acct, auth.app_secret(request), form.get("code", "")[:64], auth.client_address(request),
-        policy=auth.throttle_policy(auth.app_settings(request)),
-    )  # fmt: skip
+    try:
+        result = two_factor.check_code(
+            store, acct, auth.app_secret(request), form.get("code", "")[:64], auth.client_address(request),
+            policy=auth.throttle_policy(auth.app_settings(request)),
+        )  # fmt: skip
+    except two_factor.TwoFactorError:
+        return _code_page(request, acct, token, "sealed", 409)
     if not result.ok:
         status = 429 if result.reason == "locked" else 401
         return _code_page(request, acct, token, "locked" if result.reason == "locked" else "code", status,
@@ -446,10 +463,13 @@ async def _checked_code(request: Request, caller: Caller) -> Response | None:
     form = await auth.form_with_csrf(request, caller)
     if not caller.account.two_factor:
         return RedirectResponse("/me/two-factor", status_code=303)
-    result = two_factor.check_code(
-        _store(request), caller.account, auth.app_secret(request), str(form.get("code") or "")[:64],
-        auth.client_address(request), policy=auth.throttle_policy(auth.app_settings(request)),
-    )  # fmt: skip
+    try:
+        result = two_factor.check_code(
+            _store(request), caller.account, auth.app_secret(request), str(form.get("code") or "")[:64],
+            auth.client_address(request), policy=auth.throttle_policy(auth.app_settings(request)),
+        )  # fmt: skip
+    except two_factor.TwoFactorError:
+        return _my_page(request, caller, "sealed", 409)
     if result.reason == "locked":
         return _my_page(request, caller, "locked", 429, seconds=result.retry_after)
     if not result.ok:
@@ -518,6 +538,14 @@ def people_admin(request: Request, caller: PageCaller) -> Response:
     return _render(request, "invite_admin.html", _admin_context(request, caller))
 
 
+def _invite_problem(exc: ValueError) -> tuple[str, dict[str, str]]:
+    """The translated message of a refused invitation when there is one, else the refusal's own words."""
+    reason = getattr(exc, "reason", "other")
+    if f"invite_{reason}" in PEOPLE_PROBLEMS:
+        return f"invite_{reason}", dict(getattr(exc, "params", {}))
+    return "invite", {"why": str(exc)}
+
+
 @router.post("/admin/people/invite", name="people_invite")
 async def people_invite(request: Request, caller: PageCaller) -> Response:
     """Create the account and its link; mail it, or show it to hand over."""
@@ -535,8 +563,9 @@ async def people_invite(request: Request, caller: PageCaller) -> Response:
             username=(form.get("username") or "").strip().lower() or None,
             territory_id=caller.account.territory_id,
         )  # fmt: skip
-    except (accounts.AccountError, ValueError) as exc:
-        context = {**_admin_context(request, caller), "problem": "invite", "params": {"why": str(exc)}, "form": form}
+    except ValueError as exc:  # InvitationError and AccountError are ValueErrors
+        problem, params = _invite_problem(exc)
+        context = {**_admin_context(request, caller), "problem": problem, "params": params, "form": form}
         return _render(request, "invite_admin.html", context, 400)
     lang = form.get("lang") if form.get("lang") in ("fr", "en") else negotiate_locale(request)
     delivery = invitations.deliver(auth.app_settings(request), invitation, base_url(request), lang)

@@ -173,3 +173,13 @@ def test_a_newer_reset_link_replaces_the_older_and_a_disabled_account_gets_none(
         invitations.reset_link(world.store, CLI_ADMIN, "op")
     with pytest.raises(invitations.InvitationError, match="only an admin"):
         invitations.reset_link(world.store, accounts.Account(99, "x", Role.MEMBER), "admin")
+
+
+def test_setting_a_password_by_one_link_spends_the_others(world: World) -> None:
+    inv = _invite_alice(world)
+    reset = invitations.reset_link(world.store, CLI_ADMIN, "alice")  # the invitation mail got lost
+    invitations.reset_password(world.store, reset.token, NEW_PASSWORD, hasher=FAST)
+    with pytest.raises(TokenError) as spent:
+        invitations.check_invitation(world.store, inv.token)
+    assert spent.value.problem is LinkProblem.USED
+    assert invitations.pending_invitations(world.store) == []

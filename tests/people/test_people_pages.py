@@ -231,10 +231,11 @@ def test_a_member_turns_two_factor_on_and_off(world: World) -> None:
     app = pyotp.parse_uri(uri)
     assert client.post("/me/two-factor/enrol", data={"csrf_token": csrf, "code": "123"}).status_code == 400
     assert client.post("/me/two-factor/enrol", data={"code": app.now()}).status_code == 403  # no CSRF token
-    r = client.post("/me/two-factor/enrol", data={"csrf_token": csrf, "code": app.now()})
+    first = app.now()
+    r = client.post("/me/two-factor/enrol", data={"csrf_token": csrf, "code": first})
     assert r.status_code == 200 and r.text.count('data-testid="recovery-code"') == 10
     assert "Recovery codes left: 10" in client.get("/me/two-factor?lang=en").text
-    r = client.post("/me/two-factor/off", data={"csrf_token": csrf, "code": app.now()})  # already used
+    r = client.post("/me/two-factor/off", data={"csrf_token": csrf, "code": first})  # already used
     assert r.status_code == 400
     r = client.post("/me/two-factor/off", data={"csrf_token": csrf, "code": app.at(time.time() + 30)})
     assert r.status_code == 303 and not accounts.get_account(world.store, "alice").two_factor
@@ -269,7 +270,7 @@ def test_an_admin_invites_without_smtp_and_gets_the_link_to_hand_over(world: Wor
     assert link.startswith("http://testserver/invite/")
     assert invitations.check_invitation(world.store, link.rsplit("/", 1)[1])[0].email == "alice@example.org"
     r = client.post("/admin/people/invite?lang=en", data={"csrf_token": csrf, "role": "member", "email": "x@y.z"})
-    assert r.status_code == 400 and "needs --holder" in r.text
+    assert r.status_code == 400 and "choose the holder" in r.text
     r = client.post("/admin/people/op/reset-link?lang=en", data={"csrf_token": csrf})
     assert r.status_code == 200 and "/reset/" in r.text.split('data-testid="delivery-link">', 1)[1][:200]
     assert client.post("/admin/people/invite", data={"role": "admin", "email": "a@b.example"}).status_code == 403
@@ -280,3 +281,42 @@ def test_an_admin_turns_off_someones_second_factor(world: World) -> None:
     client, csrf = _as(world, "admin")
     r = client.post("/admin/people/op/two-factor-off", data={"csrf_token": csrf})
     assert r.status_code == 303 and not accounts.get_account(world.store, "op").two_factor
+
+
+def test_wrong_codes_lock_the_second_step_and_a_changed_secret_file_says_so(world: World) -> None:
+    _enrol_directly(world, "admin")
+    client = TestClient(app_for(world, Settings.defaults(login_max_failures=2)), follow_redirects=False)
+    _login(client, "admin", ADMIN_PASSWORD)
+    csrf = form_token(client.get("/login/code").text)
+    statuses = [client.post("/login/code?lang=en", data={"csrf_token": csrf, "code": "abcdef"}) for _ in range(3)]
+    assert [r.status_code for r in statuses] == [401, 401, 429]
+    assert "Too many failed attempts" in statuses[2].text and int(statuses[2].headers["retry-after"]) > 0
+    moved = app_for(world)
+    moved.state.secret = b"another secret file of 32 bytes!"
+    other = TestClient(moved, follow_redirects=False)
+    _login(other, "op", NEW_PASSWORD + " op")  # no second factor: a session at once
+    _enrol_directly(world, "op")
+    again = TestClient(moved, follow_redirects=False)
+    _login(again, "op", NEW_PASSWORD + " op")
+    r = again.post("/login/code?lang=en", data={"csrf_token": form_token(again.get("/login/code").text),
+                                                "code": "123456"})  # fmt: skip
+    assert r.status_code == 409 and "secret file changed" in r.text
+
+
+@pytest.mark.parametrize(
+    ("form", "fr"),
+    [
+        ({"role": "member", "email": "x@example.org"}, "choisissez le titulaire"),
+        ({"role": "operator", "email": "x@example.org"}, "indiquez laquelle"),
+        ({"role": "member", "holder": "alice", "email": "alice"}, "alice n'est pas une adresse électronique"),
+        ({"role": "operator", "operator_of": "coop", "email": "admin@vallee.example"},
+         "a déjà le compte admin : envoyez plutôt un lien"),
+    ],
+)
+def test_a_refused_invitation_says_why_in_the_admins_language(world: World, form: dict, fr: str) -> None:
+    invitations.set_email(world.store, CLI_ADMIN, "admin", "admin@vallee.example")
+    client, csrf = _as(world, "admin")
+    before = accounts.list_accounts(world.store)
+    r = client.post("/admin/people/invite?lang=fr", data={"csrf_token": csrf, **form})
+    assert r.status_code == 400 and fr in r.text.replace("&#39;", "'")
+    assert accounts.list_accounts(world.store) == before

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from people_world import NEW_PASSWORD, SECRET, World
+from people_world import FAST, NEW_PASSWORD, SECRET, World
 from sqlalchemy import select
 
 from regie.governance import accounts, audit, invitations, rights, two_factor
 from regie.governance.accounts import CLI_ADMIN, Role, ThrottlePolicy
 from regie.governance.two_factor import TwoFactorError
-from regie.store.schema import account, account_token, recovery_code
+from regie.store.schema import account, account_token, login_throttle, recovery_code
 
 T = 1_800_000_000  # a fixed instant, on a step boundary (T % 30 == 0)
 
@@ -140,13 +140,29 @@ def test_erasure_deletes_the_links_and_recovery_codes_of_the_erased_accounts(wor
     invitations.reset_link(world.store, CLI_ADMIN, "alice")
     _enrol(world, "op")
     alice_id = inv.account.id
+    assert _check(world, "abcdef", T + 40, username="alice").reason == "invalid"  # a counter naming her
     with world.store.engine.connect() as conn:
+        assert conn.execute(select(login_throttle).where(login_throttle.c.key == "second-factor:alice")).all()
         assert conn.execute(select(account_token).where(account_token.c.account_id == alice_id)).all()
         assert len(conn.execute(select(recovery_code).where(recovery_code.c.account_id == alice_id)).all()) == 10
     rights.erase_member(world.store, CLI_ADMIN, "alice")
     with world.store.engine.connect() as conn:
         assert conn.execute(select(account_token).where(account_token.c.account_id == alice_id)).all() == []
         assert conn.execute(select(recovery_code).where(recovery_code.c.account_id == alice_id)).all() == []
+        assert [r.key for r in conn.execute(select(login_throttle)) if "alice" in r.key] == []
         # the operator's, who was not erased, stay
         assert len(conn.execute(select(recovery_code)).all()) == 10
     assert accounts.get_account(world.store, "alice") is None
+
+
+def test_a_right_password_does_not_reset_the_count_of_wrong_codes(world: World) -> None:
+    """Someone who knows the password logs in again and again to get fresh guesses at the code: refused."""
+    app, _ = _enrol(world)
+    policy = ThrottlePolicy(max_failures=3, base_lock=600)
+    wrong = next(c for c in ("000000", "111111") if c not in {app.at(T + d) for d in range(0, 200, 30)})
+    for i in range(3):
+        assert accounts.authenticate(world.store, "op", NEW_PASSWORD + " op", "192.0.2.1", now=T + i,
+                                     hasher=FAST).ok  # fmt: skip
+        assert _check(world, wrong, T + 30 + i, addr=f"192.0.2.{i}", policy=policy).reason == "invalid"
+    assert accounts.authenticate(world.store, "op", NEW_PASSWORD + " op", "192.0.2.1", now=T + 5, hasher=FAST).ok
+    assert _check(world, app.at(T + 60), T + 60, addr="198.51.100.7", policy=policy).reason == "locked"

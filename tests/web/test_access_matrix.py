@@ -154,6 +154,43 @@ MATRIX: dict[tuple[str, str], Case] = {
         expect(403, public=LOGIN, machines=LOGIN, members=200, key_owner=200),
         form=lambda r: {"confirm": USERNAME.get(r, "")},
     ),
+    # ---------------------------------------------------------------- people (people_pages): links, second factor
+    # Links carry their own secret (an unknown one is a 404 for anyone); the forms before a session need the
+    # pre-login nonce (403 without it); the second step of a login needs a pending login (else back to /login).
+    **{
+        (method, path): Case(path.replace("{token}", "A" * 43), expect(404), form=lambda r: {"new": "x", "again": "x"})
+        for method in ("GET", "POST")
+        for path in ("/invite/{token}", "/reset/{token}")
+    },
+    ("GET", "/password/forgot"): Case("/password/forgot", expect(200)),
+    ("POST", "/password/forgot"): Case("/password/forgot", expect(403), form=lambda r: {"email": "x@example.org"}),
+    **{
+        (method, path): Case(path, expect(303), form=lambda r: {"code": "000000"})
+        for method in ("GET", "POST")
+        for path in ("/login/code", "/login/enrol")
+    },
+    ("GET", "/me/two-factor"): Case("/me/two-factor", expect(200, public=LOGIN, machines=LOGIN, key_owner=403)),
+    ("GET", "/me/two-factor/enrol"): Case(
+        "/me/two-factor/enrol", expect(200, public=LOGIN, machines=LOGIN, key_owner=403)
+    ),
+    **{
+        ("POST", path): Case(
+            path, expect(303, public=LOGIN, machines=LOGIN, key_owner=403), form=lambda r: {"code": "000000"}
+        )
+        for path in ("/me/two-factor/enrol", "/me/two-factor/codes", "/me/two-factor/off")
+    },
+    ("GET", "/admin/people"): Case("/admin/people", ADMIN_PAGE),
+    ("POST", "/admin/people/invite"): Case(
+        "/admin/people/invite",
+        ADMIN_PAGE,
+        form=lambda r: {"role": "operator", "operator_of": "coop", "email": "new@example.org"},
+    ),
+    ("POST", "/admin/people/{username}/reset-link"): Case(
+        "/admin/people/bob/reset-link", ADMIN_PAGE, form=lambda r: {}
+    ),
+    ("POST", "/admin/people/{username}/two-factor-off"): Case(
+        "/admin/people/bob/two-factor-off", expect(403, public=LOGIN, machines=LOGIN, admin=303), form=lambda r: {}
+    ),
     # ---------------------------------------------------------------- the operator's pages
     ("GET", "/operator"): Case("/operator", expect(403, public=LOGIN, machines=LOGIN, operators=200)),
     ("POST", "/operator/requests"): Case(
