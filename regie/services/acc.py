@@ -472,10 +472,46 @@ def allocate(curves: OperationCurves, key: str = "default", *, static_shares: Ma
 
 def allocate_stored(store: Store, operation_id: str, start: int, end: int, reader: CurveReader,
                     key: str | None = None) -> OperationAllocation:
-    """Load a stored operation's curves over [start, end) and apply its key (or ``key``)."""
+    """Load a stored operation's curves over [start, end) and apply the key in force each day (or ``key``)."""
     stored = load_operation(store, operation_id)
     curves = load_curves(store, stored.operation, start, end, reader, stored.territory_id)
-    return allocate(curves, key or stored.key, static_shares=stored.static_shares)
+    return allocate_in_force(curves, stored, key)
+
+
+def _slice_curves(c: OperationCurves, lo: int, hi: int) -> OperationCurves:
+    return OperationCurves(c.operation, c.zone, c.t[lo:hi], c.step_s, c.consumers, c.producers, c.consumption[lo:hi],
+                           c.production[lo:hi], c.active[lo:hi], c.producer_active[lo:hi], c.missing)
+
+
+def allocate_in_force(curves: OperationCurves, stored: StoredOperation, key: str | None = None) -> OperationAllocation:
+    """Apply, on each local day, the key in force that day (``acc_key_period``: the latest ``since`` not
+    after it, else the operation's own ``key``); ``key`` forces one key over the whole period instead.
+
+    The keys regie computes decide each step on that step's curves alone, so allocating each run of days
+    under its key and putting the runs end to end is exact. The result is labelled with the key of the last
+    run (the one in force at the end of the period).
+    """
+    if key is not None or not stored.key_periods:
+        return allocate(curves, key or stored.key, static_shares=stored.static_shares)
+    bounds = np.array([_midnight(p.since, curves.zone) for p in stored.key_periods], dtype=np.int64)
+    which = np.searchsorted(bounds, curves.t, side="right") - 1  # -1: before the first period
+    parts: list[OperationAllocation] = []
+    edges = np.flatnonzero(np.diff(which)) + 1
+    for lo, hi in itertools.pairwise([0, *edges.tolist(), len(which)]):
+        i = int(which[lo]) if len(which) else -1
+        if i < 0:
+            part_key, shares, share = stored.key, stored.static_shares, "weight"
+        else:
+            period = stored.key_periods[i]
+            part_key, shares = period.key, period.params.get("shares", stored.static_shares)
+            share = period.params.get("share", "weight")
+        parts.append(allocate(_slice_curves(curves, lo, hi), part_key, static_shares=shares, share=share))
+    if len(parts) == 1:
+        return OperationAllocation(curves, parts[0].key, parts[0].allocation)
+    a = [p.allocation for p in parts]
+    joined = acc.Allocation(parts[-1].key, *(np.concatenate([getattr(x, f) for x in a])
+                                             for f in ("cons", "autocons", "prod", "autoprod")))
+    return OperationAllocation(curves, parts[-1].key, joined)
 
 
 # ------------------------------------------------------------------------------------- key comparison
@@ -673,7 +709,7 @@ def bill_month(store: Store, operation_id: str, month: str, reader: CurveReader,
     inventory = store.load_inventory(stored.territory_id)
     start, end = month_bounds(month, inventory.territory.zone)
     curves = load_curves(store, stored.operation, start, end, reader, stored.territory_id)
-    result = allocate(curves, key or stored.key, static_shares=stored.static_shares)
+    result = allocate_in_force(curves, stored, key)
     return bill_allocation(result, billing_config(stored.billing),
                            categories=excise_categories(inventory, result.consumers),
                            allow_illustrative=allow_illustrative)
@@ -737,7 +773,7 @@ def yearly_summary(store: Store, operation_id: str, year: int, reader: CurveRead
     zone = inventory.territory.zone
     start, end = year_bounds(year, zone)
     curves = load_curves(store, stored.operation, start, end, reader, stored.territory_id)
-    whole = allocate(curves, key or stored.key, static_shares=stored.static_shares)
+    whole = allocate_in_force(curves, stored, key)
     config = billing_config(stored.billing)
     cats = excise_categories(inventory, whole.consumers)
     edges = period_starts(start, end - 1, "month", zone)

@@ -18,7 +18,20 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from regie.model import Density, GridZone, Operation, Participant, ParticipantType, Role, Step
 from regie.store import Store
-from regie.store.schema import acc_operation, acc_participant
+from regie.store.schema import acc_key_period, acc_operation, acc_participant
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPeriod:
+    """The allocation key an operation uses from a local day on (table ``acc_key_period``, revision 0009).
+
+    ``params`` is the key's JSON-able set-up: ``{"shares": {PRM: fraction}}`` for the static key,
+    ``{"share": "weight" | "consumption"}`` for the priority key, ``{}`` otherwise.
+    """
+
+    since: date
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,16 @@ class StoredOperation:
     key: str = "default"
     static_shares: Mapping[str, float] = field(default_factory=dict)
     billing: Mapping[str, Any] | None = None
+    key_periods: tuple[KeyPeriod, ...] = ()
+
+    def key_on(self, day: date) -> KeyPeriod | None:
+        """The key period in force on a local day: the latest ``since`` not after it; None before the first
+        (then the operation's own :attr:`key` and :attr:`static_shares` apply)."""
+        found = None
+        for period in self.key_periods:  # sorted by ``since``
+            if period.since <= day:
+                found = period
+        return found
 
 
 def _participant_row(operation_id: str, position: int, p: Participant, share: float | None) -> dict[str, Any]:
@@ -108,7 +131,36 @@ def load_operation(store: Store, operation_id: str) -> StoredOperation:
     )  # fmt: skip
     shares = {p.prm: float(p.static_share) for p in rows if p.static_share is not None}
     billing = json.loads(r.billing) if r.billing else None
-    return StoredOperation(operation, r.territory_id, r.key, shares, billing)
+    return StoredOperation(operation, r.territory_id, r.key, shares, billing, key_periods(store, operation_id))
+
+
+def operation_exists(store: Store, operation_id: str) -> bool:
+    with store.engine.connect() as conn:
+        return conn.execute(select(acc_operation.c.id).where(acc_operation.c.id == operation_id)).first() is not None
+
+
+def key_periods(store: Store, operation_id: str) -> tuple[KeyPeriod, ...]:
+    """The operation's key periods, sorted by the day each starts."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(acc_key_period).where(acc_key_period.c.operation_id == operation_id).order_by(acc_key_period.c.since)
+        ).all()
+    return tuple(KeyPeriod(r.since, r.key, json.loads(r.params) if r.params else {}) for r in rows)
+
+
+def save_key_period(store: Store, operation_id: str, period: KeyPeriod) -> KeyPeriod | None:
+    """Set the key from ``period.since`` on (replacing a period that starts the same day); returns the
+    period it replaced, if any. Later periods stay: each keeps its own day."""
+    params = json.dumps(dict(period.params), sort_keys=True) if period.params else None
+    where = (acc_key_period.c.operation_id == operation_id, acc_key_period.c.since == period.since)
+    with store.engine.execution_options(writer=True).begin() as conn:
+        old = conn.execute(select(acc_key_period).where(*where)).one_or_none()
+        if old is not None:
+            conn.execute(update(acc_key_period).where(*where).values(key=period.key, params=params))
+        else:
+            conn.execute(insert(acc_key_period).values(operation_id=operation_id, since=period.since,
+                                                       key=period.key, params=params))  # fmt: skip
+    return None if old is None else KeyPeriod(old.since, old.key, json.loads(old.params) if old.params else {})
 
 
 def remove_days(conn: Connection, prm: str, first: date, last: date | None) -> list[str]:

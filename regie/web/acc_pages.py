@@ -30,7 +30,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from regie.analytics.acc import dynamic_keys, format_keys_csv
-from regie.governance import acc_access
+from regie.governance import acc_access, acc_setup
 from regie.governance.gate import AccessDenied
 from regie.model import Inventory, Operation, Participant, mask_prm
 from regie.model.operation import distance_limit_m, haversine_m, perimeter_problems
@@ -72,6 +72,18 @@ TYPE_LABELS: dict[str, str] = {
 }
 ROLE_LABELS: dict[str, str] = {"consumer": N_("Consumer"), "producer": N_("Producer")}
 VIEW_LEVELS: dict[str, str] = {"year": "month", "month": "day", "day": "step"}
+#: A participant's consent to the PMO (``regie.governance.acc_setup.ParticipantConsent.state``), as pages say it.
+CONSENT_LABELS: dict[str, str] = {
+    "given": N_("consented"),
+    "requested": N_("asked, not answered yet"),
+    "refused": N_("refused"),
+    "withdrawn": N_("withdrawn"),
+    "expired": N_("expired"),
+    "insufficient": N_("a grant that does not cover this period or the operation's step"),
+    "none": N_("never asked"),
+    "no_holder": N_("nobody holds this delivery point in the inventory"),
+    "no_series": N_("no load curve declared for this delivery point"),
+}
 
 
 # ---------------------------------------------------------------- who is asking
@@ -263,6 +275,7 @@ def _links(access: OperationAccess) -> dict[str, str]:
         "allocation": f"{base}/allocation{q}",
         "compare": f"{base}/keys{q}",
         "invoices": f"{base}/invoices{q}",
+        "setup": f"{base}/setup",
         "reason_q": keep,
     }
 
@@ -300,7 +313,8 @@ def acc_index(request: Request, caller: AccCaller) -> Response:
         if seen is not None:
             href = f"/acc/{op.id}" if seen == acc_access.PMO else f"/acc/{op.id}/me"
             rows.append({"operation": op, "href": href, "as": seen})
-    return render(request, "acc_index.html", {"active": "acc", "rows": rows})
+    may_create = bool(acc_setup.pmo_choices(store, caller.account))
+    return render(request, "acc_index.html", {"active": "acc", "rows": rows, "may_create": may_create})
 
 
 # ---------------------------------------------------------------- the PMO: the operation
@@ -392,6 +406,11 @@ def acc_operation(request: Request, caller: AccCaller, operation_id: str, period
         kind, text, start, end = parse_period(period, zone, str(span[1].year))
         if kind == "day":
             raise service.AccRequestError("the flows are shown for a month (YYYY-MM) or a year (YYYY)")
+        missing = [c for c in acc_setup.participant_consents(store, access.stored, start, end) if not c.consented]
+        if missing:  # nothing is read: the page says whose consent is missing instead of a refusal
+            context.update(period=text, not_consented=missing, consent_labels=CONSENT_LABELS,
+                           years=list(range(span[0].year, span[1].year + 1)), months=_months(span))
+            return render(request, "acc_operation.html", context)
         result = service.allocate_stored(store, op.id, start, end, access.reader)
     except COMPUTE_ERRORS as exc:
         return _computation_error(request, access, exc)

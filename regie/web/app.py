@@ -10,6 +10,7 @@ from regie.governance import log_head
 from regie.store import Store
 from regie.web import (
     acc_pages,
+    acc_setup_pages,
     account_api,
     account_pages,
     api,
@@ -55,6 +56,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(account_pages.router)
     app.include_router(account_api.router)
     app.include_router(disclosure.router)
+    app.include_router(acc_setup_pages.router)  # before acc_pages: /acc/new, /acc/check are no operation ids
     app.include_router(acc_pages.router)
     app.include_router(supervision_pages.router)
     app.include_router(supervision_api.router)

@@ -291,7 +291,14 @@ def test_without_grants_the_gate_refuses_and_says_why(tmp_path) -> None:
     try:
         with TestClient(w.app(), follow_redirects=False) as client:
             client.cookies.set("regie_session", w.sessions["pmo"])
-            r = client.get(OP)
+            # the operation page reads nothing: it says whose consent is missing and that flows are not computed
+            r = client.get(OP, params={"lang": "en"})
+            assert r.status_code == 200
+            assert r.text.count('data-testid="not-consented" data-state="none"') == 4
+            assert "Their flows are not computed" in r.text and 'data-testid="acc-flows"' not in r.text
+            assert audit.entries(w.store, kind="access") == []
+            # the allocation tab asks the gate, which refuses and says why
+            r = client.get(f"{OP}/allocation")
             assert r.status_code == 403
             assert 'data-testid="acc-error-message"' in r.text and "no grant" in r.text
             client.cookies.set("regie_session", w.sessions["anna"])

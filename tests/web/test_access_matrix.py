@@ -274,6 +274,38 @@ MATRIX: dict[tuple[str, str], Case] = {
         f"/acc/{MATRIX_OPERATION}/me/invoices/2025-01.pdf",
         expect(403, public=LOGIN, machines=LOGIN, member_self=200, key_owner=200),
     ),
+    # ---------------------------------------------------------------- setting an operation up (acc_setup_pages)
+    # the PMO's operators (``op`` runs coop) and admins; ``op2`` runs no organisation of the inventory
+    ("GET", "/acc/new"): Case("/acc/new", expect(403, public=LOGIN, machines=LOGIN, admin=200, operators=200)),
+    ("POST", "/acc/new"): Case(
+        "/acc/new",
+        expect(403, public=LOGIN, machines=LOGIN, admin=303, operator_granted=303),
+        form=lambda r: {"id": "acc-new", "name": "Nouvelle", "pmo": "coop", "step": "PT30M", "zone": "mainland",
+                        "key": "default"},
+    ),
+    ("GET", "/acc/check"): Case(
+        "/acc/check",
+        expect(403, public=LOGIN, machines=LOGIN, admin=200, operator_granted=200),
+        params={"operation": MATRIX_OPERATION},
+    ),
+    ("GET", "/acc/{operation_id}/setup"): Case(
+        f"/acc/{MATRIX_OPERATION}/setup", expect(403, public=LOGIN, machines=LOGIN, admin=200, operator_granted=200)
+    ),
+    ("POST", "/acc/{operation_id}/setup/participants"): Case(
+        f"/acc/{MATRIX_OPERATION}/setup/participants",
+        expect(403, public=LOGIN, machines=LOGIN, admin=303, operator_granted=303),
+        form=lambda r: {"prm": PRM_B, "role": "consumer", "entry": "2025-02-01"},
+    ),
+    ("POST", "/acc/{operation_id}/setup/exit"): Case(
+        f"/acc/{MATRIX_OPERATION}/setup/exit",
+        expect(403, public=LOGIN, machines=LOGIN, admin=303, operator_granted=303),
+        form=lambda r: {"n": "1", "on": "2025-06-01"},
+    ),
+    ("POST", "/acc/{operation_id}/setup/key"): Case(
+        f"/acc/{MATRIX_OPERATION}/setup/key",
+        expect(403, public=LOGIN, machines=LOGIN, admin=303, operator_granted=303),
+        form=lambda r: {"key": "priority", "since": "2025-06-01", "params": '{"share": "consumption"}'},
+    ),
     # ---------------------------------------------------------------- /api/me
     ("GET", "/api/me"): Case("/api/me", expect(200, public=401, machines=401)),
     ("GET", "/api/me/series"): Case("/api/me/series", expect(200, public=401, machines=401)),
