@@ -20,6 +20,7 @@ from regie.web import (
     health,
     imports,
     ingest_pages,
+    inventory_pages,
     live,
     pages,
     password_pages,
@@ -56,6 +57,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(supervision_api.router)
     app.include_router(live.router)
     app.include_router(password_pages.router)
+    app.include_router(inventory_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     unavailable.install(app)
     health.install(app)  # /healthz, /readyz, /metrics and request timing
