@@ -115,7 +115,26 @@ class WriteEvent:
     points: int = 0
 
 
-Event = AccessEvent | ConsentEvent | AccountEvent | RightsEvent | WriteEvent
+@dataclass(frozen=True, slots=True)
+class InventoryEvent:
+    """An object of a territory's inventory was added, changed, ended or removed (:mod:`regie.inventory`):
+    who, which sheet and key, before and after (the workbook's text; a person's name or e-mail only as a
+    fingerprint: the log keeps identifiers, never what describes a person)."""
+
+    kind: ClassVar[str] = "inventory"
+    actor: str  # account username, "cli"
+    role: str
+    territory_id: str
+    sheet: str
+    key: str
+    action: str  # added, changed, ended, removed
+    before: dict | None
+    after: dict | None
+    subject_id: str | None = None  # the person or organisation concerned (a membership's holder, a person)
+    via: str = ""  # the workbook's file name, or the page
+
+
+Event = AccessEvent | ConsentEvent | AccountEvent | RightsEvent | WriteEvent | InventoryEvent
 
 
 # ---------------------------------------------------------------- the chain
@@ -175,13 +194,28 @@ def append(
     opens the same views again and again), not once per read.
     """
     at = int(time.time()) if now is None else int(now)
-    digest = subject_set_digest(subjects) if subjects else None
     with store.engine.execution_options(writer=True).begin() as conn:
-        _lock(conn)
-        last = conn.execute(
-            select(access_log.c.seq, access_log.c.hash).order_by(access_log.c.seq.desc()).limit(1)
-        ).one_or_none()
-        seq, prev = (1, GENESIS) if last is None else (int(last.seq) + 1, last.hash)
+        (stored,) = append_in(conn, [event], now=at, subjects=subjects)
+    appended(store, [stored])
+    return stored
+
+
+def append_in(
+    conn: Connection, events: Iterable[Event], *, now: int | None = None, subjects: Collection[str] | None = None
+) -> list[LogEntry]:
+    """Append events inside the caller's write transaction: they commit, or roll back, together with the
+    change they record (an inventory import: one entry per object, all or nothing). The caller then calls
+    :func:`appended` once committed, so that the automatic checkpoints see them."""
+    at = int(time.time()) if now is None else int(now)
+    digest = subject_set_digest(subjects) if subjects else None
+    _lock(conn)
+    last = conn.execute(
+        select(access_log.c.seq, access_log.c.hash).order_by(access_log.c.seq.desc()).limit(1)
+    ).one_or_none()
+    seq, prev = (0, GENESIS) if last is None else (int(last.seq), last.hash)
+    out = []
+    for event in events:
+        seq += 1
         entry = {"seq": seq, "at": at, "kind": event.kind, **asdict(event)}
         if digest is not None:
             entry["subject_set"] = digest
@@ -195,11 +229,17 @@ def append(
                 subject_set=digest,
             )
         )  # fmt: skip
-    stored = LogEntry(seq, at, event.kind, subject, entry, h)
+        out.append(LogEntry(seq, at, event.kind, subject, entry, h))
+        prev = h
+    return out
+
+
+def appended(store: Store, stored: Iterable[LogEntry]) -> None:
+    """Tell the store's after-append hook (automatic checkpoints) about entries committed."""
     hook = _after_append.get(store)
     if hook is not None:
-        hook(store, stored)
-    return stored
+        for e in stored:
+            hook(store, e)
 
 
 def _store_subject_set(conn: Connection, digest: str, subjects: Collection[str]) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from regie.model import (
     DeliveryPoint,
@@ -148,3 +148,235 @@ def load_inventory(conn: Connection, territory_id: str) -> Inventory:
         memberships=[Membership(**r._asdict()) for r in conn.execute(select(s.membership)) if r.prm in prms],
         series=[series_from_row(r) for r in of_series(conn, territory_id)],
     )
+
+
+# ---------------------------------------------------------------- the inventory workbook (regie.inventory)
+#
+# The workbook's sheets, read from and written to the metadata tables inside the caller's transaction.
+# Values are typed (dates, floats, bools) and keyed by the workbook's column names (regie.inventory.format);
+# regie.inventory turns them into text, validates a workbook and decides what changes.
+
+_COLUMNS: dict[str, dict[str, str]] = {
+    # sheet -> {workbook column: table column}
+    "about": {"territory": "id", "name": "name", "insee": "insee", "timezone": "timezone",
+              "latitude": "latitude", "longitude": "longitude", "step": "step"},
+    "sites": {"id": "id", "name": "name", "latitude": "latitude", "longitude": "longitude",
+              "altitude_m": "altitude_m", "until": "until"},
+    "delivery_points": {"prm": "prm", "site": "site_id", "segment": "segment", "subscribed_kva": "subscribed_kva",
+                        "usage": "usage", "until": "until"},
+    "producers": {"id": "id", "name": "name", "source": "source", "peak_power_w": "peak_power_w", "prm": "prm",
+                  "site": "site_id", "commissioned": "commissioned", "until": "until"},
+    "transformers": {"id": "id", "name": "name", "rated_kva": "rated_kva", "power_factor": "power_factor",
+                     "site": "site_id", "until": "until"},
+    "organisations": {"id": "id", "name": "name", "kind": "kind", "siren": "siren"},
+    "persons": {"id": "id", "name": "name", "email": "email"},
+    "memberships": {"holder": "holder_id", "prm": "prm", "since": "since", "until": "until"},
+    "acc_operations": {"id": "id", "name": "name", "pmo": "pmo_id", "step": "step", "zone": "zone",
+                       "derogation": "derogation", "key": "key"},
+    "acc_participants": {"operation": "operation_id", "prm": "prm", "role": "role", "entry": "entry",
+                         "exit": "exit", "type": "type", "priority": "priority", "weight": "weight",
+                         "peak_power_w": "peak_power_w", "latitude": "latitude", "longitude": "longitude",
+                         "density": "density", "name": "name", "static_share": "static_share"},
+}  # fmt: skip
+
+_TABLES = {
+    "about": s.territory, "sites": s.site, "delivery_points": s.delivery_point, "producers": s.producer,
+    "transformers": s.transformer, "organisations": s.organisation, "persons": s.person,
+    "memberships": s.membership, "acc_operations": s.acc_operation, "acc_participants": s.acc_participant,
+}  # fmt: skip
+
+_KEYS = {
+    "about": ("territory",), "sites": ("id",), "delivery_points": ("prm",), "producers": ("id",),
+    "transformers": ("id",), "organisations": ("id",), "persons": ("id",),
+    "memberships": ("holder", "prm", "since"), "acc_operations": ("id",),
+    "acc_participants": ("operation", "prm", "role"),
+}  # fmt: skip
+
+#: The order rows are written in (a row is written after those it refers to); removals go the other way.
+WRITE_ORDER = ("about", "sites", "transformers", "delivery_points", "producers", "organisations", "persons",
+               "memberships", "acc_operations", "acc_participants")
+
+
+def _as_sheet(sheet: str, r) -> dict:
+    m = r._mapping
+    return {col: m[tcol] for col, tcol in _COLUMNS[sheet].items()}
+
+
+def inventory_values(conn: Connection, territory_id: str) -> dict[str, list[dict]]:
+    """Every object of the territory, per sheet of the workbook, with typed values; LookupError if the store
+    has no such territory."""
+    t = conn.execute(select(s.territory).where(s.territory.c.id == territory_id)).one_or_none()
+    if t is None:
+        raise LookupError(f"no territory {territory_id!r} in this store")
+    about = _as_sheet("about", t)
+    sites = [_as_sheet("sites", r) for r in conn.execute(
+        select(s.site).where(s.site.c.territory_id == territory_id).order_by(s.site.c.id))]
+    site_ids = select(s.site.c.id).where(s.site.c.territory_id == territory_id)
+    feeds: dict[str, str] = {}
+    for r in conn.execute(
+        select(s.transformer_feed.c.prm, s.transformer_feed.c.transformer_id)
+        .join(s.transformer, s.transformer.c.id == s.transformer_feed.c.transformer_id)
+        .where(s.transformer.c.territory_id == territory_id)
+        .order_by(s.transformer_feed.c.transformer_id)
+    ):
+        feeds.setdefault(r.prm, r.transformer_id)  # one transformer feeds a delivery point (the first if several)
+    dps = []
+    for r in conn.execute(select(s.delivery_point).where(s.delivery_point.c.site_id.in_(site_ids))
+                          .order_by(s.delivery_point.c.prm)):
+        dps.append(_as_sheet("delivery_points", r) | {"transformer": feeds.get(r.prm)})
+    prms = select(s.delivery_point.c.prm).where(s.delivery_point.c.site_id.in_(site_ids))
+
+    def of(sheet: str, table, *order) -> list[dict]:
+        q = select(table).where(table.c.territory_id == territory_id).order_by(*(order or (table.c.id,)))
+        return [_as_sheet(sheet, r) for r in conn.execute(q)]
+
+    memberships = [_as_sheet("memberships", r) for r in conn.execute(
+        select(s.membership).where(s.membership.c.prm.in_(prms))
+        .order_by(s.membership.c.prm, s.membership.c.since, s.membership.c.holder_id))]
+    ops = select(s.acc_operation.c.id).where(s.acc_operation.c.territory_id == territory_id)
+    participants = [_as_sheet("acc_participants", r) for r in conn.execute(
+        select(s.acc_participant).where(s.acc_participant.c.operation_id.in_(ops))
+        .order_by(s.acc_participant.c.operation_id, s.acc_participant.c.position))]
+    operations = [x | {"derogation": bool(x["derogation"])} for x in of("acc_operations", s.acc_operation)]
+    return {
+        "about": [about], "sites": sites, "delivery_points": dps, "producers": of("producers", s.producer),
+        "transformers": of("transformers", s.transformer), "organisations": of("organisations", s.organisation),
+        "persons": of("persons", s.person), "memberships": memberships, "acc_operations": operations,
+        "acc_participants": participants,
+    }  # fmt: skip
+
+
+def territory_settings(conn: Connection, territory_id: str):
+    """The territory's row (time zone and step are set at creation), or None."""
+    return conn.execute(select(s.territory).where(s.territory.c.id == territory_id)).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class InUse:
+    """What holds on to the territory's objects: readings, accounts, consents, sensor keys.
+
+    ``readings``: ids per kind (``prm``, ``site``, ``producer``, ``transformer``) whose series hold readings;
+    ``accounts``: holder ids an account or a consent names (never removed from a workbook: erasure is for
+    that); ``site_keys``: sites a sensor key is bound to.
+    """
+
+    readings: dict[str, set[str]]
+    accounts: set[str]
+    site_keys: set[str]
+
+
+def in_use(conn: Connection, territory_id: str) -> InUse:
+    has_chunk = select(s.chunk.c.series_id).where(s.chunk.c.series_id == s.series.c.id).exists()
+    readings: dict[str, set[str]] = {"prm": set(), "site": set(), "producer": set(), "transformer": set()}
+    q = select(s.series.c.prm, s.series.c.site_id, s.series.c.producer_id, s.series.c.transformer_id).where(
+        s.series.c.territory_id == territory_id, has_chunk)
+    for r in conn.execute(q):
+        for kind, value in (("prm", r.prm), ("site", r.site_id), ("producer", r.producer_id),
+                            ("transformer", r.transformer_id)):
+            if value is not None:
+                readings[kind].add(value)
+    accounts: set[str] = set()
+    for col in (s.account.c.holder_id, s.account.c.operator_of):
+        accounts |= {r[0] for r in conn.execute(select(col).where(col.is_not(None)))}
+    accounts |= {r[0] for r in conn.execute(select(s.consent.c.subject_id))}
+    accounts |= {r[0] for r in conn.execute(select(s.consent.c.recipient_id))}
+    keys = {r[0] for r in conn.execute(
+        select(s.api_key.c.site_id).where(s.api_key.c.site_id.is_not(None), s.api_key.c.revoked_at.is_(None)))}
+    return InUse(readings, accounts, keys)
+
+
+def _where_key(sheet: str, key: dict):
+    table = _TABLES[sheet]
+    return [table.c[_COLUMNS[sheet][k]] == key[k] for k in _KEYS[sheet]]
+
+
+def _table_values(sheet: str, row: dict, territory_id: str) -> dict:
+    table = _TABLES[sheet]
+    out = {tcol: row[col] for col, tcol in _COLUMNS[sheet].items() if col in row}
+    if "territory_id" in table.c and sheet != "about":
+        out["territory_id"] = territory_id
+    return out
+
+
+def _next_position(conn: Connection, table, where) -> int:
+    n = conn.execute(select(func.max(table.c.position)).where(where)).scalar()
+    return 0 if n is None else int(n) + 1
+
+
+def _feed(conn: Connection, prm: str, transformer_id: str | None) -> None:
+    tf = s.transformer_feed
+    current = [r.transformer_id for r in conn.execute(select(tf.c.transformer_id).where(tf.c.prm == prm))]
+    if current == ([transformer_id] if transformer_id else []):
+        return
+    conn.execute(delete(tf).where(tf.c.prm == prm))
+    if transformer_id:
+        position = _next_position(conn, tf, tf.c.transformer_id == transformer_id)
+        conn.execute(insert(tf).values(transformer_id=transformer_id, prm=prm, position=position))
+
+
+def add_row(conn: Connection, territory_id: str, sheet: str, row: dict) -> None:
+    """Insert one object of a sheet (typed values keyed by the workbook's columns)."""
+    values = _table_values(sheet, row, territory_id)
+    if sheet == "acc_participants":
+        ap = s.acc_participant
+        values["position"] = _next_position(conn, ap, ap.c.operation_id == row["operation"])
+    if sheet == "acc_operations":
+        values["billing"] = None
+    conn.execute(insert(_TABLES[sheet]).values(**values))
+    if sheet == "delivery_points":
+        _feed(conn, row["prm"], row.get("transformer"))
+
+
+def change_row(conn: Connection, territory_id: str, sheet: str, row: dict) -> None:
+    """Update one object in place (its key columns name it; the other given columns are written)."""
+    values = {k: v for k, v in _table_values(sheet, row, territory_id).items()
+              if k not in {_COLUMNS[sheet][c] for c in _KEYS[sheet]}}
+    conn.execute(update(_TABLES[sheet]).where(*_where_key(sheet, row)).values(**values))
+    if sheet == "delivery_points" and "transformer" in row:
+        _feed(conn, row["prm"], row.get("transformer"))
+
+
+def _drop_series(conn: Connection, where) -> None:
+    ids = select(s.series.c.id).where(where)
+    conn.execute(delete(s.chunk).where(s.chunk.c.series_id.in_(ids)))
+    conn.execute(delete(s.input_map).where(s.input_map.c.series_id.in_(ids)))
+    conn.execute(delete(s.series).where(where))
+
+
+def remove_row(conn: Connection, territory_id: str, sheet: str, key: dict, *, now: int) -> None:
+    """Delete one object and what only describes it: its series with their readings (the caller decided
+    that the admin asked for it), meters, feeds; sensor keys bound to a removed site are revoked."""
+    series = s.series.c
+    if sheet == "delivery_points":
+        prm = key["prm"]
+        _drop_series(conn, series.prm == prm)
+        conn.execute(delete(s.meter).where(s.meter.c.prm == prm))
+        conn.execute(delete(s.transformer_feed).where(s.transformer_feed.c.prm == prm))
+    elif sheet == "sites":
+        _drop_series(conn, series.site_id == key["id"])
+        conn.execute(delete(s.meter).where(s.meter.c.site_id == key["id"]))
+        conn.execute(update(s.api_key).where(s.api_key.c.site_id == key["id"], s.api_key.c.revoked_at.is_(None))
+                     .values(revoked_at=now))
+    elif sheet == "producers":
+        _drop_series(conn, series.producer_id == key["id"])
+    elif sheet == "transformers":
+        _drop_series(conn, series.transformer_id == key["id"])
+        conn.execute(delete(s.transformer_feed).where(s.transformer_feed.c.transformer_id == key["id"]))
+    elif sheet == "acc_operations":
+        conn.execute(delete(s.acc_key_period).where(s.acc_key_period.c.operation_id == key["id"]))
+    conn.execute(delete(_TABLES[sheet]).where(*_where_key(sheet, key)))
+
+
+def taken_elsewhere(conn: Connection, territory_id: str, sheet: str, keys: list[str]) -> set[str]:
+    """Which of these ids (PRMs for ``delivery_points``) another territory of the store already uses."""
+    out: set[str] = set()
+    for i in range(0, len(keys), 500):
+        part = keys[i : i + 500]
+        if sheet == "delivery_points":
+            q = (select(s.delivery_point.c.prm).join(s.site, s.site.c.id == s.delivery_point.c.site_id)
+                 .where(s.delivery_point.c.prm.in_(part), s.site.c.territory_id != territory_id))
+        else:
+            table = _TABLES[sheet]
+            q = select(table.c.id).where(table.c.id.in_(part), table.c.territory_id != territory_id)
+        out |= {r[0] for r in conn.execute(q)}
+    return out

@@ -44,6 +44,13 @@ class Store:
         self._refs.clear()
         self._inventories.clear()
 
+    def metadata_changed(self) -> None:
+        """Forget the cached inventories and series after a change made in a transaction of one's own (an
+        inventory workbook applied by :mod:`regie.inventory`)."""
+        self._refs.clear()
+        self._series.clear()
+        self._inventories.clear()
+
     def territory_id(self) -> str:
         with self.engine.connect() as conn:
             ids = territory_ids(conn)
