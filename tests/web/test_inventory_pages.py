@@ -16,6 +16,7 @@ from regie.governance import accounts, audit
 from regie.governance.accounts import Role
 from regie.inventory import files
 from regie.inventory.book import book_of
+from regie.inventory.format import SHEET_NAMES
 from regie.model import Inventory, Site, Territory
 from regie.store import open_store
 from regie.web import auth
@@ -242,8 +243,8 @@ def test_the_template_opens_with_the_inventory_reader(world: World, tmp_path: Pa
     path.write_bytes(r.content)
     book = files.read_book(path)
     expected = files.template()
-    for sheet in ("sites", "delivery_points", "memberships"):
-        assert book[sheet] == expected[sheet] and len(book[sheet]) == 1
+    for sheet in SHEET_NAMES:
+        assert book[sheet] == expected[sheet] and len(book[sheet]) >= 1, sheet  # an example row at least
 
 
 def upload(client: TestClient, world: World, path: Path, **extra: str):
