@@ -108,6 +108,7 @@ class Desk:
     caller: Caller
     store: Store
     territory_id: str
+    territory_name: str
     locale: str
 
     @property
@@ -124,7 +125,11 @@ def desk(request: Request, caller: Caller) -> Desk:
         territory_id = territory_of(store, caller.account)
     except LookupError as exc:
         raise Refused(_refused(request, str(exc), 404)) from None
-    return Desk(caller, store, territory_id, i18n.negotiate_locale(request))
+    try:
+        name = store.load_inventory(territory_id).territory.name
+    except LookupError as exc:
+        raise Refused(_refused(request, str(exc), 404)) from None
+    return Desk(caller, store, territory_id, name, i18n.negotiate_locale(request))
 
 
 def _kind(name: str) -> Sheet:
@@ -151,6 +156,7 @@ def _base(request: Request, d: Desk) -> dict[str, Any]:
         "csrf": auth.csrf_for(request, d.caller),
         "done": DONE_MESSAGES.get(done),
         "territory_id": d.territory_id,
+        "territory_name": d.territory_name,
         "kinds": [(k, kind_label(SHEET[k], d.locale)) for k in KINDS],
         "kind_label": lambda s: kind_label(s, d.locale),
         "column_label": lambda c: column_label(c, d.locale),
@@ -506,6 +512,21 @@ def _find(book: Book, s: Sheet, key: str) -> Row:
     raise HTTPException(404, f"no {s.name} {key!r} in this territory")
 
 
+def _refers(book: Book, s: Sheet, row: Row) -> list[tuple[Column, str, str | None]]:
+    """The objects this one refers to: (column, key, link or None when no such object)."""
+    keys = {k: set(v) for k, v in _references(book).items()}
+    out = []
+    for c in s.columns:
+        value = row.get(c.name)
+        if not c.refers_to or not value:
+            continue
+        target = c.refers_to
+        if target == "holders":
+            target = "persons" if value in keys.get("persons", set()) else "organisations"
+        out.append((c, value, item_url(target, value) if value in keys.get(target, set()) else None))
+    return out
+
+
 def _related(book: Book, s: Sheet, key: str, row: Row) -> list[tuple[Sheet, list[tuple[str, Row]]]]:
     """Objects that refer to this one (the delivery points a transformer feeds, a person's memberships...)."""
     out = []
@@ -564,6 +585,7 @@ def _item_page(
         **_base(request, d), "sheet": s, "key": key, "row": row, "fields": shown,
         "is_ended": ended(s, row, date.today()), "end_column": s.end,
         "references": _references(book), "related": _related(book, s, key, row),
+        "refers": _refers(book, s, row),
         "history": _history(d, s, key), "form": form, "today": date.today().isoformat(),
         "problems": general_problems(s, problems, {f.column.name for f in shown}) if form == "edit" else [],
         "refused": bool(problems) and form == "edit",
