@@ -591,6 +591,7 @@ def _item_page(
         "refused": bool(problems) and form == "edit",
         "end_problems": problems if form == "end" else [],
         "move_problems": problems if form == "move" else [],
+        "feed_problems": problems if form == "feed" else [],
         **(extra or {}),
     }  # fmt: skip
     return render(request, "inventory_item.html", context, status_code=status_code)
@@ -646,6 +647,28 @@ async def inventory_end(request: Request, caller: PageCaller, sheet: str, key: s
     except InventoryProblems as exc:
         return _item_page(request, d, s, key, problems=exc.problems, form="end", status_code=400)
     return RedirectResponse(f"{item_url(sheet, key)}?done=ended", status_code=303)
+
+
+@router.post("/transformers/feed/{key:path}", name="inventory_feed")
+async def inventory_feed(request: Request, caller: PageCaller, key: str) -> Response:
+    """Record that this transformer feeds a delivery point: that point's ``transformer`` column names it."""
+    s = SHEET["transformers"]
+    try:
+        d = desk(request, caller)
+    except Refused as r:
+        return r.response
+    form = await _form(request, caller)
+    prm = form.get("prm", "")
+    book = book_of(d.store, d.territory_id)
+    _find(book, s, key)
+    if prm not in {SHEET["delivery_points"].key_of(r) for r in book.get("delivery_points") or []}:
+        problem = Problem("delivery_points", None, "prm", f"no delivery point {prm!r} in this territory")
+        return _item_page(request, d, s, key, problems=[problem], form="feed", status_code=400)
+    try:
+        inventory.edit_row(d.store, d.account, d.territory_id, "delivery_points", prm, {"transformer": key})
+    except InventoryProblems as exc:
+        return _item_page(request, d, s, key, problems=exc.problems, form="feed", status_code=400)
+    return RedirectResponse(f"{item_url('transformers', key)}?done=saved", status_code=303)
 
 
 def moved_book(book: Book, key: str, on: date, prm: str) -> tuple[Book, str]:

@@ -31,6 +31,14 @@ def world(tmp_path) -> Iterator[World]:
     store.close()
 
 
+@pytest.fixture
+def any_world(store_url: str) -> Iterator[World]:
+    """The same world on SQLite and on PostgreSQL, for the tests that change the inventory."""
+    store = open_store(store_url)
+    yield build_world(store)
+    store.close()
+
+
 def as_(world: World, who: str, lang: str = "en") -> TestClient:
     client = TestClient(world.app(), follow_redirects=False, headers={"Accept-Language": lang})
     client.cookies.set(auth.PLAIN_COOKIE, world.sessions[who])
@@ -84,7 +92,8 @@ def test_every_kind_is_listed_and_the_admin_page_links_here(world: World) -> Non
     assert 'href="/admin/inventory/template.xlsx"' in admin and 'href="/admin/inventory/template.ods"' in admin
 
 
-def test_add_a_site_and_a_prm_through_the_forms(world: World) -> None:
+def test_add_a_site_and_a_prm_through_the_forms(any_world: World) -> None:
+    world = any_world
     client = as_(world, "admin")
     before = log_size(world)
     add_site_and_prm(client, world)
@@ -102,7 +111,8 @@ def test_add_a_site_and_a_prm_through_the_forms(world: World) -> None:
     assert page.count('data-testid="history-row"') == 1 and 'data-action="added"' in page
 
 
-def test_a_bad_prm_is_shown_at_its_field_and_changes_nothing(world: World) -> None:
+def test_a_bad_prm_is_shown_at_its_field_and_changes_nothing(any_world: World) -> None:
+    world = any_world
     client = as_(world, "admin")
     before_book, before_log = book_of(world.store, "vallee").sheets, log_size(world)
     r = post(client, world, "admin", "/admin/inventory/delivery_points/new", **{**PRM, "prm": "3000200000004"})
@@ -146,7 +156,8 @@ def test_edit_then_history_shows_before_and_after(world: World) -> None:
     assert r.headers["location"].endswith("done=unchanged") and log_size(world) == size
 
 
-def test_end_a_prm_and_filter_the_ended_ones(world: World) -> None:
+def test_end_a_prm_and_filter_the_ended_ones(any_world: World) -> None:
+    world = any_world
     client = as_(world, "admin")
     r = post(client, world, "admin", f"/admin/inventory/delivery_points/end/{PRM_C}", on="2025-03-01")
     assert r.status_code == 303, r.text
@@ -166,7 +177,8 @@ def test_end_a_prm_and_filter_the_ended_ones(world: World) -> None:
     assert next(d.until for d in world.store.load_inventory("vallee").delivery_points if d.prm == PRM_B) is None
 
 
-def test_move_a_membership_in_one_change(world: World) -> None:
+def test_move_a_membership_in_one_change(any_world: World) -> None:
+    world = any_world
     client = as_(world, "admin")
     add_site_and_prm(client, world)
     key = f"alice/{PRM_A}/2024-01-01"
@@ -253,7 +265,8 @@ def upload(client: TestClient, world: World, path: Path, **extra: str):
                            files={"workbook": (path.name, fh, "application/octet-stream")})  # fmt: skip
 
 
-def test_export_edit_and_import_with_a_preview_first(world: World, tmp_path: Path) -> None:
+def test_export_edit_and_import_with_a_preview_first(any_world: World, tmp_path: Path) -> None:
+    world = any_world
     client = as_(world, "admin")
     exported = client.get("/admin/inventory/export.xlsx")
     assert exported.status_code == 200
@@ -330,3 +343,22 @@ def test_an_admin_of_one_territory_sees_nothing_of_another(world: World) -> None
     r = post(client, world, "admin2", f"/admin/inventory/delivery_points/end/{PRM_A}", on="2025-01-01")
     assert r.status_code in (400, 404)
     assert next(d.until for d in world.store.load_inventory("vallee").delivery_points if d.prm == PRM_A) is None
+
+
+def test_a_transformer_and_the_delivery_points_it_feeds(world: World) -> None:
+    client = as_(world, "admin")
+    tr = {"id": "tr-1", "name": "Poste du village", "rated_kva": "250", "power_factor": "0.95", "site": "plant"}
+    assert post(client, world, "admin", "/admin/inventory/transformers/new", **tr).status_code == 303
+    bad = post(client, world, "admin", "/admin/inventory/transformers/new", **{**tr, "id": "tr-2", "rated_kva": "-5"})
+    assert bad.status_code == 400 and field_problem(bad.text, "rated_kva") != ""
+    for prm in (PRM_A, PRM_B):
+        r = post(client, world, "admin", "/admin/inventory/transformers/feed/tr-1", prm=prm)
+        assert r.status_code == 303, r.text
+    fed = [t.prms for t in world.store.load_inventory("vallee").transformers if t.id == "tr-1"]
+    assert fed and set(fed[0]) == {PRM_A, PRM_B}
+    page = client.get("/admin/inventory/transformers/item/tr-1").text
+    section = page[page.index('data-testid="related-delivery_points"') :]
+    assert re.findall(r'data-testid="related">(\d+)<', section)[:2] == [PRM_A, PRM_B]
+    unknown = post(client, world, "admin", "/admin/inventory/transformers/feed/tr-1", prm="12345678901234")
+    assert unknown.status_code == 400 and 'data-testid="feed-problems"' in unknown.text
+    assert len(world.store.load_inventory("vallee").delivery_points) == 3  # nothing added by mistake
