@@ -26,12 +26,12 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
@@ -91,9 +91,18 @@ def _refused(request: Request, message: str, status_code: int = 403) -> HTMLResp
 
 
 class Refused(Exception):
-    def __init__(self, response: Response) -> None:
-        super().__init__("refused")
-        self.response = response
+    """This caller may not use the inventory's pages: answered with the refusal page (:func:`refused_page`)."""
+
+    def __init__(self, message: str, status_code: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def refused_page(request: Request, exc: Exception) -> HTMLResponse:
+    """The exception handler for :class:`Refused` (registered by :func:`regie.web.app.create_app`)."""
+    assert isinstance(exc, Refused)
+    return _refused(request, exc.message, exc.status_code)
 
 
 def territory_of(store: Store, account: Account) -> str:
@@ -116,20 +125,20 @@ class Desk:
         return self.caller.account
 
 
-def desk(request: Request, caller: Caller) -> Desk:
-    """The admin's desk, or :class:`Refused` (a member, an operator, an empty store)."""
+def admin_desk(request: Request, caller: PageCaller) -> Desk:
+    """FastAPI dependency: the admin's desk, or :class:`Refused` (a member, an operator, an empty store)."""
     if caller.role is not Role.ADMIN:
-        raise Refused(_refused(request, "for the régie's administrators only"))
+        raise Refused("for the régie's administrators only")
     store = _store(request)
     try:
         territory_id = territory_of(store, caller.account)
-    except LookupError as exc:
-        raise Refused(_refused(request, str(exc), 404)) from None
-    try:
         name = store.load_inventory(territory_id).territory.name
     except LookupError as exc:
-        raise Refused(_refused(request, str(exc), 404)) from None
+        raise Refused(str(exc), 404) from None
     return Desk(caller, store, territory_id, name, i18n.negotiate_locale(request))
+
+
+DeskDep = Annotated[Desk, Depends(admin_desk)]
 
 
 def _kind(name: str) -> Sheet:
@@ -245,12 +254,8 @@ def general_problems(s: Sheet, problems: list[Problem], shown: set[str]) -> list
 
 
 @router.get("", name="inventory_index", response_class=HTMLResponse)
-def inventory_index(request: Request, caller: PageCaller) -> Response:
+def inventory_index(request: Request, d: DeskDep) -> Response:
     """Counts per kind, the workbook (template, export) and the import form."""
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
     book = book_of(d.store, d.territory_id)
     today = date.today()
     counts = []
@@ -277,22 +282,14 @@ def _download(book: Book, fmt: str, name: str) -> Response:
 
 
 @router.get("/template.{fmt}", name="inventory_template")
-def inventory_template(request: Request, caller: PageCaller, fmt: str) -> Response:
+def inventory_template(request: Request, d: DeskDep, fmt: str) -> Response:
     """The blank workbook, one example row per sheet."""
-    try:
-        desk(request, caller)
-    except Refused as r:
-        return r.response
     return _download(files.template(), fmt, "regie-inventory-template")
 
 
 @router.get("/export.{fmt}", name="inventory_export")
-def inventory_export(request: Request, caller: PageCaller, fmt: str) -> Response:
+def inventory_export(request: Request, d: DeskDep, fmt: str) -> Response:
     """The territory's inventory as a workbook (what ``regie inventory export`` writes)."""
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
     return _download(book_of(d.store, d.territory_id), fmt, f"regie-inventory-{d.territory_id}-{date.today()}")
 
 
@@ -352,19 +349,15 @@ def _import_page(request: Request, d: Desk, status_code: int = 200, **extra: Any
 
 
 @router.post("/import", name="inventory_import")
-async def inventory_import(request: Request, caller: PageCaller) -> Response:
+async def inventory_import(request: Request, d: DeskDep) -> Response:
     """Read the uploaded workbook and show what importing it would change (nothing is changed yet)."""
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
     try:
         form = await read_upload(request, MAX_WORKBOOK_BYTES)
     except UploadTooLarge:
         return _import_page(request, d, 413, too_large=MAX_WORKBOOK_BYTES // (1 << 20))
     try:
         token = form.get(auth.CSRF_FIELD)
-        auth.check_csrf(request, caller, token if isinstance(token, str) else None)
+        auth.check_csrf(request, d.caller, token if isinstance(token, str) else None)
         upload = form.get("workbook")
         if not isinstance(upload, UploadFile) or not upload.filename:
             return _import_page(request, d, 400, missing=True)
@@ -389,13 +382,9 @@ async def inventory_import(request: Request, caller: PageCaller) -> Response:
 
 
 @router.post("/import/apply", name="inventory_import_apply")
-async def inventory_import_apply(request: Request, caller: PageCaller) -> Response:
+async def inventory_import_apply(request: Request, d: DeskDep) -> Response:
     """Apply a previewed workbook, all or nothing, if the inventory is still the one it was compared with."""
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
-    form = await _form(request, caller)
+    form = await _form(request, d.caller)
     with _PREVIEW_LOCK:
         preview = _previews(request).pop(form.get("token", ""), None)
     if (
@@ -440,13 +429,9 @@ def _delta(change: Change) -> list[tuple[str, str | None, str | None]]:
 
 
 @router.get("/{sheet}", name="inventory_list", response_class=HTMLResponse)
-def inventory_list(request: Request, caller: PageCaller, sheet: str, ended_too: bool = False) -> Response:
+def inventory_list(request: Request, d: DeskDep, sheet: str, ended_too: bool = False) -> Response:
     """The objects of one kind; the ended ones only when asked (``?ended_too=true``)."""
     s = _kind(sheet)
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
     today = date.today()
     rows = [(s.key_of(r), r, ended(s, r, today)) for r in _rows(d, book_of(d.store, d.territory_id), sheet)]
     hidden = sum(e for _, _, e in rows)
@@ -469,13 +454,9 @@ def _form_page(
 
 
 @router.get("/{sheet}/new", name="inventory_new", response_class=HTMLResponse)
-def inventory_new(request: Request, caller: PageCaller, sheet: str) -> Response:
+def inventory_new(request: Request, d: DeskDep, sheet: str) -> Response:
     """The form to add one object (prefilled from the query string, e.g. ``?holder=p0001``)."""
     s = _kind(sheet)
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
     values = {c: request.query_params.get(c) for c in s.column_names if request.query_params.get(c)}
     return _form_page(request, d, s, values, [])
 
@@ -486,14 +467,10 @@ def _values(s: Sheet, form: dict[str, str], *, skip: tuple[str, ...] = ()) -> di
 
 
 @router.post("/{sheet}/new", name="inventory_add")
-async def inventory_add(request: Request, caller: PageCaller, sheet: str) -> Response:
+async def inventory_add(request: Request, d: DeskDep, sheet: str) -> Response:
     """Add one object; refused with every problem next to its field, nothing stored."""
     s = _kind(sheet)
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
-    values = _values(s, await _form(request, caller))
+    values = _values(s, await _form(request, d.caller))
     try:
         changes = inventory.edit_row(d.store, d.account, d.territory_id, sheet, None, values)
     except InventoryProblems as exc:
@@ -598,25 +575,17 @@ def _item_page(
 
 
 @router.get("/{sheet}/item/{key:path}", name="inventory_item", response_class=HTMLResponse)
-def inventory_item(request: Request, caller: PageCaller, sheet: str, key: str) -> Response:
+def inventory_item(request: Request, d: DeskDep, sheet: str, key: str) -> Response:
     """One object: its values, the form to edit it, the form to end it, what refers to it, its history."""
     s = _kind(sheet)
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
     return _item_page(request, d, s, key)
 
 
 @router.post("/{sheet}/item/{key:path}", name="inventory_edit")
-async def inventory_edit(request: Request, caller: PageCaller, sheet: str, key: str) -> Response:
+async def inventory_edit(request: Request, d: DeskDep, sheet: str, key: str) -> Response:
     """Change one object; refused with the problems next to their fields, nothing stored."""
     s = _kind(sheet)
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
-    form = await _form(request, caller)
+    form = await _form(request, d.caller)
     _find(book_of(d.store, d.territory_id), s, key)  # a 404 for an unknown key: an edit never adds
     values = _values(s, form, skip=tuple(c for c in (s.end,) if c))
     try:
@@ -628,14 +597,10 @@ async def inventory_edit(request: Request, caller: PageCaller, sheet: str, key: 
 
 
 @router.post("/{sheet}/end/{key:path}", name="inventory_end")
-async def inventory_end(request: Request, caller: PageCaller, sheet: str, key: str) -> Response:
+async def inventory_end(request: Request, d: DeskDep, sheet: str, key: str) -> Response:
     """End one object on a date (excluded): it stays, with its data, but is over from that day."""
     s = _kind(sheet)
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
-    form = await _form(request, caller)
+    form = await _form(request, d.caller)
     if s.end is None:
         raise HTTPException(404, f"{s.name} are not ended: edit or remove them with the workbook")
     on = _day(form.get("on"))
@@ -650,14 +615,10 @@ async def inventory_end(request: Request, caller: PageCaller, sheet: str, key: s
 
 
 @router.post("/transformers/feed/{key:path}", name="inventory_feed")
-async def inventory_feed(request: Request, caller: PageCaller, key: str) -> Response:
+async def inventory_feed(request: Request, d: DeskDep, key: str) -> Response:
     """Record that this transformer feeds a delivery point: that point's ``transformer`` column names it."""
     s = SHEET["transformers"]
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
-    form = await _form(request, caller)
+    form = await _form(request, d.caller)
     prm = form.get("prm", "")
     book = book_of(d.store, d.territory_id)
     _find(book, s, key)
@@ -690,16 +651,12 @@ def moved_book(book: Book, key: str, on: date, prm: str) -> tuple[Book, str]:
 
 
 @router.post("/memberships/move/{key:path}", name="inventory_move")
-async def inventory_move(request: Request, caller: PageCaller, key: str) -> Response:
+async def inventory_move(request: Request, d: DeskDep, key: str) -> Response:
     """Moving house: this membership ends on a day and the holder's membership of another delivery point
     starts that day, in one change (both or neither). The data of the old delivery point until that day
     stay the holder's."""
     s = SHEET["memberships"]
-    try:
-        d = desk(request, caller)
-    except Refused as r:
-        return r.response
-    form = await _form(request, caller)
+    form = await _form(request, d.caller)
     on, prm = _day(form.get("on")), form.get("prm", "")
     extra = {"move_prm": prm, "move_on": form.get("on", "")}
     if on is None:
