@@ -89,9 +89,9 @@ def _run(
             tx.rollback()
             return changes
         for name in stored.WRITE_ORDER:
-            for c in (*changes[name].added, *changes[name].changed, *changes[name].ended):
-                typed = plan.typed(name, c.after)
-                (stored.add_row if c.action == "added" else stored.change_row)(conn, territory_id, name, typed)
+            sc = changes[name]
+            stored.add_rows(conn, territory_id, name, [plan.typed(name, c.after) for c in sc.added])
+            stored.change_rows(conn, territory_id, name, [plan.typed(name, c.after) for c in (*sc.changed, *sc.ended)])
         for name in reversed(stored.WRITE_ORDER):
             for c in changes[name].removed:
                 stored.remove_row(conn, territory_id, name, plan.typed(name, c.before), now=at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from regie.model import (
     DeliveryPoint,
@@ -298,42 +298,69 @@ def _table_values(sheet: str, row: dict, territory_id: str) -> dict:
     return out
 
 
-def _next_position(conn: Connection, table, where) -> int:
-    n = conn.execute(select(func.max(table.c.position)).where(where)).scalar()
-    return 0 if n is None else int(n) + 1
+def _next_positions(conn: Connection, table, group) -> dict[str, int]:
+    """The next free ``position`` in each group (a transformer's feeds, an operation's participants)."""
+    q = select(group, func.max(table.c.position)).group_by(group)
+    return {g: int(n) + 1 for g, n in conn.execute(q) if n is not None}
 
 
-def _feed(conn: Connection, prm: str, transformer_id: str | None) -> None:
+def _feeds(conn: Connection, wanted: list[tuple[str, str | None]]) -> None:
+    """Make each delivery point fed by the given transformer (None: by none); new feeds go last."""
     tf = s.transformer_feed
-    current = [r.transformer_id for r in conn.execute(select(tf.c.transformer_id).where(tf.c.prm == prm))]
-    if current == ([transformer_id] if transformer_id else []):
+    current: dict[str, list[str]] = {}
+    prms = [p for p, _ in wanted]
+    for i in range(0, len(prms), 500):
+        q = select(tf.c.prm, tf.c.transformer_id).where(tf.c.prm.in_(prms[i : i + 500]))
+        for r in conn.execute(q):
+            current.setdefault(r.prm, []).append(r.transformer_id)
+    moved = [(p, t) for p, t in wanted if current.get(p, []) != ([t] if t else [])]
+    if not moved:
         return
-    conn.execute(delete(tf).where(tf.c.prm == prm))
-    if transformer_id:
-        position = _next_position(conn, tf, tf.c.transformer_id == transformer_id)
-        conn.execute(insert(tf).values(transformer_id=transformer_id, prm=prm, position=position))
+    gone = [p for p, _ in moved if p in current]
+    for i in range(0, len(gone), 500):
+        conn.execute(delete(tf).where(tf.c.prm.in_(gone[i : i + 500])))
+    nxt = _next_positions(conn, tf, tf.c.transformer_id)
+    rows = []
+    for p, t in moved:
+        if t:
+            rows.append({"transformer_id": t, "prm": p, "position": nxt.get(t, 0)})
+            nxt[t] = nxt.get(t, 0) + 1
+    if rows:
+        conn.execute(insert(tf), rows)
 
 
-def add_row(conn: Connection, territory_id: str, sheet: str, row: dict) -> None:
-    """Insert one object of a sheet (typed values keyed by the workbook's columns)."""
-    values = _table_values(sheet, row, territory_id)
+def add_rows(conn: Connection, territory_id: str, sheet: str, rows: list[dict]) -> None:
+    """Insert objects of one sheet (typed values keyed by the workbook's columns), in one statement."""
+    if not rows:
+        return
+    values = [_table_values(sheet, r, territory_id) for r in rows]
     if sheet == "acc_participants":
         ap = s.acc_participant
-        values["position"] = _next_position(conn, ap, ap.c.operation_id == row["operation"])
+        nxt = _next_positions(conn, ap, ap.c.operation_id)
+        for v in values:
+            v["position"] = nxt.get(v["operation_id"], 0)
+            nxt[v["operation_id"]] = v["position"] + 1
     if sheet == "acc_operations":
-        values["billing"] = None
-    conn.execute(insert(_TABLES[sheet]).values(**values))
+        for v in values:
+            v["billing"] = None
+    conn.execute(insert(_TABLES[sheet]), values)
     if sheet == "delivery_points":
-        _feed(conn, row["prm"], row.get("transformer"))
+        _feeds(conn, [(r["prm"], r.get("transformer")) for r in rows])
 
 
-def change_row(conn: Connection, territory_id: str, sheet: str, row: dict) -> None:
-    """Update one object in place (its key columns name it; the other given columns are written)."""
-    values = {k: v for k, v in _table_values(sheet, row, territory_id).items()
-              if k not in {_COLUMNS[sheet][c] for c in _KEYS[sheet]}}
-    conn.execute(update(_TABLES[sheet]).where(*_where_key(sheet, row)).values(**values))
-    if sheet == "delivery_points" and "transformer" in row:
-        _feed(conn, row["prm"], row.get("transformer"))
+def change_rows(conn: Connection, territory_id: str, sheet: str, rows: list[dict]) -> None:
+    """Update objects in place (their key columns name them; the other columns are written)."""
+    if not rows:
+        return
+    table = _TABLES[sheet]
+    keys = [_COLUMNS[sheet][c] for c in _KEYS[sheet]]
+    values = [_table_values(sheet, r, territory_id) for r in rows]
+    others = [c for c in values[0] if c not in keys]
+    stmt = (update(table).where(*[table.c[k] == bindparam(f"k_{k}") for k in keys])
+            .values({c: bindparam(f"v_{c}") for c in others}))
+    conn.execute(stmt, [{**{f"k_{k}": v[k] for k in keys}, **{f"v_{c}": v[c] for c in others}} for v in values])
+    if sheet == "delivery_points":
+        _feeds(conn, [(r["prm"], r.get("transformer")) for r in rows])
 
 
 def _drop_series(conn: Connection, where) -> None:
