@@ -331,13 +331,13 @@ def _keep_preview(request: Request, preview: Preview) -> str:
 
 
 def _read_workbook(upload: UploadFile) -> Book:
-    """The uploaded workbook, read by :mod:`regie.inventory.files` from a temporary file of the same suffix."""
-    name = upload.filename or "upload"
-    suffix = Path(name).suffix.lower()
-    if suffix not in (".xlsx", ".ods"):
-        raise InventoryProblems([Problem("about", None, None, f"{name}: upload an .xlsx or .ods workbook")])
+    """The uploaded workbook, read by :mod:`regie.inventory.files` from a temporary file of the same name
+    (its suffix says the format; :class:`~regie.inventory.files.WorkbookError` names the file)."""
+    name = Path(upload.filename or "").name
+    if name in ("", ".", ".."):
+        name = "upload"
     with tempfile.TemporaryDirectory(prefix="regie-inventory-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+        path = Path(tmp) / name
         with open(path, "wb") as out:
             while chunk := upload.file.read(1 << 16):
                 out.write(chunk)
@@ -371,6 +371,8 @@ async def inventory_import(request: Request, d: DeskDep) -> Response:
                 inventory.apply_book, d.store, d.account, d.territory_id, wanted,
                 dry_run=True, remove=remove, remove_data=remove_data, via=name,
             )  # fmt: skip
+        except files.WorkbookError as exc:
+            return _import_page(request, d, 400, name=name, unreadable=str(exc))
         except InventoryProblems as exc:
             return _import_page(request, d, 400, name=name, problems=exc.problems)
     finally:

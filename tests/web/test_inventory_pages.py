@@ -326,9 +326,12 @@ def test_a_bad_workbook_lists_its_problems_and_changes_nothing(world: World, tmp
     assert any(p.startswith("delivery_points, row 3, column prm:") for p in problems), problems
     assert 'data-testid="apply"' not in r.text
     assert book_of(world.store, "vallee").sheets == before and log_size(world) == size
-    not_a_workbook = tmp_path / "notes.txt"
-    not_a_workbook.write_text("hello")
-    assert upload(client, world, not_a_workbook).status_code == 400
+    for name, content in (("notes.txt", b"hello"), ("broken.xlsx", b"PK not a zip"), ("broken.ods", b"")):
+        not_a_workbook = tmp_path / name
+        not_a_workbook.write_bytes(content)
+        r = upload(client, world, not_a_workbook)
+        assert r.status_code == 400 and 'data-testid="unreadable"' in r.text and name in r.text, name
+    assert book_of(world.store, "vallee").sheets == before and log_size(world) == size
 
 
 def test_an_admin_of_one_territory_sees_nothing_of_another(world: World) -> None:
