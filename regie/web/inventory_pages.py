@@ -589,7 +589,8 @@ async def inventory_edit(request: Request, d: DeskDep, sheet: str, key: str) -> 
     s = _kind(sheet)
     form = await _form(request, d.caller)
     _find(book_of(d.store, d.territory_id), s, key)  # a 404 for an unknown key: an edit never adds
-    values = _values(s, form, skip=tuple(c for c in (s.end,) if c))
+    # the key columns stay the object's (a changed key would be another object), the end has its own form
+    values = _values(s, form, skip=(*s.key, *((s.end,) if s.end else ())))
     try:
         changes = inventory.edit_row(d.store, d.account, d.territory_id, sheet, key, values)
     except InventoryProblems as exc:

@@ -179,3 +179,26 @@ def test_the_template_downloads_and_opens_with_the_inventory_reader(open_as, inv
     book = files.read_book(path)
     expected = files.template()
     assert [s for s in SHEET_NAMES if book[s] != expected[s]] == []
+
+
+def test_import_shows_what_changes_then_applies_on_confirmation(open_as, inv_server, tmp_path) -> None:
+    server, world = inv_server
+    page = open_as("admin")
+    page.goto(f"{server.url}/admin/inventory")
+    with page.expect_download() as info:
+        page.get_by_test_id("export-xlsx").click()
+    path = Path(tmp_path) / "inventory.xlsx"
+    info.value.save_as(path)
+    book = files.read_book(path)
+    next(r for r in book["persons"] if r["id"] == "bob")["email"] = "bob@example.org"
+    files.write_book(path, book)
+    page.get_by_test_id("import-file").set_input_files(str(path))
+    submit(page, "import-preview")
+    change = page.get_by_test_id("change")
+    assert change.count() == 1
+    assert change.get_attribute("data-action") == "changed" and change.get_attribute("data-key") == "bob"
+    assert change.get_by_test_id("delta-email").locator(".after").inner_text() == "bob@example.org"
+    assert {p.id: p.email for p in world.store.load_inventory("vallee").persons}["bob"] is None  # not yet
+    submit(page, "apply")
+    assert page.get_by_test_id("done").is_visible()
+    assert {p.id: p.email for p in world.store.load_inventory("vallee").persons}["bob"] == "bob@example.org"

@@ -150,6 +150,13 @@ def test_edit_then_history_shows_before_and_after(world: World) -> None:
     delta = re.search(r'data-testid="delta-name"><th scope="row">name</th><td class="before">(.*?)</td>'
                       r'<td aria-hidden="true">→</td><td class="after">(.*?)</td>', row.group(0))  # fmt: skip
     assert delta is not None and delta.groups() == ("house-a", "Maison A")
+    # a key typed over the read-only field changes nothing of the key: the object stays the same one
+    r = post(client, world, "admin", "/admin/inventory/sites/item/house-a", **{**form, "id": "house-z", "name": "A"})
+    assert r.status_code == 303
+    assert {s.id: s.name for s in world.store.load_inventory("vallee").sites}.get("house-a") == "A"
+    assert "house-z" not in {s.id for s in world.store.load_inventory("vallee").sites}
+    form["name"] = "Maison A"
+    post(client, world, "admin", "/admin/inventory/sites/item/house-a", **form)
     # the same values again: nothing to change, nothing logged
     size = log_size(world)
     r = post(client, world, "admin", "/admin/inventory/sites/item/house-a", **{**form, "name": "Maison A"})
