@@ -3,8 +3,8 @@
 Builds a synthetic inventory (2,000 homes with their delivery point, holder and membership, 20 transformers,
 10 producers, an ACC operation of 30 consumers), imports it into an empty territory, then times, for XLSX,
 ODS and a folder of CSV: writing the export, reading it back (python-calamine; for ODS also odfpy through
-pandas, the other reader on offer), and checking + diffing it against the store (an import that changes
-nothing). Prints a table and writes ``bench/results/inventory.json``.
+pandas when it is installed, the other reader on offer), and checking + diffing it against the store (an
+import that changes nothing). Prints a table and writes ``bench/results/inventory.json``.
 
 Run: ``.venv/bin/python bench/inventory.py [--points 2000] [--repeat 3]``.
 """
@@ -12,6 +12,7 @@ Run: ``.venv/bin/python bench/inventory.py [--points 2000] [--repeat 3]``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import tempfile
@@ -97,7 +98,7 @@ def main() -> None:
                                  args.repeat)
         assert changes.empty, changes.counts()
         t_odf = None
-        if name.endswith(".ods"):
+        if name.endswith(".ods") and importlib.util.find_spec("odf") is not None:  # odfpy, if installed
             import pandas as pd
 
             t_odf, _ = _best(lambda path=path: pd.read_excel(path, sheet_name=None, engine="odf", dtype=str), 1)

@@ -148,6 +148,9 @@ def edit_row(
         s = sheet(name)
     except KeyError:
         raise InventoryProblems([Problem(name, None, None, "unknown sheet")]) from None
+    unknown = [c for c in values if c not in s.column_names]
+    if unknown:
+        raise InventoryProblems([Problem(name, None, c, "unknown column") for c in unknown])
 
     def make(current: Book) -> Book:
         book = Book({name: [dict(r) for r in current[name]]}, {name: [n for n in range(2, len(current[name]) + 2)]})

@@ -3,11 +3,12 @@ absent from the file but kept."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from regie.inventory.book import Book, Row
 from regie.inventory.format import SHEETS, sheet
+from regie.inventory.problems import translated
 
 ACTIONS = ("added", "changed", "ended", "removed")
 
@@ -33,11 +34,18 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """An object of the store absent from the workbook, kept, and why (it has readings, an account...)."""
+    """An object of the store absent from the workbook, kept, and why (it has readings, an account...).
+
+    ``reason`` is in English; ``template`` and ``params`` give it in the reader's language: :meth:`text`."""
 
     sheet: str
     key: str
     reason: str
+    template: str | None = field(default=None, compare=False)
+    params: dict = field(default_factory=dict, compare=False)
+
+    def text(self, gettext: Callable[[str], str] | None = None) -> str:
+        return translated(self.reason, self.template, self.params, gettext)
 
 
 @dataclass

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def N_(message: str) -> str:  # the name gettext's extractors look for: the message is translated when shown
+    return message
+
+
+def translated(english: str, template: str | None, params: dict, gettext: Callable[[str], str] | None) -> str:
+    """A message in the reader's language: its catalogue id translated by ``gettext``, then filled in."""
+    if gettext is None or template is None:
+        return english
+    return gettext(template) % params
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One mistake. ``row`` is the spreadsheet's row number (1 is the header row, the first data row is 2),
-    None for the sheet as a whole; ``column`` None when the problem is the row's or the sheet's."""
+    None for the sheet as a whole; ``column`` None when the problem is the row's or the sheet's.
+
+    ``message`` is in English; ``template`` (a catalogue id, ``%(name)s`` placeholders) and ``params`` let a
+    page show it in the reader's language: :meth:`text`. Sheet and column names are identifiers, the same
+    in every language.
+    """
 
     sheet: str
     row: int | None
     column: str | None
     message: str
+    template: str | None = field(default=None, compare=False)
+    params: dict = field(default_factory=dict, compare=False)
+
+    def text(self, gettext: Callable[[str], str] | None = None) -> str:
+        """The message, translated by ``gettext`` (a page's catalogue) when given."""
+        return translated(self.message, self.template, self.params, gettext)
 
     def __str__(self) -> str:
         where = self.sheet

@@ -12,7 +12,9 @@ import re
 from datetime import date, datetime
 
 from regie.inventory.format import Column, Kind
+from regie.inventory.problems import N_
 from regie.model.metering import validate_prm
+from regie.model.parties import ERASED_HOLDER
 from regie.model.units import Step
 
 _ID = re.compile(r"[A-Za-z0-9._-]+")
@@ -28,6 +30,14 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 #: Significant digits a number keeps: a spreadsheet keeps 15 (Excel's limit, "Excel specifications and
 #: limits": number precision 15 digits), so a workbook saved by one compares equal to what regie wrote.
 DIGITS = 15
+
+
+class CellError(ValueError):
+    """A cell that cannot be read by its column's type: the message, and its catalogue id and values."""
+
+    def __init__(self, template: str, **params) -> None:
+        self.template, self.params = template, params
+        super().__init__(template % params)
 
 
 def number_text(x: float) -> str:
@@ -46,9 +56,9 @@ def _number(text: str) -> float:
     try:
         x = float(t)
     except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+        raise CellError(N_("%(text)s is not a number"), text=repr(text)) from None
     if not math.isfinite(x):
-        raise ValueError(f"{text!r} is not a finite number")
+        raise CellError(N_("%(text)s is not a finite number"), text=repr(text))
     return x
 
 
@@ -62,7 +72,7 @@ def _date(text: str) -> date:
             t = t[:10]  # a date written with a midnight time, as some spreadsheets save a date cell
         return date.fromisoformat(t)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date: write it 2024-06-01 (or 01/06/2024)") from None
+        raise CellError(N_("%(text)s is not a date: write it 2024-06-01 (or 01/06/2024)"), text=repr(text)) from None
 
 
 def parse(column: Column, text: str | None):
@@ -74,23 +84,26 @@ def parse(column: Column, text: str | None):
     if k == Kind.TEXT:
         return t
     if k == Kind.ID:
+        if column.refers_to == "holders" and t.startswith(ERASED_HOLDER) and _ID.fullmatch(t[len(ERASED_HOLDER):]):
+            return t  # the tombstone of a person erased at their request (their memberships keep their dates)
         if not _ID.fullmatch(t):
-            raise ValueError(f"{t!r} is not an id: use letters, digits, '-', '_' or '.', without spaces")
+            raise CellError(N_("%(text)s is not an id: use letters, digits, '-', '_' or '.', without spaces"),
+                            text=repr(t))
         return t
     if k == Kind.PRM:
         if t.isdigit() and len(t) < 14:
-            raise ValueError(f"a PRM is exactly 14 digits, this one has {len(t)}: a leading zero lost when the "
-                             "column was read as numbers? Format the column as text")
+            raise CellError(N_("a PRM is exactly 14 digits, this one has %(n)s: a leading zero lost when the "
+                               "column was read as numbers? Format the column as text"), n=len(t))
         try:
             return validate_prm(t)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
+        except ValueError:
+            raise CellError(N_("a PRM is exactly 14 digits, got %(n)s characters"), n=len(t)) from None
     if k == Kind.NUMBER:
         return _number(t)
     if k == Kind.INTEGER:
         x = _number(t)
         if not x.is_integer():
-            raise ValueError(f"{t!r} is not a whole number")
+            raise CellError(N_("%(text)s is not a whole number"), text=repr(t))
         return int(x)
     if k == Kind.DATE:
         return _date(t)
@@ -105,26 +118,27 @@ def parse(column: Column, text: str | None):
             return True
         if low in _FALSE:
             return False
-        raise ValueError(f"{t!r} is not yes or no")
+        raise CellError(N_("%(text)s is not yes or no"), text=repr(t))
     if k == Kind.ENUM:
         if t in column.values:
             return t
         low = t.lower()
         if low in column.values:
             return low
-        raise ValueError(f"{t!r} is not one of: {', '.join(column.values)}")
+        raise CellError(N_("%(text)s is not one of: %(values)s"), text=repr(t), values=", ".join(column.values))
     if k == Kind.INSEE:
         if not _INSEE.fullmatch(t.upper()):
-            raise ValueError(f"{t!r} is not an INSEE commune code: 5 characters, e.g. 66150 or 2A004")
+            raise CellError(N_("%(text)s is not an INSEE commune code: 5 characters, e.g. 66150 or 2A004"),
+                            text=repr(t))
         return t.upper()
     if k == Kind.DURATION:
         try:
             return Step.parse(t).iso
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
+        except ValueError:
+            raise CellError(N_("%(text)s is not an ISO 8601 duration (PT30M, PT15M)"), text=repr(t)) from None
     if k == Kind.EMAIL:
         if not _EMAIL.fullmatch(t):
-            raise ValueError(f"{t!r} is not an e-mail address")
+            raise CellError(N_("%(text)s is not an e-mail address"), text=repr(t))
         return t
     raise AssertionError(f"unknown column kind {k}")
 

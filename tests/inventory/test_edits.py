@@ -37,6 +37,14 @@ def test_an_edit_breaking_a_rule_changes_nothing(example_store) -> None:
     assert (book_of(example_store, TERRITORY).sheets, audit.log_size(example_store)) == before
 
 
+def test_an_edit_names_only_known_columns(example_store) -> None:
+    with pytest.raises(InventoryProblems) as caught:
+        edit_row(example_store, CLI_ADMIN, TERRITORY, "sites", "home-0001", {"colour": "blue"})
+    assert [(p.sheet, p.column, p.message) for p in caught.value.problems] == [("sites", "colour", "unknown column")]
+    with pytest.raises(InventoryProblems, match="unknown sheet"):
+        edit_row(example_store, CLI_ADMIN, TERRITORY, "meters", None, {"id": "x"})
+
+
 def test_moving_house_ends_one_membership_and_starts_another(example_store) -> None:
     changes = end_row(example_store, CLI_ADMIN, TERRITORY, "memberships", MEMBERSHIP, date(2026, 3, 1))
     assert [c.action for c in changes] == ["ended"]

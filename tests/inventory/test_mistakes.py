@@ -73,12 +73,12 @@ MISTAKES = [
      "unknown transformer"),
     ("unknown holder", _set("memberships", 0, holder="p9999"), "memberships", 2, "holder", "unknown holder"),
     ("unknown PRM", _set("memberships", 0, prm="50100000000099"), "memberships", 2, "prm",
-     "unknown delivery point"),
+     "no row of delivery_points has it"),
     ("unknown producer", _set("acc_participants", 1, prm=CONSUMER), "acc_participants", 3, "prm",
      "unknown producer"),
     ("unknown operation", _set("acc_participants", 0, operation="acc-nope"), "acc_participants", 2, "operation",
      "unknown operation"),
-    ("unknown PMO", _set("acc_operations", 0, pmo="nobody"), "acc_operations", 2, "pmo", "unknown organisation"),
+    ("unknown PMO", _set("acc_operations", 0, pmo="nobody"), "acc_operations", 2, "pmo", "unknown pmo 'nobody'"),
     ("overlapping memberships", _overlap, "memberships", 3, "since", "one holder at a time"),
     ("membership ends before it starts", _set("memberships", 0, until="2014-12-31"), "memberships", 2, "until",
      "before it starts"),
@@ -186,3 +186,18 @@ def test_an_id_of_another_territory_is_refused(example_store) -> None:
     assert ("sites", 2, "id") in {(p.sheet, p.row, p.column) for p in caught.value.problems}
     assert any("another territory" in p.message for p in caught.value.problems)
     assert _state(example_store) == before
+
+
+def test_a_page_shows_each_problem_in_its_reader_s_language(example_store) -> None:
+    from regie.web import i18n
+
+    book = template_book()
+    book["sites"][0]["latitude"] = "123"
+    book["memberships"][0]["since"] = "demain"
+    with pytest.raises(InventoryProblems) as caught:
+        apply_book(example_store, CLI_ADMIN, TERRITORY, book)
+    fr = i18n.translations("fr").gettext
+    texts = {(p.sheet, p.column): p.text(fr) for p in caught.value.problems}
+    assert texts[("sites", "latitude")] == "la latitude 123 est hors de -90..90 (degrés, WGS 84)"
+    assert texts[("memberships", "since")].startswith("'demain' n'est pas une date")
+    assert [p.text() for p in caught.value.problems] == [p.message for p in caught.value.problems]

@@ -102,3 +102,28 @@ def test_what_a_kept_object_needs_is_kept_too(example_store) -> None:
     assert "refers to it" in kept[("delivery_points", INJECTION)]  # the kept producer participant's point
     assert "refers to it" in kept[("producers", "pv-home-0001")]  # a producer participant is a producer's point
     assert changes.empty and book_of(example_store, TERRITORY).sheets == before
+
+
+def test_after_an_erasure_the_workbook_still_round_trips(example_store, tmp_path) -> None:
+    """The erased person's memberships name a tombstone: exported and imported, they stay as they are."""
+    from regie.governance.rights import erase_member
+    from regie.inventory import read_book, write_book
+
+    erase_member(example_store, CLI_ADMIN, "p0001")
+    book = book_of(example_store, TERRITORY)
+    assert book["persons"] == [] and book["memberships"][0]["holder"].startswith("erased:")
+    again = read_book(write_book(tmp_path / "after.xlsx", book))
+    assert apply_book(example_store, CLI_ADMIN, TERRITORY, again).empty
+    again["persons"].append({"id": "p0001", "name": "Quelqu'un d'autre"})
+    with pytest.raises(InventoryProblems, match="erased at their request"):
+        apply_book(example_store, CLI_ADMIN, TERRITORY, again)
+
+
+def test_why_an_object_is_kept_reads_in_french_too(example_store) -> None:
+    from regie.web import i18n
+
+    add_readings(example_store, CONSUMER)
+    changes = apply_book(example_store, CLI_ADMIN, TERRITORY, _without_consumer(template_book()), remove=True)
+    (kept,) = changes["delivery_points"].kept
+    assert kept.text(i18n.translations("fr").gettext).startswith("absent du fichier, conservé : il a des mesures")
+    assert kept.text() == kept.reason

@@ -11,7 +11,7 @@ from _inventory_example import TERRITORY
 
 from regie.governance import audit
 from regie.governance.accounts import CLI_ADMIN
-from regie.inventory import InventoryProblems, apply_book, book_of, read_book, write_book
+from regie.inventory import SHEETS, InventoryProblems, apply_book, book_of, read_book, write_book
 
 
 @pytest.mark.parametrize("name", ["inventory.xlsx", "inventory.ods", "inventory-csv"])
@@ -126,3 +126,26 @@ def test_a_damaged_file_says_so(tmp_path) -> None:
         read_book(tmp_path / "x.txt")
     with pytest.raises(WorkbookError, match="no such file"):
         read_book(tmp_path / "missing.xlsx")
+
+
+def test_the_ods_file_is_an_opendocument_package(tmp_path) -> None:
+    """ODF 1.2 part 3 §3.3: the ``mimetype`` entry comes first, uncompressed; the manifest names the
+    content; the content is well-formed XML with one table per sheet."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    from regie.inventory import template
+
+    book = template()
+    book["persons"][0]["name"] = 'Montse <Pons> & "Cie"'
+    path = write_book(tmp_path / "t.ods", book)
+    with zipfile.ZipFile(path) as z:
+        first = z.infolist()[0]
+        assert (first.filename, first.compress_type) == ("mimetype", zipfile.ZIP_STORED)
+        assert z.read("mimetype") == b"application/vnd.oasis.opendocument.spreadsheet"
+        assert b'full-path="content.xml"' in z.read("META-INF/manifest.xml")
+        root = ElementTree.fromstring(z.read("content.xml"))
+    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0"}
+    names = [t.get(f"{{{ns['table']}}}name") for t in root.iterfind(".//table:table", ns)]
+    assert names == [s.name for s in SHEETS]
+    assert read_book(path)["persons"][0]["name"] == 'Montse <Pons> & "Cie"'
