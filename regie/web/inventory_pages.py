@@ -170,6 +170,7 @@ def _base(request: Request, d: Desk) -> dict[str, Any]:
         "kind_label": lambda s: kind_label(s, d.locale),
         "column_label": lambda c: column_label(c, d.locale),
         "item_url": item_url,
+        "say": lambda problem: problem.text(i18n.translations(d.locale).gettext),  # a Problem's or Kept's text
     }
 
 
@@ -231,12 +232,14 @@ class Field:
         return self.column.values
 
 
-def fields(s: Sheet, values: Row, problems: list[Problem], *, editing: bool) -> list[Field]:
-    """The form's fields; on an edit, the key columns cannot change (ending and adding another does)."""
+def fields(s: Sheet, values: Row, problems: list[Problem], *, editing: bool, locale: str = "en") -> list[Field]:
+    """The form's fields, each with its problems in the reader's language; on an edit, the key columns cannot
+    change (ending and adding another does)."""
+    gettext = i18n.translations(locale).gettext
     by_column: dict[str, list[str]] = {}
     for p in problems:
         if p.sheet == s.name and p.column in s.column_names:
-            by_column.setdefault(p.column, []).append(p.message)
+            by_column.setdefault(p.column, []).append(p.text(gettext))
     out = []
     for c in s.columns:
         if editing and c.name == s.end:
@@ -447,7 +450,7 @@ def _form_page(
     request: Request, d: Desk, s: Sheet, values: Row, problems: list[Problem], status_code: int = 200
 ) -> HTMLResponse:
     book = book_of(d.store, d.territory_id)
-    shown = fields(s, values, problems, editing=False)
+    shown = fields(s, values, problems, editing=False, locale=d.locale)
     context = {
         **_base(request, d), "sheet": s, "fields": shown, "references": _references(book),
         "problems": general_problems(s, problems, {f.column.name for f in shown}), "refused": bool(problems),
@@ -559,7 +562,7 @@ def _item_page(
     row = _find(book, s, key)
     problems = problems or []
     shown = fields(s, values if form == "edit" and values is not None else row,
-                   problems if form == "edit" else [], editing=True)  # fmt: skip
+                   problems if form == "edit" else [], editing=True, locale=d.locale)  # fmt: skip
     context = {
         **_base(request, d), "sheet": s, "key": key, "row": row, "fields": shown,
         "is_ended": ended(s, row, date.today()), "end_column": s.end,
@@ -608,7 +611,7 @@ async def inventory_end(request: Request, d: DeskDep, sheet: str, key: str) -> R
         raise HTTPException(404, f"{s.name} are not ended: edit or remove them with the workbook")
     on = _day(form.get("on"))
     if on is None:
-        problem = Problem(s.name, None, s.end, f"{form.get('on', '')!r} is not a date (YYYY-MM-DD)")
+        problem = not_a_date(s.name, s.end, form.get("on", ""))
         return _item_page(request, d, s, key, problems=[problem], form="end", status_code=400)
     try:
         inventory.end_row(d.store, d.account, d.territory_id, sheet, key, on)
@@ -626,13 +629,23 @@ async def inventory_feed(request: Request, d: DeskDep, key: str) -> Response:
     book = book_of(d.store, d.territory_id)
     _find(book, s, key)
     if prm not in {SHEET["delivery_points"].key_of(r) for r in book.get("delivery_points") or []}:
-        problem = Problem("delivery_points", None, "prm", f"no delivery point {prm!r} in this territory")
+        problem = said("delivery_points", "prm", N_("no delivery point %(prm)s in this territory"), prm=prm)
         return _item_page(request, d, s, key, problems=[problem], form="feed", status_code=400)
     try:
         inventory.edit_row(d.store, d.account, d.territory_id, "delivery_points", prm, {"transformer": key})
     except InventoryProblems as exc:
         return _item_page(request, d, s, key, problems=exc.problems, form="feed", status_code=400)
     return RedirectResponse(f"{item_url('transformers', key)}?done=saved", status_code=303)
+
+
+def said(sheet: str, column: str, template: str, **params: str) -> Problem:
+    """A problem found by a page itself (not by the inventory's rules), in English and ready for translation."""
+    shown = {k: repr(v) for k, v in params.items()}
+    return Problem(sheet, None, column, template % shown, template, shown)
+
+
+def not_a_date(sheet: str, column: str, text: str) -> Problem:
+    return said(sheet, column, N_("%(value)s is not a date (YYYY-MM-DD)"), value=text)
 
 
 def moved_book(book: Book, key: str, on: date, prm: str) -> tuple[Book, str]:
@@ -663,7 +676,7 @@ async def inventory_move(request: Request, d: DeskDep, key: str) -> Response:
     on, prm = _day(form.get("on")), form.get("prm", "")
     extra = {"move_prm": prm, "move_on": form.get("on", "")}
     if on is None:
-        problem = Problem(s.name, None, "on", f"{form.get('on', '')!r} is not a date (YYYY-MM-DD)")
+        problem = not_a_date(s.name, "on", form.get("on", ""))
         return _item_page(request, d, s, key, problems=[problem], form="move", status_code=400, extra=extra)
     wanted, new_key = moved_book(book_of(d.store, d.territory_id), key, on, prm)
     try:

@@ -129,7 +129,7 @@ def test_a_bad_prm_is_shown_at_its_field_and_changes_nothing(any_world: World) -
     fr = post(as_(world, "admin", "fr"), world, "admin", "/admin/inventory/delivery_points/new",
               **{**PRM, "prm": "123"})  # fmt: skip
     assert fr.status_code == 400
-    assert "14 digits" in field_problem(fr.text, "prm")  # regie.inventory's message, in English (see the docs)
+    assert "un PRM a exactement 14 chiffres" in field_problem(fr.text, "prm")  # regie.inventory's words, in French
     assert "Ajouter · Points de livraison" in fr.text and "Rien n'a été modifié" in fr.text
 
 
@@ -181,6 +181,9 @@ def test_end_a_prm_and_filter_the_ended_ones(any_world: World) -> None:
     assert 'data-action="ended"' in page and 'data-testid="ended"' in page
     bad = post(client, world, "admin", f"/admin/inventory/delivery_points/end/{PRM_B}", on="not a day")
     assert bad.status_code == 400 and 'data-testid="end-problems"' in bad.text
+    assert "is not a date" in bad.text
+    fr = post(as_(world, "admin", "fr"), world, "admin", f"/admin/inventory/delivery_points/end/{PRM_B}", on="31/02")
+    assert fr.status_code == 400 and "n&#39;est pas une date (AAAA-MM-JJ)" in fr.text
     assert next(d.until for d in world.store.load_inventory("vallee").delivery_points if d.prm == PRM_B) is None
 
 
