@@ -434,15 +434,19 @@ def _delta(change: Change) -> list[tuple[str, str | None, str | None]]:
 
 
 @router.get("/{sheet}", name="inventory_list", response_class=HTMLResponse)
-def inventory_list(request: Request, d: DeskDep, sheet: str, ended_too: bool = False) -> Response:
-    """The objects of one kind; the ended ones only when asked (``?ended_too=true``)."""
+def inventory_list(request: Request, d: DeskDep, sheet: str, ended_too: bool = False, q: str = "") -> Response:
+    """The objects of one kind; the ended ones only when asked (``?ended_too=true``); ``q`` keeps the rows
+    with a value containing it (case ignored), so that a PRM or a name is found among thousands."""
     s = _kind(sheet)
     today = date.today()
     rows = [(s.key_of(r), r, ended(s, r, today)) for r in _rows(d, book_of(d.store, d.territory_id), sheet)]
+    needle = q.strip().casefold()[:100]
+    if needle:
+        rows = [x for x in rows if any(needle in (v or "").casefold() for v in x[1].values())]
     hidden = sum(e for _, _, e in rows)
     if not ended_too:
         rows = [x for x in rows if not x[2]]
-    context = {**_base(request, d), "sheet": s, "rows": rows, "ended_too": ended_too, "hidden": hidden}
+    context = {**_base(request, d), "sheet": s, "rows": rows, "ended_too": ended_too, "hidden": hidden, "q": q}
     return render(request, "inventory_list.html", context)
 
 

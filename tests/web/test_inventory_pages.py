@@ -86,6 +86,8 @@ def test_every_kind_is_listed_and_the_admin_page_links_here(world: World) -> Non
                       "organisations": "1", "persons": "3", "memberships": "3"}  # fmt: skip
     listed = client.get("/admin/inventory/delivery_points").text
     assert re.findall(r'data-testid="row" data-key="(\d+)"', listed) == [PRM_A, PRM_B, PRM_C]
+    found = client.get("/admin/inventory/persons", params={"q": "CAR"}).text  # any column, case ignored
+    assert re.findall(r'data-testid="row" data-key="([^"]+)"', found) == ["carol"]
     assert client.get("/admin/inventory/acc_operations").status_code == 404  # the ACC pages' own
     admin = client.get("/admin").text
     assert 'href="/admin/inventory"' in admin
