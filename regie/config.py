@@ -127,6 +127,24 @@ class Settings(BaseSettings):
         default=None, description="the folder of backups the timer writes (/metrics shows its age); <data_dir>/backups"
     )
 
+    # ------------------------------------------------------------ footprint (docs/footprint.md)
+    # Defaults and their sources: regie/operations/footprint.py (DEFAULT_*), docs/footprint.md.
+    footprint_cpu_watts: float = Field(
+        default=0.925, gt=0, le=1000, description="power of one busy CPU core [W] (Raspberry Pi 4: RasPi.TV 2019)"
+    )
+    footprint_idle_watts: float = Field(
+        default=2.7, ge=0, le=10000, description="idle draw of a machine dedicated to regie [W] (Raspberry Pi 4)"
+    )
+    footprint_storage_kwh_per_gb_year: float = Field(
+        default=0.0129, ge=0, le=100, description="energy to keep one GB stored a year [kWh/GB/yr] (HDD, Backblaze)"
+    )
+    footprint_gco2e_per_kwh: float = Field(
+        default=32.0, ge=0, le=2000, description="carbon intensity of electricity [gCO2e/kWh] (RTE, France 2023)"
+    )
+    footprint_window_days: int = Field(
+        default=30, ge=1, le=3660, description="days of data the ingest rate is measured over"
+    )
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

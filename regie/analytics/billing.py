@@ -8,6 +8,20 @@ the complement for information only.
 Taxes and network charges come from versioned data files (:mod:`regie.analytics.tariffs`), passed in as
 :class:`Parameters` so these functions stay pure. Money is handled as ``Decimal`` and each line is
 rounded to the cent (half up), as on a printed invoice. Energies are in Wh in, kWh on the bill.
+
+What applies to which line (the rules, with their texts; the rates are in the data files):
+
+- local energy (the PMO's price): VAT at the normal rate (CGI art. 278);
+- accise sur l'électricité, per MWh consumed, by category (CIBS art. L. 312-24 categories, L. 312-37 normal
+  rates, L. 312-37-1 ZNI surcharge): in the VAT base, as every tax but VAT itself (CGI art. 267 I 1°);
+- the TURPE line (ACC option, energy component): in the VAT base too;
+- CTA (contribution tarifaire d'acheminement, loi n° 2004-803 du 9 août 2004, art. 18): assessed on the
+  *fixed* part of the TURPE only (décret n° 2005-123 du 14 février 2005, art. 1: for BT ≤ 36 kVA the
+  subscription), so never on a line of energy: a local-energy bill, which has no subscription, carries none.
+
+A bill whose period straddles a change of figures is split at the date (:func:`bill_consumer_over` with one
+:class:`Part` per stretch, :func:`regie.analytics.tariffs.periods`): each stretch's lines use the figures in
+force over all of it, and say which days they cover.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Literal
 
 from regie.analytics.tariffs import Parameters
@@ -107,12 +122,27 @@ class TariffSet:
 
 @dataclass(frozen=True, slots=True)
 class BillLine:
+    """One line; ``start``/``end`` (local days, included) when the bill is split at a change of figures."""
+
     label: str
     quantity_kwh: Decimal
     unit_price_eur: Decimal
     amount_eur: Decimal
     vat_rate: Decimal | None
     in_total: bool = True
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A stretch [start, end] of a bill's period (local days, included), its AUTOCONS [Wh] and the tariffs in
+    force over all of it."""
+
+    start: date
+    end: date
+    autocons_wh: float
+    tariffs: TariffSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +171,7 @@ def _check_in_force(params: Parameters, start: date, end: date) -> None:
 def bill_consumer(participant: Participant, autocons_wh: float, complement_wh: float, start: date, end: date,
                   config: BillingConfig, tariffs: TariffSet,
                   category: AcciseCategory = "household") -> Bill:
-    """Bill one consumer for the local energy allocated to it over a period.
+    """Bill one consumer for the local energy allocated to it over a period with one set of tariffs.
 
     Parameters
     ----------
@@ -149,39 +179,79 @@ def bill_consumer(participant: Participant, autocons_wh: float, complement_wh: f
     complement_wh : Σ COMPLEMENT [Wh], billed by its own supplier: shown for information
     category : the consumer's accise category (see :func:`accise_category`)
     """
-    if end < start:
+    return bill_consumer_over(participant, [Part(start, end, autocons_wh, tariffs)], complement_wh, config, category)
+
+
+def _kwh(wh: Decimal) -> Decimal:
+    return (wh / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+
+
+def bill_consumer_over(participant: Participant, parts: Sequence[Part], complement_wh: float, config: BillingConfig,
+                       category: AcciseCategory = "household") -> Bill:
+    """Bill one consumer over consecutive stretches, each with the tariffs in force over all of it.
+
+    The local energy is one line at the PMO's price (split only if its VAT rate changes); the TURPE and
+    accise lines are one per stretch, dated, so a month across a change of rate shows both periods.
+    The stretches' kWh add up to the bill's: the last takes what rounding left.
+    """
+    if not parts:
+        raise ValueError("a bill needs at least one period")
+    for a, b in pairwise(parts):
+        if b.start != a.end + timedelta(days=1):
+            raise ValueError(f"bill periods must follow each other: {a.end} then {b.start}")
+    start, end = parts[0].start, parts[-1].end
+    if end < start or any(p.end < p.start for p in parts):
         raise ValueError(f"bill period ends ({end}) before it starts ({start})")
-    if autocons_wh < 0 or complement_wh < 0:
+    if any(p.autocons_wh < 0 for p in parts) or complement_wh < 0:
         raise ValueError("allocated and complement energies cannot be negative")
-    for p in tariffs.all():
-        _check_in_force(p, start, end)
-    kwh = (_dec(autocons_wh) / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-    vat_rate = None
-    if config.vat:
-        if tariffs.vat is None:
+    for p in parts:
+        for params in p.tariffs.all():
+            _check_in_force(params, p.start, p.end)
+    total_kwh = _kwh(sum((_dec(p.autocons_wh) for p in parts), Decimal(0)))
+    kwhs = [_kwh(_dec(p.autocons_wh)) for p in parts[:-1]]
+    kwhs.append(total_kwh - sum(kwhs, Decimal(0)))
+    split = len(parts) > 1
+
+    def dated(p: Part) -> dict:
+        return {"start": p.start, "end": p.end} if split else {}
+
+    vat_rates = []
+    for p in parts:
+        if not config.vat:
+            vat_rates.append(None)
+        elif p.tariffs.vat is None:
             raise ValueError("VAT is configured but no VAT parameters were given")
-        vat_rate = _dec(tariffs.vat.values["energy"])
+        else:
+            vat_rates.append(_dec(p.tariffs.vat.values["energy"]))
     price = _dec(config.local_price.for_participant(participant))
-    lines = [BillLine("Local energy (autoconsommation collective)", kwh, price, _money(kwh * price), vat_rate)]
-    if config.turpe != "none":
-        if tariffs.turpe_acc is None:
-            raise ValueError(f"TURPE mode {config.turpe!r} needs the turpe_acc parameters")
-        rate = _dec(tariffs.turpe_acc.values["autoproduced"])
-        lines.append(BillLine("TURPE, self-consumed energy (ACC option)", kwh, rate, _money(kwh * rate), vat_rate,
-                              in_total=config.turpe == "billed"))
-    if config.accise:
-        if tariffs.accise is None:
-            raise ValueError("accise is configured but no accise parameters were given")
-        rate = _dec(tariffs.accise.values[category]) / 1000  # EUR/MWh → EUR/kWh
-        lines.append(BillLine(f"Accise sur l'électricité ({category})", kwh, rate, _money(kwh * rate), vat_rate))
+    label = "Local energy (autoconsommation collective)"
+    if len(set(vat_rates)) == 1:
+        lines = [BillLine(label, total_kwh, price, _money(total_kwh * price), vat_rates[0])]
+    else:
+        lines = [BillLine(label, k, price, _money(k * price), r, **dated(p))
+                 for p, k, r in zip(parts, kwhs, vat_rates, strict=True)]
+    for p, kwh, vat_rate in zip(parts, kwhs, vat_rates, strict=True):
+        if config.turpe != "none":
+            if p.tariffs.turpe_acc is None:
+                raise ValueError(f"TURPE mode {config.turpe!r} needs the turpe_acc parameters")
+            rate = _dec(p.tariffs.turpe_acc.values["autoproduced"])
+            lines.append(BillLine("TURPE, self-consumed energy (ACC option)", kwh, rate, _money(kwh * rate), vat_rate,
+                                  in_total=config.turpe == "billed", **dated(p)))
+    for p, kwh, vat_rate in zip(parts, kwhs, vat_rates, strict=True):
+        if config.accise:
+            if p.tariffs.accise is None:
+                raise ValueError("accise is configured but no accise parameters were given")
+            rate = _dec(p.tariffs.accise.values[category]) / 1000  # EUR/MWh → EUR/kWh
+            lines.append(BillLine(f"Accise sur l'électricité ({category})", kwh, rate, _money(kwh * rate), vat_rate,
+                                  **dated(p)))
     billed = [line for line in lines if line.in_total]
     total = sum((line.amount_eur for line in billed), Decimal(0))
     vat = sum((_money(line.amount_eur * line.vat_rate) for line in billed if line.vat_rate is not None), Decimal(0))
-    used = tariffs.all()
+    used = list({params.file: params for p in parts for params in p.tariffs.all()}.values())
     return Bill(
         prm_masked=mask_prm(participant.prm), start=start, end=end, lines=tuple(lines),
         total_excl_vat_eur=total, vat_eur=vat, total_incl_vat_eur=total + vat,
-        complement_kwh=(_dec(complement_wh) / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP),
+        complement_kwh=_kwh(_dec(complement_wh)),
         sources=tuple(p.cite() for p in used), illustrative=any(p.illustrative for p in used),
     )
 

@@ -9,7 +9,8 @@ import sys
 # Importing a module registers its commands; the order here is the order of `regie --help`.
 from regie.cli._app import app, console
 from regie.cli import serve, demo, ingest, governance, acc, supervision, doctor, backup, config  # noqa: F401
-from regie.cli import inventory  # noqa: F401
+from regie.cli import inventory, data  # noqa: F401
+from regie.cli import footprint  # noqa: F401
 # isort: on
 
 __all__ = ["app", "console", "main"]

@@ -29,6 +29,10 @@ def key_add(
     owner: Annotated[
         str | None, typer.Option(help="the account (username) this key acts for on /api/me; none: a machine")
     ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(help="a sensor key (an emonPi's): its inputs become this site's series, it writes nothing else"),
+    ] = None,
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
 ) -> None:
     """Create a key. It is printed once: regie keeps only its SHA-256."""
@@ -36,15 +40,16 @@ def key_add(
     from regie.governance.key_owner import owner_ref
     from regie.ingest.apikeys import create_key
 
-    scopes = scope or (["ingest"] if node else ["write"])
+    scopes = scope or (["ingest"] if node or site else ["write"])
     with command_store(database_url, ValueError) as store:
         acct = get_account(store, owner) if owner is not None else None
         if owner is not None and acct is None:
             raise ValueError(f"no account {owner!r}: create it first (regie user add)")
-        key, secret = create_key(store, name, scopes, node=node, owner_id=owner_ref(acct) if acct else None)
-    console.print(
-        f"key #{key.id} [bold]{name}[/] ({', '.join(sorted(key.scopes))}" + (f", node {node})" if node else ")")
-    )
+        key, secret = create_key(
+            store, name, scopes, node=node, owner_id=owner_ref(acct) if acct else None, site_id=site
+        )
+    bound = "".join(f", {what} {value}" for what, value in (("node", node), ("site", site)) if value)
+    console.print(f"key #{key.id} [bold]{name}[/] ({', '.join(sorted(key.scopes))}{bound})")
     console.print("copy it now, it will not be shown again:")
     typer.echo(secret)
 
@@ -60,7 +65,7 @@ def key_list(database_url: Annotated[str | None, typer.Option(help="overrides RE
     keys = list_keys(store)
     store.close()
     table = Table(title="API keys")
-    for col in ("id", "name", "scopes", "node", "created (UTC)", "revoked (UTC)"):
+    for col in ("id", "name", "scopes", "node", "site", "created (UTC)", "revoked (UTC)"):
         table.add_column(col)
 
     def when(t: int | None) -> str:
@@ -68,7 +73,13 @@ def key_list(database_url: Annotated[str | None, typer.Option(help="overrides RE
 
     for k in keys:
         table.add_row(
-            str(k.id), k.name, ",".join(sorted(k.scopes)), k.node or "", when(k.created_at), when(k.revoked_at)
+            str(k.id),
+            k.name,
+            ",".join(sorted(k.scopes)),
+            k.node or "",
+            k.site_id or "",
+            when(k.created_at),
+            when(k.revoked_at),
         )
     console.print(table)
 
@@ -303,6 +314,48 @@ def quarantine_release(
         guard = writes.guard(store, writes.CLI, "quarantine/release", key)
         done = writes.run(guard, lambda: release(store, src, key, series_id=series, guard=guard))
     console.print(f"released {done.taken:,} readings to series [bold]{done.series}[/] ({done.written:,} written)")
+
+
+@quarantine_app.command("declare")
+def quarantine_declare(
+    prm: Annotated[str, typer.Argument(help="the quarantined PRM (14 digits) or its ref (regie quarantine list)")],
+    site: Annotated[str, typer.Option(help="the site it is on: an existing site id, or a new one with --site-name")],
+    site_name: Annotated[str | None, typer.Option(help="create the site --site with this name")] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Enedis segment, C5 (≤ 36 kVA), C4... (default: guessed from the step)")
+    ] = None,
+    usage: Annotated[str, typer.Option(help="residential, professional, public, production...")] = "residential",
+    kva: Annotated[str | None, typer.Option(help="subscribed power in kVA")] = None,
+    holder: Annotated[str | None, typer.Option(help="its holder: a person or organisation id")] = None,
+    holder_name: Annotated[str | None, typer.Option(help="add the person --holder with this name")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="first day held, YYYY-MM-DD (default: the day of its first reading)")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="the source, when the PRM waits under several")] = None,
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+) -> None:
+    """Declare a quarantined PRM (its site and holder) in the inventory, then release its readings."""
+    from datetime import date
+
+    from regie.governance import writes
+    from regie.governance.accounts import CLI_ADMIN
+    from regie.ingest.admin import AdminError, Declaration, declaration_defaults, declare_prm, find_quarantined
+
+    try:
+        first = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise typer.BadParameter(f"--since {since!r} is not a date YYYY-MM-DD") from None
+    with command_store(database_url, AdminError) as store:
+        src, key = find_quarantined(store, prm, source)
+        guessed = declaration_defaults(store, src, key)["segment"]
+        declaration = Declaration(site, site_name, segment or guessed, usage, kva, holder, holder_name, first)
+        guard = writes.guard(store, writes.CLI, "quarantine/release", key)
+        done = writes.run(guard, lambda: declare_prm(store, CLI_ADMIN, src, key, declaration, guard=guard))
+    r = done.released
+    console.print(
+        f"declared ({done.added} added to the inventory), released {r.taken:,} readings to series "
+        f"[bold]{r.series}[/] ({r.written:,} written)"
+    )
 
 
 @quarantine_app.command("discard")

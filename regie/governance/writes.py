@@ -17,6 +17,8 @@ insecure direct object references": a caller names a series, the server checks i
 - an operator of an organisation of kind *régie* (the body that meters the territory): any series;
 - a machine key without an owner (issued by the admin with ``regie key add``, for an importer or a gateway
   of the régie): any series, except that a key bound to an emoncms node posts that node's inputs only;
+- a sensor key bound to a site (``api_key.site_id``): only that site's series (``series.site_id``, no
+  delivery point), and the inputs it posts are created there — whoever owns the key, the site bounds it;
 - MQTT: what the broker lets through (its ACL authenticates publishers), as the régie's machine;
 - a member (a session, or an API key they own): only the series that describe them — on a delivery point
   they hold, or on the site of one (:func:`regie.governance.gate.personal_prms`) — and only for instants
@@ -67,6 +69,7 @@ class Writer:
     via: str
     key_id: int | None = None
     node: str | None = None
+    site_id: str | None = None  # a sensor key: writes its site's series only
 
     @property
     def label(self) -> str:
@@ -79,9 +82,9 @@ CLI = Writer(CLI_ADMIN, "cli")
 MQTT = Writer(PUBLIC, "mqtt")
 
 
-def key_writer(account: Account, key_id: int, node: str | None) -> Writer:
-    """The writer behind an API key: its owner (or :data:`PUBLIC`), its id and its node."""
-    return Writer(account, "api_key", key_id, node)
+def key_writer(account: Account, key_id: int, node: str | None, site_id: str | None = None) -> Writer:
+    """The writer behind an API key: its owner (or :data:`PUBLIC`), its id, its node and its site."""
+    return Writer(account, "api_key", key_id, node, site_id)
 
 
 def regie_operator(store: Store, account: Account) -> bool:
@@ -97,6 +100,8 @@ def regie_operator(store: Store, account: Account) -> bool:
 
 def _whole(store: Store, writer: Writer) -> str | None:
     """Why ``writer`` may write any series, or None when it may write only its own."""
+    if writer.site_id is not None:
+        return None
     if writer.via == "cli" and writer.account.id == CLI_ADMIN.id:
         return "the server's shell (regie CLI)"
     if writer.via == "mqtt":
@@ -128,6 +133,7 @@ class WriteGuard:
     denied: WriteDenied | None = None
     _whole: str | None = None
     _checked: bool = False
+    _site_asked: bool = False
     _periods: dict[str, list[tuple[str, int, int | None]]] = field(default_factory=dict)
     _prms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -173,6 +179,9 @@ class WriteGuard:
             self.series.append(s.id)
         if self._whole is not None:  # the régie's: no per-series question (and no cost on the live path)
             return
+        if self.writer.site_id is not None:
+            self._site_check(s)
+            return
         now = int(time.time())
         a = now if start is None else int(start)
         b = max(a, now if end is None else int(end))
@@ -192,10 +201,31 @@ class WriteGuard:
                 "you did not hold then"
             )
 
+    def _site_check(self, s: Series) -> None:
+        """A sensor key writes the series of its site, never a delivery point's (the Linky's curve is Enedis's)."""
+        if s.site_id != self.writer.site_id or s.prm is not None:
+            raise self._refuse(f"this sensor key writes only the series of site {self.writer.site_id}, not {s.id}")
+        self._site_subjects()
+
+    def _site_subjects(self) -> None:
+        """Whose data a site's series are: the holders of its delivery points (for the log), asked once."""
+        if self._site_asked:
+            return
+        self._site_asked = True
+        inv = self.store.load_inventory()
+        prms = {d.prm for d in inv.delivery_points if d.site_id == self.writer.site_id}
+        today = date.today()
+        self.subjects |= {m.holder_id for m in inv.memberships if m.prm in prms and m.active_on(today)}
+
     def new_series(self, s: Series) -> Series:
         """The series to create for a write (a new input, a new import target), as this writer may create it:
-        as is for the régie; on the member's site for a member (their data); refused otherwise."""
+        as is for the régie; on the key's site for a sensor key; on the member's site for a member (their
+        data); refused otherwise."""
         self._account_ok()
+        if self.writer.site_id is not None:
+            placed = replace(s, site_id=self.writer.site_id, prm=None)
+            self._site_subjects()
+            return placed
         if self._whole is not None:
             return s
         acct = self.writer.account
@@ -232,7 +262,11 @@ class WriteGuard:
         elif error is not None:
             return
         decision = "refused" if self.denied is not None else "allowed"
-        reason = self.denied.reason if self.denied is not None else (self._whole or "own series")
+        reason = (
+            self.denied.reason
+            if self.denied is not None
+            else (self._whole or (f"sensor key of site {self.writer.site_id}" if self.writer.site_id else "own series"))
+        )
         shown = tuple(self.series[:_MAX_LOGGED_SERIES])
         same = (str(self.store.engine.url), self.writer.label, self.action, shown, decision, reason)
         if self.live and _recently_logged(same, now):

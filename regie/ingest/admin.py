@@ -10,6 +10,16 @@ out of quarantine and writes them *in the same transaction* (:func:`regie.store.
 (:class:`regie.ingest.importer._Placer`: the point's series of the same cadence, created if it has none); an
 emoncms ``node/input`` goes to the series its input is mapped to, with the input's unit factor; any other key
 may be released to an explicit series. **Discard** deletes a key's readings and logs who did it and how many.
+
+**Declare this PRM.** Readings of a PRM regie does not know wait in quarantine; :func:`declare_prm` declares
+the delivery point (on an existing site, or a new one; with its holder when given) through the inventory's
+own rules (:func:`regie.inventory.apply.apply_book`: validated first, all or nothing, each change logged),
+then releases the readings as above. A declaration the inventory refuses changes nothing and leaves the
+quarantine as it was; a release refused after a declaration leaves the readings in quarantine (nothing is
+lost, the release can be asked again). What the form or the command is pre-filled with comes from the
+quarantined readings (:func:`declaration_defaults`): Enedis files (R63, the customer portal, Data Connect)
+name neither the site nor its address, so the PRM, the cadence, the first day and a segment guessed from
+the cadence are all there is.
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from regie.ingest.errors import IngestError
 from regie.ingest.importer import SeriesGuard, _Placer, convert
@@ -38,8 +50,28 @@ _PRM = re.compile(r"^\d{14}$")
 _DAY = 86_400
 
 
+def N_(message: str) -> str:  # marks a message for the catalogues (pages translate it, see AdminError)
+    return message
+
+
 class AdminError(ValueError):
-    """An admin action that cannot be done as asked (nothing was changed); the message says why."""
+    """An admin action that cannot be done as asked (nothing was changed); the message says why.
+
+    ``template`` and ``params``, when given, let a page say it in the visitor's language
+    (``gettext(template) % params``); ``str(exc)`` is the English text."""
+
+    def __init__(self, message: str, *, template: str | None = None, params: dict | None = None) -> None:
+        super().__init__(message)
+        self.template = template
+        self.params = params or {}
+
+
+class ReleasePending(AdminError):
+    """The delivery point is declared, but its readings could not be released: they stay in quarantine."""
+
+
+def _error(template: str, cls: type[AdminError] = AdminError, **params: object) -> AdminError:
+    return cls(template % params, template=template, params=params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +96,14 @@ def key_ref(source: str, key: str) -> str:
 
 
 def quarantine_lines(store: Store) -> list[dict]:
-    """The quarantine summary with the key masked (``shown``) and its reference (``ref``)."""
-    return [{**row, "shown": masked_key(row["key"]), "ref": key_ref(row["source"], row["key"])}
+    """The quarantine summary with the key masked (``shown``), its reference (``ref``) and whether it is a PRM
+    still to declare (``is_prm``; a declared one is released instead)."""
+    try:
+        declared = {d.prm for d in store.load_inventory().delivery_points}
+    except LookupError:
+        declared = set()
+    return [{**row, "shown": masked_key(row["key"]), "ref": key_ref(row["source"], row["key"]),
+             "is_prm": bool(_PRM.match(row["key"])) and row["key"] not in declared}
             for row in store.quarantine_summary()]  # fmt: skip
 
 
@@ -212,3 +250,160 @@ def remap_input(
     service.remap(node, name, target.id)
     log.info("%s re-mapped input %s/%s to series %s", actor, node, name, target.id)
     return target
+
+
+# ---------------------------------------------------------------- declare this PRM
+
+#: Load-curve step → the segment it suggests. Enedis records C5 (Linky, ≤ 36 kVA) load curves every 30 minutes
+#: unless asked otherwise, and C1–C4 (ICE, SAPHIR, PME-PMI meters) every 10 minutes (Enedis, "Description du
+#: flux R63", field ``Pas``; Enedis-NOI-CF_07E for the segments). Only a suggestion: the admin corrects it.
+_SEGMENT_BY_STEP = {600: "C4"}
+SEGMENT_GUESSED = "C5"
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """What the admin says about a quarantined PRM. ``site_name`` creates ``site_id`` when it does not exist;
+    ``holder_name`` creates the person ``holder`` when no person or organisation has that id."""
+
+    site_id: str
+    site_name: str | None = None
+    segment: str = SEGMENT_GUESSED
+    usage: str = "residential"
+    subscribed_kva: str | None = None
+    holder: str | None = None
+    holder_name: str | None = None
+    since: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A declaration done: how many inventory objects it added, and the release that followed."""
+
+    prm: str
+    added: int
+    released: Released
+
+
+def declaration_defaults(store: Store, source: str, key: str) -> dict:
+    """What a declaration form is pre-filled with, from the quarantined readings of ``key``: the masked PRM,
+    the cadence, the first local day (the holder's ``since``, so the holder covers every reading) and a
+    segment guessed from the cadence."""
+    if not _PRM.match(key):
+        raise _error(
+            N_("%(source)s %(key)s: only a delivery point (a 14-digit PRM) can be declared."), source=source, key=key
+        )
+    where = (quarantine.c.source == source) & (quarantine.c.key == key)
+    with store.engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(quarantine).where(where)).scalar_one()
+        origin = conn.execute(select(quarantine.c.origin).where(where).order_by(quarantine.c.t).limit(1)).scalar()
+        times = [t for (t,) in conn.execute(select(quarantine.c.t).where(where).order_by(quarantine.c.t).limit(500))]
+    if not n:
+        raise _error(N_("Nothing in quarantine for %(source)s %(key)s."), source=source, key=masked_key(key))
+    gaps = np.diff(np.array(times, np.int64))
+    seconds = int(dominant_step(gaps).seconds) if len(gaps) else None
+    try:
+        zone = store.load_inventory().territory.zone
+    except LookupError:
+        zone = ZoneInfo("Europe/Paris")
+    return {
+        "source": source,
+        "shown": masked_key(key),
+        "ref": key_ref(source, key),
+        "readings": int(n),
+        "origin": origin,
+        "step_s": seconds,
+        "segment": _SEGMENT_BY_STEP.get(seconds or 0, SEGMENT_GUESSED),
+        "since": datetime.fromtimestamp(times[0], zone).date() if times else None,
+    }
+
+
+def find_quarantined(store: Store, prm_or_ref: str, source: str | None = None) -> tuple[str, str]:
+    """The (source, key) of a quarantined PRM given as itself or as the ref of `regie quarantine list`."""
+    if not _PRM.match(prm_or_ref):
+        return resolve_ref(store, prm_or_ref)
+    sources = sorted({r["source"] for r in store.quarantine_summary() if r["key"] == prm_or_ref})
+    if source is not None:
+        sources = [x for x in sources if x == source]
+    if not sources:
+        raise _error(N_("Nothing in quarantine for %(source)s %(key)s."), source=source or "any source",
+                     key=masked_key(prm_or_ref))  # fmt: skip
+    if len(sources) > 1:
+        raise AdminError(f"{masked_key(prm_or_ref)} waits in several sources ({', '.join(sources)}): give --source")
+    return sources[0], prm_or_ref
+
+
+def _blank(sheet_name: str) -> dict[str, str | None]:
+    from regie.inventory.format import sheet
+
+    return dict.fromkeys(sheet(sheet_name).column_names)
+
+
+def declare_prm(
+    store: Store, actor, source: str, key: str, declaration: Declaration, *, guard: SeriesGuard | None = None,
+    territory_id: str | None = None,
+) -> Declared:  # fmt: skip
+    """Declare the quarantined PRM ``key`` (and its new site and holder, when asked), then release its
+    readings. Raises :class:`AdminError` with what is wrong; a refused declaration changes nothing."""
+    from regie.inventory.apply import apply_book
+    from regie.inventory.book import Book, book_of
+    from regie.inventory.problems import InventoryProblems
+
+    d = declaration
+    defaults = declaration_defaults(store, source, key)  # a PRM, and readings waiting for it
+    if not d.site_id:
+        raise _error(N_("Choose the site the delivery point is on, or give the id and name of a new one."))
+    tid = territory_id or getattr(actor, "territory_id", None) or store.territory_id()
+    current = book_of(store, tid)
+    wanted = Book()  # only the sheets a declaration touches: the others are left as they are
+    for name in ("sites", "delivery_points", "persons", "memberships"):
+        wanted.set_sheet(name, [dict(r) for r in current[name]])
+    if any(r.get("prm") == key for r in wanted["delivery_points"]):
+        raise _error(
+            N_("Delivery point %(prm)s is already declared: release its readings instead."), prm=masked_key(key)
+        )
+    added = 0
+    if not any(r.get("id") == d.site_id for r in wanted["sites"]):
+        if not d.site_name:
+            raise _error(
+                N_("There is no site %(site)s: give its name to create it, or choose an existing one."),
+                site=repr(d.site_id),
+            )
+        wanted["sites"].append({**_blank("sites"), "id": d.site_id, "name": d.site_name})
+        added += 1
+    point = {**_blank("delivery_points"), "prm": key, "site": d.site_id, "segment": d.segment or None,
+             "usage": d.usage or None, "subscribed_kva": d.subscribed_kva or None}  # fmt: skip
+    wanted["delivery_points"].append(point)
+    added += 1
+    if d.holder:
+        known = {r.get("id") for r in current["persons"]} | {r.get("id") for r in current["organisations"]}
+        if d.holder not in known:
+            if not d.holder_name:
+                raise _error(
+                    N_("There is no person or organisation %(holder)s: give a name to add the person."),
+                    holder=repr(d.holder),
+                )
+            wanted["persons"].append({**_blank("persons"), "id": d.holder, "name": d.holder_name})
+            added += 1
+        since = d.since or defaults["since"]
+        if since is None:
+            raise _error(N_("Give the first day the holder held the delivery point."))
+        wanted["memberships"].append({**_blank("memberships"), "holder": d.holder, "prm": key,
+                                      "since": since.isoformat()})  # fmt: skip
+        added += 1
+    try:
+        apply_book(store, actor, tid, wanted, via="quarantine: declare this PRM")
+    except InventoryProblems as exc:
+        shown = "; ".join(str(p).replace(key, masked_key(key)) for p in exc.problems[:5])
+        raise _error(N_("The declaration was refused, nothing changed: %(problems)s"), problems=shown) from None
+    log.info("%s declared delivery point %s on site %s", getattr(actor, "label", actor), masked_key(key), d.site_id)
+    try:
+        done = release(store, source, key, actor=getattr(actor, "username", "cli"), guard=guard)
+    except AdminError as exc:
+        raise _error(
+            N_("%(prm)s is declared, but its readings stay in quarantine: %(why)s"),
+            ReleasePending,
+            prm=masked_key(key),
+            why=str(exc),
+        ) from None
+    return Declared(key, added, done)

@@ -8,7 +8,10 @@ JSON API's reads), ``write`` (changes: inputs, imports, the JSON API's writes), 
 only). ``write`` implies ``ingest`` but never ``read``: a gateway's key leaked from its configuration file
 must not read anyone's curve (least privilege, OWASP ASVS v4 §4.1.3); unlike an emoncms write key, a key
 that should do both is given both scopes. A *device* key is bound to one emoncms node and may only post
-that node's inputs. Which series a key may write is :mod:`regie.governance.writes`'s decision.
+that node's inputs. A *sensor* key is bound to a site (``api_key.site_id``, schema 0009): made from the
+site's page or ``regie key add --site``, for the emonPi of a house or a school, it may only post inputs
+(``ingest``), and what it posts becomes series of that site (:mod:`regie.ingest.inputs`), which the site's
+holder reads as their own data. Which series a key may write is :mod:`regie.governance.writes`'s decision.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import insert, select, update
 
 from regie.store import Store
-from regie.store.schema import api_key
+from regie.store.schema import api_key, site
 
 SCOPES = ("read", "write", "ingest")
 KEY_CHARS = 32
@@ -39,6 +43,7 @@ class ApiKey:
     owner_id: str | None = None
     created_at: int = 0
     revoked_at: int | None = None
+    site_id: str | None = None
 
     def allows(self, scope: str) -> bool:
         """``write`` implies ``ingest`` (posting inputs is writing), never ``read``."""
@@ -74,11 +79,23 @@ def create_key(
     *,
     node: str | None = None,
     owner_id: str | None = None,
+    site_id: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it and its clear text, which is never stored nor shown again."""
     clean = _check_scopes(scopes)
     if node is not None and set(clean) - {"ingest"}:
         raise ValueError("a device key (bound to a node) may only have the 'ingest' scope")
+    if site_id is not None:
+        if set(clean) - {"ingest"}:
+            raise ValueError("a sensor key (bound to a site) may only have the 'ingest' scope")
+        with store.engine.connect() as conn:
+            known = conn.execute(select(site.c.id, site.c.until).where(site.c.id == site_id)).one_or_none()
+        if known is None:
+            raise ValueError(f"no site {site_id!r}: declare it first (a sensor key is bound to a declared site)")
+        if known.until is not None and known.until <= date.today():
+            raise ValueError(f"site {site_id!r} ended on {known.until.isoformat()}: its sensors post no more")
+    if not name.strip():
+        raise ValueError("a key needs a name saying what it is for, e.g. 'emonpi garage'")
     key = secrets.token_hex(KEY_CHARS // 2)
     now = int(time.time())
     with store.engine.execution_options(writer=True).begin() as conn:
@@ -89,10 +106,11 @@ def create_key(
                 scopes=",".join(clean),
                 owner_id=owner_id,
                 node=node,
+                site_id=site_id,
                 created_at=now,
             )
         ).inserted_primary_key[0]
-    return ApiKey(int(row_id), name, frozenset(clean), node, owner_id, now, None), key
+    return ApiKey(int(row_id), name, frozenset(clean), node, owner_id, now, None, site_id), key
 
 
 def _from_row(r) -> ApiKey:
@@ -104,6 +122,7 @@ def _from_row(r) -> ApiKey:
         r.owner_id,
         int(r.created_at),
         int(r.revoked_at) if r.revoked_at is not None else None,
+        r.site_id,
     )
 
 
@@ -119,17 +138,21 @@ def verify(store: Store, key: str | None) -> ApiKey | None:
     return _from_row(r)
 
 
-def list_keys(store: Store) -> list[ApiKey]:
+def list_keys(store: Store, *, site_id: str | None = None) -> list[ApiKey]:
+    """Every key, or only the sensor keys of one site."""
+    q = select(api_key).order_by(api_key.c.id)
+    if site_id is not None:
+        q = q.where(api_key.c.site_id == site_id)
     with store.engine.connect() as conn:
-        return [_from_row(r) for r in conn.execute(select(api_key).order_by(api_key.c.id))]
+        return [_from_row(r) for r in conn.execute(q)]
 
 
-def revoke(store: Store, key_id: int) -> bool:
-    """Revoke a key by id (kept for the record, never valid again); False if there is no such key."""
+def revoke(store: Store, key_id: int, *, site_id: str | None = None) -> bool:
+    """Revoke a key by id (kept for the record, never valid again); False if there is no such active key
+    (or, with ``site_id``, none of that site's)."""
+    where = [api_key.c.id == key_id, api_key.c.revoked_at.is_(None)]
+    if site_id is not None:
+        where.append(api_key.c.site_id == site_id)
     with store.engine.execution_options(writer=True).begin() as conn:
-        n = conn.execute(
-            update(api_key)
-            .where(api_key.c.id == key_id, api_key.c.revoked_at.is_(None))
-            .values(revoked_at=int(time.time()))
-        ).rowcount
+        n = conn.execute(update(api_key).where(*where).values(revoked_at=int(time.time()))).rowcount
     return bool(n)

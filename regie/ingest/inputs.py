@@ -8,6 +8,13 @@ to any other series (:meth:`InputService.remap`). Readings that cannot be placed
 create series in yet, an instant outside 1970–2100 or too far in the future — go to quarantine with the
 reason, never silently dropped.
 
+**A site's sensors.** An emoncms input belongs to a user (``input`` rows carry ``userid``); regie's
+counterpart is the site a sensor key is bound to (:mod:`regie.ingest.apikeys`). What such a key posts is
+mapped under the node ``<site>:<node>`` (:func:`site_node`; emoncms strips ``:`` from node names, so it cannot
+clash with a plain node) and becomes, on first sight, a series ``<site>-<node>-<input>`` *of that site*
+(``series.site_id``): two houses' emonPis both called ``emonpi`` stay apart, and each house's holder reads
+their own sensors (:func:`regie.governance.gate.personal_prms`).
+
 **One writer.** Every request and MQTT message hands its samples to :meth:`InputService.submit`; one
 thread takes whatever has queued up and writes it in a *single* transaction (series creation, points,
 rollups, quarantine, last values), then resolves each request's future. Home Assistant's recorder
@@ -44,7 +51,7 @@ from regie.ingest.importer import SeriesGuard
 from regie.model import IntervalConvention, Readings, Series, SeriesKind
 from regie.store import Store
 from regie.store import quarantine as quarantine_table
-from regie.store.schema import input_map, series, territory
+from regie.store.schema import input_map, series, site, territory
 from regie.store.store import Transaction
 from regie.store.timeseries import T_MAX, T_MIN
 
@@ -80,9 +87,32 @@ def guess_unit(name: str) -> tuple[str, float, float, SeriesKind]:
     return _DIMENSIONLESS
 
 
+SITE_SEP = ":"  # never in an emoncms node name (``clean_node``), so ``<site>:<node>`` is unambiguous
+
+
+def site_node(site_id: str, node: str) -> str:
+    """The node under which a site's sensor key posts ``node``."""
+    return f"{site_id}{SITE_SEP}{node}"
+
+
+def split_node(node: str) -> tuple[str | None, str]:
+    """(site, node as the device named it) of a mapped node; no site for a plain node."""
+    site_id, sep, bare = node.partition(SITE_SEP)
+    return (site_id, bare) if sep else (None, node)
+
+
+def for_site(samples: Samples, site_id: str | None) -> Samples:
+    """A sensor key's samples under its site's nodes (as is without a site)."""
+    if site_id is None:
+        return samples
+    return {(site_node(site_id, node), name): tv for (node, name), tv in samples.items()}
+
+
 def series_key_for(node: str, name: str) -> str:
-    """``emon-<node>-<name>`` reduced to the characters a series id may hold."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"emon-{node}-{name}").strip("_")
+    """``emon-<node>-<name>`` (``<site>-<node>-<name>`` for a site's sensor) reduced to the characters a
+    series id may hold."""
+    site_id, bare = split_node(node)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{site_id or 'emon'}-{bare}-{name}").strip("_")
     return slug[:120] or "emon"
 
 
@@ -242,7 +272,7 @@ class InputService:
                     key = f"{pair[0]}/{pair[1]}"
                     m = maps.get(pair)
                     if m is None:
-                        held += _hold(job, key, t, v, "no territory in this store to create the input's series in")
+                        held += _hold(job, key, t, v, _unplaced(pair[0]))
                         n_held += len(t)
                         continue
                     bad = (t < T_MIN) | (t >= T_MAX) | (t > now + self.max_future_s)
@@ -252,7 +282,7 @@ class InputService:
                         n_held += int(bad.sum())
                         t, v = t[~bad], v[~bad]
                     if job.guard is not None and len(t):
-                        job.guard.node(pair[0])
+                        job.guard.node(split_node(pair[0])[1])
                         target = tx.series(m.series_key)
                         if target is not None:
                             job.guard.check(target, int(t.min()), int(t.max()))
@@ -318,7 +348,13 @@ class InputService:
             if p in stored:
                 maps[p] = stored[p]
                 continue
-            territory_id = self._territory_of(tx.conn)
+            site_id = split_node(p[0])[0]
+            if site_id is not None:  # a site's sensor: its series goes in the site's territory
+                territory_id = tx.conn.execute(select(site.c.territory_id).where(site.c.id == site_id)).scalar()
+                if territory_id is None or len(p[0]) > input_map.c.node.type.length:
+                    continue
+            else:
+                territory_id = self._territory_of(tx.conn)
             if territory_id is None:
                 continue
             maps[p] = new_maps[p] = self._create(tx, p, territory_id, guards.get(p))
@@ -334,11 +370,13 @@ class InputService:
         while tx.series(key) is not None:
             i += 1
             key = f"{base}-{i}"
+        site_id, bare = split_node(node)
         # emoncms inputs are instantaneous samples, irregularly spaced: no fixed step
-        s = Series(key, kind, unit, None, IntervalConvention.INSTANT, resolution, name=f"{node}/{name}"[:200])
+        s = Series(key, kind, unit, None, IntervalConvention.INSTANT, resolution, name=f"{bare}/{name}"[:200],
+                   site_id=site_id)  # fmt: skip
         if guard is not None:
-            guard.node(node)
-            s = guard.new_series(s)  # a member's input goes on their site
+            guard.node(bare)
+            s = guard.new_series(s)  # a member's input goes on their site, a sensor key's on its site
         tx.add_series(territory_id, [s])
         row = tx.conn.execute(select(series.c.id).where(series.c.key == key)).scalar_one()
         map_id = tx.conn.execute(
@@ -376,6 +414,16 @@ class InputService:
         self._maps.pop((node, name), None)
 
 
+def _unplaced(node: str) -> str:
+    """Why a new input's readings could not get a series (they wait in quarantine)."""
+    site_id = split_node(node)[0]
+    if site_id is None:
+        return "no territory in this store to create the input's series in"
+    if len(node) > input_map.c.node.type.length:
+        return f"site and node name together are longer than {input_map.c.node.type.length} characters"
+    return f"site {site_id} is not declared (any more): declare it, then release these readings"
+
+
 def _hold(job: _Job, key: str, t: np.ndarray, v: np.ndarray, reason: str) -> list[quarantine_table.QuarantinedReading]:
     return [
         quarantine_table.QuarantinedReading(
@@ -389,8 +437,13 @@ def feeds(store: Store, ids: list[int] | None = None) -> dict[int, Any]:
     """The feeds (series fed by an input) by series row id: id, key, unit, node, name, last time and value."""
     q = (
         select(
-            series.c.id, series.c.key, series.c.unit, input_map.c.node, input_map.c.name,
-            input_map.c.last_time, input_map.c.last_value,
+            series.c.id,
+            series.c.key,
+            series.c.unit,
+            input_map.c.node,
+            input_map.c.name,
+            input_map.c.last_time,
+            input_map.c.last_value,
         )
         .join(input_map, input_map.c.series_id == series.c.id)
         .order_by(series.c.id)
@@ -399,6 +452,21 @@ def feeds(store: Store, ids: list[int] | None = None) -> dict[int, Any]:
         q = q.where(series.c.id.in_(ids))
     with store.engine.connect() as conn:
         return {r.id: r for r in conn.execute(q)}
+
+
+def site_inputs(store: Store, site_id: str) -> list[dict]:
+    """The inputs whose series are on a site (its sensors), with the node as the device names it."""
+    q = (
+        select(
+            input_map.c.node, input_map.c.name, input_map.c.last_time, input_map.c.last_value,
+            series.c.key.label("series"), series.c.unit,
+        )
+        .join(series, series.c.id == input_map.c.series_id)
+        .where(series.c.site_id == site_id)
+        .order_by(input_map.c.node, input_map.c.id)
+    )  # fmt: skip
+    with store.engine.connect() as conn:
+        return [{**r._asdict(), "device_node": split_node(r.node)[1]} for r in conn.execute(q)]
 
 
 def territory_zone(store: Store) -> ZoneInfo:

@@ -319,17 +319,23 @@ def localize(
 
 def infer_steps(t_end: np.ndarray, *, allowed: tuple[int, ...] = (300, 600, 900, 1800, 3600)) -> np.ndarray:
     """Per-point step [s] of an END-stamped load curve that does not say its step (portal CSV, old Data
-    Connect): the shorter of the gaps to its neighbours, when it is a step a Linky meter records at;
-    else the most common step of the file. A gap in the data makes one neighbour far, not both."""
+    Connect). A value stamped at its interval's end covers the time since the previous stamp, so that gap is
+    its step when the curve already ran at it (the gap before is the same) or goes on at it (the gap after is
+    the same): the last hourly value before half-hours is an hour. Otherwise the shorter of the gaps to its
+    neighbours, since a missing value makes one gap long, not both; a step a Linky meter does not record at
+    falls back to the most common step of the file."""
     n = len(t_end)
     if n == 0:
         return np.zeros(0, np.int64)
     if n == 1:
         return np.full(1, 1800, np.int64)
     d = np.diff(t_end)
-    prev = np.concatenate([[np.iinfo(np.int64).max], d])
-    nxt = np.concatenate([d, [np.iinfo(np.int64).max]])
-    step = np.minimum(prev, nxt)
+    far = np.iinfo(np.int64).max
+    prev = np.concatenate([[far], d])
+    nxt = np.concatenate([d, [far]])
+    before = np.concatenate([[far, far], d[:-1]])  # the gap ending at the previous stamp
+    steady = np.isin(prev, allowed) & ((prev == before) | (prev == nxt))
+    step = np.where(steady, prev, np.minimum(prev, nxt))
     valid = np.isin(step, allowed)
     if not valid.all():
         common = d[np.isin(d, allowed)]

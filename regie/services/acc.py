@@ -31,12 +31,13 @@ from regie.analytics.billing import (
     Bill,
     BillingConfig,
     LocalPrice,
+    Part,
     PriceRule,
     TariffSet,
     accise_category,
-    bill_consumer,
+    bill_consumer_over,
 )
-from regie.analytics.tariffs import load_parameters
+from regie.analytics.tariffs import load_parameters, periods
 from regie.model import (
     Inventory,
     Operation,
@@ -617,14 +618,21 @@ def bill_allocation(result: OperationAllocation, config: BillingConfig, *, tarif
                     allow_illustrative: bool = False) -> BillingRun:
     """Bills for the period of an allocation: each consumer over the days it counted in it.
 
-    A consumer who joined mid-period is billed from its entry day; the tariff files in force on the first
-    day are used and must cover the last (:func:`regie.analytics.billing.bill_consumer` checks), so bill a
-    period that straddles a tax change in two parts (monthly bills never do: rates change on the 1st).
+    A consumer who joined mid-period is billed from its entry day; a period across a change of the tariff
+    files is split at the date, each stretch billed with the figures in force over it (one bill, dated lines).
     ``categories`` maps a PRM to its excise category (from the subscribed power); households by default.
     """
     zone, op = result.curves.zone, result.curves.operation
     first, last = _day(result.start, zone), _day(result.end - 1, zone)
-    tariffs = tariffs or tariffs_for(config, first, last, allow_illustrative=allow_illustrative)
+    # A period across a change of tax or network figures is split at the date (issue 17): each stretch its
+    # AUTOCONS and the figures in force over all of it.
+    kinds = [k for k, on in (("vat", config.vat), ("accise", config.accise), ("turpe_acc", config.turpe != "none"))
+             if on]  # fmt: skip
+    stretches = []
+    for a, b in [(first, last)] if tariffs else periods(kinds, first, last):
+        part = result.window(_midnight(a, zone), _midnight(b + timedelta(days=1), zone)).participants()
+        stretches.append((a, b, {f.participant.prm: f.autocons_wh for f in part if f.participant.role == Role.CONSUMER},
+                          tariffs or tariffs_for(config, a, b, allow_illustrative=allow_illustrative)))
     flows = result.participants()
     bills: list[ConsumerBill] = []
     numbers = {(p.prm, p.role): i + 1 for group in (op.consumers, op.producers) for i, p in enumerate(group)}
@@ -633,7 +641,9 @@ def bill_allocation(result: OperationAllocation, config: BillingConfig, *, tarif
         a = max(first, p.entry)
         b = min(last, p.exit - timedelta(days=1)) if p.exit else last
         cat = (categories or {}).get(p.prm, "household")
-        bill = bill_consumer(p, f.autocons_wh, f.complement_wh, a, b, config, tariffs, cat)
+        parts = [Part(max(a, s0), min(b, s1), auto[p.prm], ts) for s0, s1, auto, ts in stretches
+                 if max(a, s0) <= min(b, s1)]  # fmt: skip
+        bill = bill_consumer_over(p, parts, f.complement_wh, config, cat)
         number = f"{op.id}-{first:%Y%m%d}-C{numbers[p.prm, p.role]:03d}"
         bills.append(ConsumerBill(p, number, bill, f.cons_wh, f.autocons_wh, f.complement_wh))
     energy = sum((line.amount_eur for b in bills for line in b.bill.lines[:1]), Decimal(0))

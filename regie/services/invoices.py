@@ -223,6 +223,8 @@ def invoice_pdf(cb: ConsumerBill, run: BillingRun, *, pmo_name: str, lang: Lang 
             bold=True)
     for line in bill.lines:
         label = _line_label(line.label, lang) + ("" if line.in_total else f" ({message('not_billed', lang)})")
+        if line.start is not None and line.end is not None:  # a bill split at a change of rate: the line's days
+            label += f" ({line.start:%d/%m}-{line.end:%d/%m})"
         rate = percent(float(line.vat_rate), lang) if line.vat_rate is not None else "—"
         pdf.row([label, kwh(line.quantity_kwh, lang), price(line.unit_price_eur, lang),
                  money(line.amount_eur, lang), rate], widths)

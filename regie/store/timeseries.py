@@ -9,6 +9,12 @@ Points live in compressed chunks (:mod:`regie.store.codec`), one row per (series
   raw points at read time, which reads as many points as a stored hourly rollup would (Home Assistant's
   recorder makes the same trade with its short-term statistics).
 
+A value lasts its series' step. A batch may say how long each of its values lasts (``steps``, seconds per
+value, as :class:`regie.ingest.sources.SourceReadings` does): values of another duration are put onto the
+series' own steps first (:func:`onto_steps`), so that every stored point covers one step and energy =
+mean × count × step holds everywhere, whatever mix of steps a source sent (docs/architecture.md, "Mixed
+steps").
+
 Writes are atomic per call (one transaction: a bad batch writes nothing) and idempotent (a reading is
 keyed by series and instant; the last value written wins, the same reading twice is stored once).
 Writers are serialised per series: ``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
@@ -29,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from regie.model.calendar import LEVELS, Level, nominal_seconds, period_starts
 from regie.model.readings import Readings
-from regie.model.series import Series
+from regie.model.series import Quantity, Series
 from regie.store import codec
 from regie.store.schema import chunk
 
@@ -39,6 +45,10 @@ DEFAULT_IRREGULAR_STEP = 10  # emoncms inputs arrive every ~10 s
 LEVEL_NUMBER: dict[str, int] = {"raw": 0, "hour": 1, "day": 2, "month": 3}
 MAX_ABS_QUANTUM = 2**52  # keeps differences inside int64 and values exact in float64
 T_MIN, T_MAX = 0, 4102444800  # 1970-01-01 .. 2100-01-01 UTC
+#: How a value that does not last its series' step goes onto the steps (:func:`onto_steps`), by quantity;
+#: any other quantity (temperature, voltage, a ratio) averages what covers each step ("mean").
+SPREAD = {Quantity.POWER: "power", Quantity.APPARENT_POWER: "power", Quantity.ENERGY: "energy"}
+MAX_STEPS_PER_VALUE = 4096  # a day of 30-second steps; more is a unit mistake, not a meter's interval
 
 
 class StoreError(ValueError):
@@ -54,6 +64,7 @@ class SeriesRef:
     step_seconds: int | None
     resolution: float
     zone: ZoneInfo
+    spread: str = "power"  # power, energy or mean: see onto_steps
 
     @property
     def raw_span(self) -> int:
@@ -96,7 +107,64 @@ class Rollup:
 
 
 def series_ref(row_id: int, s: Series, zone: ZoneInfo) -> SeriesRef:
-    return SeriesRef(row_id, s.id, s.step.seconds if s.step and not s.step.is_calendar else None, s.resolution, zone)
+    step = s.step.seconds if s.step and not s.step.is_calendar else None
+    return SeriesRef(row_id, s.id, step, s.resolution, zone, SPREAD.get(s.quantity, "mean"))
+
+
+def onto_steps(
+    t: np.ndarray, values: np.ndarray, durations: np.ndarray, step: int, spread: str, resolution: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values lasting ``durations`` [s] from ``t`` put onto a series' fixed ``step`` (cells ``k·step``, UTC).
+
+    A batch whose values all last one step is left as it is (no copy: the common case costs one comparison).
+    Otherwise values that last one step and start on a cell stay as they are, and each other value is cut
+    at the step boundaries and each step it touches receives its share by overlap:
+
+    - ``power`` (mean power, W): a step receives Σ value × overlap / step. A longer value is *split* into
+      steps holding its own mean, finer values are merged into their duration-weighted mean: both energy
+      (Σ mean × step) and mean are exact. A step that finer values cover only in part holds the energy they
+      measured spread over the step: nothing is invented for the part no value covers.
+    - ``energy`` (Wh per interval): a step receives Σ value × overlap / duration; totals are exact.
+    - ``mean`` (temperature, voltage...): a step holds the mean of what covers it, weighted by overlap.
+
+    Power and energy are rounded to ``resolution`` cumulatively (each value the difference of rounded running
+    totals), so that stored quanta add up to the source's total: 301 Wh over an hour becomes 150 + 151 Wh.
+    Returned in the batch's order (a value later in the batch still wins a step over an earlier one).
+    """
+    d = np.asarray(durations)
+    if d.shape != t.shape:
+        raise StoreError(f"{len(d)} durations for {len(t)} values")
+    other = d != step
+    if not other.any():
+        return t, values
+    other |= t % step != 0  # a batch that mixes durations goes wholly onto the grid: no two points overlap
+    idx = np.flatnonzero(other)
+    to, vo, do = t[idx], values[idx], d[idx].astype(np.int64)
+    if (do <= 0).any():
+        raise StoreError(f"a value's duration must be positive, got {int(do[do <= 0][0])} s at t={int(to[do <= 0][0])}")
+    first = to // step
+    n = (to + do - 1) // step - first + 1
+    if n.max() > MAX_STEPS_PER_VALUE:
+        k = int(np.argmax(n))
+        raise StoreError(
+            f"a value at t={int(to[k])} lasts {int(do[k])} s: over {MAX_STEPS_PER_VALUE} steps of {step} s"
+        )
+    src = np.repeat(np.arange(len(idx)), n)
+    cell = first[src] + np.arange(len(src)) - np.repeat(np.cumsum(n) - n, n)
+    overlap = np.minimum(to[src] + do[src], (cell + 1) * step) - np.maximum(to[src], cell * step)
+    share = vo[src] * overlap / do[src] if spread == "energy" else vo[src] * overlap
+    cells, inv = np.unique(cell, return_inverse=True)
+    total = np.bincount(inv, weights=share, minlength=len(cells))
+    if spread == "mean":
+        fitted = total / np.bincount(inv, weights=overlap, minlength=len(cells))
+    else:
+        quanta = (total if spread == "energy" else total / step) / resolution
+        fitted = np.diff(np.rint(np.cumsum(quanta)), prepend=0.0) * resolution
+    last = np.zeros(len(cells), np.int64)
+    np.maximum.at(last, inv, idx[src])
+    keep = np.flatnonzero(~other)
+    order = np.argsort(np.concatenate([keep, last]), kind="stable")
+    return np.concatenate([t[keep], cells * step])[order], np.concatenate([values[keep], fitted])[order]
 
 
 def _bucket(ref: SeriesRef, level: int, t: np.ndarray) -> np.ndarray:
@@ -173,12 +241,24 @@ class TimeSeriesStore:
         return written
 
     def _prepare(self, ref: SeriesRef, rs: list[Readings]) -> tuple[SeriesRef, np.ndarray, np.ndarray]:
-        t = np.concatenate([r.t for r in rs])
-        v = np.concatenate([r.values for r in rs])
-        if np.isinf(v).any():
-            raise StoreError(f"series {ref.key}: infinite value at t={int(t[np.isinf(v)][0])}")
-        present = ~np.isnan(v)
-        t, v = t[present], v[present]
+        ts, vs = [], []
+        for r in rs:
+            t, v = r.t, r.values
+            if np.isinf(v).any():
+                raise StoreError(f"series {ref.key}: infinite value at t={int(t[np.isinf(v)][0])}")
+            present = ~np.isnan(v)
+            durations = getattr(r, "steps", None)  # seconds each value lasts, when the batch says it
+            if not present.all():
+                t, v = t[present], v[present]
+                durations = None if durations is None else np.asarray(durations)[present]
+            if durations is not None and ref.step_seconds and len(t):
+                try:
+                    t, v = onto_steps(t, v, durations, ref.step_seconds, ref.spread, ref.resolution)
+                except StoreError as exc:
+                    raise StoreError(f"series {ref.key}: {exc}") from None
+            ts.append(t)
+            vs.append(v)
+        t, v = np.concatenate(ts), np.concatenate(vs)
         if len(t) and (t.min() < T_MIN or t.max() >= T_MAX):
             bad = int(t[(t < T_MIN) | (t >= T_MAX)][0])
             raise StoreError(f"series {ref.key}: timestamp {bad} is outside 1970–2100")

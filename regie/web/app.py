@@ -17,6 +17,7 @@ from regie.web import (
     auth,
     disclosure,
     emoncms,
+    footprint_pages,
     health,
     imports,
     ingest_pages,
@@ -58,6 +59,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(password_pages.router)
     app.include_router(inventory_pages.router)
+    app.include_router(footprint_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)
     unavailable.install(app)

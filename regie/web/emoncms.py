@@ -11,7 +11,9 @@ exactly ``ok``): ``ok`` as text/plain, ``{"success": true}`` for ``fulljson``, a
 answers. A bad key gets emoncms's ``index.php`` answer: HTTP 401, body ``Invalid API key``, a
 ``WWW-Authenticate: Bearer`` header, and PHP's default content type (emoncms sets none).
 
-Keys: ``Authorization: Bearer <key>``, or ``apikey`` / ``devicekey`` in the query or the form.
+Keys: ``Authorization: Bearer <key>``, or ``apikey`` / ``devicekey`` in the query or the form. A sensor key
+bound to a site (:mod:`regie.ingest.apikeys`) posts into that site: its inputs become the site's series on
+first sight (:mod:`regie.ingest.inputs`), and it may write nothing else (:mod:`regie.governance.writes`).
 
 A *feed* is a series fed by an emoncms input (one row of ``input_map``); its id is the ``series.id``
 integer, stable across re-mapping of the input. Series that no input feeds (Linky load curves) are not
@@ -76,7 +78,7 @@ from regie.ingest.emoncms_input import (
     parse_bulk,
     parse_post,
 )
-from regie.ingest.inputs import InputService, feeds, territory_zone
+from regie.ingest.inputs import InputService, feeds, for_site, split_node, territory_zone
 from regie.model.calendar import period_starts
 from regie.store import Store
 from regie.store.timeseries import DEFAULT_IRREGULAR_STEP
@@ -260,7 +262,7 @@ def _guard(request: Request, key: apikeys.ApiKey, action: str, frames: list[Fram
     if account is None:
         return _invalid_key()
     nodes = sorted({f.node for f in frames})
-    guard = writes.guard(request.app.state.store, writes.key_writer(account, key.id, key.node), action,
+    guard = writes.guard(request.app.state.store, writes.key_writer(account, key.id, key.node, key.site_id), action,
                          ",".join(nodes)[:200], live=True)  # fmt: skip
     try:
         for node in nodes:
@@ -280,7 +282,7 @@ async def _submit(request: Request, frames: list[Frame], guard: writes.WriteGuar
     """Hand the frames to the writer and wait for the commit; a reply if the guard or the store refused them
     (a series not the caller's, a value too large for the series' resolution...): nothing of the request is
     then written. The guard's decision is logged once the write is over."""
-    samples = group(frames)
+    samples = for_site(group(frames), guard.writer.site_id)  # a sensor key's inputs are its site's
     future = get_inputs(request).submit(samples, source="emoncms-http", origin=guard.action, guard=guard)
     try:
         result = await asyncio.wrap_future(future)
@@ -372,7 +374,7 @@ async def input_list(request: Request) -> Response:
         out.append(
             {
                 "id": r["id"],
-                "nodeid": r["node"],
+                "nodeid": split_node(r["node"])[1],  # a site's sensor: the node as its device named it
                 "name": r["name"],
                 "description": "",
                 "processList": f"1:{r['feed_id']}",  # "log to feed" (process 1) into its series
@@ -404,7 +406,7 @@ async def feed_list(request: Request) -> Response:
                 "id": r.id,
                 "userid": 1,
                 "name": r.name,
-                "tag": r.node,
+                "tag": split_node(r.node)[1],
                 "public": 0,
                 "size": 0,
                 "engine": 0,

@@ -27,6 +27,7 @@ from prometheus_client.exposition import choose_encoder
 from sqlalchemy.exc import SQLAlchemyError
 
 from regie.config import is_loopback
+from regie.operations.footprint import CpuMeter, request_kind
 from regie.store import probes
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(StoreCollector(app))
+        self.meter = CpuMeter()  # CPU per page and per point ingested (regie footprint, /admin/footprint)
+        self.registry.register(FootprintCollector(self.meter))
         # process_cpu_seconds_total, process_resident_memory_bytes...: what the régie costs the machine
         ProcessCollector(registry=self.registry)
 
@@ -174,6 +177,40 @@ class StoreCollector:
             gate.add_metric(["refused"], all_n - allowed_n)
             yield gate
         yield from _backup_metrics(self.app)
+
+
+class FootprintCollector:
+    """The CPU meter's figures: what pages and ingest cost this process (docs/footprint.md)."""
+
+    def __init__(self, meter: CpuMeter) -> None:
+        self.meter = meter
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        f = self.meter.snapshot()
+        cpu = CounterMetricFamily(
+            "regie_request_cpu_seconds", "Process CPU time charged to requests in flight, by kind", labels=["kind"]
+        )
+        served = CounterMetricFamily(
+            "regie_requests_measured", "Requests the CPU meter saw end, by kind", labels=["kind"]
+        )
+        for kind, seconds, n in (
+            ("page", f.page_cpu_s, f.pages), ("ingest", f.ingest_cpu_s, f.ingest_requests),
+        ):  # fmt: skip
+            cpu.add_metric([kind], seconds)
+            served.add_metric([kind], n)
+        yield cpu
+        yield served
+        yield CounterMetricFamily(
+            "regie_ingest_http_points", "Points the emoncms HTTP routes committed", value=f.ingest_points
+        )
+        yield CounterMetricFamily(
+            "regie_writer_cpu_seconds", "CPU time of the ingest writer thread", value=f.writer_cpu_s
+        )
+        yield CounterMetricFamily("regie_writer_points", "Points handed to the ingest writer", value=f.writer_points)
+        yield GaugeMetricFamily("regie_meter_seconds", "Wall time the CPU meter has measured over", value=f.seconds)
 
 
 def _backup_metrics(app: FastAPI):
@@ -214,11 +251,14 @@ def observe_inputs(app: FastAPI) -> None:
                 result = f.result()
                 m.points.labels(source).inc(result.points)
                 m.quarantined.labels(source).inc(result.quarantined)
+                if source == "emoncms-http":
+                    m.meter.ingested(result.points)
 
         future.add_done_callback(done)
         return future
 
     inputs.submit = counted
+    m.meter.watch_writer(inputs)
     inputs._regie_metrics = m
 
 
@@ -235,9 +275,12 @@ class LatencyMiddleware:
             return
         observe_inputs(self.web)
         start = time.perf_counter()
+        meter = self.web.state.metrics.meter
+        token = meter.begin(request_kind(scope["method"], scope["path"]))
         try:
             await self.app(scope, receive, send)
         finally:
+            meter.end(token)
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             self.web.state.metrics.latency.labels(scope["method"], template).observe(time.perf_counter() - start)

@@ -91,7 +91,7 @@ def import_upload(
         if not isinstance(v, str):
             raise _fail(400, IngestError(f"option {k[:40]!r} must be a string", field="options"))
     name = file.filename or "upload"
-    guard = writes.guard(store, writes.key_writer(caller.account, key.id, key.node), f"import/{fmt}", name)
+    guard = writes.guard(store, writes.key_writer(caller.account, key.id, key.node, key.site_id), f"import/{fmt}", name)
     try:
         report = Importer(store, guard=guard, limits=app_limits(request)).import_stream(fmt, file.file, name, **opts)
     except writes.WriteDenied as exc:

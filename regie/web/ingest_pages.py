@@ -1,4 +1,5 @@
-"""Ingest pages: upload files (``/import``), the quarantine (``/quarantine``), emoncms inputs (``/inputs``).
+"""Ingest pages: upload files (``/import``), the quarantine (``/quarantine``), emoncms inputs (``/inputs``),
+and a site's sensors (``/admin/sites/{site}/sensors``: its emonPi keys and the inputs they posted).
 
 Who: the upload is for the régie's admin and the operators of the régie (an organisation of kind ``regie``:
 the body that meters the territory); the quarantine and the inputs are the admin's. The public is sent to
@@ -17,8 +18,9 @@ session's CSRF token.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,18 +32,32 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from regie.governance import writes
-from regie.governance.accounts import Account, Role
-from regie.ingest import IngestError, adapters
-from regie.ingest.admin import AdminError, discard, quarantine_lines, release, remap_input, resolve_ref
+from regie.governance.accounts import Account, Role, get_account
+from regie.governance.key_owner import owner_ref
+from regie.ingest import IngestError, adapters, apikeys
+from regie.ingest.admin import (
+    AdminError,
+    Declaration,
+    ReleasePending,
+    declaration_defaults,
+    declare_prm,
+    discard,
+    quarantine_lines,
+    release,
+    remap_input,
+    resolve_ref,
+)
 from regie.ingest.importer import Importer
-from regie.ingest.inputs import InputService
+from regie.ingest.inputs import InputService, site_inputs
 from regie.ingest.limits import Limits, mib
+from regie.inventory.format import SEGMENTS
 from regie.store import Store
 from regie.web import auth, i18n
 from regie.web.account_pages import PageCaller, render
 from regie.web.auth import Caller
 from regie.web.imports import app_limits
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 N_ = i18n.N_
 
@@ -65,6 +81,8 @@ DONE_MESSAGES: dict[str, str] = {
     "released": N_("The readings are released to their series and left the quarantine."),
     "discarded": N_("The readings are discarded."),
     "remapped": N_("The input is re-mapped: its next readings go to the new series."),
+    "revoked": N_("The key is revoked: it no longer works."),
+    "declared": N_("The delivery point is declared and its readings are released to its series."),
 }
 
 
@@ -247,6 +265,88 @@ async def _admin_form(request: Request, caller: Caller) -> dict[str, str]:
     return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
 
 
+def _said(request: Request, exc: AdminError) -> str:
+    """An admin error in the visitor's language when it was written for the catalogues, else as it is."""
+    if exc.template is None:
+        return str(exc)
+    return i18n.translations(i18n.negotiate_locale(request)).gettext(exc.template) % exc.params
+
+
+def _declare_page(
+    request: Request, caller: Caller, ref: str, form: dict[str, str] | None = None, error: str | None = None,
+    status_code: int = 200,
+) -> Response:  # fmt: skip
+    store = _store(request)
+    source, key = resolve_ref(store, ref)
+    defaults = declaration_defaults(store, source, key)
+    inv = store.load_inventory()
+    values = {"site_id": "", "site_name": "", "segment": defaults["segment"], "usage": "residential",
+              "subscribed_kva": "", "holder": "", "holder_name": "",
+              "since": defaults["since"].isoformat() if defaults["since"] else "", **(form or {})}  # fmt: skip
+    context = {
+        **_base(request, caller, "import"),
+        "q": defaults,
+        "values": values,
+        "sites": sorted((x.id, x.name) for x in inv.sites if x.until is None),
+        "holders": sorted([p.id for p in inv.persons] + [o.id for o in inv.organisations]),
+        "segments": SEGMENTS,
+        "error": error,
+    }
+    return render(request, "quarantine_declare.html", context, status_code=status_code)
+
+
+@router.get("/quarantine/declare", name="quarantine_declare_form", response_class=HTMLResponse)
+def quarantine_declare_form(request: Request, caller: PageCaller, ref: str = "") -> Response:
+    """ "Declare this PRM": a form pre-filled from the quarantined readings (masked PRM, segment, first day)."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    try:
+        return _declare_page(request, caller, ref)
+    except AdminError as exc:
+        return _quarantine_page(request, caller, _said(request, exc), status_code=404)
+
+
+@router.post("/quarantine/declare", name="quarantine_declare")
+async def quarantine_declare(request: Request, caller: PageCaller) -> Response:
+    """Declare the PRM (its site, its holder) through the inventory, then release its readings; a refusal
+    shows the form again with why, and changes nothing."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    form = await _admin_form(request, caller)
+    store = _store(request)
+    ref = form.get("ref", "")
+    try:
+        source, key = resolve_ref(store, ref)
+    except AdminError as exc:
+        return _quarantine_page(request, caller, str(exc), status_code=404)
+    try:
+        since = date.fromisoformat(form["since"]) if form.get("since") else None
+    except ValueError:
+        gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+        error = gettext(N_("The first day held must be a date (YYYY-MM-DD), not %(value)s.")) % {
+            "value": repr(form["since"][:40])
+        }
+        return _declare_page(request, caller, ref, form, error, status_code=400)
+    declaration = Declaration(
+        site_id=form.get("site_id", ""), site_name=form.get("site_name") or None,
+        segment=form.get("segment", ""), usage=form.get("usage", ""),
+        subscribed_kva=form.get("subscribed_kva") or None, holder=form.get("holder") or None,
+        holder_name=form.get("holder_name") or None, since=since,
+    )  # fmt: skip
+    guard = writes.guard(store, writes.Writer(caller.account, caller.via), "quarantine/release", key)
+    try:
+        await run_in_threadpool(
+            lambda: writes.run(guard, lambda: declare_prm(store, caller.account, source, key, declaration, guard=guard))
+        )
+    except writes.WriteDenied as exc:
+        return _declare_page(request, caller, ref, form, exc.reason, status_code=403)
+    except ReleasePending as exc:  # declared: the form no longer applies, the quarantine shows the readings left
+        return _quarantine_page(request, caller, _said(request, exc), status_code=409)
+    except AdminError as exc:
+        return _declare_page(request, caller, ref, form, _said(request, exc), status_code=400)
+    return RedirectResponse("/quarantine?done=declared", status_code=303)
+
+
 @router.post("/quarantine/{action}", name="quarantine_action")
 async def quarantine_action(request: Request, caller: PageCaller, action: str) -> Response:
     """Release a key's readings to their series (once declared), or discard them (logged)."""
@@ -324,3 +424,98 @@ async def inputs_remap(request: Request, caller: PageCaller) -> Response:
     except AdminError as exc:
         return _inputs_page(request, caller, str(exc), status_code=409)
     return RedirectResponse("/inputs?done=remapped", status_code=303)
+
+
+# ---------------------------------------------------------------- a site's sensors (admin)
+
+
+def _site_context(request: Request, caller: Caller, site_id: str) -> dict[str, Any] | None:
+    """What the sensors part of a site's page shows; None when there is no such site."""
+    store = _store(request)
+    try:
+        inv = store.load_inventory()
+    except LookupError:
+        return None
+    place = next((x for x in inv.sites if x.id == site_id), None)
+    if place is None:
+        return None
+    zone = inv.territory.zone
+    prms = {d.prm for d in inv.delivery_points if d.site_id == site_id}
+    holders = sorted({m.holder_id for m in inv.memberships if m.prm in prms and m.active_on(date.today())})
+    keys = apikeys.list_keys(store, site_id=site_id)
+    rows = site_inputs(store, site_id)
+    for r in rows:
+        r["last_text"] = _when(r["last_time"], request, zone)
+    return {
+        **_base(request, caller, "import"),
+        "site": place,
+        "holders": holders,
+        "keys": [
+            {
+                "key": k,
+                "created_text": _when(k.created_at, request, zone),
+                "revoked_text": _when(k.revoked_at, request, zone),
+            }
+            for k in keys
+        ],
+        "inputs": rows,
+        "base_url": str(request.base_url).rstrip("/"),
+    }
+
+
+def _sensors_page(request: Request, caller: Caller, site_id: str, *, status_code: int = 200, **extra: Any) -> Response:
+    context = _site_context(request, caller, site_id)
+    if context is None:
+        raise HTTPException(404, f"no site {site_id!r}")
+    return render(request, "site_sensors.html", {**context, **extra}, status_code=status_code)
+
+
+@router.get("/admin/sites/{site_id}/sensors", name="site_sensors", response_class=HTMLResponse)
+def site_sensors(request: Request, caller: PageCaller, site_id: str) -> Response:
+    """A site's sensors: its keys (never their secrets), the inputs they posted, a form for a new key."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    return _sensors_page(request, caller, site_id)
+
+
+@router.post("/admin/sites/{site_id}/sensors/keys", name="site_sensor_key_add")
+async def site_sensor_key_add(request: Request, caller: PageCaller, site_id: str) -> Response:
+    """Create a sensor key bound to the site; its clear text is shown on this answer only."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    form = await _admin_form(request, caller)
+    store = _store(request)
+    if _site_context(request, caller, site_id) is None:
+        raise HTTPException(404, f"no site {site_id!r}")
+    name, node, owner = form.get("name", ""), form.get("node") or None, form.get("owner") or None
+    gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+    acct = get_account(store, owner) if owner else None
+    problem = None
+    if not name:
+        problem = gettext(N_("A key needs a name saying what it is for, e.g. 'emonpi garage'."))
+    elif owner and acct is None:
+        problem = gettext(N_("No account %(name)s: create it first, or leave the field empty.")) % {"name": repr(owner)}
+    if problem is not None:
+        return _sensors_page(request, caller, site_id, status_code=400, error=problem, form=form)
+    try:
+        key, secret = apikeys.create_key(store, name, ["ingest"], node=node, site_id=site_id,
+                                         owner_id=owner_ref(acct) if acct else None)  # fmt: skip
+    except ValueError as exc:
+        return _sensors_page(request, caller, site_id, status_code=400, error=str(exc), form=form)
+    log.info("%s created sensor key #%d for site %s", caller.account.username, key.id, site_id)
+    return _sensors_page(request, caller, site_id, status_code=201, created=key, secret=secret)
+
+
+@router.post("/admin/sites/{site_id}/sensors/revoke", name="site_sensor_key_revoke")
+async def site_sensor_key_revoke(request: Request, caller: PageCaller, site_id: str) -> Response:
+    """Revoke one of the site's keys at once (kept in the list, never valid again)."""
+    if caller.role is not Role.ADMIN:
+        return _refused(request, "for the régie's administrators only")
+    form = await _admin_form(request, caller)
+    key_id = form.get("key_id", "")
+    if not key_id.isdigit() or not apikeys.revoke(_store(request), int(key_id), site_id=site_id):
+        gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+        error = gettext(N_("No active key #%(id)s on this site.")) % {"id": key_id[:12]}
+        return _sensors_page(request, caller, site_id, status_code=409, error=error)
+    log.info("%s revoked sensor key #%s of site %s", caller.account.username, key_id, site_id)
+    return RedirectResponse(f"/admin/sites/{site_id}/sensors?done=revoked", status_code=303)

@@ -131,9 +131,10 @@ def test_energy_and_kw_are_converted_once(store):
     """kW with a decimal comma → W; Wh per half hour (EA) onto a new load-curve series → average W."""
     Importer(store).import_path("enedis-r63", DATA / "enedis_r63_step_change.csv")
     t, v = day(store, "cons-a", "2024-01-15")
-    assert len(t) == 72 + 24  # 10-min values until noon, then 30-min values
-    assert v[0] == 600 and v[71] == 671 and v[72] == 1500
-    assert t[72] - t[71] == 600 and t[73] - t[72] == 1800
+    # 10-min values until noon, then 30-min values, on a 30-minute series: each half-hour holds the mean of
+    # its three 10-minute values (energy kept: issue 17), never three half-hours' worth of points
+    assert len(t) == 24 + 24 and np.all(np.diff(t) == 1800)
+    assert v[0] == 601 and v[23] == 670 and v[24] == 1500
     prod = prm_series_id(PRM_B, SeriesKind.CONSUMPTION, daily=False)
     t, v = day(store, prod, "2024-01-16")
     assert v.tolist() == [2 * (100 + i) for i in range(48)]  # Wh over 30 min × 2 = average W

@@ -149,3 +149,25 @@ def test_the_ods_file_is_an_opendocument_package(tmp_path) -> None:
     names = [t.get(f"{{{ns['table']}}}name") for t in root.iterfind(".//table:table", ns)]
     assert names == [s.name for s in SHEETS]
     assert read_book(path)["persons"][0]["name"] == 'Montse <Pons> & "Cie"'
+
+
+def test_the_getting_started_village_imports_then_round_trips(tmp_path) -> None:
+    """docs/examples/village (the guide's workbook, CSV sheets) is a valid inventory of the format."""
+    from pathlib import Path
+
+    from _inventory_example import new_territory
+
+    from regie.store import open_store
+
+    village = read_book(Path(__file__).parents[2] / "docs" / "examples" / "village")
+    tid = village["about"][0]["territory"]
+    store = open_store(f"sqlite:///{tmp_path / 'village.sqlite'}")
+    try:
+        new_territory(store, tid)
+        changes = apply_book(store, CLI_ADMIN, tid, village, remove=True)
+        assert changes.counts()["delivery_points"]["added"] == len(village["delivery_points"]) > 20
+        assert changes.counts()["acc_participants"]["added"] == len(village["acc_participants"])
+        again = read_book(write_book(tmp_path / "village.ods", book_of(store, tid)))
+        assert apply_book(store, CLI_ADMIN, tid, again).empty
+    finally:
+        store.close()

@@ -1,0 +1,102 @@
+"""/admin/footprint in a real headless Chromium: the admin reaches it from /admin and reads the store's figures
+beside emoncms's, in French and in English; a member is refused."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from servers import AppServer
+
+from regie.config import Settings
+from regie.governance.accounts import create_account
+from regie.model import Inventory, Person, Readings, Series, SeriesKind, Step, Territory
+from regie.operations.footprint import measure_store
+from regie.store import open_store
+from regie.web.app import create_app
+
+pytestmark = pytest.mark.browser
+# tests/web/browsing.py, the loopback-only browser contexts every page test uses (tests/web is not on the path
+# when only tests/operations runs).
+_spec = importlib.util.spec_from_file_location("browsing", Path(__file__).parents[1] / "web" / "browsing.py")
+browsing = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(browsing)
+loopback_page = browsing.loopback_page
+PASSWORD = "a long enough password"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def chromium_browser(chromium_path: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppServer, object]]:
+    folder = tmp_path_factory.mktemp("footprint-page")
+    store = open_store(f"sqlite:///{folder / 'regie.sqlite'}")
+    series = Series("s", SeriesKind.SENSOR, "W", name="s", step=Step.parse("PT30M"))
+    store.save_inventory(Inventory(Territory("t", "T"), series=[series], persons=[Person("alice", "Alice")]))
+    t = int(time.time()) - 5 * 86400 + 1800 * np.arange(5 * 48, dtype=np.int64)
+    store.write([Readings("s", t, np.full(len(t), 150.0))])
+    create_account(store, "admin", PASSWORD, "admin")
+    create_account(store, "alice", PASSWORD, "member", holder_id="alice")
+    with AppServer(create_app(store, Settings.defaults(data_dir=folder))) as server:
+        yield server, store
+    store.close()
+
+
+def _login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_test_id("username").fill(username)
+    page.get_by_test_id("password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_load_state()
+
+
+def test_the_admin_reads_the_footprint_from_the_admin_page(chromium_browser, served) -> None:
+    server, store = served
+    with loopback_page(chromium_browser, server.url, locale="fr-FR") as page:
+        _login(page, server.url, "admin")
+        page.goto(f"{server.url}/admin")
+        page.get_by_test_id("footprint-link").get_by_role("link").click()
+        page.get_by_test_id("footprint").wait_for()
+        assert page.locator("h1").inner_text() == "Empreinte des données"
+        figures = measure_store(store)
+        shown = page.get_by_test_id("regie-bytes-per-point").inner_text()
+        assert float(shown.replace("\u202f", "").replace("\xa0", "").replace(",", ".")) == pytest.approx(
+            figures.bytes / figures.points, abs=0.01
+        )
+        assert page.get_by_test_id("emoncms-bytes-per-point").inner_text() == "4,07"  # (240 × 4 + 16) / 240
+        assert "240 points dans 1 séries" in page.get_by_test_id("footprint-points").inner_text()
+        # this server has served pages since it started: its own CPU per page is measured
+        assert page.get_by_test_id("cpu-per-page").inner_text() != "pas encore mesuré"
+        assert "RTE, Bilan électrique 2023" in page.get_by_test_id("footprint-factors").inner_text()
+    with loopback_page(chromium_browser, server.url, locale="en-GB") as page:
+        _login(page, server.url, "admin")
+        page.goto(f"{server.url}/admin/footprint?lang=en")
+        assert page.locator("h1").inner_text() == "Data footprint"
+        assert page.get_by_test_id("emoncms-bytes-per-point").inner_text() == "4.07"
+        assert "Emissions per year [gCO2e]" in page.get_by_test_id("row-co2").inner_text()
+
+
+def test_a_member_is_refused(chromium_browser, served) -> None:
+    server, _ = served
+    with loopback_page(chromium_browser, server.url, locale="en-GB") as page:
+        _login(page, server.url, "alice")
+        reply = page.goto(f"{server.url}/admin/footprint?lang=en")
+        assert reply.status == 403
+        assert page.get_by_test_id("refused").is_visible()
+        assert page.get_by_test_id("footprint").count() == 0
+    with loopback_page(chromium_browser, server.url) as page:  # the public is sent to the login form
+        page.goto(f"{server.url}/admin/footprint")
+        assert "/login" in page.url
