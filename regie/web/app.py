@@ -22,6 +22,7 @@ from regie.web import (
     health,
     imports,
     ingest_pages,
+    inventory_pages,
     live,
     pages,
     password_pages,
@@ -64,9 +65,11 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(password_pages.router)
     app.include_router(people_pages.router)
     app.include_router(setup_pages.router)
+    app.include_router(inventory_pages.router)
     app.include_router(footprint_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
+    app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)
     unavailable.install(app)
     health.install(app)  # /healthz, /readyz, /metrics and request timing
     # Outermost last: a body's size is checked before anything reads it; personal answers are never cached.

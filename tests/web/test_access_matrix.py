@@ -205,6 +205,51 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     # ---------------------------------------------------------------- the admin's page
     ("GET", "/admin"): Case("/admin", expect(403, public=LOGIN, machines=LOGIN, admin=200)),
+    # ---------------------------------------------------------------- inventory pages (inventory_pages): the admin
+    # Edits answer 400 to the admin here: regie.inventory checks the whole territory on every edit, and the
+    # matrix's ACC operation has a producer participant that is no producer's delivery point.
+    ("GET", "/admin/inventory"): Case("/admin/inventory", ADMIN_PAGE),
+    ("GET", "/admin/inventory/template.{fmt}"): Case("/admin/inventory/template.xlsx", ADMIN_PAGE),
+    ("GET", "/admin/inventory/export.{fmt}"): Case("/admin/inventory/export.ods", ADMIN_PAGE),
+    ("POST", "/admin/inventory/import"): Case(
+        "/admin/inventory/import",
+        expect(403, public=LOGIN, machines=LOGIN, admin=400),
+        form=lambda r: {},
+        files={"workbook": ("w.xlsx", b"not a workbook", "application/octet-stream")},
+    ),
+    ("POST", "/admin/inventory/import/apply"): Case(
+        "/admin/inventory/import/apply",
+        expect(403, public=LOGIN, machines=LOGIN, admin=409),
+        form=lambda r: {"token": "none"},
+    ),
+    ("GET", "/admin/inventory/{sheet}"): Case("/admin/inventory/sites", ADMIN_PAGE),
+    ("GET", "/admin/inventory/{sheet}/new"): Case("/admin/inventory/persons/new", ADMIN_PAGE),
+    ("POST", "/admin/inventory/{sheet}/new"): Case(
+        "/admin/inventory/sites/new",
+        expect(403, public=LOGIN, machines=LOGIN, admin=400),
+        form=lambda r: {"id": "shed", "name": "Shed"},
+    ),
+    ("GET", "/admin/inventory/{sheet}/item/{key:path}"): Case("/admin/inventory/sites/item/house-a", ADMIN_PAGE),
+    ("POST", "/admin/inventory/{sheet}/item/{key:path}"): Case(
+        "/admin/inventory/sites/item/house-a",
+        expect(403, public=LOGIN, machines=LOGIN, admin=400),
+        form=lambda r: {"id": "house-a", "name": "Maison A"},
+    ),
+    ("POST", "/admin/inventory/{sheet}/end/{key:path}"): Case(
+        f"/admin/inventory/delivery_points/end/{PRM_B}",
+        expect(403, public=LOGIN, machines=LOGIN, admin=400),
+        form=lambda r: {"on": "2025-06-01"},
+    ),
+    ("POST", "/admin/inventory/transformers/feed/{key:path}"): Case(
+        "/admin/inventory/transformers/feed/none",
+        expect(403, public=LOGIN, machines=LOGIN, admin=404),
+        form=lambda r: {"prm": PRM_A},
+    ),
+    ("POST", "/admin/inventory/memberships/move/{key:path}"): Case(
+        f"/admin/inventory/memberships/move/alice/{PRM_A}/2024-01-01",
+        expect(403, public=LOGIN, machines=LOGIN, admin=400),
+        form=lambda r: {"on": "2025-02-01", "prm": "9" * 14},
+    ),
     # ---------------------------------------------------------------- ingest pages (ingest_pages)
     # Upload: the admin and operators of a régie (the world's operators run other bodies: refused, like members).
     ("GET", "/import"): Case("/import", ADMIN_PAGE),
