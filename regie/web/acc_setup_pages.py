@@ -312,7 +312,12 @@ async def acc_add_participant(request: Request, caller: AccCaller, operation_id:
         if not values.get("entry", "").strip():
             raise acc_setup.SetupError("give the participant's entry day")
         store = _store(request)
-        added = acc_setup.add_participant(store, caller.account, stored.operation.id, candidate_values(values),
+        values_in = candidate_values(values)
+        op, _ = acc_setup.with_candidate(store, stored, values_in)
+        refusals, _ = check_sentences(acc_setup.perimeter_check(op), _gettext(request))
+        if refusals:  # said in the visitor's language; add_participant refuses the same on its own
+            raise acc_setup.SetupError(" ".join(refusals))
+        added = acc_setup.add_participant(store, caller.account, stored.operation.id, values_in,
                                           share=_float(values.get("share")), email=values.get("email"))  # fmt: skip
         if added.invitation is None and added.invitation_note is None:
             return "added"

@@ -79,5 +79,11 @@ def test_the_live_check_says_the_figures_and_their_source(world: AccWorld) -> No
         assert bad["ok"] is False and "14 digits" in bad["error"]
         new = client.get("/acc/check", params={"zone": "zni"}).json()
         assert new["power_limit_mw"] == 0.5
+        # the save is refused with the same check, said in the visitor's language, and nothing is stored
+        form = {"csrf_token": _csrf(client, f"{OP}/setup"), "prm": PRM_EVE, "entry": "2025-07-01",
+                "latitude": "42.67", "longitude": "2.48"}  # fmt: skip
+        r = client.post(f"{OP}/setup/participants", data=form)
+        assert r.status_code == 400 and "plus que les 2 km permis" in r.text
+        assert PRM_EVE not in {p.prm for p in load_operation(world.store, OPERATION_ID).operation.participants}
         client.cookies.set("regie_session", world.sessions["mairie-op"])  # runs the commune, not the PMO
         assert client.get("/acc/check", params={"operation": OPERATION_ID}).status_code == 403
