@@ -110,3 +110,22 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     _hypothesis_settings.load_profile("ci")
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free loopback port; its :class:`smtp_box.Mailbox` keeps every mail."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+    from smtp_box import Mailbox, free_port
+
+    box = Mailbox(free_port())
+
+    class Keep(Message):
+        def handle_message(self, message) -> None:
+            box.keep(message)
+
+    controller = Controller(Keep(), hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()

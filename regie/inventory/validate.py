@@ -173,7 +173,7 @@ def _about(wanted: Book, territory, ck: _Checker, territory_id: str) -> bool:
     if row.get("timezone") and row["timezone"] != territory.timezone:
         ck.add("about", n, "timezone", N_("the time zone is set when the territory is created (%(zone)s); it "
                "cannot change once readings are kept in it"), zone=territory.timezone)
-    if (row.get("step") or None) != (territory.step or None):
+    if row.get("step") and row["step"] != (territory.step or "PT30M"):  # blank: as the territory; None is PT30M
         ck.add("about", n, "step", N_("the metering step is set when the territory is created (%(step)s); it "
                "cannot be changed from a workbook"), step=territory.step or "PT30M")
     return True

@@ -1,12 +1,12 @@
-"""Fixtures of the people tests: the small régie of :mod:`people_world`, on SQLite and PostgreSQL, and a real
-SMTP server (aiosmtpd) on a free loopback port that keeps what it receives."""
+"""Fixtures of the people tests: the small régie of :mod:`people_world`, on SQLite and PostgreSQL, (the SMTP
+server on loopback is the ``smtp`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from people_world import Mailbox, World, build_world, free_port
+from people_world import World, build_world
 
 from regie.store import Store, open_store
 
@@ -21,23 +21,6 @@ def store(store_url: str) -> Iterator[Store]:
 @pytest.fixture
 def world(store: Store) -> World:
     return build_world(store)
-
-
-@pytest.fixture
-def smtp() -> Iterator[Mailbox]:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    box = Mailbox(free_port())
-
-    class Keep(Message):
-        def handle_message(self, message) -> None:
-            box.keep(message)
-
-    controller = Controller(Keep(), hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
 
 
 @pytest.fixture(scope="module")
