@@ -30,7 +30,7 @@ def test_the_guide_has_commands_for_every_step() -> None:
     lines = shell_lines()
     for needed in ("regie territory create", "regie inventory import", "regie import enedis-r63",
                    "regie user invite", "regie consent grant", "regie data read", "regie acc participant add",
-                   "regie serve"):  # fmt: skip
+                   "regie allocate", "regie serve"):  # fmt: skip
         assert any(line.startswith(needed) or f"| {needed}" in line for line in lines), needed
 
 
