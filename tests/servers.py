@@ -37,3 +37,22 @@ class AppServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
+
+
+def read_until(proc: Any, pattern: Any, seconds: float, seen: list[str]) -> Any:
+    """The first line a subprocess (``regie serve``, text mode, stdout piped) prints that matches ``pattern``;
+    every line read is kept in ``seen``, and the assertion shows them when the process stops or stays quiet."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("the command stopped:\n" + "".join(seen) + proc.stdout.read())
+        if sel.select(timeout=0.2):
+            line = proc.stdout.readline()
+            seen.append(line)
+            if found := pattern.search(line):
+                return found
+    raise AssertionError(f"nothing matching {pattern.pattern!r} within {seconds} s:\n" + "".join(seen))

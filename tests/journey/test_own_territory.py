@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browsing import LoopbackOnly
+from servers import read_until
 from smtp_box import Mailbox, free_port, link_in
 
 from regie.governance import audit, consent
@@ -46,20 +46,6 @@ class Served:
     env: dict[str, str]
 
 
-def _line(proc: subprocess.Popen, pattern: re.Pattern[str], seconds: float) -> re.Match[str]:
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    seen, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "regie serve stopped:\n" + "".join(seen)
-        if sel.select(timeout=0.2):
-            line = proc.stdout.readline()
-            seen.append(line)
-            if found := pattern.search(line):
-                return found
-    raise AssertionError("regie serve printed no setup token:\n" + "".join(seen))
-
-
 @pytest.fixture
 def served(tmp_path: Path, smtp: Mailbox) -> Iterator[Served]:
     """`regie init` then `regie serve` on an empty data folder, mailing through the loopback SMTP server."""
@@ -73,7 +59,7 @@ def served(tmp_path: Path, smtp: Mailbox) -> Iterator[Served]:
     proc = subprocess.Popen([sys.executable, "-m", "regie.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
-        token = _line(proc, re.compile(r"setup token: (\S+)"), 90).group(1)
+        token = read_until(proc, re.compile(r"setup token: (\S+)"), 90, []).group(1)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while httpx.get(f"{url}/healthz", timeout=5).status_code != 200:

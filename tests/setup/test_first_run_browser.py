@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browsing import loopback_page
-from servers import AppServer
+from servers import AppServer, read_until
 from two_territories import build
 
 from regie.governance import accounts, audit, territories
@@ -46,21 +45,6 @@ class Served:
     output: list[str]
 
 
-def _read_until(proc: subprocess.Popen, pattern: re.Pattern[str], seconds: float, seen: list[str]) -> re.Match[str]:
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("regie serve stopped:\n" + "".join(seen) + proc.stdout.read())
-        if sel.select(timeout=0.2):
-            line = proc.stdout.readline()
-            seen.append(line)
-            if found := pattern.search(line):
-                return found
-    raise AssertionError("regie serve printed no setup token:\n" + "".join(seen))
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     """`regie serve` on an empty store, as a newcomer starts it (after `regie init`)."""
@@ -76,8 +60,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     )  # fmt: skip
     seen: list[str] = []
     try:
-        link = _read_until(proc, re.compile(r"(http://\S+/setup\?token=\S+)"), 60, seen).group(1)
-        token = _read_until(proc, re.compile(r"setup token: (\S+)"), 10, seen).group(1)
+        link = read_until(proc, re.compile(r"(http://\S+/setup\?token=\S+)"), 60, seen).group(1)
+        token = read_until(proc, re.compile(r"setup token: (\S+)"), 10, seen).group(1)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
