@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -78,6 +79,14 @@ def _utc(t: int | None) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+def parse_day(text: str, option: str) -> date:
+    """A local day given as YYYY-MM-DD, or a usage error naming the option (exit 2, the command's help hint)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{option} {text!r}: write the day as YYYY-MM-DD") from None
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from regie.cli._app import _open, app, command_store, console
+from regie.cli._app import _open, app, command_store, console, parse_day
 
 
 # ---------------------------------------------------------------- collective self-consumption (ACC)
@@ -208,15 +208,6 @@ acc_app.add_typer(acc_key_app, name="key")
 DatabaseUrl = Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")]
 
 
-def _day(text: str, option: str):
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{option} {text!r}: write the day as YYYY-MM-DD") from None
-
-
 def _setup_errors():
     from regie.governance.acc_setup import NotManager, SetupError
 
@@ -327,7 +318,7 @@ def acc_participant_add(
     from regie.governance.accounts import CLI_ADMIN
     from regie.model import mask_prm
 
-    values = {"prm": prm, "role": role, "entry": _day(entry, "--entry"), "type": kind, "priority": priority,
+    values = {"prm": prm, "role": role, "entry": parse_day(entry, "--entry"), "type": kind, "priority": priority,
               "weight": weight, "peak_power_w": peak_kw * 1000 if peak_kw is not None else None,
               "latitude": latitude, "longitude": longitude, "density": density, "name": name}  # fmt: skip
     with command_store(database_url, *_setup_errors()) as store:
@@ -366,7 +357,7 @@ def acc_participant_exit(
     from regie.model import mask_prm
 
     with command_store(database_url, *_setup_errors()) as store:
-        left = record_exit(store, CLI_ADMIN, operation_id, prm, _day(on, "--on"), role=role)
+        left = record_exit(store, CLI_ADMIN, operation_id, prm, parse_day(on, "--on"), role=role)
     console.print(f"{mask_prm(left.prm)} leaves {operation_id}: it counts until {left.exit} (excluded)")
 
 
@@ -386,5 +377,6 @@ def acc_key_set(
     from regie.governance.accounts import CLI_ADMIN
 
     with command_store(database_url, *_setup_errors()) as store:
-        period = set_key(store, CLI_ADMIN, operation_id, key, _day(since, "--from"), parse_params(params, "--params"))
+        since_day, parsed = parse_day(since, "--from"), parse_params(params, "--params")
+        period = set_key(store, CLI_ADMIN, operation_id, key, since_day, parsed)
     console.print(f"{operation_id}: key {period.key} from {period.since}")

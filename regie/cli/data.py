@@ -16,17 +16,10 @@ from typing import Annotated
 
 import typer
 
-from regie.cli._app import DbOption, app, command_store
+from regie.cli._app import DbOption, app, command_store, parse_day
 
 data_app = typer.Typer(help="read personal data through the gate, as an account would")
 app.add_typer(data_app, name="data")
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a day (YYYY-MM-DD)", param_hint=option) from None
 
 
 @data_app.command("read")
@@ -47,7 +40,7 @@ def data_read(
     from regie.governance.accounts import get_account
     from regie.governance.gate import AccessDenied, UnavailableGranularity, read_personal
 
-    start_day, end_day = _day(first, "--from"), _day(until, "--until")
+    start_day, end_day = parse_day(first, "--from"), parse_day(until, "--until")
     with command_store(database_url, ValueError, LookupError) as store:
         account = get_account(store, as_user)
         if account is None or not account.active:
