@@ -8,11 +8,16 @@ CI means every test really ran.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from needs import service_missing
+
+# tests/web/browsing.py (loopback-only browser pages) serves every page test, wherever it lives
+sys.path.insert(0, str(Path(__file__).resolve().parent / "web"))
 
 POSTGRES_URL = os.environ.get("REGIE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -74,6 +79,25 @@ def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):
         service_missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+#: Flags of the headless browser: no sandbox (containers), and nothing that calls home.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_path: str) -> Iterator[object]:
+    """Headless Chromium (Debian's package) driven by Playwright, for every page test; skipped locally without
+    it, required in CI."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 MQTT_HOST, MQTT_PORT = "127.0.0.1", int(os.environ.get("REGIE_TEST_MQTT_PORT", "1883"))

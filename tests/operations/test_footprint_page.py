@@ -3,13 +3,12 @@ beside emoncms's, in French and in English; a member is refused."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
+from browsing import loopback_page
 from servers import AppServer
 
 from regie.config import Settings
@@ -20,24 +19,7 @@ from regie.store import open_store
 from regie.web.app import create_app
 
 pytestmark = pytest.mark.browser
-# tests/web/browsing.py, the loopback-only browser contexts every page test uses (tests/web is not on the path
-# when only tests/operations runs).
-_spec = importlib.util.spec_from_file_location("browsing", Path(__file__).parents[1] / "web" / "browsing.py")
-browsing = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(browsing)
-loopback_page = browsing.loopback_page
 PASSWORD = "a long enough password"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def chromium_browser(chromium_path: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +45,9 @@ def _login(page, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
-def test_the_admin_reads_the_footprint_from_the_admin_page(chromium_browser, served) -> None:
+def test_the_admin_reads_the_footprint_from_the_admin_page(chromium, served) -> None:
     server, store = served
-    with loopback_page(chromium_browser, server.url, locale="fr-FR") as page:
+    with loopback_page(chromium, server.url, locale="fr-FR") as page:
         _login(page, server.url, "admin")
         page.goto(f"{server.url}/admin")
         page.get_by_test_id("footprint-link").get_by_role("link").click()
@@ -81,7 +63,7 @@ def test_the_admin_reads_the_footprint_from_the_admin_page(chromium_browser, ser
         # this server has served pages since it started: its own CPU per page is measured
         assert page.get_by_test_id("cpu-per-page").inner_text() != "pas encore mesuré"
         assert "RTE, Bilan électrique 2023" in page.get_by_test_id("footprint-factors").inner_text()
-    with loopback_page(chromium_browser, server.url, locale="en-GB") as page:
+    with loopback_page(chromium, server.url, locale="en-GB") as page:
         _login(page, server.url, "admin")
         page.goto(f"{server.url}/admin/footprint?lang=en")
         assert page.locator("h1").inner_text() == "Data footprint"
@@ -89,14 +71,14 @@ def test_the_admin_reads_the_footprint_from_the_admin_page(chromium_browser, ser
         assert "Emissions per year [gCO2e]" in page.get_by_test_id("row-co2").inner_text()
 
 
-def test_a_member_is_refused(chromium_browser, served) -> None:
+def test_a_member_is_refused(chromium, served) -> None:
     server, _ = served
-    with loopback_page(chromium_browser, server.url, locale="en-GB") as page:
+    with loopback_page(chromium, server.url, locale="en-GB") as page:
         _login(page, server.url, "alice")
         reply = page.goto(f"{server.url}/admin/footprint?lang=en")
         assert reply.status == 403
         assert page.get_by_test_id("refused").is_visible()
         assert page.get_by_test_id("footprint").count() == 0
-    with loopback_page(chromium_browser, server.url) as page:  # the public is sent to the login form
+    with loopback_page(chromium, server.url) as page:  # the public is sent to the login form
         page.goto(f"{server.url}/admin/footprint")
         assert "/login" in page.url

@@ -23,13 +23,3 @@ def world(store: Store) -> World:
     return build_world(store)
 
 
-@pytest.fixture(scope="module")
-def chromium(chromium_path: str) -> Iterator[object]:
-    """Headless Chromium (Debian's package) driven by Playwright; skipped locally, required in CI."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-        browser = pw.chromium.launch(executable_path=chromium_path, args=args)
-        yield browser
-        browser.close()

@@ -39,10 +39,6 @@ from regie.web.app import create_app
 
 PARIS = ZoneInfo("Europe/Paris")
 PT30M = Step.parse("PT30M")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 #: The default period of the API tests: March and April 2025, local time (March loses an hour to DST).
 START, END = datetime(2025, 3, 1, tzinfo=PARIS), datetime(2025, 5, 1, tzinfo=PARIS)
 
@@ -135,15 +131,6 @@ def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer
     store.close()
 
 
-@pytest.fixture(scope="module")
-def chromium(chromium_path: str) -> Iterator[object]:
-    """Headless Chromium (Debian's package) driven by Playwright; skipped locally, required in CI."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
