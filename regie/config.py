@@ -156,6 +156,26 @@ class Settings(BaseSettings):
         default=30, ge=1, le=3660, description="days of data the ingest rate is measured over"
     )
 
+    # ------------------------------------------------------------ the map (docs/map.md)
+    map_tile_url: str | None = Field(
+        default=None,
+        description="tile server drawn under the map, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png "
+        "(none: the map draws the territory's own GeoJSON background only, and works offline)",
+    )
+    map_tile_attribution: str = Field(
+        default="", max_length=300, description="the attribution the tile server requires (shown on the map)"
+    )
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _map_tile_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not all(k in value for k in ("{z}", "{x}", "{y}")):
+            raise ValueError(f"{value!r} is not a tile URL template such as https://tile.example.org/{{z}}/{{x}}/{{y}}.png")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

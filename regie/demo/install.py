@@ -21,6 +21,12 @@ class InstallReport:
 def install(store: Store, demo: DemoData, progress: Callable[[int], None] | None = None) -> InstallReport:
     """Save the inventory, then the readings in transactions of a few dozen series."""
     store.save_inventory(demo.inventory)
+    territory = demo.inventory.territory
+    if territory.latitude is not None and territory.longitude is not None:
+        from regie.demo.basemap import demo_base
+        from regie.store import map_base
+
+        map_base.save(store, territory.id, demo_base(territory.latitude, territory.longitude), by="regie-demo")
     ids = [s.id for s in demo.inventory.series]
     points = 0
     for i in range(0, len(ids), SERIES_PER_TRANSACTION):

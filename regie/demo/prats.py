@@ -213,14 +213,21 @@ def build_prats(seed: int = 42, year: int = DEFAULT_YEAR) -> DemoData:
     by_prm = {s.prm: values[s.id] * (-1 if s.kind is SeriesKind.PRODUCTION else 1) for s in inv.series}
     names = ["Centre", "Église", "Foiral", "Ville haute", "La Preste", "Le Tech", "Les Espinasses",
              "Can Partere", "Sant Salvador", "Le Pla"]
+    site_of = {d.prm: d.site_id for d in inv.delivery_points}
+    where = {x.id: (x.latitude, x.longitude) for x in inv.sites}
     for k in range(10):
         net = np.sum([by_prm[p] for p in feeds[k]], axis=0)
+        # The substation stands among the homes it feeds (their mean position): drawn on the public map.
+        lat, lon = np.mean([where[site_of[p]] for p in feeds[k]], axis=0)
+        post = Site(f"poste-{k + 1:02d}", f"Poste {names[k]}", tid, round(float(lat), 6), round(float(lon), 6), alt0)
+        inv.sites.append(post)
         pf = 0.95
         kva = grid_model.choose_rating(float(np.abs(net).max()), pf)
         if k == 2:  # one substation a size too small: winter evenings overload it (issue #6 supervision)
             kva = max([r for r in grid_model.LOSSES_W if r < kva], default=kva)
         load = grid_model.transformer_load(net, kva, pf)
-        tr = Transformer(f"tr-{k + 1:02d}", f"Poste {names[k]}", float(kva), tuple(feeds[k]), power_factor=pf)
+        tr = Transformer(f"tr-{k + 1:02d}", f"Poste {names[k]}", float(kva), tuple(feeds[k]), site_id=post.id,
+                         power_factor=pf)
         inv.transformers.append(tr)
         inv.series.append(Series(f"load-{tr.id}", SeriesKind.TRANSFORMER_LOAD, "W", PT30M,
                                  IntervalConvention.START, 1.0, f"Charge {tr.name}", transformer_id=tr.id))

@@ -209,6 +209,7 @@ TABLES: dict[str, str] = {
     "acc_participant": "cut: their days leave the participation, the name is blanked",
     "alert": "deleted: alerts about their series and delivery points in their periods",
     "published_cell": "describes no one: public aggregates of at least 10 points, frozen (docs/publication.md)",
+    "map_base": "describes no one: the public geography a territory's map is drawn on",
     "live_frame": "anonymised: their delivery points leave the stored live groups (ids, instants and public "
     "rounded totals, no value); a frame restored later no longer adds up and is held (docs/live.md)",
 }

@@ -25,7 +25,8 @@ from sqlalchemy import insert, select
 from regie.governance import audit
 from regie.governance.accounts import Account, Role, is_active, list_accounts
 from regie.model import Inventory, Territory
-from regie.store import Store
+from regie.model.basemap import BaseMap
+from regie.store import Store, map_base
 from regie.store.schema import account as account_table
 from regie.store.schema import delivery_point, organisation, person
 from regie.store.schema import series as series_table
@@ -239,3 +240,17 @@ def has_admin(store: Store) -> bool:
     with store.engine.connect() as conn:
         q = select(account_table.c.id).where(account_table.c.role == Role.ADMIN.value).limit(1)
         return conn.execute(q).first() is not None
+
+
+def set_map_base(store: Store, actor: Account, territory_id: str, base: BaseMap, *, now: int | None = None) -> None:
+    """Replace a territory's map background (an administrator of it, or of every territory), logged."""
+    if actor.role is not Role.ADMIN:
+        raise PermissionError(f"{actor.label} is not an administrator")
+    if not may_see(actor, territory_id):
+        raise PermissionError(refuse(store, actor, territory_id, "map background", now=now))
+    if get_territory(store, territory_id) is None:
+        raise LookupError(f"no territory {territory_id!r}")
+    at = _now(now)
+    map_base.save(store, territory_id, base, by=actor.label, at=at)
+    detail = {"what": "map background", "source": base.source, "features": len(base.features)}
+    audit.append(store, TerritoryEvent("changed", territory_id, actor.label, detail), now=at)

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0009"
+SCHEMA_VERSION = "0010"
 
 metadata = MetaData()
 
@@ -478,4 +478,16 @@ live_frame = Table(
     Column("not_before", BigInteger),
     Column("as_of", BigInteger),  # row 0: when the current group published its frame (NULL: not yet)
     PrimaryKeyConstraint("figure", "seq"),
+)
+
+map_base = Table(
+    "map_base",
+    metadata,
+    # The background a territory's map is drawn on (commune outline, roads, rivers, buildings), as GeoJSON an
+    # administrator uploaded or the demo generated: public geography, never a person. One row per territory.
+    Column("territory_id", String(64), ForeignKey("territory.id"), primary_key=True),
+    Column("geojson", Text, nullable=False),
+    Column("source", Text, nullable=False),  # where the geography comes from (attribution shown on the map)
+    Column("uploaded_at", BigInteger, nullable=False),
+    Column("uploaded_by", String(64), nullable=False),
 )

@@ -24,6 +24,7 @@ from regie.web import (
     ingest_pages,
     inventory_pages,
     live,
+    map_pages,
     pages,
     password_pages,
     people_pages,
@@ -67,6 +68,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(setup_pages.router)
     app.include_router(inventory_pages.router)
     app.include_router(footprint_pages.router)
+    app.include_router(map_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)

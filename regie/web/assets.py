@@ -19,6 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENDOR_FILES: dict[str, str] = {
     "echarts.min.js": "echarts/dist/echarts.min.js",
     "echarts-lang-fr.js": "echarts/i18n/langFR.js",
+    "leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet.css": "leaflet/dist/leaflet.css",
 }
 
 router = APIRouter(include_in_schema=False)

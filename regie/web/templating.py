@@ -134,6 +134,7 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("territory", "/", i18n.N_("Territory")),
     ("acc", "/acc", i18n.N_("Collective self-consumption")),
     ("live", "/live", i18n.N_("Live")),
+    ("map", "/map", i18n.N_("Map")),
     ("grid", "/grid", i18n.N_("Supervision")),
     ("import", "/import", i18n.N_("Import")),
     ("account", "/me", i18n.N_("My account")),

@@ -211,6 +211,20 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/admin/inventory"): Case("/admin/inventory", ADMIN_PAGE),
     ("GET", "/admin/inventory/template.{fmt}"): Case("/admin/inventory/template.xlsx", ADMIN_PAGE),
     ("GET", "/admin/inventory/export.{fmt}"): Case("/admin/inventory/export.ods", ADMIN_PAGE),
+    # ---------------------------------------------------------------- the map (public; its background, the admin's)
+    ("GET", "/map"): Case("/map", PUBLIC),
+    ("GET", "/carte"): Case("/carte", PUBLIC),
+    ("GET", "/api/map.geojson"): Case("/api/map.geojson", PUBLIC),
+    ("GET", "/api/map/base.geojson"): Case("/api/map/base.geojson", PUBLIC),
+    ("GET", "/admin/map"): Case("/admin/map", ADMIN_PAGE),
+    ("POST", "/admin/map"): Case(
+        "/admin/map",
+        expect(403, public=LOGIN, machines=LOGIN, admin=303),
+        form=lambda r: {"source": "test geography"},
+        files={"geojson": ("b.geojson", b'{"type":"FeatureCollection","features":[{"type":"Feature","geometry":'
+                           b'{"type":"Point","coordinates":[2.48,42.4]},"properties":{"layer":"place"}}]}',
+                           "application/geo+json")},
+    ),
     ("POST", "/admin/inventory/import"): Case(
         "/admin/inventory/import",
         expect(403, public=LOGIN, machines=LOGIN, admin=400),
