@@ -172,9 +172,10 @@ def _xml_files(source: BinaryIO | Path, name: str, key: AesKey | None, limits: L
     tmp = Path(tempfile.mkdtemp(prefix="regie-r15-"))
     fh = open(source, "rb") if isinstance(source, str | os.PathLike) else source  # noqa: SIM115
     try:
-        head = fh.read(5)
+        head = fh.read(64)
         fh.seek(0)
-        if head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<"):
+        # XML only when it says so: an encrypted file's first bytes are random (its IV, since June 2026)
+        if head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith((b"<?xml", b"<R15")):
             target = tmp / "r15.xml"
             with open(target, "wb") as out:
                 shutil.copyfileobj(fh, out)
@@ -185,7 +186,7 @@ def _xml_files(source: BinaryIO | Path, name: str, key: AesKey | None, limits: L
             if key is None:
                 raise IngestError(
                     "the file is neither XML nor a ZIP archive: it is encrypted; give the AES key Enedis "
-                    "gave the PMO (-o key_file=PATH, a file with the key and the IV in hex)",
+                    "gave the PMO (options key and iv in hex, or key_file: a file holding them)",
                     source=name,
                     field="key",
                 )

@@ -212,6 +212,14 @@ def test_an_encrypted_file_without_a_key_asks_for_it(tmp_path):
         list(parse_r15_acc(path, "r15.zip"))
 
 
+def test_an_iv_that_starts_like_xml_is_still_decrypted():
+    """Since June 2026 a file starts with its random IV: one starting with '<' is not taken for XML."""
+    iv = b"<" + bytes(range(15))
+    doc = iv + encrypted(zipped(**{"R15_1.xml": OCTOBER}), KEY256, iv)
+    batches = list(parse_r15_acc(io.BytesIO(doc), "r15.zip", key=KEY256.hex()))
+    assert len(batches) == 4
+
+
 def test_a_decrypted_zip_or_its_xml_need_no_key():
     zip_batches = list(parse_r15_acc(io.BytesIO(zipped(**{"R15_1.xml": OCTOBER})), "r15.zip"))
     xml_batches = list(parse_r15_acc(io.BytesIO(OCTOBER), "r15.xml"))
@@ -260,7 +268,7 @@ def test_a_bad_document_names_the_element_and_why(doc, field, why):
 
 def test_not_an_r15_and_no_acc_energy_are_refused():
     with pytest.raises(IngestError, match="not an R15"):
-        list(parse_r15_acc(io.BytesIO(b"<C15><PRM/></C15>"), "c15.xml"))
+        list(parse_r15_acc(io.BytesIO(b'<?xml version="1.0"?><C15><PRM/></C15>'), "c15.xml"))
     only_index = r15({PRM_A: [releve("2025-11-01T00:00:00+01:00", [classe(1, "BASE", "10160")])]})
     with pytest.raises(IngestError, match="Classe_Mesure 3 to 6"):
         list(parse_r15_acc(io.BytesIO(only_index), "r15.xml"))
