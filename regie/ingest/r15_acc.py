@@ -60,7 +60,7 @@ from regie.ingest.errors import IngestError
 from regie.ingest.limits import DEFAULT as DEFAULT_LIMITS
 from regie.ingest.limits import Limits, extract
 from regie.ingest.registry import FileAdapter, register
-from regie.ingest.sources import SourceReadings, check_not_future, parse_numbers, parse_times, unit_scale
+from regie.ingest.sources import SourceReadings, check_not_future, parse_times, unit_scale
 from regie.model import IntervalConvention, SeriesKind, validate_prm
 from regie.model.metering import mask_prm
 
@@ -246,19 +246,18 @@ def _read_xml(path: Path, source: str) -> list[_Reading]:
     header_unit = ""
     out: list[_Reading] = []
     n_prm = 0
-    root_seen = False
     try:
-        for event, el in ET.iterparse(path, events=("start", "end")):
-            tag = _local(el.tag)
+        events = ET.iterparse(path, events=("start", "end"))
+        _, root = next(events)
+        if _local(root.tag) != "R15":
+            raise IngestError(f"the root element is <{_local(root.tag)}>, not <R15>: not an R15 file", source=source)
+        for event, el in events:
             if event == "start":
-                if not root_seen:
-                    root_seen = True
-                    if tag != "R15":
-                        raise IngestError(f"the root element is <{tag}>, not <R15>: not an R15 file", source=source)
                 continue
-            if tag == "En_Tete_Flux":
+            tag = el.tag
+            if tag.endswith("En_Tete_Flux") and _local(tag) == "En_Tete_Flux":
                 header_unit = _text(_child(el, "Unite_Mesure_Index"))
-            elif tag == "PRM":
+            elif tag.endswith("PRM") and _local(tag) == "PRM":
                 n_prm += 1
                 out.extend(_prm(el, f"PRM[{n_prm}]", header_unit, source))
                 el.clear()
@@ -303,13 +302,10 @@ def _prm(el: ET.Element, where: str, header_unit: str, source: str) -> list[_Rea
                     f"unit {unit_text!r} is not an energy (Wh, kWh)", source=source, field=f"{field}/Unite_Mesure"
                 )
             raw = _text(_child(cls, "Valeur"))
-            value = parse_numbers(
-                np.array([raw], dtype=object),
-                decimal_comma=False,
-                source=source,
-                field=f"{field}/Valeur",
-                lines=np.zeros(1, np.int64),
-            )[0]
+            try:
+                value = float(raw)  # xsd:decimal: a point, never a comma
+            except ValueError:
+                raise IngestError(f"{raw!r} is not a number", source=source, field=f"{field}/Valeur") from None
             if not np.isfinite(value) or value < 0:
                 raise IngestError(
                     f"{raw!r}: an energy is a non-negative number", source=source, field=f"{field}/Valeur"
@@ -321,20 +317,20 @@ def _prm(el: ET.Element, where: str, header_unit: str, source: str) -> list[_Rea
     return out
 
 
-def _instants(texts: list[str], prms: list[str], fields: list[str], zone, source: str) -> np.ndarray:
-    """UTC seconds of the readings' dates, naive ones local to ``zone`` (see module docstring)."""
-    lines = np.arange(len(texts))
+def _instants(texts: list[str], prms: list[str], fields: list[str], zone) -> np.ndarray:
+    """UTC seconds of the readings' dates, naive ones local to ``zone`` (see module docstring); ``fields`` are
+    ``source|element path`` of each date, for the error."""
     try:
         return parse_times(
             np.array(texts, dtype=object),
             zone=zone,
-            source=source,
+            source="",
             field="Date_Releve",
-            lines=lines,
+            lines=np.arange(len(texts)),
             keys=np.array(prms, dtype=object),
         )
     except IngestError as exc:
-        field = fields[exc.line] if exc.line is not None else exc.field
+        source, _, field = fields[exc.line if exc.line is not None else 0].partition("|")
         raise IngestError(exc.why, source=source, field=field) from None
 
 
@@ -367,29 +363,40 @@ def parse_r15_acc(
             readings.extend((where, r) for r in _read_xml(path, where))
     if not readings:
         raise IngestError("no collective self-consumption energy (Classe_Mesure 3 to 6) in this R15 file", source=name)
-    groups: dict[str, list[tuple[str, _Reading]]] = {}
-    for item in readings:
-        groups.setdefault(item[1].prm, []).append(item)
-    for prm, items in groups.items():
-        src = items[0][0]
-        fields = [f"{r.where}/Date_Releve" for _, r in items]
-        ends = _instants([r.end for _, r in items], [prm] * len(items), fields, zone, src)
-        check_not_future(ends, None, source=src, field=fields[0], now=now)
-        order = np.argsort(ends, kind="stable")
-        starts = np.empty(len(items), np.int64)
+    # All dates at once (a few calls, not one per reading): ends and starts apart, each in file order per PRM,
+    # so that the repeated autumn hour is told apart within each column (first summer, then winter time).
+    prms = [r.prm for _, r in readings]
+    ends = _instants([r.end for _, r in readings], prms, [f"{w}|{r.where}/Date_Releve" for w, r in readings], zone)
+    try:
+        check_not_future(ends, np.arange(len(ends)), source="", field="Date_Releve", now=now)
+    except IngestError as exc:
+        src, r = readings[exc.line or 0]
+        raise IngestError(exc.why, source=src, field=f"{r.where}/Date_Releve") from None
+    given = [i for i, (_, r) in enumerate(readings) if r.start]
+    starts = np.full(len(readings), -1, np.int64)
+    if given:
+        starts[given] = _instants(
+            [readings[i][1].start for i in given],
+            [prms[i] for i in given],
+            [f"{readings[i][0]}|{readings[i][1].where}/Date_Releve_Precedent" for i in given],
+            zone,
+        )
+    groups: dict[str, list[int]] = {}
+    for i, prm in enumerate(prms):
+        groups.setdefault(prm, []).append(i)
+    for prm, members in groups.items():
+        order = sorted(members, key=lambda i: ends[i])
         for rank, i in enumerate(order):
-            _, r = items[i]
-            if r.start:
-                starts[i] = _instants([r.start], [prm], [f"{r.where}/Date_Releve_Precedent"], zone, src)[0]
-            elif rank > 0:
+            src, r = readings[i]
+            if starts[i] < 0:
+                if rank == 0:
+                    raise IngestError(
+                        "no Date_Releve_Precedent and no earlier reading of this point in the file: the "
+                        "period these energies cover is unknown",
+                        source=src,
+                        field=f"{r.where}/Date_Releve_Precedent",
+                    )
                 starts[i] = ends[order[rank - 1]]  # the previous reading of the same point ends this one's period
-            else:
-                raise IngestError(
-                    "no Date_Releve_Precedent and no earlier reading of this point in the file: the "
-                    "period these energies cover is unknown",
-                    source=src,
-                    field=f"{r.where}/Date_Releve_Precedent",
-                )
             if starts[i] >= ends[i]:
                 raise IngestError(
                     "Date_Releve_Precedent is not before Date_Releve",
@@ -397,15 +404,14 @@ def parse_r15_acc(
                     field=f"{r.where}/Date_Releve_Precedent",
                 )
         for flow in ACC_CLASSES.values():
-            has = [i for i in order if flow in items[i][1].energy]
+            has = [i for i in order if flow in readings[i][1].energy]
             if not has:
                 continue
             idx = np.array(has, dtype=np.int64)
-            values = np.array([items[i][1].energy[flow][0] for i in has])
             yield SourceReadings(
                 flow_series_id(prm, flow),
                 starts[idx],
-                values,
+                np.array([readings[i][1].energy[flow][0] for i in has]),
                 unit="Wh",
                 step=None,
                 steps=ends[idx] - starts[idx],
