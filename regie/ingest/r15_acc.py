@@ -219,7 +219,7 @@ class _Reading:
     where: str
     end: str
     start: str | None
-    energy: dict[str, tuple[float, str]]  # flow -> (Wh, field of its first value)
+    energy: dict[str, float]  # flow -> Wh over the period, time classes added up
 
 
 def _text(el: ET.Element | None) -> str:
@@ -283,7 +283,7 @@ def _prm(el: ET.Element, where: str, header_unit: str, source: str) -> list[_Rea
         end = _text(_child(rel, "Date_Releve"))
         if not end:
             raise IngestError("a reading without Date_Releve", source=source, field=f"{at}/Date_Releve")
-        energy: dict[str, tuple[float, str]] = {}
+        energy: dict[str, float] = {}
         for c, cls in enumerate(_children(rel, "Classe_Temporelle_Distributeur"), start=1):
             flow = ACC_CLASSES.get(_text(_child(cls, "Classe_Mesure")))
             if flow is None:
@@ -310,8 +310,7 @@ def _prm(el: ET.Element, where: str, header_unit: str, source: str) -> list[_Rea
                 raise IngestError(
                     f"{raw!r}: an energy is a non-negative number", source=source, field=f"{field}/Valeur"
                 )
-            before = energy.get(flow, (0.0, field))
-            energy[flow] = (before[0] + value * factor, before[1])  # time classes add up
+            energy[flow] = energy.get(flow, 0.0) + value * factor  # time classes add up
         if energy:
             out.append(_Reading(prm, at, end, _text(_child(rel, "Date_Releve_Precedent")) or None, energy))
     return out
@@ -411,7 +410,7 @@ def parse_r15_acc(
             yield SourceReadings(
                 flow_series_id(prm, flow),
                 starts[idx],
-                np.array([readings[i][1].energy[flow][0] for i in has]),
+                np.array([readings[i][1].energy[flow] for i in has]),
                 unit="Wh",
                 step=None,
                 steps=ends[idx] - starts[idx],

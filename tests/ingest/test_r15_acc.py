@@ -303,3 +303,23 @@ def test_cli_imports_with_a_key_file_and_prints_no_secret(store_url, store, tmp_
     )
     assert bad.exit_code == 1 and "cannot decrypt" in bad.output and KEY128.hex() not in bad.output
     assert stored(store, PRM_B, "surplus")[1].tolist() == [50_000.0]
+
+
+def test_a_reading_in_the_future_is_refused():
+    doc = r15({PRM_A: [releve("2099-11-01T00:00:00+01:00", [classe(5, "B", "1")], "2099-10-01T00:00:00+02:00")]})
+    with pytest.raises(IngestError, match="in the future") as err:
+        list(parse_r15_acc(io.BytesIO(doc), "r15.xml"))
+    assert err.value.field == "PRM[1]/Donnees_Releve[1]/Date_Releve"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [("not-hex\n", "not hexadecimal"), ("00ff\n", "16, 24 or 32 bytes"), (f"key={KEY128.hex()}\niv=00\n", "IV is 16")],
+)
+def test_a_bad_key_file_says_what_is_wrong_without_the_key(tmp_path, content, why):
+    keys = tmp_path / "k"
+    keys.write_text(content)
+    doc = encrypted(zipped(**{"R15_1.xml": OCTOBER}), KEY128, IV)
+    with pytest.raises(IngestError, match=why) as err:
+        list(parse_r15_acc(io.BytesIO(doc), "r15.zip", key_file=keys))
+    assert KEY128.hex() not in str(err.value)
