@@ -160,7 +160,10 @@ def _parse_options(option: list[str] | None) -> dict[str, object]:
 def import_command(
     fmt: Annotated[
         str,
-        typer.Argument(metavar="FORMAT", help="enedis-portal, enedis-r63, enedis-dataconnect, emoncms-archive or csv"),
+        typer.Argument(
+            metavar="FORMAT",
+            help="enedis-portal, enedis-r63, enedis-dataconnect, enedis-r15-acc, emoncms-archive or csv",
+        ),
     ],
     paths: Annotated[list[Path], typer.Argument(help="files, or emoncms backup folders / .tar.gz / .zip")],
     option: Annotated[
@@ -170,7 +173,8 @@ def import_command(
             "-o",
             help="adapter option key=value, repeatable: csv: time_column, time_format (iso, unix, unix_ms or "
             "%d/%m/%Y %H:%M), columns (col=series[:unit],...), unit, convention (start/end/instant), step, "
-            "kind, timezone; enedis-*: kind; emoncms-archive: prefix",
+            "kind, timezone; enedis-*: kind; emoncms-archive: prefix; enedis-r15-acc: key_file (a file with the AES "
+            "key and IV in hex, never printed)",
         ),
     ] = None,
     territory: Annotated[str | None, typer.Option(help="territory id (default: the store's first)")] = None,

@@ -547,9 +547,16 @@ def parse_dataconnect(
     now: float | None = None,
     **_: object,
 ) -> Iterator[SourceReadings]:
-    """Parse ``{"meter_reading": {"usage_point_id", "reading_type": {"unit", "measurement_kind", ...},
-    "interval_reading": [{"value", "date", "interval_length", "measure_type"}]}}`` (or a list of them).
-    Production endpoints return the same shape: say ``kind="production"`` (or name the file *production*)."""
+    """Parse a Data Connect response, either format (told apart per document):
+
+    - v5: ``{"meter_reading": {"usage_point_id", "reading_type": {"unit", "measurement_kind", ...},
+      "interval_reading": [{"value", "date", "interval_length", "measure_type"}]}}``; production endpoints
+      return the same shape: say ``kind="production"`` (or name the file *production*);
+    - 2026 (``mesure_synchrone_auto/v2``): ``{"idPrm", "etapeMetier", "periode", "pas", "grandeur":
+      [{"grandeurMetier": CONS|PROD, "grandeurPhysique": PA|EA, "unite": W|Wh, "points": [{"v", "d", "p",
+      "n"}]}]}``, the kind said by ``grandeurMetier``.
+
+    Either may be a list of documents."""
     data = _read_all(stream)
     try:
         doc = json.loads(decode_text(data, source=name))
@@ -560,77 +567,158 @@ def parse_dataconnect(
         kind = SeriesKind.PRODUCTION
     for d, item in enumerate(docs):
         where = f"[{d}]." if isinstance(doc, list) else ""
+        progress = (d + 1) / len(docs)
+        if isinstance(item, dict) and ("idPrm" in item or "grandeur" in item):
+            yield from _dataconnect_2026(item, where, name=name, zone=zone, kind=kind, now=now, progress=progress)
+            continue
         reading = item.get("meter_reading", item) if isinstance(item, dict) else None
         if not isinstance(reading, dict) or "interval_reading" not in reading:
             raise IngestError(
-                "no meter_reading.interval_reading: not a Data Connect response",
+                "neither meter_reading.interval_reading (v5) nor idPrm and grandeur (2026): "
+                "not a Data Connect response",
                 source=name,
                 field=f"{where}meter_reading",
             )
         yield from _dataconnect_reading(
-            reading, where + "meter_reading", name=name, zone=zone, kind=kind, now=now, progress=(d + 1) / len(docs)
+            reading, where + "meter_reading", name=name, zone=zone, kind=kind, now=now, progress=progress
         )
 
 
 def _dataconnect_reading(reading: dict, where: str, *, name, zone, kind, now, progress) -> Iterator[SourceReadings]:
+    """One v5 ``meter_reading``."""
     prm = _validate_prm(reading.get("usage_point_id", ""), source=name, line=None, field=f"{where}.usage_point_id")
     rtype = reading.get("reading_type") or {}
     measurement = str(rtype.get("measurement_kind", "")).lower()
     unit_text = rtype.get("unit") or ("Wh" if measurement == "energy" else "W")
-    unit, factor = unit_scale(unit_text, source=name, field=f"{where}.reading_type.unit")
     rows = reading["interval_reading"]
     if not isinstance(rows, list):
         raise IngestError("interval_reading is not a list", source=name, field=f"{where}.interval_reading")
-    n = len(rows)
-    if n == 0:
-        return
     for i, r in enumerate(rows):
         if not isinstance(r, dict) or "date" not in r or "value" not in r:
             raise IngestError("a reading needs 'date' and 'value'", source=name, field=f"{where}.interval_reading[{i}]")
+    yield from _dataconnect_values(
+        prm,
+        series_kind(kind, SeriesKind.CONSUMPTION, source=name),
+        unit_text,
+        rows,
+        ("date", "value", "interval_length"),
+        daily_step=str(rtype.get("measuring_period", "")).upper() == "P1D",
+        where=f"{where}.interval_reading",
+        unit_field=f"{where}.reading_type.unit",
+        name=name,
+        zone=zone,
+        now=now,
+        progress=progress,
+    )
+
+
+def _dataconnect_2026(doc: dict, where: str, *, name, zone, kind, now, progress) -> Iterator[SourceReadings]:
+    """One Data Connect 2026 response (Enedis's Swagger ``mesure_synchrone_auto`` v2, ``ReponseMesureAccesCDC`` /
+    ``ReponseMesureAccesQuotidien``): each ``grandeur`` is one curve or one run of daily energies."""
+    prm = _validate_prm(doc.get("idPrm", ""), source=name, line=None, field=f"{where}idPrm")
+    grandeurs = doc.get("grandeur")
+    if not isinstance(grandeurs, list):
+        raise IngestError("grandeur is not a list", source=name, field=f"{where}grandeur")
+    if not grandeurs and doc.get("contexte"):
+        raise IngestError(
+            "index readings (index_consommation / index_production) are not imported: regie imports load curves "
+            "and daily energy",
+            source=name,
+            field=f"{where}contexte",
+        )
+    daily_step = str(doc.get("pas", "")).upper() == "P1D"
+    for g, grandeur in enumerate(grandeurs):
+        at = f"{where}grandeur[{g}]"
+        if not isinstance(grandeur, dict) or not isinstance(grandeur.get("points"), list):
+            raise IngestError("a grandeur needs a list of points", source=name, field=f"{at}.points")
+        physique = str(grandeur.get("grandeurPhysique", "")).upper()
+        if physique not in ("PA", "EA", ""):
+            raise IngestError(
+                f"grandeurPhysique {physique!r} is not imported (regie imports PA, a load curve, and EA, energy)",
+                source=name,
+                field=f"{at}.grandeurPhysique",
+            )
+        kind_ = _kind(
+            str(grandeur.get("grandeurMetier", "")), kind, source=name, line=None, field=f"{at}.grandeurMetier"
+        )
+        points = grandeur["points"]
+        for i, point in enumerate(points):
+            if not isinstance(point, dict) or "d" not in point or "v" not in point:
+                raise IngestError("a point needs 'd' and 'v'", source=name, field=f"{at}.points[{i}]")
+        yield from _dataconnect_values(
+            prm,
+            kind_,
+            grandeur.get("unite") or ("W" if physique == "PA" else "Wh"),
+            points,
+            ("d", "v", "p"),
+            daily_step=daily_step,
+            where=f"{at}.points",
+            unit_field=f"{at}.unite",
+            name=name,
+            zone=zone,
+            now=now,
+            progress=progress,
+        )
+
+
+def _dataconnect_values(
+    prm: str,
+    kind: SeriesKind,
+    unit_text: str,
+    rows: list[dict],
+    keys: tuple[str, str, str],
+    *,
+    daily_step: bool,
+    where: str,
+    unit_field: str,
+    name: str,
+    zone,
+    now,
+    progress,
+) -> Iterator[SourceReadings]:
+    """The readings of one curve or run of daily energies, either format: ``keys`` names a row's date, value and
+    step (v5 ``date``/``value``/``interval_length``, 2026 ``d``/``v``/``p``). Dates are local times without an
+    offset stamping the *end* of each interval (a day alone for daily energy)."""
+    date_key, value_key, step_key = keys
+    unit, factor = unit_scale(unit_text, source=name, field=unit_field)
+    n = len(rows)
+    if n == 0:
+        return
     idx = np.arange(n)
-    dates = np.array([r["date"] for r in rows], dtype=object)
-    raw_values = np.array([None if r["value"] is None else str(r["value"]) for r in rows], dtype=object)
+    dates = np.array([r[date_key] for r in rows], dtype=object)
+    raw_values = np.array([None if r[value_key] is None else str(r[value_key]) for r in rows], dtype=object)
+    field_of = {"date": date_key, "value": value_key}
     try:
         stamps = parse_times(dates, zone=zone, source=name, field="date", lines=idx)
         values = parse_numbers(raw_values, decimal_comma=False, source=name, field="value", lines=idx) * factor
     except IngestError as exc:
-        raise IngestError(exc.why, source=name, field=f"{where}.interval_reading[{exc.line}].{exc.field}") from None
+        raise IngestError(exc.why, source=name, field=f"{where}[{exc.line}].{field_of[exc.field]}") from None
     try:
         check_not_future(stamps, idx, source=name, field="date", now=now)
     except IngestError as exc:
-        raise IngestError(exc.why, source=name, field=f"{where}.interval_reading[{exc.line}].date") from None
-    kind_ = series_kind(kind, SeriesKind.CONSUMPTION, source=name)
-    daily = unit == "Wh" and (
-        str(rtype.get("measuring_period", "")).upper() == "P1D" or all(len(str(x)) == 10 for x in dates)
-    )
-    common = {"kind": kind_, "prm": prm, "name": f"Linky {mask_prm(prm)}", "progress": progress}
+        raise IngestError(exc.why, source=name, field=f"{where}[{exc.line}].{date_key}") from None
+    daily = unit == "Wh" and (daily_step or all(len(str(x)) == 10 for x in dates))
+    common = {"kind": kind, "prm": prm, "name": f"Linky {mask_prm(prm)}", "progress": progress}
     if daily:
         yield SourceReadings(prm, stamps, values, unit="Wh", step=P1D, convention=IntervalConvention.START, **common)
         return
     if unit not in ("W", "Wh"):
-        raise IngestError(
-            f"unit {unit_text!r} is not active power or energy", source=name, field=f"{where}.reading_type.unit"
-        )
-    lengths = [r.get("interval_length") for r in rows]
+        raise IngestError(f"unit {unit_text!r} is not active power or energy", source=name, field=unit_field)
+    lengths = [r.get(step_key) for r in rows]
     if all(lengths):
         codes, uniq = pd.factorize(np.array(lengths, dtype=object))
         secs = []
         for c, s in enumerate(uniq):
+            i = int(np.argmax(codes == c))
             try:
                 st = Step.parse(str(s))
             except ValueError:
-                i = int(np.argmax(codes == c))
                 raise IngestError(
-                    f"{s!r} is not a step such as PT30M",
-                    source=name,
-                    field=f"{where}.interval_reading[{i}].interval_length",
+                    f"{s!r} is not a step such as PT30M", source=name, field=f"{where}[{i}].{step_key}"
                 ) from None
             if st.is_calendar:
-                i = int(np.argmax(codes == c))
                 raise IngestError(
-                    f"a load-curve step must be fixed, got {s!r}",
-                    source=name,
-                    field=f"{where}.interval_reading[{i}].interval_length",
+                    f"a load-curve step must be fixed, got {s!r}", source=name, field=f"{where}[{i}].{step_key}"
                 )
             secs.append(st.seconds)
         steps = np.array(secs, dtype=np.int64)[codes]
@@ -658,6 +746,9 @@ register(
 register(FileAdapter("enedis-r63", "Enedis R63 CSV (load curve, one row per point, Pas per row)", parse_r63, (".csv",)))
 register(
     FileAdapter(
-        "enedis-dataconnect", "Enedis Data Connect JSON (load curve or daily energy)", parse_dataconnect, (".json",)
+        "enedis-dataconnect",
+        "Enedis Data Connect JSON, v5 (meter_reading) or 2026 (mesure_synchrone_auto v2): load curve or daily energy",
+        parse_dataconnect,
+        (".json",),
     )
 )

@@ -9,9 +9,11 @@ participant à une opération d'autoconsommation collective", Enedis-NOI-CF_110E
 œuvre d'une opération d'autoconsommation collective", Enedis-OPE-CF_07E.
 
 **The file layout is assumed.** The search for Enedis's public description of the PMO's data files
-(portal export or SGE/Data Hub flow) found none, so this reader takes the "long" CSV layout of Enedis's
-other load-curve exports (R63, portal), one value per line, and documents it here; check it against a real
-file before relying on it, and extend :data:`COLUMNS` / :data:`KINDS` rather than the parser:
+(portal export or SGE/Data Hub flow) found none (searches and sources: ``docs/enedis-formats.md``; the
+per-participant ACC energies a public source does describe are the R15 measure classes, per reading period,
+read by :mod:`regie.ingest.r15_acc`), so this reader takes the "long" CSV layout of Enedis's other
+load-curve exports (R63, portal), one value per line, and documents it here; check it against a real file
+before relying on it, and extend :data:`COLUMNS` / :data:`KINDS` rather than the parser:
 
 ====================  =========================================================================
 column                meaning (accepted header spellings in :data:`COLUMNS`)

@@ -91,6 +91,12 @@ def prm_series_id(prm: str, kind: SeriesKind, daily: bool) -> str:
     return f"{_SHORT.get(kind, kind.value)}-{digest}-{'p1d' if daily else 'load'}"
 
 
+def _own_series(batch: SourceReadings) -> bool:
+    """A batch keyed by a PRM normally goes to that point's load curve or daily series; one whose ``series_id``
+    is not the PRM asks for a series of its own on that point (``regie.ingest.r15_acc``: one per ACC flow)."""
+    return bool(batch.prm) and batch.series_id != batch.prm
+
+
 def _is_daily(s: Series | SourceReadings) -> bool:
     return s.step is not None and s.step.is_calendar
 
@@ -223,10 +229,46 @@ class _Placer:
         self._cache: dict[tuple, Series | None] = {}
 
     def place(self, batch: SourceReadings) -> Series | None:
-        key = (batch.prm, batch.kind, _is_daily(batch), batch.series_id if not batch.prm else None)
+        own = _own_series(batch)
+        key = (batch.prm, batch.kind, _is_daily(batch), batch.series_id if not batch.prm or own else None)
         if key not in self._cache:
-            self._cache[key] = self._for_prm(batch) if batch.prm else self._for_id(batch)
+            if own:
+                self._cache[key] = self._own_for_prm(batch)
+            else:
+                self._cache[key] = self._for_prm(batch) if batch.prm else self._for_id(batch)
         return self._cache[key]
+
+    def _own_for_prm(self, batch: SourceReadings) -> Series:
+        """A delivery point's series that the adapter names itself (an ACC flow of an R15 file): found or created
+        on that point. An unknown PRM is an error here, not the quarantine: releasing would put the readings on
+        the point's load curve, which they are not."""
+        prm = batch.prm
+        assert prm is not None
+        if prm not in self.delivery_points:
+            raise IngestError(
+                f"unknown delivery point {mask_prm(prm)}: declare it (and its ACC participation) "
+                "before importing its collective self-consumption flows",
+                source=self.name,
+            )
+        existing = self.tx.series(batch.series_id)
+        if existing is not None:
+            if existing.prm != prm:
+                raise IngestError(f"series {existing.id} is not on delivery point {mask_prm(prm)}", source=self.name)
+            return existing
+        series = Series(
+            id=batch.series_id,
+            kind=batch.kind or SeriesKind.SENSOR,
+            unit=batch.unit,
+            step=batch.step,
+            convention=batch.convention,
+            resolution=_RESOLUTION.get(batch.unit, 0.001),
+            name=batch.name[:200],
+            prm=prm,
+            site_id=self.delivery_points[prm].site_id,
+        )
+        self._create(series)
+        self.by_prm.setdefault(prm, []).append(series)
+        return series
 
     def _for_prm(self, batch: SourceReadings) -> Series | None:
         prm = batch.prm

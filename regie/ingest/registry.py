@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from regie.model import Readings
 
 #: Built-in adapter modules, imported on first use (so importing regie.ingest stays cheap).
-BUILTIN: list[str] = ["regie.ingest.enedis", "regie.ingest.emoncms_archive", "regie.ingest.csv_plain"]
+BUILTIN: list[str] = [
+    "regie.ingest.enedis",
+    "regie.ingest.emoncms_archive",
+    "regie.ingest.csv_plain",
+    "regie.ingest.r15_acc",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,13 @@ FORMAT_OPTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("csv_timezone", "timezone", N_("Time zone of local times (default: the territory's)")),
     ],
     "emoncms-archive": [("emoncms_prefix", "prefix", N_("Prefix of the series ids (default: emoncms)"))],
+    "enedis-r15-acc": [
+        ("r15_key", "key", N_("AES key Enedis gave the PMO (hexadecimal)")),
+        ("r15_iv", "iv", N_("IV Enedis gave with the key, if any (hexadecimal)")),
+    ],
 }
+#: Options that are secrets: typed into a password field, never shown back.
+SECRET_OPTIONS = {"key", "iv"}
 DONE_MESSAGES: dict[str, str] = {
     "released": N_("The readings are released to their series and left the quarantine."),
     "discarded": N_("The readings are discarded."),
@@ -125,6 +131,7 @@ def _upload_context(request: Request, caller: Caller) -> dict[str, Any]:
         **_base(request, caller, "import"),
         "formats": [(a.name, a.description, a.suffixes) for a in adapters().values()],
         "format_options": FORMAT_OPTIONS,
+        "secret_options": SECRET_OPTIONS,
         "max_upload_mib": mib(limits.max_upload_bytes),
         "max_unpacked_mib": mib(limits.max_unpacked_bytes),
     }
