@@ -156,6 +156,17 @@ class Settings(BaseSettings):
         default=30, ge=1, le=3660, description="days of data the ingest rate is measured over"
     )
 
+    # ------------------------------------------------------------ the "when to consume" signal (docs/signal.md)
+    signal_weather_forecast: str | None = Field(
+        default=None,
+        description="weather forecast for the signal: a file or an http(s) URL, CSV time,ghi,temperature or "
+        "Open-Meteo JSON (docs/signal.md); none: clear sky × recent clear-sky index",
+    )
+    signal_mqtt_topic: str = Field(
+        default="regie/{territory}/signal", min_length=1,
+        description="retained topic `regie signal publish` writes on the MQTT broker (mqtt_host); {territory}: its id",
+    )
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

@@ -23,6 +23,7 @@ masked value is NaN.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -206,13 +207,27 @@ def _factor(gain: float, dd: np.ndarray) -> np.ndarray:
 
 
 def clear_sky_ghi(t: np.ndarray, step: int, site: Site) -> np.ndarray:
-    """Clear-sky global horizontal irradiance [W/m²] at the middle of each step (pvlib, Ineichen–Perez)."""
+    """Clear-sky global horizontal irradiance [W/m²] at the middle of each step (pvlib, Ineichen–Perez) of a
+    regular grid ``t``."""
+    if len(t) == 0:
+        return np.zeros(0)
+    day0 = int(t[0]) - int(t[0]) % DAY
+    days = (int(t[-1]) - day0) // DAY + 1
+    whole = _clear_sky_days(day0, days, step, site)  # by whole UTC days, so that backtests reuse them
+    return whole[(np.asarray(t, dtype=np.int64) - day0) // step]
+
+
+@lru_cache(maxsize=64)
+def _clear_sky_days(day0: int, days: int, step: int, site: Site) -> np.ndarray:
     import pvlib
 
-    mid = pd.DatetimeIndex(pd.to_datetime(np.asarray(t, dtype=np.int64) + step // 2, unit="s", utc=True))
+    t = day0 + step * np.arange(days * DAY // step, dtype=np.int64)
+    mid = pd.DatetimeIndex(pd.to_datetime(t + step // 2, unit="s", utc=True))
     loc = pvlib.location.Location(site.latitude, site.longitude, altitude=site.altitude)
     cs = loc.get_clearsky(mid, model="ineichen", linke_turbidity=LINKE_TURBIDITY)
-    return np.nan_to_num(cs["ghi"].to_numpy(dtype=float))
+    out = np.nan_to_num(cs["ghi"].to_numpy(dtype=float))
+    out.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class Signal:
     data_end: int | None  # end of the last public step used
     weather: str  # "forecast" (a weather forecast was used) or "clear-sky"
     stale: bool
+    weather_problem: str | None = None  # why a configured forecast could not be used
 
     @property
     def now(self) -> str:
@@ -204,7 +205,7 @@ def read_weather_source(source: str, timeout: float = WEATHER_TIMEOUT_S) -> str:
     """The text of a weather forecast from a file path or an http(s) URL."""
     if source.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(source, timeout=timeout) as resp:  # noqa: S310 (http(s) only, checked above)
+            with urllib.request.urlopen(source, timeout=timeout) as resp:
                 return resp.read(16 * 1024 * 1024).decode("utf-8")
         except OSError as exc:
             raise SignalError(f"weather forecast {source}: {exc}") from None
@@ -274,10 +275,14 @@ def compute_signal(store: Store, territory_id: str | None, now: float, weather_s
     site = site_of(inv)
     weather, used = None, "clear-sky"
     grid = fc.future_grid(origin, horizon, step)
+    problem = None
     if weather_source:
-        times, values = parse_weather(read_weather_source(weather_source), weather_source)
-        weather = weather_on_grid(times, values, grid, step)
-        used = "forecast"
+        try:
+            times, values = parse_weather(read_weather_source(weather_source), weather_source)
+            weather = weather_on_grid(times, values, grid, step)
+            used = "forecast"
+        except SignalError as exc:  # a lamp keeps its signal when the weather service is down: clear sky
+            problem = str(exc)
     model = _model(site, weather, grid if weather is not None else None)
     now_forecast = model(h, horizon)
     past_model = _model(site, None, None)  # past forecasts had no forecast file of their own: clear sky
@@ -287,7 +292,31 @@ def compute_signal(store: Store, territory_id: str | None, now: float, weather_s
     keep = slice(lead // step, lead // step + n)
     expected = now_forecast.balance_w[keep]
     low, high = expected + q[0][keep], expected + q[1][keep]
-    return Signal(tid, int(now), start, step, sig.levels(expected, low, high), expected, low, high, end, used, False)
+    return Signal(tid, int(now), start, step, sig.levels(expected, low, high), expected, low, high, origin, used,
+                  False, problem)  # fmt: skip
+
+
+_SIGNAL_LOCK = threading.Lock()
+_SIGNALS: weakref.WeakKeyDictionary[Store, dict[tuple[Any, ...], Signal]] = weakref.WeakKeyDictionary()
+
+
+def current_signal(store: Store, territory_id: str | None, now: float, weather_source: str | None = None) -> Signal:
+    """:func:`compute_signal`, kept per territory, step, weather source and state of the store: the levels
+    change every step, not every request (``issued`` is the first request's)."""
+    inv = store.load_inventory(territory_id)
+    step = signal_step(inv)
+    key = (inv.territory.id, int(now) - int(now) % step, weather_source, cells.fingerprint(store))
+    with _SIGNAL_LOCK:
+        cached = _SIGNALS.setdefault(store, {}).get(key)
+    if cached is not None:
+        return cached
+    result = compute_signal(store, inv.territory.id, now, weather_source)
+    with _SIGNAL_LOCK:
+        per_store = _SIGNALS.setdefault(store, {})
+        if len(per_store) > 16:
+            per_store.clear()
+        per_store[key] = result
+    return result
 
 
 def _first(store: Store, step: int) -> int:
@@ -368,3 +397,51 @@ def _days(a: int, b: int, zone) -> list:
     d0 = datetime.fromtimestamp(a, zone).date()
     d1 = datetime.fromtimestamp(b, zone).date()
     return [d0.fromordinal(o) for o in range(d0.toordinal() + 1, d1.toordinal() + 1)]
+
+
+# ---------------------------------------------------------------- JSON-LD
+
+
+#: The JSON-LD context of ``/api/signal`` and of the MQTT topic ``.../json`` (every term in docs/signal.md).
+CONTEXT: dict[str, Any] = {
+    "@vocab": "urn:regie:signal#",
+    "schema": "https://schema.org/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "territory": "schema:areaServed",
+    "issued": {"@id": "schema:dateCreated", "@type": "xsd:dateTime"},
+    "start": {"@id": "schema:startTime", "@type": "xsd:dateTime"},
+    "end": {"@id": "schema:endTime", "@type": "xsd:dateTime"},
+    "dataUntil": {"@type": "xsd:dateTime"},
+    "steps": {"@container": "@list"},
+    "unitCode": "schema:unitCode",
+}
+
+
+def as_jsonld(s: Signal, zone: Any) -> dict[str, Any]:
+    """The signal as a JSON-LD document: one entry per step with its level and expected balance [W] and bounds."""
+
+    def iso(x: int) -> str:
+        return datetime.fromtimestamp(int(x), zone).isoformat()
+
+    def watts(x: float) -> float | None:
+        return round(float(x)) if np.isfinite(x) else None
+
+    steps = [{"start": iso(s.start + i * s.step), "end": iso(s.start + (i + 1) * s.step), "level": lv,
+              "expectedBalance": watts(s.expected_w[i]), "balanceLow": watts(s.low_w[i]),
+              "balanceHigh": watts(s.high_w[i])} for i, lv in enumerate(s.levels)]  # fmt: skip
+    return {
+        "@context": CONTEXT,
+        "@type": "ConsumptionSignal",
+        "territory": s.territory,
+        "issued": iso(s.issued),
+        "now": s.now,
+        "stale": s.stale,
+        "dataUntil": iso(s.data_end) if s.data_end is not None else None,
+        "weather": s.weather,
+        "weatherProblem": s.weather_problem,
+        "stepSeconds": s.step,
+        "unitCode": "WTT",
+        "quantiles": [sig.LOW, sig.HIGH],
+        "text": s.text(),
+        "steps": steps,
+    }

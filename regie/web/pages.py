@@ -19,7 +19,7 @@ from regie.governance import secrecy
 from regie.model import Step
 from regie.publication.balance import public_balance
 from regie.services.balance import BalanceRequestError
-from regie.web import i18n, queries, territory_choice
+from regie.web import i18n, queries, signal_api, territory_choice
 from regie.web.api import territory_summary
 from regie.web.deps import StoreDep
 from regie.web.templating import energy_unit, render
@@ -139,4 +139,5 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
         "table_reasons": sorted({r for m in months for r in m["masked"].values()}
                                 | set(balance["totals"]["masked"].values() if balance else ())),
     }
+    context["signal_widget"] = signal_api.widget_context(request, store, inv.territory.id)
     return territory_choice.remember(request, render(request, "territory.html", context), choice)
