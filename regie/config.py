@@ -163,8 +163,9 @@ class Settings(BaseSettings):
         "Open-Meteo JSON (docs/signal.md); none: clear sky × recent clear-sky index",
     )
     signal_mqtt_topic: str = Field(
-        default="regie/{territory}/signal", min_length=1,
-        description="retained topic `regie signal publish` writes on the MQTT broker (mqtt_host); {territory}: its id",
+        default="regie/{territory}/signal",
+        min_length=1,
+        description="retained topic `regie signal publish` writes to on the broker mqtt_host; {territory}: its id",
     )
 
     @field_validator("public_url")

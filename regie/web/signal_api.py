@@ -68,7 +68,9 @@ def get_signal(request: Request, store: StoreDep, territory: TerritoryQ = None, 
 
 @router.get("/signal.txt", summary="The signal as one line of text, for a microcontroller (grammar: docs/signal.md)",
             response_class=PlainTextResponse, responses=RESPONSES)  # fmt: skip
-def get_signal_text(request: Request, store: StoreDep, territory: TerritoryQ = None, at: AtQ = None) -> PlainTextResponse:
+def get_signal_text(
+    request: Request, store: StoreDep, territory: TerritoryQ = None, at: AtQ = None
+) -> PlainTextResponse:
     """``REGIE-SIGNAL/1 <territory> <start> <step> <issued> <letters>``: UTC seconds, one letter per step from
     ``start`` (G green, O orange, R red, U unknown)."""
     inv = chosen_inventory(request, store)
