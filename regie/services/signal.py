@@ -445,3 +445,41 @@ def as_jsonld(s: Signal, zone: Any) -> dict[str, Any]:
         "text": s.text(),
         "steps": steps,
     }
+
+
+# ---------------------------------------------------------------- MQTT
+
+
+def mqtt_topic(template: str, territory: str) -> str:
+    """The retained topic of a territory's signal (``{territory}`` replaced by its id)."""
+    topic = template.replace("{territory}", territory)
+    if not topic or any(c in topic for c in "+#\0"):
+        raise SignalError(f"signal_mqtt_topic {template!r}: an MQTT topic to publish to has no '+', '#' or NUL")
+    return topic
+
+
+def publish_mqtt(s: Signal, zone: Any, host: str, port: int, topic: str, username: str | None = None,
+                 password: str | None = None, timeout: float = 10.0) -> list[str]:  # fmt: skip
+    """Publish the signal, retained (a lamp that connects gets it at once), QoS 1, waiting for the broker's
+    acknowledgements: the text line on ``topic``, the JSON-LD on ``topic/json``. Returns the topics written."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"regie-signal-{s.territory}-{s.issued}")
+    if username:
+        client.username_pw_set(username, password)
+    try:
+        client.connect(host, port, keepalive=30)
+    except OSError as exc:
+        raise SignalError(f"MQTT broker {host}:{port}: {exc}") from None
+    client.loop_start()
+    try:
+        messages = {topic: s.text(), f"{topic}/json": json.dumps(as_jsonld(s, zone), separators=(",", ":"))}
+        infos = [client.publish(t, payload, qos=1, retain=True) for t, payload in messages.items()]
+        for info in infos:
+            info.wait_for_publish(timeout)
+            if not info.is_published():
+                raise SignalError(f"MQTT broker {host}:{port} did not acknowledge the signal within {timeout:g} s")
+        return list(messages)
+    finally:
+        client.disconnect()
+        client.loop_stop()
