@@ -47,6 +47,10 @@ MIN_CLEAR_GHI = 50.0
 #: day-to-day persistence is weaker than the demo's weather chain.
 LAST_DAY_WEIGHT = 0.7
 PV = "pv"
+#: Days of fitting the heating gain (:func:`heating_gain`).
+FIT_DAYS = 28
+#: Days of history the models read: the heating fit's days and the weeks of reference before them.
+NEEDED_DAYS = FIT_DAYS + 7 * WEEKS + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,13 @@ class History:
     def origin(self) -> int:
         """The first instant the history does not cover."""
         return int(self.t[-1]) + self.step if len(self.t) else 0
+
+    def tail(self, seconds: int) -> History:
+        """The last ``seconds`` of the history (what the models read; the rest costs time for nothing)."""
+        start = int(np.searchsorted(self.t, self.origin - seconds))
+        temp = None if self.temperature_c is None else self.temperature_c[start:]
+        return History(self.t[start:], self.step, self.consumption_w[start:],
+                       {k: v[start:] for k, v in self.production_w.items()}, temp)  # fmt: skip
 
     def before(self, origin: int) -> History:
         """The same history cut at ``origin`` (what was known then)."""
@@ -162,7 +173,7 @@ def _future_temperature(h: History, t: np.ndarray, weather: Weather | None) -> n
     return np.where(np.isfinite(weather.temperature_c), weather.temperature_c, persisted)
 
 
-def heating_gain(h: History, hdd: np.ndarray, weeks: int = WEEKS, fit_days: int = 28) -> float:
+def heating_gain(h: History, hdd: np.ndarray, weeks: int = WEEKS, fit_days: int = FIT_DAYS) -> float:
     """Relative change of consumption per heating degree day of difference with the reference weeks, fitted by
     least squares on the last ``fit_days`` days of the history (0 when the data cannot tell)."""
     n = min(len(h.t), fit_days * DAY // h.step)
@@ -207,21 +218,26 @@ def _factor(gain: float, dd: np.ndarray) -> np.ndarray:
 
 
 def clear_sky_ghi(t: np.ndarray, step: int, site: Site) -> np.ndarray:
-    """Clear-sky global horizontal irradiance [W/m²] at the middle of each step (pvlib, Ineichen–Perez) of a
-    regular grid ``t``."""
+    """Clear-sky global horizontal irradiance [W/m²] at the middle of each step (pvlib, Ineichen–Perez)."""
+    t = np.asarray(t, dtype=np.int64)
     if len(t) == 0:
         return np.zeros(0)
-    day0 = int(t[0]) - int(t[0]) % DAY
-    days = (int(t[-1]) - day0) // DAY + 1
-    whole = _clear_sky_days(day0, days, step, site)  # by whole UTC days, so that backtests reuse them
-    return whole[(np.asarray(t, dtype=np.int64) - day0) // step]
+    out = np.empty(len(t))
+    block = (t // _BLOCK_S).astype(np.int64)
+    for b in np.unique(block):  # computed by blocks of 64 days, kept: backtests ask for the same days again
+        sel = block == b
+        out[sel] = _clear_sky_block(int(b), step, site)[(t[sel] - int(b) * _BLOCK_S) // step]
+    return out
 
 
-@lru_cache(maxsize=64)
-def _clear_sky_days(day0: int, days: int, step: int, site: Site) -> np.ndarray:
+_BLOCK_S = 64 * DAY
+
+
+@lru_cache(maxsize=32)
+def _clear_sky_block(block: int, step: int, site: Site) -> np.ndarray:
     import pvlib
 
-    t = day0 + step * np.arange(days * DAY // step, dtype=np.int64)
+    t = block * _BLOCK_S + step * np.arange(_BLOCK_S // step, dtype=np.int64)
     mid = pd.DatetimeIndex(pd.to_datetime(t + step // 2, unit="s", utc=True))
     loc = pvlib.location.Location(site.latitude, site.longitude, altitude=site.altitude)
     cs = loc.get_clearsky(mid, model="ineichen", linke_turbidity=LINKE_TURBIDITY)
@@ -287,6 +303,7 @@ def steady(h: History, values: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def forecast(h: History, horizon_s: int, site: Site, weather: Weather | None = None) -> Forecast:
     """Consumption and production by source over [origin, origin + horizon) (module docstring)."""
+    h = h.tail(NEEDED_DAYS * DAY)
     t = future_grid(h.origin, horizon_s, h.step)
     prod = {src: pv(h, t, site, weather) if src == PV else steady(h, v, t) for src, v in h.production_w.items()}
     return Forecast(t, consumption(h, t, weather), prod)

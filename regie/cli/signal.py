@@ -11,7 +11,7 @@ import typer
 
 from regie.cli._app import DbOption, app, command_store, console, load_settings
 
-signal_app = typer.Typer(help="The \"when to consume\" signal: show it, publish it on MQTT.", no_args_is_help=True)
+signal_app = typer.Typer(help='The "when to consume" signal: show it, publish it on MQTT.', no_args_is_help=True)
 app.add_typer(signal_app, name="signal")
 
 TerritoryOpt = Annotated[str | None, typer.Option(help="the territory's id (default: the store's main one)")]
@@ -46,8 +46,9 @@ def show(territory: TerritoryOpt = None, at: AtOpt = None, database_url: DbOptio
         console.print(f"weather forecast not used: {s.weather_problem}", markup=False)
     for i, level in enumerate(s.levels):
         t = datetime.fromtimestamp(s.start + i * s.step, zone)
-        console.print(f"{t:%a %H:%M}  {level:7}  {s.expected_w[i] / 1000:8.1f} kW  "
-                      f"[{s.low_w[i] / 1000:.1f}, {s.high_w[i] / 1000:.1f}]", markup=False, highlight=False)  # fmt: skip
+        bounds = f"[{s.low_w[i] / 1000:.1f}, {s.high_w[i] / 1000:.1f}]"
+        line = f"{t:%a %H:%M}  {level:7}  {s.expected_w[i] / 1000:8.1f} kW  {bounds}"
+        console.print(line, markup=False, highlight=False)
 
 
 @signal_app.command("publish")

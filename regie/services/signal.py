@@ -39,9 +39,10 @@ from regie.store import published as cells
 SIGNAL_STEP = 1800
 #: Past days whose forecasts give the spread of the errors (one forecast a day, from the same time of day).
 ERROR_DAYS = 28
-#: History the forecast needs before the earliest of those forecasts: the weeks of the consumption model and
-#: the two weeks of the clear-sky index.
-MODEL_DAYS = fc.WEEKS * 7 + 1
+#: History the forecast reads before the earliest of those forecasts (:data:`regie.analytics.forecast.NEEDED_DAYS`).
+MODEL_DAYS = fc.NEEDED_DAYS
+#: Fewer days of public data than this: no signal (a week of reference and a week of past errors at least).
+MIN_DAYS = 15
 #: Public data older than this before now: the signal says so instead of forecasting (levels "unknown").
 MAX_LAG_S = 4 * 86_400
 #: Days of recent public data the "how it works" figures are measured on.
@@ -264,13 +265,14 @@ def compute_signal(store: Store, territory_id: str | None, now: float, weather_s
     tid = inv.territory.id
     end = _data_end(store, inv, step)
     n = sig.HORIZON_S // step
-    if end is None or end < start - MAX_LAG_S or end - (ERROR_DAYS + MODEL_DAYS) * 86_400 < _first(store, step):
+    first = _first(store, step)
+    if end is None or end < start - MAX_LAG_S or min(end, start) - first < MIN_DAYS * 86_400:
         nan = np.full(n, np.nan)
         return Signal(tid, int(now), start, step, [sig.UNKNOWN] * n, nan, nan, nan, end, "clear-sky", True)
     origin = min(end, start)
     lead = start - origin  # the public data stop this long before now
     horizon = lead + sig.HORIZON_S
-    a = origin - (ERROR_DAYS + MODEL_DAYS) * 86_400
+    a = max(first - first % step, origin - (ERROR_DAYS + MODEL_DAYS) * 86_400)
     h = public_history(store, inv, a, origin, step)
     site = site_of(inv)
     weather, used = None, "clear-sky"
@@ -362,13 +364,13 @@ def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str
     first = max(_first(store, step), a - (ERROR_DAYS + MODEL_DAYS) * 86_400)
     first -= first % step
     b -= b % step
-    if b - first < (ERROR_DAYS + MODEL_DAYS + 2) * 86_400:
+    if b - first < (MIN_DAYS + 2) * 86_400:
         return None
     h = public_history(store, inv, first, b, step)
     model = _model(site_of(inv), None, None)
     zone = inv.territory.zone
     noon = [int(datetime(d.year, d.month, d.day, 12, tzinfo=zone).timestamp())
-            for d in _days(first + (ERROR_DAYS + MODEL_DAYS) * 86_400, b - sig.HORIZON_S, zone)]  # fmt: skip
+            for d in _days(first + MIN_DAYS * 86_400, b - sig.HORIZON_S, zone)]  # fmt: skip
     noon = [o for o in noon if o >= a]
     if not noon:
         return None
