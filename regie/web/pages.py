@@ -119,6 +119,16 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
             "hiddenSeries": gettext("{series}: {reason}"),
             "secrecy": gettext("Statistical secrecy:"),
         },
+        "picker": {
+            "all": gettext("Whole period"),
+            "consumption": gettext("Consumption"),
+            "production": gettext("Local production"),
+            "coverage": gettext("Coverage"),
+            "selfSufficiency": gettext("Self-sufficiency"),
+            "compareCaption": gettext("{current} compared with {previous}"),
+            "noPrevious": gettext("No data for the previous period."),
+            "badCustom": gettext("Choose a first and a last day, the last not before the first."),
+        },
     }
     context = {
         "active": "territory",
