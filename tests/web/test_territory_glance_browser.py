@@ -10,6 +10,7 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from browsing import loopback_page
@@ -71,7 +72,8 @@ def test_the_period_picker_changes_the_chart_and_compares(chromium, clocked_serv
         rows = page.locator('[data-testid="period-compare"] tbody tr')
         consumption = rows.filter(has=page.locator("th", has_text="Consommation"))
         # 1000 W all the time: 744 kWh in December, 720 kWh in November
-        values = [float(v) for v in consumption.locator("td[data-value]").evaluate_all("els => els.map(e => e.dataset.value)")]
+        cells = consumption.locator("td[data-value]")
+        values = [float(v) for v in cells.evaluate_all("els => els.map(e => e.dataset.value)")]
         assert values == [744_000.0, 720_000.0]
 
         # the month before, with the arrow
@@ -110,7 +112,7 @@ def test_the_csv_holds_what_the_chart_shows(chromium, clocked_server: AppServer)
             page.get_by_test_id("chart-csv").click()
         download = info.value
         assert download.suggested_filename == "balance-2025-12-01_2025-12-02.csv"
-        rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+        rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
 
     api = get_json(clocked_server.url + "/api/balance?start=2025-12-01&end=2025-12-02&step=PT30M")
     p = api["periods"]
