@@ -94,7 +94,7 @@ def site_of(inv: Inventory) -> fc.Site:
     if t.latitude is None or t.longitude is None:
         raise SignalError(f"territory {t.id} has no coordinates: the sun's position cannot be computed "
                           "(regie territory create --lat --lon)")  # fmt: skip
-    alts = [s.altitude for s in inv.sites if getattr(s, "altitude", None) is not None]
+    alts = [s.altitude_m for s in inv.sites if s.altitude_m is not None]
     return fc.Site(t.latitude, t.longitude, float(np.median(alts)) if alts else 0.0)
 
 
