@@ -34,8 +34,8 @@ DAY = 86_400
 WEEK = 7 * DAY
 #: Weeks of the same weekday averaged for consumption.
 WEEKS = 4
-#: Weight of "the last day, carried by the weekdays' shape" against "the weekdays' mean" (bench/signal.py on the
-#: demo year: the anchored form alone 53 kW MAE, the weekly mean 68 kW, the blend 50 kW, persistence 60 kW).
+#: Weight of "the last day, carried by the weekdays' shape" against "the weekdays' mean" (measured on the demo year,
+#: docs/signal.md: the anchored form alone 53 kW MAE, the weekly mean 68 kW, the blend 50 kW, persistence 60 kW).
 ANCHORED_WEIGHT = 0.7
 #: Linke turbidity of a clean rural atmosphere, the middle of pvlib's range for southern France; one constant
 #: keeps the model free of pvlib's HDF5 climatology file, and the fitted ratio absorbs the rest.
@@ -43,7 +43,7 @@ LINKE_TURBIDITY = 3.0
 #: Steps whose clear-sky irradiance is below this [W/m²] say nothing about the sky (dawn, dusk, night).
 MIN_CLEAR_GHI = 50.0
 #: Weight of the last day's clear-sky index against the two weeks' (tomorrow resembles today). On the demo year
-#: (bench/signal.py) 0.5 gave a PV MAE of 108 kW, 0.7 104 kW, 1.0 103 kW; 0.7 leaves room for real skies, whose
+#: (docs/signal.md) 0.5 gave a PV MAE of 108 kW, 0.7 104 kW, 1.0 103 kW; 0.7 leaves room for real skies, whose
 #: day-to-day persistence is weaker than the demo's weather chain.
 LAST_DAY_WEIGHT = 0.7
 PV = "pv"

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PARIS
 from fastapi.testclient import TestClient
 
 from regie.analytics import signal as sig
@@ -14,6 +14,7 @@ from regie.store import Store
 from regie.web.app import create_app
 
 #: Inside the synthetic data (March–April 2025): 20 April 2025, 14:40 in Paris.
+PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2025, 4, 20, 14, 40, tzinfo=PARIS).timestamp()
 
 

@@ -11,10 +11,10 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from browsing import loopback_page
-from conftest import PARIS
 from servers import AppServer
 
 from regie.store import Store
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.browser
 
 CHART = "window.regie.balanceChart"
 #: The server's clock for the widget: a Sunday afternoon inside the synthetic year.
+PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2025, 6, 15, 15, 10, tzinfo=PARIS).timestamp()
 
 
