@@ -454,9 +454,13 @@
     csvEl.addEventListener("click", function () {
       if (!state.overview) return;
       var p = state.period || { kind: "all" };
-      csvEl.download = "balance-" + (p.kind === "all" ? firstDay + "_" + endDay : p.from + "_" + p.to) + ".csv";
-      if (csvEl.href && csvEl.href.indexOf("blob:") === 0) URL.revokeObjectURL(csvEl.href);
-      csvEl.href = URL.createObjectURL(new Blob([toCsv()], { type: "text/csv;charset=utf-8" }));
+      var a = document.createElement("a");
+      a.download = "balance-" + (p.kind === "all" ? firstDay + "_" + endDay : p.from + "_" + p.to) + ".csv";
+      a.href = URL.createObjectURL(new Blob([toCsv()], { type: "text/csv;charset=utf-8" }));
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
     });
   }
 
