@@ -83,3 +83,14 @@ def test_the_signal_commands(web_store: Store, monkeypatch, mqtt_broker) -> None
                      hostname=host, port=port)  # fmt: skip
     bad = runner.invoke(app, ["signal", "show", "--at", "soon", "--database-url", url])
     assert bad.exit_code == 2 and "--at 'soon'" in " ".join(bad.output.split())
+
+
+def test_the_widget_on_the_territory_page(client: TestClient, clocked: TestClient) -> None:
+    """Today (the real clock) is long after the synthetic data: the widget says the data stop, and when; at a
+    moment inside the data it shows 72 half-hours and the skill measured on the territory's own data."""
+    page = client.get("/", params={"lang": "en"}).text
+    assert 'data-testid="signal-widget" data-level="unknown"' in page
+    assert 'data-testid="signal-stale"' in page and "The public data stop on May 1, 2025" in page
+    page = clocked.get("/", params={"lang": "fr"}).text
+    assert page.count('<li class="signal-') == 72 and "Quand consommer" in page
+    assert 'data-testid="signal-skill"' in page and "gain de" in page

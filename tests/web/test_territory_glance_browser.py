@@ -62,6 +62,17 @@ def test_the_period_picker_changes_the_chart_and_compares(chromium, clocked_serv
         page.wait_for_selector('#balance-chart[data-state="ready"]')
         assert page.get_by_test_id("period-compare").is_hidden()  # the whole period has no "previous"
 
+        # the last week: cut by the end of the data (Wednesday 31 December), so compared with as many days before
+        page.get_by_role("button", name="Semaine").click()
+        ready(page, "week")
+        s = state(page)
+        assert s["requests"][-1] == {"start": "2025-12-29", "end": "2026-01-01", "step": "PT30M"}
+        assert s["compare"][-1] == {"start": "2025-12-22", "end": "2025-12-25", "step": "P1D"}
+        values = page.locator('[data-testid="period-compare"] tr[data-figure="consumption"] td[data-value]')
+        assert values.evaluate_all("els => els.map(e => Number(e.dataset.value))") == [72_000, 72_000]
+        page.get_by_role("button", name="Toute la période").click()
+        ready(page, "all")
+
         # a month: the last month of the data, daily, against the month before
         page.get_by_role("button", name="Mois").click()
         ready(page, "month")

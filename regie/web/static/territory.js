@@ -315,11 +315,22 @@
     return null;
   }
 
+  // The previous period of the same kind, as long as the part of this one that has data (so that a month
+  // cut by the end of the data is compared with as many days before it).
   function previousOf(p) {
-    if (p.kind === "month") return { kind: p.kind, from: addMonths(p.from, -1), to: p.from };
-    if (p.kind === "year") return { kind: p.kind, from: addMonths(p.from, -12), to: p.from };
-    var n = daysBetween(p.from, p.to);
-    return { kind: p.kind, from: addDays(p.from, -n), to: p.from };
+    var start = p.kind === "month" ? addMonths(p.from, -1) : p.kind === "year" ? addMonths(p.from, -12)
+      : addDays(p.from, -daysBetween(p.from, p.to));
+    var to = addDays(start, daysBetween(p.from, p.shownTo || p.to));
+    return { kind: p.kind, from: start, to: to < p.from ? to : p.from };
+  }
+
+  // The period cut to the data: [max(from, first day), min(to, end)).
+  function clamp(p) {
+    if (p.kind === "all") return p;
+    var out = { kind: p.kind, from: p.from, to: p.to, shownFrom: p.from < firstDay ? firstDay : p.from,
+      shownTo: endDay && p.to > endDay ? endDay : p.to };
+    if (out.shownTo <= out.shownFrom) out.shownTo = addDays(out.shownFrom, 1);
+    return out;
   }
 
   function stepFor(p) {
@@ -455,7 +466,7 @@
       if (!state.overview) return;
       var p = state.period || { kind: "all" };
       var a = document.createElement("a");
-      a.download = "balance-" + (p.kind === "all" ? firstDay + "_" + endDay : p.from + "_" + p.to) + ".csv";
+      a.download = "balance-" + (p.kind === "all" ? firstDay + "_" + endDay : p.shownFrom + "_" + p.shownTo) + ".csv";
       a.href = URL.createObjectURL(new Blob([toCsv()], { type: "text/csv;charset=utf-8" }));
       document.body.appendChild(a);
       a.click();
@@ -465,15 +476,16 @@
   }
 
   function loadPeriod(p) {
+    p = clamp(p);
     state.period = p;
-    state.previous = p.kind === "all" ? null : previousOf(p);
+    state.previous = p.kind === "all" || p.shownFrom > p.from ? null : previousOf(p);
     markPicker(p.kind);
     if (labelEl) labelEl.textContent = periodLabel(p);
-    var step = stepFor(p);
+    var step = stepFor(p.kind === "all" ? p : { kind: p.kind, from: p.shownFrom, to: p.shownTo });
     var seq = ++state.seq;
     state.detail = null;
     setStatus(S.loading, "loading");
-    var main = p.kind === "all" ? fetchBalance(t0All, t1All, step) : fetchBalance(p.from, p.to, step);
+    var main = p.kind === "all" ? fetchBalance(t0All, t1All, step) : fetchBalance(p.shownFrom, p.shownTo, step);
     var prev = state.previous && state.previous.from >= firstDay  // no comparison with a period before the data
       ? fetchBalance(state.previous.from, state.previous.to, "P1D", state.compareRequests)
       : Promise.resolve(null);
