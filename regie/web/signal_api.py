@@ -104,7 +104,7 @@ def widget_context(request: Request, store: Store, territory_id: str | None, at:
         "data_until": datetime.fromtimestamp(s.data_end, zone) if s.data_end else None,
         "cells": cells,
         "skill": skill,
-        "api": request.app.url_path_for("get_signal"),
-        "text_api": request.app.url_path_for("get_signal_text"),
+        "api": f"{request.app.url_path_for('get_signal')}?territory={inv.territory.id}",
+        "text_api": f"{request.app.url_path_for('get_signal_text')}?territory={inv.territory.id}",
         "problem": None,
     }

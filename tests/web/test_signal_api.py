@@ -94,3 +94,14 @@ def test_the_widget_on_the_territory_page(client: TestClient, clocked: TestClien
     page = clocked.get("/", params={"lang": "fr"}).text
     assert page.count('<li class="signal-') == 72 and "Quand consommer" in page
     assert 'data-testid="signal-skill"' in page and "gain de" in page
+
+
+def test_a_territory_without_coordinates_is_told_why(web_store: Store) -> None:
+    from dataclasses import replace
+
+    inv = web_store.load_inventory()
+    web_store.save_inventory(replace(inv, territory=replace(inv.territory, latitude=None, longitude=None)))
+    app = create_app(web_store)
+    app.state.clock = lambda: NOW
+    r = TestClient(app).get("/api/signal")
+    assert r.status_code == 400 and "has no coordinates" in r.json()["detail"]
