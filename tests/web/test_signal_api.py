@@ -105,3 +105,14 @@ def test_a_territory_without_coordinates_is_told_why(web_store: Store) -> None:
     app.state.clock = lambda: NOW
     r = TestClient(app).get("/api/signal")
     assert r.status_code == 400 and "has no coordinates" in r.json()["detail"]
+
+
+def test_the_json_ld_is_linked_data(clocked: TestClient) -> None:
+    """Read as RDF (rdflib), the document gives each step's start as schema:startTime and its level."""
+    import rdflib
+
+    g = rdflib.Graph().parse(data=clocked.get("/api/signal").text, format="json-ld")
+    starts = list(g.objects(None, rdflib.URIRef("https://schema.org/startTime")))
+    levels = {str(o) for o in g.objects(None, rdflib.URIRef("urn:regie:signal#level"))}
+    assert len(starts) == 72 and all(s.datatype == rdflib.XSD.dateTime for s in starts)
+    assert levels <= {sig.GREEN, sig.ORANGE, sig.RED, sig.UNKNOWN} and levels
