@@ -176,6 +176,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a tile URL template such as https://tile.example.org/{{z}}/{{x}}/{{y}}.png")
         return value
 
+    # ------------------------------------------------------------ the "when to consume" signal (docs/signal.md)
+    signal_weather_forecast: str | None = Field(
+        default=None,
+        description="weather forecast for the signal: a file or an http(s) URL, CSV time,ghi,temperature or "
+        "Open-Meteo JSON (docs/signal.md); none: clear sky × recent clear-sky index",
+    )
+    signal_mqtt_topic: str = Field(
+        default="regie/{territory}/signal",
+        min_length=1,
+        description="retained topic `regie signal publish` writes to on the broker mqtt_host; {territory}: its id",
+    )
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

@@ -29,6 +29,7 @@ from regie.web import (
     password_pages,
     people_pages,
     setup_pages,
+    signal_api,
     supervision_api,
     supervision_pages,
     territory_choice,
@@ -69,6 +70,8 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(inventory_pages.router)
     app.include_router(footprint_pages.router)
     app.include_router(map_pages.router)
+
+    app.include_router(signal_api.router)  # /api/signal, /api/signal.txt
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)

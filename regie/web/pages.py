@@ -19,7 +19,7 @@ from regie.governance import secrecy
 from regie.model import Step
 from regie.publication.balance import public_balance
 from regie.services.balance import BalanceRequestError
-from regie.web import i18n, queries, territory_choice
+from regie.web import i18n, queries, signal_api, territory_choice
 from regie.web.api import territory_summary
 from regie.web.deps import StoreDep
 from regie.web.templating import energy_unit, render
@@ -119,6 +119,16 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
             "hiddenSeries": gettext("{series}: {reason}"),
             "secrecy": gettext("Statistical secrecy:"),
         },
+        "picker": {
+            "all": gettext("Whole period"),
+            "consumption": gettext("Consumption"),
+            "production": gettext("Local production"),
+            "coverage": gettext("Coverage"),
+            "selfSufficiency": gettext("Self-sufficiency"),
+            "compareCaption": gettext("{current} compared with {previous}"),
+            "noPrevious": gettext("No data for the previous period."),
+            "badCustom": gettext("Choose a first and a last day, the last not before the first."),
+        },
     }
     context = {
         "active": "territory",
@@ -139,4 +149,5 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
         "table_reasons": sorted({r for m in months for r in m["masked"].values()}
                                 | set(balance["totals"]["masked"].values() if balance else ())),
     }
+    context["signal_widget"] = signal_api.widget_context(request, store, inv.territory.id)
     return territory_choice.remember(request, render(request, "territory.html", context), choice)

@@ -114,6 +114,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/balance"): Case("/api/balance", PUBLIC),
     ("GET", "/api/territory/consumption-by-usage"): Case("/api/territory/consumption-by-usage", PUBLIC),
     ("GET", "/api/territory/disclosure"): Case("/api/territory/disclosure", PUBLIC),
+    ("GET", "/api/signal"): Case("/api/signal", PUBLIC),
+    ("GET", "/api/signal.txt"): Case("/api/signal.txt", PUBLIC),
     ("GET", "/static/{name}"): Case("/static/regie.css", PUBLIC),
     ("GET", "/static/vendor/{name}"): Case("/static/vendor/echarts.min.js", PUBLIC),
     # ---------------------------------------------------------------- login
