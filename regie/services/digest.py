@@ -166,6 +166,9 @@ def send_digests(store: Store, server: SmtpServer | None, month: str, *, base_ur
         subject, body = compose(figures, rates, month, prefs.language, translate(prefs.language), link,
                                 inv.territory.name)  # fmt: skip
         message = text_message(to, subject, body)
+        # one line per header up to RFC 5322's 998 characters: a long link is never folded into encoded words
+        # (RFC 2369 wants the URL in angle brackets as it is)
+        message.policy = message.policy.clone(max_line_length=998)
         message["List-Unsubscribe"] = f"<{link}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         try:
