@@ -54,8 +54,10 @@ def inventory() -> Inventory:
     return Inventory(
         Territory("bourg", "Bourg-Test", latitude=42.4, longitude=2.48),
         sites=[Site(f"site-{h}", h, "bourg") for h in HOLDERS] + [Site("park", "Parc", "bourg")],
-        delivery_points=[DeliveryPoint(p, f"site-{h}", subscribed_kva=6.0 if i < 12 else 12.0)
-                         for i, (p, h) in enumerate(zip(PRMS, HOLDERS, strict=True))],  # fmt: skip
+        delivery_points=[
+            DeliveryPoint(p, f"site-{h}", subscribed_kva=6.0 if i < 12 else 12.0)
+            for i, (p, h) in enumerate(zip(PRMS, HOLDERS, strict=True))
+        ],
         producers=[Producer("pv", "Parc PV", Source.PV, 5000.0, site_id="park")],
         organisations=[Organisation("regie", "Régie", OrganisationKind.REGIE)],
         persons=[Person(h, h.upper(), f"{h}@example.org") for h in HOLDERS],
