@@ -7,9 +7,9 @@ Where each figure comes from, and why:
 - the member's consumption: their own series read through the gate *as the member*
   (:func:`regie.governance.gate.read_personal`, purpose dpv:ServiceProvision), so each view is in their
   access log, as every other read on ``/me``;
-- the territory's self-sufficiency at each metering step: the *public* balance
-  (:func:`regie.publication.balance.public_balance`), sums of published cells only: a step secrecy hides
-  stays unknown and the member is told how much of their consumption fell on such steps;
+- the territory's self-sufficiency at each metering step: the *published* cells
+  (:func:`regie.publication.balance.publication`, what the public balance sums): a step secrecy hides stays
+  unknown and the member is told how much of their consumption fell on such steps;
 - the cost: the regulated sale tariffs (TRV, one dated file per version in ``regie/data/tariffs``) and the
   Tempo calendar file; a day no recorded version covers is left unpriced, never priced with another's figures;
 - similar homes: a sum over the residential delivery points of the same subscribed-power class, through
@@ -19,6 +19,8 @@ Where each figure comes from, and why:
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -34,10 +36,11 @@ from regie.analytics.tempo import parse_calendar
 from regie.governance import gate
 from regie.governance.acc_access import held_participant_prms
 from regie.governance.accounts import Account
-from regie.model import Inventory, Series, SeriesKind, Step
-from regie.publication.balance import public_balance
+from regie.model import Inventory, Series, SeriesKind
+from regie.publication.balance import publication
 from regie.services.balance import BalanceRequestError, base_step
 from regie.store import Store
+from regie.store import published as cells
 from regie.store.operations import load_operation, operation_ids
 
 OWN_PURPOSE = "dpv:ServiceProvision"
@@ -99,17 +102,36 @@ def my_consumption(store: Store, account: Account, series: list[Series], a: int,
 
 
 def public_self_sufficiency(store: Store, inv: Inventory, a: int, b: int, base: int) -> np.ndarray:
-    """The territory's self-sufficiency per metering step over [a, b) as the public balance publishes it
-    (NaN where secrecy hides it or nothing was consumed)."""
-    zone = inv.territory.zone
+    """The territory's self-sufficiency per metering step over [a, b) from the published cells (NaN where the
+    publication hides it or nothing was consumed).
+
+    At the metering step this is what :func:`regie.publication.balance.public_balance` shows step by step (the
+    tests hold the two equal), read straight from the cells: the balance's per-period strings cost seconds over
+    a year of half-hours. A step is hidden when its consumption cell is, when a personal source's production
+    cell is, or everywhere when a source may not be published at all (:mod:`regie.publication.masking`)."""
     n = (b - a) // base
-    try:
-        pub = public_balance(store, datetime.fromtimestamp(a, zone), datetime.fromtimestamp(b, zone),
-                             Step(seconds=base), inv.territory.id)  # fmt: skip
-    except BalanceRequestError:
+    pub = publication(store, inv.territory.id)
+    if pub is None or pub.base != base:
         return np.full(n, np.nan)
-    ss = pub["periods"]["self_sufficiency"]
-    return np.array([np.nan if x is None else float(x) for x in ss], dtype=float)[:n]
+
+    def window(values: np.ndarray) -> np.ndarray:
+        out = np.full(n, np.nan)
+        shift = (pub.a - a) // base
+        lo, hi = max(0, shift), min(n, shift + len(values))
+        if hi > lo:
+            out[lo:hi] = values[lo - shift : hi - shift]
+        return out
+
+    producers = {p.id: p.source.value for p in inv.producers}
+    sources = {producers.get(s.producer_id or "", "other") for s in inv.series
+               if s.kind is SeriesKind.PRODUCTION and s.unit == "W"}  # fmt: skip
+    if sources - set(pub.production):  # a source that is not published hides the production total
+        return np.full(n, np.nan)
+    cons = window(pub.consumption.value)
+    prod = np.zeros(n)
+    for src in sources:
+        prod += window(np.asarray(pub.production[src], dtype=float))
+    return hh.self_sufficiency_per_step(cons * base / 3600.0, prod * base / 3600.0)
 
 
 # ---------------------------------------------------------------- tariffs
@@ -188,11 +210,28 @@ def _my_class(inv: Inventory, holder_id: str) -> str | None:
     return next(iter(classes)) if len(classes) == 1 else None
 
 
+#: Per store, the comparisons already computed: one per size class and period while the data stay the same
+#: (every member of a class sees the same figure; reading 300 load curves a year long takes seconds).
+_SIMILAR: weakref.WeakKeyDictionary[Store, dict[tuple[Any, ...], Similar]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
 def similar_homes(store: Store, inv: Inventory, holder_id: str, first: date, end: date, base: int) -> Similar:
     """The mean consumption of the homes in the member's size class, when secrecy lets every month out."""
     cls = _my_class(inv, holder_id)
     if cls is None:
         return Similar(None, 0, None, "no_class")
+    key = (cells.fingerprint(store), inv.territory.id, len(inv.series), len(inv.memberships), cls, first, end, base)
+    with _LOCK:
+        known = _SIMILAR.setdefault(store, {})
+        if key not in known:
+            for stale in [k for k in known if k[:4] != key[:4] or len(known) >= 512]:
+                del known[stale]  # computed on an older state of the data (or too many kept)
+            known[key] = _similar(store, inv, cls, first, end, base)
+        return known[key]
+
+
+def _similar(store: Store, inv: Inventory, cls: str, first: date, end: date, base: int) -> Similar:
     persons = {p.id for p in inv.persons}
     held = {m.prm for m in inv.memberships if m.until is None and m.holder_id in persons}
     prms = {d.prm for d in inv.delivery_points
@@ -309,7 +348,10 @@ def dashboard(store: Store, account: Account, inv: Inventory, kind: str, anchor:
     loads = [s for s in inv.series if s.unit == "W" and s.kind in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION)]
     if not series or not loads:
         return board
-    base = base_step(loads)
+    try:
+        base = base_step(loads)
+    except BalanceRequestError:  # no load curve at a fixed step: nothing to sum per step
+        return board
     a, b = local_midnight(first, zone), local_midnight(end, zone)
     la, lb = local_midnight(ly[0], zone), local_midnight(ly[1], zone)
     wh = my_consumption(store, account, series, a, b, base)

@@ -59,6 +59,22 @@ def test_local_share_over_the_year_equals_consumption_times_public_self_sufficie
     assert 0.05 < s.share < 0.2  # the park covers midday only
 
 
+def test_per_step_self_sufficiency_is_the_public_balances(world: World) -> None:
+    """The dashboard reads the published cells directly (fast); step by step it is what /api/balance shows."""
+    store = world.store
+    inv = store.load_inventory()
+    for lo, hi in ((date(2025, 1, 1), date(2026, 1, 1)), (date(2024, 3, 30), date(2024, 4, 2))):
+        a, b = _ts(lo), _ts(hi)
+        mine = member.public_self_sufficiency(store, inv, a, b, 1800)
+        pub = public_balance(store, datetime.fromtimestamp(a, PARIS), datetime.fromtimestamp(b, PARIS),
+                             Step.parse("PT30M"))  # fmt: skip
+        theirs = np.array([np.nan if x is None else x for x in pub["periods"]["self_sufficiency"]], dtype=float)
+        np.testing.assert_array_equal(np.isnan(mine), np.isnan(theirs))
+        np.testing.assert_allclose(mine[~np.isnan(mine)], theirs[~np.isnan(theirs)], atol=5e-7)  # 6 decimals
+    outside = member.public_self_sufficiency(store, inv, _ts(date(2026, 3, 1)), _ts(date(2026, 3, 2)), 1800)
+    assert np.isnan(outside).all()  # after the data: nothing published, nothing guessed
+
+
 def test_period_bars_and_last_year(world: World) -> None:
     store = world.store
     alice = accounts.get_account(store, "alice")
