@@ -25,7 +25,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from regie.store import Store
 from regie.store.schema import account, account_token
 
-PURPOSES = ("invite", "reset", "login-code", "login-enrol", "totp")
+PURPOSES = ("invite", "reset", "login-code", "login-enrol", "totp", "unsubscribe")
 #: How long an expired token is kept before it is deleted [s].
 KEEP = 30 * 86400
 

@@ -199,6 +199,8 @@ TABLES: dict[str, str] = {
     "web_session": "deleted",
     "account_token": "deleted: their invitation and reset links",
     "recovery_code": "deleted: their two-factor recovery codes",
+    "member_preference": "deleted: their dashboard's tariff option and digest choice",
+    "digest_log": "deleted: the record of the digests sent to their accounts",
     "consent": "anonymised: closed; the subject and an account recipient become the tombstone",
     "consent_event": "anonymised: their username as an actor becomes the tombstone",
     "access_log": "kept: GDPR art. 17(3)(e) and 5(2); identifiers, never readings; the hash chain stays whole",

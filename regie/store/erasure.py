@@ -24,9 +24,11 @@ from regie.store.schema import (
     api_key,
     consent,
     consent_event,
+    digest_log,
     input_map,
     live_frame,
     login_throttle,
+    member_preference,
     membership,
     person,
     quarantine,
@@ -112,12 +114,15 @@ def anonymise_holder(conn: Connection, holder_id: str, tombstone: str, usernames
 
 def delete_accounts(conn: Connection, ids: Sequence[int], usernames: Sequence[str], key_owners: Sequence[str]) -> int:
     """Accounts with their sessions, login counters, one-time links (invitations, resets, used TOTP steps),
-    two-factor recovery codes and the API keys bound to them; returns the keys deleted."""
+    two-factor recovery codes, dashboard preferences and digest log, and the API keys bound to them; returns the
+    keys deleted."""
     keys = conn.execute(delete(api_key).where(api_key.c.owner_id.in_(key_owners))).rowcount if key_owners else 0
     if ids:
         conn.execute(delete(web_session).where(web_session.c.account_id.in_(ids)))
         conn.execute(delete(account_token).where(account_token.c.account_id.in_(ids)))
         conn.execute(delete(recovery_code).where(recovery_code.c.account_id.in_(ids)))
+        conn.execute(delete(member_preference).where(member_preference.c.account_id.in_(ids)))
+        conn.execute(delete(digest_log).where(digest_log.c.account_id.in_(ids)))
         counters = [f"{kind}:{u}" for u in usernames for kind in ("account", "second-factor")]
         conn.execute(delete(login_throttle).where(login_throttle.c.key.in_(counters)))
         conn.execute(delete(account).where(account.c.id.in_(ids)))

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0010"
+SCHEMA_VERSION = "0011"
 
 metadata = MetaData()
 
@@ -490,4 +490,30 @@ map_base = Table(
     Column("source", Text, nullable=False),  # where the geography comes from (attribution shown on the map)
     Column("uploaded_at", BigInteger, nullable=False),
     Column("uploaded_by", String(64), nullable=False),
+)
+
+member_preference = Table(
+    "member_preference",
+    metadata,
+    # One row per member account that changed a default: the tariff option its dashboard estimates the cost
+    # with (base, hphc, tempo), whether it asked for the monthly digest, and the digest's language (fr, en).
+    Column("account_id", Integer, ForeignKey("account.id"), primary_key=True),
+    Column("tariff_option", String(16), nullable=False),
+    Column("digest", Boolean, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+digest_log = Table(
+    "digest_log",
+    metadata,
+    # Every monthly digest regie tried to send: to which account, for which month, when, and how it went
+    # (sent, or failed and why — never the message itself, which holds personal figures and a link).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("account.id"), nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("sent_at", BigInteger, nullable=False),
+    Column("outcome", String(16), nullable=False),  # sent, failed
+    Column("detail", String(300)),
+    Index("ix_digest_log_account_month", "account_id", "month"),
 )

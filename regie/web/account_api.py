@@ -375,3 +375,52 @@ def post_export(caller: AccountDep, writer: WritingCaller, store: StoreDep) -> R
         blob, media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )  # fmt: skip
+
+
+class DashboardPeriod(StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
+    year = "year"
+
+
+class TariffOption(StrEnum):
+    base = "base"
+    hphc = "hphc"
+    tempo = "tempo"
+
+
+@router.get(
+    "/dashboard",
+    summary="My dashboard (member): consumption over a period and the same period last year, local share, "
+    "estimated cost, similar homes, ACC operations",
+    responses={**_AUTH_RESPONSES, 422: {"description": "a malformed parameter"}},
+)
+def get_my_dashboard(
+    caller: AccountDep,
+    store: StoreDep,
+    period: Annotated[DashboardPeriod, Query(description="calendar period: day, ISO week, month, year")] = (
+        DashboardPeriod.month
+    ),
+    on: Annotated[
+        str | None,
+        Query(max_length=10, description="a day in the period (YYYY-MM-DD); default: the last day with data"),
+    ] = None,
+    option: Annotated[TariffOption | None, Query(description="tariff option (default: the one I chose)")] = None,
+) -> dict[str, Any]:
+    """Every figure of ``/me``'s dashboard as JSON: energies in Wh, the local share as Σ over metering steps of my
+    consumption × the territory's published self-sufficiency (``unknown_wh``: my consumption over steps it is
+    hidden), the energy part of the regulated tariff in EUR (subscription not included) with its sources,
+    similar homes only when statistical secrecy lets them out (else ``masked`` says why)."""
+    from regie.services import member
+    from regie.store import member_preferences
+
+    if caller.role is not Role.MEMBER:
+        raise HTTPException(403, "for member accounts only")
+    try:
+        day = datetime.strptime(on, "%Y-%m-%d").date() if on else None
+    except ValueError:
+        raise HTTPException(422, f"on: {on!r} is not a date (YYYY-MM-DD)") from None
+    chosen = option.value if option else member_preferences.get(store, caller.account.id).tariff_option
+    board = member.dashboard(store, caller.account, load_inventory(store), period.value, day, chosen)
+    return board.as_dict()

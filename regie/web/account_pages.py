@@ -101,6 +101,23 @@ STATUS_LABELS: dict[str, str] = {
     "withdrawn": N_("withdrawn"),
     "expired": N_("expired"),
 }
+PERIOD_LABELS: dict[str, str] = {"day": N_("day"), "week": N_("week"), "month": N_("month"), "year": N_("year")}
+TARIFF_LABELS: dict[str, str] = {
+    "base": N_("Base (one price)"),
+    "hphc": N_("Peak / off-peak hours (HP/HC)"),
+    "tempo": N_("Tempo (blue, white and red days)"),
+}
+SIMILAR_REASONS: dict[str, str] = {
+    "fewer_than_10": N_("fewer than 10 similar homes have data over this period"),
+    "dominance": N_("one home would make more than 85 %% of the figure"),
+    "secondary": N_("it would let a hidden figure be deduced"),
+    "no_class": N_("the subscribed power of your delivery point is not recorded, so your home has no size class"),
+}
+SIZE_CLASS_LABELS: dict[str, str] = {
+    "up to 6 kVA": N_("homes subscribing up to 6 kVA"),
+    "9 to 12 kVA": N_("homes subscribing 9 to 12 kVA"),
+    "more than 12 kVA": N_("homes subscribing more than 12 kVA"),
+}
 #: Messages after a successful POST (post/redirect/get), by the ``done`` code of the redirect.
 DONE_MESSAGES: dict[str, str] = {
     "granted": N_("Your grant is recorded. You can withdraw it at any time."),
@@ -109,6 +126,7 @@ DONE_MESSAGES: dict[str, str] = {
     "withdrawn": N_("The grant is withdrawn: from now on every read under it is refused."),
     "corrected": N_("Your details are corrected."),
     "requested": N_("Your request is sent: the member will accept or refuse it."),
+    "preferences": N_("Your choices are saved."),
 }
 
 
@@ -379,9 +397,51 @@ def _local_day(t: int, zone: ZoneInfo) -> date:
 # ---------------------------------------------------------------- the member
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodChoice:
+    """What the dashboard's period picker asks: a kind of period and a day in it (None: the last day of data)."""
+
+    kind: str = "month"
+    on: date | None = None
+
+
+def period_choice(period: str | None, on: str | None) -> PeriodChoice:
+    """The picker's fields, falling back to the default on anything malformed (a page, not an API: it shows)."""
+    kind = period if period in PERIOD_LABELS else "month"
+    try:
+        day = date.fromisoformat(on) if on else None
+    except ValueError:
+        day = None
+    return PeriodChoice(kind, day)
+
+
+def _dashboard_context(store: Store, caller: Caller, inv: Inventory, choice: PeriodChoice) -> dict[str, Any]:
+    from regie.services import member
+    from regie.store import member_preferences
+
+    prefs = member_preferences.get(store, caller.account.id)
+    board = member.dashboard(store, caller.account, inv, choice.kind, choice.on, prefs.tariff_option)
+    top = max([max(b["wh"], b["last_year_wh"] or 0.0) for b in board.bars] + [0.0])
+    change = None
+    if board.last_year_wh > 0:
+        change = board.consumption_wh / board.last_year_wh - 1
+    return {
+        "dash": board,
+        "dash_top": top,
+        "dash_change": change,
+        "dash_last_day": board.end - timedelta(days=1),
+        "prefs": prefs,
+        "period_labels": PERIOD_LABELS,
+        "tariff_labels": TARIFF_LABELS,
+        "similar_reasons": SIMILAR_REASONS,
+        "size_class_labels": SIZE_CLASS_LABELS,
+    }
+
+
 def _member_context(
-    request: Request, caller: Caller, store: Store, inv: Inventory, gran: Granularity, series_id: str | None
-) -> dict[str, Any]:
+    request: Request, caller: Caller, store: Store, inv: Inventory, gran: Granularity, series_id: str | None,
+    choice: PeriodChoice | None = None,
+) -> dict[str, Any]:  # fmt: skip
     holder = caller.account.holder_id
     now = int(time.time())
     mine = own_series(store, holder or "")
@@ -422,12 +482,25 @@ def _member_context(
         "default_from": datetime.fromtimestamp(bounds[0], zone).date().isoformat() if bounds else "",
         "default_expires": (date.today() + timedelta(days=365)).isoformat(),
         "max_expires": (date.today() + timedelta(days=3 * 365)).isoformat(),
+        **_dashboard_context(store, caller, inv, choice or PeriodChoice()),
+        "signal_widget": _signal_widget(request, store, inv),
     }
 
 
+def _signal_widget(request: Request, store: Store, inv: Inventory) -> dict[str, Any]:
+    """The village's "when to consume" signal (public figures only, docs/signal.md), as on the territory page."""
+    from regie.web import signal_api
+
+    return signal_api.widget_context(request, store, inv.territory.id)
+
+
 @router.get("/me", name="me_page", response_class=HTMLResponse)
-def me_page(request: Request, caller: PageCaller, granularity: str = "P1D", series: str | None = None) -> Response:
-    """A member's page: delivery points, their data through the gate, grants, requests, accesses, rights."""
+def me_page(
+    request: Request, caller: PageCaller, granularity: str = "P1D", series: str | None = None,
+    period: str | None = None, on: str | None = None,
+) -> Response:  # fmt: skip
+    """A member's page: their dashboard (period picker), delivery points, their data through the gate, grants,
+    requests, accesses, rights."""
     if caller.role is not Role.MEMBER:
         return RedirectResponse(auth.home_of(caller.account), status_code=303)
     try:
@@ -436,7 +509,58 @@ def me_page(request: Request, caller: PageCaller, granularity: str = "P1D", seri
         gran = Granularity.P1D
     store = _store(request)
     inv = load_inventory(store)
-    return render(request, "me.html", _member_context(request, caller, store, inv, gran, series))
+    context = _member_context(request, caller, store, inv, gran, series, period_choice(period, on))
+    return render(request, "me.html", context)
+
+
+@router.post("/me/preferences", name="me_preferences")
+async def me_preferences(request: Request, caller: PageCaller) -> Response:
+    """The member's tariff option, monthly digest (opt-in) and the digest's language."""
+    from regie.services import digest
+    from regie.store import member_preferences
+    from regie.web import i18n
+
+    _member_only(caller)
+    form = await _form(request, caller)
+    option = str(form.get("tariff_option") or "base")
+    language = str(form.get("language") or "fr")
+    if option not in TARIFF_LABELS:
+        return _member_error(request, caller, f"tariff option: choose one of {', '.join(TARIFF_LABELS)}")
+    if language not in i18n.LOCALES:
+        return _member_error(request, caller, f"language: choose one of {', '.join(i18n.LOCALES)}")
+    wants = form.get("digest") == "on"
+    store = _store(request)
+    if wants and not digest.address_of(store, caller.account):
+        return _member_error(request, caller, "the monthly digest needs an e-mail address: add one under My rights")
+    member_preferences.put(store, caller.account.id, member_preferences.Preferences(option, wants, language))
+    return RedirectResponse("/me?done=preferences#dashboard", status_code=303)
+
+
+@router.get("/digest/unsubscribe/{token}", name="digest_unsubscribe_page", response_class=HTMLResponse)
+def digest_unsubscribe_page(request: Request, token: str) -> Response:
+    """The link of a digest: a button to stop the digest, without logging in (a GET changes nothing: mail
+    scanners open links)."""
+    from regie.governance import one_time
+    from regie.services import digest
+
+    try:
+        one_time.check(_store(request), token, digest.UNSUBSCRIBE)
+    except one_time.TokenError as exc:
+        return render(request, "unsubscribe.html", {"active": "account", "problem": exc.problem.value}, 400)
+    return render(request, "unsubscribe.html", {"active": "account", "token": token, "problem": None})
+
+
+@router.post("/digest/unsubscribe/{token}", name="digest_unsubscribe")
+def digest_unsubscribe(request: Request, token: str) -> Response:
+    """Stop the monthly digest of the link's account (also the one-click POST of RFC 8058 from a mail client)."""
+    from regie.governance import one_time
+    from regie.services import digest
+
+    try:
+        digest.unsubscribe(_store(request), token)
+    except one_time.TokenError as exc:
+        return render(request, "unsubscribe.html", {"active": "account", "problem": exc.problem.value}, 400)
+    return render(request, "unsubscribe.html", {"active": "account", "done": True, "problem": None})
 
 
 def _member_error(request: Request, caller: Caller, message: str, status_code: int = 400) -> HTMLResponse:

@@ -150,6 +150,14 @@ MATRIX: dict[tuple[str, str], Case] = {
         expect(400, public=LOGIN, machines=LOGIN, key_owner=403),
         form=lambda r: {"current": "not the password", "new": "x", "again": "x"},
     ),
+    ("POST", "/me/preferences"): Case(
+        "/me/preferences",
+        expect(403, public=LOGIN, machines=LOGIN, members=303, key_owner=303),
+        form=lambda r: {"tariff_option": "hphc", "language": "en"},
+    ),
+    # the digest's unsubscribe link works without logging in: its one-time token is the only credential
+    ("GET", "/digest/unsubscribe/{token}"): Case("/digest/unsubscribe/not-a-token", expect(400)),
+    ("POST", "/digest/unsubscribe/{token}"): Case("/digest/unsubscribe/not-a-token", expect(400), form=lambda r: {}),
     ("POST", "/me/details"): Case(
         "/me/details",
         expect(403, public=LOGIN, machines=LOGIN, members=303, key_owner=303),
@@ -374,6 +382,9 @@ MATRIX: dict[tuple[str, str], Case] = {
         "/api/me/data",
         expect(403, public=401, machines=401, member_self=200, key_owner=200, operator_granted=200),
         params={"series": "c1", "start": "2025-01-01", "end": "2025-02-01", "granularity": "P1D", "purpose": PURPOSE},
+    ),
+    ("GET", "/api/me/dashboard"): Case(
+        "/api/me/dashboard", expect(403, public=401, machines=401, members=200, key_owner=200)
     ),
     ("GET", "/api/me/grants"): Case("/api/me/grants", expect(200, public=401, machines=401)),
     ("POST", "/api/me/grants"): Case(

@@ -53,7 +53,9 @@ def test_member_sees_own_data_at_every_granularity(world: World) -> None:
     ]
     # every view went through the gate and is in alice's own access log
     own = [a for a in audit.accesses_to(world.store, "alice") if a.caller == "alice"]
-    assert [a.granularity for a in own] == ["P1D", "PT30M", "P1M"]
+    # each page also shows the dashboard: this month and the same month last year, read at the metering step
+    dashboard = ["PT30M", "PT30M"]
+    assert [a.granularity for a in own] == ["P1D", *dashboard, "PT30M", *dashboard, "P1M", *dashboard]
 
 
 def test_the_page_speaks_french_and_english(world: World) -> None:
