@@ -73,6 +73,9 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
         web.state.mqtt = ingester  # /readyz reports whether it is connected
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
     cleanup = setup(web) if setup is not None else None
+    from regie.federation.courier import start as start_courier  # pushes the outbox to peers (docs/federation.md)
+
+    stop_courier = start_courier(store, settings.data_dir, settings.public_url or f"http://{host}:{port}")
     shown = settings.public_url or f"http://{host}:{port}"
     first_run = _first_run(web, store, settings)
     console.print(f"serving [bold]{_redact(url)}[/] on [link]{shown}/[/link]  (Ctrl-C to stop)")
@@ -88,6 +91,7 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
             proxy_headers=True, forwarded_allow_ips=",".join(settings.trusted_proxies),
         )  # fmt: skip
     finally:
+        stop_courier()
         if cleanup is not None:
             cleanup()
         if ingester is not None:

@@ -18,6 +18,7 @@ from regie.web import (
     auth,
     disclosure,
     emoncms,
+    federation_api,
     footprint_pages,
     health,
     imports,
@@ -67,6 +68,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(setup_pages.router)
     app.include_router(inventory_pages.router)
     app.include_router(footprint_pages.router)
+    app.include_router(federation_api.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)

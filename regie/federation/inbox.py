@@ -1,0 +1,79 @@
+"""Receiving from a peer: in the sender's order, once, under the policy it came with, with its provenance.
+
+A message names its sequence number and the previous one its sender delivered; a duplicate (same delivery
+key, or a number already passed) is acknowledged again and not stored twice; one that skips a message is
+refused (the sender sends again in order). A datum is kept only if its ODRL policy permits its use now; a
+*delete* message empties what was received under that grant, and both the request and the deletion are logged.
+The duty to delete at the policy's end is carried out by :func:`carry_out_duties`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from regie.federation import events, policy
+from regie.store import Store
+from regie.store import federation as rows
+
+
+class Refused(ValueError):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def accept(store: Store, p: rows.PeerRow, message: dict, *, now: int | None = None) -> dict:
+    """Keep one message from ``p``; returns the answer (``status``: stored, duplicate), or raises Refused."""
+    at = int(time.time()) if now is None else int(now)
+    try:
+        seq, prev, key, kind = int(message["seq"]), int(message["prev"]), str(message["key"]), str(message["kind"])
+        dataset, grant_id = str(message["dataset"]), message.get("grant")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Refused(400, f"not a federation message: {exc}") from None
+    if p.status != "active":
+        raise Refused(403, f"peer {p.id} is suspended here")
+    flow = "personal" if dataset.startswith("grant:") else "public"
+    if kind == "data" and flow not in p.receive:
+        raise Refused(403, f"this régie does not receive {flow} data from {p.id}")
+    pol = message.get("policy")
+    if kind == "data" and flow == "personal":
+        body = message.get("body") or {}
+        d = policy.evaluate(pol or {}, "odrl:use", purpose=body.get("purpose"), at=at)
+        if not d.permitted or (pol or {}).get("regie:consent") != grant_id:
+            raise Refused(403, f"policy refuses the use: {d.reason}")
+    status, last = rows.receive(
+        store,
+        p.id,
+        seq,
+        prev,
+        key,
+        kind,
+        dataset,
+        grant_id,
+        json.dumps(pol) if pol else None,
+        json.dumps(message.get("body")) if message.get("body") is not None else None,
+        at,
+    )
+    if status == "gap":
+        raise Refused(409, f"message {seq} follows {prev}, but the last received is {last}")
+    answer: dict = {"status": status, "last": last}
+    if kind == "delete" and status == "stored":
+        n = rows.forget(store, p.id, grant_id, at)
+        events.log(store, events.FederationEvent("delete_received", p.id, "allowed", "the sender withdrew the grant",
+                                                 grant_id=grant_id, detail={"deleted": n}), now=at)  # fmt: skip
+        answer["deleted"] = n
+    return answer
+
+
+def carry_out_duties(store: Store, *, now: int | None = None) -> int:
+    """Empty every received datum whose policy's duty to delete fell due; returns how many."""
+    at = int(time.time()) if now is None else int(now)
+    done = 0
+    for r in rows.received(store, kind="data"):
+        if r.body is None or r.policy is None:
+            continue
+        due = policy.deadline(json.loads(r.policy))
+        if due is not None and due <= at:
+            done += rows.forget(store, r.peer_id, r.grant_id, at)
+    return done
