@@ -23,7 +23,7 @@ from regie.store import Store
 from regie.store import federation as rows
 
 KINDS = ("public", "personal", "heads")  # what may flow: public aggregates, personal data under grants, log heads
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PEER_ACCOUNT_ID = -8  # every peer's account shares it; the label (peer:<id>) says which
 
 

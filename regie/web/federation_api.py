@@ -102,8 +102,7 @@ async def _signed(request: Request) -> tuple[rows.PeerRow, bytes, sig.Verified]:
 def well_known(request: Request) -> Response:
     """Who this régie is: name, operator, public keys with their dates, endpoints, catalogue (JSON-LD)."""
     data_dir = _data_dir(request)
-    audit_path = keys.keys_dir(data_dir) / keys.AUDIT_KEY_FILE
-    audit_pem = keys.public_key_pem(keys.load_or_create_signing_key(data_dir)) if audit_path.exists() else None
+    audit_pem = keys.public_key_pem(keys.load_or_create_signing_key(data_dir))  # what its signed heads verify with
     doc = identity.well_known(data_dir, base_url(request), audit_public_pem=audit_pem)
     response = _answer(request, 200, doc)
     response.headers["content-type"] = "application/ld+json"
