@@ -79,6 +79,7 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
     cleanup = setup(web) if setup is not None else None
     from regie.federation.courier import start as start_courier  # pushes the outbox to peers (docs/federation.md)
 
+    web.state.federation_dir = settings.data_dir  # its federation keys: /.well-known/regie, signed routes
     base = settings.public_url or f"http://{host}:{port}"
     stop_courier = start_courier(store, settings.data_dir, base, every=courier_every) if courier_every > 0 else None
     shown = settings.public_url or f"http://{host}:{port}"

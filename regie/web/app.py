@@ -19,6 +19,7 @@ from regie.web import (
     disclosure,
     emoncms,
     federation_api,
+    federation_pages,
     footprint_pages,
     health,
     imports,
@@ -69,6 +70,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(inventory_pages.router)
     app.include_router(footprint_pages.router)
     app.include_router(federation_api.router)
+    app.include_router(federation_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)

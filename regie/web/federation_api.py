@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from regie.federation import catalogue, events, hub, identity, inbox, peers, witness
@@ -24,7 +24,12 @@ router = APIRouter(tags=["federation"])
 
 
 def _data_dir(request: Request):
-    return request.app.state.settings.data_dir
+    """Where this régie's federation keys live: set by ``regie serve`` (the settings' data folder). An app
+    built without it (tests, embedders) does not federate: its federation routes answer 404."""
+    found = getattr(request.app.state, "federation_dir", None)
+    if found is None:
+        raise HTTPException(404, "this régie does not federate (no data folder for its keys)")
+    return found
 
 
 def base_url(request: Request) -> str:
@@ -60,6 +65,7 @@ class _Refused(Exception):
 
 async def _signed(request: Request) -> tuple[rows.PeerRow, bytes, sig.Verified]:
     """The peer that signed this request, its body and signature; or a logged, signed 401/403 answer."""
+    _data_dir(request)
     store = request.app.state.store
     body = await request.body()
     now = int(time.time())
@@ -191,6 +197,7 @@ async def consistency(request: Request) -> Response:
 @router.get("/federation/regional", name="federation_regional")
 def regional(request: Request, figure: str, step: int) -> dict:
     """A hub's regional figures: its villages' public cells added up, secrecy applied again (public)."""
+    _data_dir(request)
     cells = hub.regional(request.app.state.store, figure, step)
     return {"figure": figure, "step": step, "cells": [
         {"t": c.t, "value": c.value, "points": c.points, "villages": list(c.villages), "reason": c.reason}

@@ -27,7 +27,7 @@ RFC_BASE = """"date": Tue, 20 Apr 2021 02:07:55 GMT
 "@authority": example.com
 "content-type": application/json
 "content-length": 18
-"@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519\""""
+"@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519\""""  # noqa: E501
 RFC_MESSAGE = sig.Message(
     {"Host": "example.com", "Date": "Tue, 20 Apr 2021 02:07:55 GMT", "Content-Type": "application/json",
      "Content-Length": "18"},
@@ -83,7 +83,7 @@ def test_an_independent_implementation_verifies_our_signature() -> None:
                                 require_components=sig.REQUEST_COMPONENTS)  # fmt: skip
     assert result.parameters["keyid"] == key_id(key) and result.body == request.content
     tampered = httpx.Request("POST", request.url, headers=request.headers, content=b'{"a": 2}')
-    with pytest.raises(Exception, match="(?i)digest|signature"):
+    with pytest.raises(Exception, match=r"(?i)digest|signature"):
         verifier.verify(tampered, body=tampered.content)
 
 
