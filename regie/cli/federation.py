@@ -230,3 +230,58 @@ def fed_duties(database_url: DbOption = None) -> None:
     from regie.federation import inbox
 
     console.print(f"deleted {inbox.carry_out_duties(_open(database_url))} received datum(s)")
+
+
+def _emoncms_key() -> str:
+    """The emoncms API key: from EMONCMS_APIKEY or typed (never an option: it would show in the process list)."""
+    import os
+
+    return os.environ.get("EMONCMS_APIKEY") or typer.prompt("emoncms API key", hide_input=True)
+
+
+@fed_app.command("emoncms-pull")
+def fed_emoncms_pull(
+    server: Annotated[str, typer.Argument(help="the emoncms server, e.g. https://emoncms.school.fr")],
+    feed: Annotated[int, typer.Option(help="the emoncms feed id")],
+    series: Annotated[str, typer.Option(help="the regie series it fills")],
+    start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD (UTC)")],
+    until: Annotated[str, typer.Option(help="day after the last, YYYY-MM-DD (UTC)")],
+    interval: Annotated[int, typer.Option(help="seconds between values")] = 600,
+    database_url: DbOption = None,
+) -> None:
+    """Copy an emoncms feed into a series through emoncms's feed API (written as the shell's admin, logged)."""
+    from datetime import UTC, datetime
+
+    from regie.federation import emoncms
+    from regie.governance import writes
+
+    a, b = (int(datetime.fromisoformat(d).replace(tzinfo=UTC).timestamp()) for d in (start, until))
+    try:
+        n = emoncms.pull(_open(database_url), writes.CLI, server, _emoncms_key(), feed_id=feed, series_id=series,
+                         start=a, end=b, interval=interval)  # fmt: skip
+    except (emoncms.EmoncmsError, writes.WriteDenied, ValueError) as exc:
+        _fail(exc)
+    console.print(f"{n} readings written to {series}")
+
+
+@fed_app.command("emoncms-push")
+def fed_emoncms_push(
+    server: Annotated[str, typer.Argument(help="the emoncms server")],
+    series: Annotated[str, typer.Option(help="series ids, comma-separated (open series only: no one's data)")],
+    start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD (UTC)")],
+    until: Annotated[str, typer.Option(help="day after the last, YYYY-MM-DD (UTC)")],
+    node: Annotated[str, typer.Option(help="the emoncms node the inputs appear under")] = "regie",
+    database_url: DbOption = None,
+) -> None:
+    """Send open series to emoncms inputs <node>/<series id> through /input/bulk.json."""
+    from datetime import UTC, datetime
+
+    from regie.federation import emoncms
+
+    a, b = (int(datetime.fromisoformat(d).replace(tzinfo=UTC).timestamp()) for d in (start, until))
+    try:
+        n = emoncms.push(_open(database_url), server, _emoncms_key(), node=node,
+                         series_ids=[s for s in series.split(",") if s], start=a, end=b)  # fmt: skip
+    except (emoncms.EmoncmsError, ValueError) as exc:
+        _fail(exc)
+    console.print(f"{n} rows sent to {server}")

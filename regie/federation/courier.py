@@ -3,8 +3,8 @@
 - :func:`produce` turns new data into messages: each public cell, or each local day of a personal series
   under a grant (read through the gate as the peer's account, at the grant's granularity and purpose), with a
   *delivery key* derived from what it holds, so producing twice queues once;
-- :func:`deliver` sends each peer's pending messages in order (one at a time: a message is marked delivered
-  only once the peer's signed answer says it stored it or already had it), and on failure waits
+- :func:`deliver` sends each peer's pending messages in order (up to :data:`PER_REQUEST` per signed request; a
+  message is marked delivered only once the peer's signed answer says it stored it or already had it), and on failure waits
   (exponential backoff, :data:`BACKOFF_MAX` at most) before the same message is tried again; the order is kept
   because nothing after a failed message is sent;
 - before every personal message the grant is checked again: withdrawn or expired, its pending messages are
@@ -34,7 +34,7 @@ from regie.store import federation as rows
 log = logging.getLogger(__name__)
 BACKOFF_BASE = 2  # seconds before the first retry, doubled each failure
 BACKOFF_MAX = 600  # at most ten minutes between tries: a peer back from a day's outage is served within 10 min
-BATCH = 200
+PER_REQUEST = 100  # messages per signed request, processed in order by the peer
 
 
 def backoff(attempts: int) -> int:
@@ -154,48 +154,62 @@ def _deliver_to(store: Store, ring: Keyring, base: str, p: rows.PeerRow, at: int
     sent = 0
     lookup = peers.key_lookup(p)
     while True:
-        batch = rows.pending(store, p.id, BATCH)
+        room = PER_REQUEST if limit is None else min(PER_REQUEST, limit - sent)
+        if room <= 0:
+            return sent
+        batch, closed = _next_batch(store, p, at, force, room)
+        if closed:
+            continue  # a grant ended: its messages were cancelled, read the outbox again
         if not batch:
             return sent
+        prev = rows.last_delivered(store, p.id)
+        messages = []
         for m in batch:
-            if limit is not None and sent >= limit:
-                return sent
-            if not force and m.next_try_at > at:
-                return sent
-            if m.kind == "data" and m.grant_id is not None:
-                g = consent.get_grant(store, m.grant_id)
-                if g is None or g.status_at(int(time.time())) is not consent.Status.GIVEN:
-                    if g is not None:
-                        close_grant(store, p, g, int(time.time()))
-                    break  # the batch changed: read it again
             d = catalogue.Dataset(m.dataset, "personal" if m.grant_id else "public", m.dataset,
                                   grant=consent.get_grant(store, m.grant_id) if m.grant_id else None)  # fmt: skip
-            message = {"seq": m.seq, "prev": rows.last_delivered(store, p.id), "key": m.delivery_key,
-                       "kind": m.kind, "dataset": m.dataset, "grant": m.grant_id,
-                       "policy": catalogue.policy_of(d, base, p) if m.kind == "data" else None,
-                       "body": json.loads(m.body) if m.body else None}  # fmt: skip
-            try:
-                answer = client.call("POST", p.url + "/federation/inbox", ring, lookup,
-                                     json.dumps(message).encode("utf-8")).json()  # fmt: skip
-                if answer.get("status") not in ("stored", "duplicate"):
-                    raise client.PeerRefused(409, f"peer answered {answer}")
-            except (client.PeerUnreachable, client.PeerRefused, ValueError) as exc:
-                rows.failed(store, p.id, m.seq, str(exc), int(time.time()) + backoff(m.attempts))
+            messages.append({"seq": m.seq, "prev": prev, "key": m.delivery_key, "kind": m.kind, "dataset": m.dataset,
+                             "grant": m.grant_id, "policy": catalogue.policy_of(d, base, p) if m.kind == "data" else None,
+                             "body": json.loads(m.body) if m.body else None})  # fmt: skip
+            prev = m.seq
+        try:
+            answer = client.call("POST", p.url + "/federation/inbox", ring, lookup,
+                                 json.dumps({"messages": messages}).encode("utf-8")).json()  # fmt: skip
+            results = answer.get("results", [])
+        except (client.PeerUnreachable, client.PeerRefused, ValueError) as exc:
+            rows.failed(store, p.id, batch[0].seq, str(exc), int(time.time()) + backoff(batch[0].attempts))
+            return sent
+        for m, result in zip(batch, results, strict=False):
+            if result.get("status") not in ("stored", "duplicate"):
+                rows.failed(store, p.id, m.seq, f"peer answered {result}", int(time.time()) + backoff(m.attempts))
                 return sent
             rows.delivered(store, p.id, m.seq, int(time.time()))
-            if m.kind == "delete":
-                events.log(
-                    store,
-                    events.FederationEvent(
-                        "delete_sent",
-                        p.id,
-                        "allowed",
-                        "the peer deleted",
-                        grant_id=m.grant_id,
-                        detail={"deleted": answer.get("deleted")},
-                    ),
-                )
             sent += 1
+            if m.kind == "delete":
+                detail = {"deleted": result.get("deleted")}
+                event = events.FederationEvent("delete_sent", p.id, "allowed", "the peer deleted", grant_id=m.grant_id,
+                                               detail=detail)  # fmt: skip
+                events.log(store, event)
+        if len(results) < len(batch):
+            return sent
+
+
+def _next_batch(store: Store, p: rows.PeerRow, at: int, force: bool, room: int) -> tuple[list[rows.Outgoing], bool]:
+    """The next messages due, in order, up to the first whose grant is no longer given (then closed: True)."""
+    out: list[rows.Outgoing] = []
+    for m in rows.pending(store, p.id, room):
+        if not force and m.next_try_at > at:
+            break
+        if m.kind == "data" and m.grant_id is not None:
+            g = consent.get_grant(store, m.grant_id)
+            now = int(time.time())
+            if g is None or g.status_at(now) is not consent.Status.GIVEN:
+                if out:
+                    break  # send what precedes it first
+                if g is not None:
+                    close_grant(store, p, g, now)
+                return [], True
+        out.append(m)
+    return out, False
 
 
 PERIOD = 5.0  # seconds between two passes of the courier inside `regie serve`

@@ -21,6 +21,7 @@ from regie.governance import keys
 from regie.store import federation as rows
 
 router = APIRouter(tags=["federation"])
+MAX_MESSAGES = 1000  # per delivery request
 
 
 def _data_dir(request: Request):
@@ -117,18 +118,28 @@ def well_known(request: Request) -> Response:
 
 @router.post("/federation/inbox", name="federation_inbox")
 async def inbox_route(request: Request) -> Response:
-    """A peer pushes one message (data under its policy, or a deletion)."""
+    """A peer pushes messages (data under their policy, or a deletion), kept in order: ``{"messages": [...]}``;
+    the answer has one result per message kept, up to the first refused (with its error)."""
     try:
         p, body, v = await _signed(request)
     except _Refused as r:
         return r.response
+    store = request.app.state.store
     try:
-        answer = inbox.accept(request.app.state.store, p, json.loads(body or b"{}"))
-    except (inbox.Refused, ValueError) as exc:
-        status = getattr(exc, "status", 400)
-        events.log(request.app.state.store, events.FederationEvent("refused_message", p.id, "refused", str(exc)))
-        return _answer(request, status, {"error": str(exc)}, v.nonce)
-    return _answer(request, 200, answer, v.nonce)
+        messages = json.loads(body or b"{}")["messages"]
+        if not isinstance(messages, list) or len(messages) > MAX_MESSAGES:
+            raise ValueError(f"a list of at most {MAX_MESSAGES} messages")
+    except (ValueError, KeyError, TypeError) as exc:
+        return _answer(request, 400, {"error": f"not a federation delivery: {exc}"}, v.nonce)
+    results = []
+    for message in messages:
+        try:
+            results.append(inbox.accept(store, p, message if isinstance(message, dict) else {}))
+        except inbox.Refused as exc:
+            events.log(store, events.FederationEvent("refused_message", p.id, "refused", str(exc)))
+            results.append({"status": "refused", "error": str(exc), "code": exc.status})
+            break
+    return _answer(request, 200, {"results": results}, v.nonce)
 
 
 @router.post("/federation/subscribe", name="federation_subscribe")
