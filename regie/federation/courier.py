@@ -4,9 +4,9 @@
   under a grant (read through the gate as the peer's account, at the grant's granularity and purpose), with a
   *delivery key* derived from what it holds, so producing twice queues once;
 - :func:`deliver` sends each peer's pending messages in order (up to :data:`PER_REQUEST` per signed request; a
-  message is marked delivered only once the peer's signed answer says it stored it or already had it), and on failure waits
-  (exponential backoff, :data:`BACKOFF_MAX` at most) before the same message is tried again; the order is kept
-  because nothing after a failed message is sent;
+  message is marked delivered only once the peer's signed answer says it stored it or already had it), and on
+  failure waits (exponential backoff, :data:`BACKOFF_MAX` at most) before the same message is tried again; the
+  order is kept because nothing after a failed message is sent;
 - before every personal message the grant is checked again: withdrawn or expired, its pending messages are
   cancelled (bodies emptied), the subscription ends and a *delete* message is queued, which the peer carries
   out and logs; this régie logs that it asked.
@@ -167,9 +167,10 @@ def _deliver_to(store: Store, ring: Keyring, base: str, p: rows.PeerRow, at: int
         for m in batch:
             d = catalogue.Dataset(m.dataset, "personal" if m.grant_id else "public", m.dataset,
                                   grant=consent.get_grant(store, m.grant_id) if m.grant_id else None)  # fmt: skip
+            pol = catalogue.policy_of(d, base, p) if m.kind == "data" else None
+            body = json.loads(m.body) if m.body else None
             messages.append({"seq": m.seq, "prev": prev, "key": m.delivery_key, "kind": m.kind, "dataset": m.dataset,
-                             "grant": m.grant_id, "policy": catalogue.policy_of(d, base, p) if m.kind == "data" else None,
-                             "body": json.loads(m.body) if m.body else None})  # fmt: skip
+                             "grant": m.grant_id, "policy": pol, "body": body})  # fmt: skip
             prev = m.seq
         try:
             answer = client.call("POST", p.url + "/federation/inbox", ring, lookup,

@@ -465,7 +465,10 @@ async def me_grant(request: Request, caller: PageCaller) -> Response:
     kind, _, rid = str(form.get("recipient") or "").partition(":")
     try:
         terms = parse_terms(form, inv.territory.zone)
-        if kind not in {RecipientKind.ORGANISATION.value, RecipientKind.OPERATION.value} or not rid:
+        offered_peer = kind == RecipientKind.PEER.value and any(  # a peer régie the admin lets personal data go to
+            v == f"peer:{rid}" for v, _ in recipients(store, inv, caller.account))  # fmt: skip
+        local = kind in {RecipientKind.ORGANISATION.value, RecipientKind.OPERATION.value}
+        if not (local or offered_peer) or not rid:
             raise consent.ConsentError("choose who receives the grant")
         consent.grant(
             store, caller.account, subject_id=caller.account.holder_id or "", recipient_kind=kind, recipient_id=rid,

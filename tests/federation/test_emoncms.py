@@ -9,6 +9,7 @@ import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -22,7 +23,7 @@ T0 = 1_735_689_600  # 2025-01-01 00:00 UTC
 
 
 class Replay(BaseHTTPRequestHandler):
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
 
     def _answer(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)
@@ -45,10 +46,10 @@ class Replay(BaseHTTPRequestHandler):
         self.send_response(500)  # not recorded: the test fails on the client's error
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self._answer("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._answer("POST")
 
     def log_message(self, *args) -> None:
