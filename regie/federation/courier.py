@@ -214,21 +214,35 @@ def _next_batch(store: Store, p: rows.PeerRow, at: int, force: bool, room: int) 
 
 
 PERIOD = 5.0  # seconds between two passes of the courier inside `regie serve`
+WITNESS_EVERY = 600.0  # seconds between two rounds of witnessing peers' log heads and of duties to delete
 
 
 def start(store: Store, data_dir, base: str, *, every: float = PERIOD) -> Callable[[], None]:
     """Run :func:`produce` and :func:`deliver` every ``every`` seconds in a thread of ``regie serve`` (when the
-    régie has peers); returns what stops it."""
-    from regie.federation import identity
+    régie has peers), and every :data:`WITNESS_EVERY` seconds witness the peers' log heads and carry out the
+    duties to delete; returns what stops it."""
+    from regie.federation import identity, inbox, witness
 
     stop = threading.Event()
+    last_watch = [0.0]
 
     def loop() -> None:
         while not stop.wait(every):
             try:
-                if rows.peers(store):
-                    produce(store)
-                    deliver(store, identity.load_or_create(data_dir), base)
+                if not rows.peers(store):
+                    continue
+                ring = identity.load_or_create(data_dir)
+                produce(store)
+                deliver(store, ring, base)
+                if time.monotonic() - last_watch[0] >= WITNESS_EVERY:
+                    last_watch[0] = time.monotonic()
+                    inbox.carry_out_duties(store)
+                    for p in rows.peers(store):
+                        if p.status == "active" and "heads" in p.receive:
+                            try:
+                                witness.witness(store, ring, p)
+                            except (witness.LogRewritten, client.PeerRefused, client.PeerUnreachable) as exc:
+                                log.warning("witnessing %s: %s", p.id, exc)  # logged in the access log too
             except Exception as exc:  # a pass that fails is retried at the next; serving goes on
                 log.warning("federation courier: %s", exc)
 
