@@ -163,10 +163,11 @@ def _deliver_to(store: Store, ring: Keyring, base: str, p: rows.PeerRow, at: int
         if not batch:
             return sent
         prev = rows.last_delivered(store, p.id)
+        grants = {g: consent.get_grant(store, g) for g in {m.grant_id for m in batch if m.grant_id}}
         messages = []
         for m in batch:
-            d = catalogue.Dataset(m.dataset, "personal" if m.grant_id else "public", m.dataset,
-                                  grant=consent.get_grant(store, m.grant_id) if m.grant_id else None)  # fmt: skip
+            grant = grants.get(m.grant_id) if m.grant_id else None
+            d = catalogue.Dataset(m.dataset, "personal" if m.grant_id else "public", m.dataset, grant=grant)
             pol = catalogue.policy_of(d, base, p) if m.kind == "data" else None
             body = json.loads(m.body) if m.body else None
             messages.append({"seq": m.seq, "prev": prev, "key": m.delivery_key, "kind": m.kind, "dataset": m.dataset,
@@ -179,30 +180,35 @@ def _deliver_to(store: Store, ring: Keyring, base: str, p: rows.PeerRow, at: int
         except (client.PeerUnreachable, client.PeerRefused, ValueError) as exc:
             rows.failed(store, p.id, batch[0].seq, str(exc), int(time.time()) + backoff(batch[0].attempts))
             return sent
-        for m, result in zip(batch, results, strict=False):
-            if result.get("status") not in ("stored", "duplicate"):
-                rows.failed(store, p.id, m.seq, f"peer answered {result}", int(time.time()) + backoff(m.attempts))
-                return sent
-            rows.delivered(store, p.id, m.seq, int(time.time()))
-            sent += 1
+        acknowledged = [r for r in results if r.get("status") in ("stored", "duplicate")]
+        done = batch[: len(acknowledged)]
+        rows.delivered(store, p.id, [m.seq for m in done], int(time.time()))
+        sent += len(done)
+        for m, result in zip(done, acknowledged, strict=True):
             if m.kind == "delete":
                 detail = {"deleted": result.get("deleted")}
                 event = events.FederationEvent("delete_sent", p.id, "allowed", "the peer deleted", grant_id=m.grant_id,
                                                detail=detail)  # fmt: skip
                 events.log(store, event)
-        if len(results) < len(batch):
+        if len(done) < len(batch):
+            m = batch[len(done)]
+            why = results[len(done)] if len(results) > len(done) else "no answer"
+            rows.failed(store, p.id, m.seq, f"peer answered {why}", int(time.time()) + backoff(m.attempts))
             return sent
 
 
 def _next_batch(store: Store, p: rows.PeerRow, at: int, force: bool, room: int) -> tuple[list[rows.Outgoing], bool]:
     """The next messages due, in order, up to the first whose grant is no longer given (then closed: True)."""
     out: list[rows.Outgoing] = []
+    status: dict[str, consent.Grant | None] = {}
+    now = int(time.time())
     for m in rows.pending(store, p.id, room):
         if not force and m.next_try_at > at:
             break
         if m.kind == "data" and m.grant_id is not None:
-            g = consent.get_grant(store, m.grant_id)
-            now = int(time.time())
+            if m.grant_id not in status:
+                status[m.grant_id] = consent.get_grant(store, m.grant_id)
+            g = status[m.grant_id]
             if g is None or g.status_at(now) is not consent.Status.GIVEN:
                 if out:
                     break  # send what precedes it first

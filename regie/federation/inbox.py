@@ -23,9 +23,9 @@ class Refused(ValueError):
         self.status = status
 
 
-def accept(store: Store, p: rows.PeerRow, message: dict, *, now: int | None = None) -> dict:
-    """Keep one message from ``p``; returns the answer (``status``: stored, duplicate), or raises Refused."""
-    at = int(time.time()) if now is None else int(now)
+def _checked(p: rows.PeerRow, message: dict, at: int) -> rows.Incoming:
+    """One message, checked: well formed, from an active peer, of a flow this régie receives from it, and for
+    personal data under a policy that permits its use now and names its grant; or Refused."""
     try:
         seq, prev, key, kind = int(message["seq"]), int(message["prev"]), str(message["key"]), str(message["kind"])
         dataset, grant_id = str(message["dataset"]), message.get("grant")
@@ -42,28 +42,40 @@ def accept(store: Store, p: rows.PeerRow, message: dict, *, now: int | None = No
         d = policy.evaluate(pol or {}, "odrl:use", purpose=body.get("purpose"), at=at)
         if not d.permitted or (pol or {}).get("regie:consent") != grant_id:
             raise Refused(403, f"policy refuses the use: {d.reason}")
-    status, last = rows.receive(
-        store,
-        p.id,
-        seq,
-        prev,
-        key,
-        kind,
-        dataset,
-        grant_id,
-        json.dumps(pol) if pol else None,
-        json.dumps(message.get("body")) if message.get("body") is not None else None,
-        at,
-    )
-    if status == "gap":
-        raise Refused(409, f"message {seq} follows {prev}, but the last received is {last}")
-    answer: dict = {"status": status, "last": last}
-    if kind == "delete" and status == "stored":
-        n = rows.forget(store, p.id, grant_id, at)
-        events.log(store, events.FederationEvent("delete_received", p.id, "allowed", "the sender withdrew the grant",
-                                                 grant_id=grant_id, detail={"deleted": n}), now=at)  # fmt: skip
-        answer["deleted"] = n
-    return answer
+    body = message.get("body")
+    return rows.Incoming(seq, prev, key, kind, dataset, grant_id, json.dumps(pol) if pol else None,
+                         json.dumps(body) if body is not None else None)  # fmt: skip
+
+
+def accept_all(store: Store, p: rows.PeerRow, messages: list, *, now: int | None = None) -> list[dict]:
+    """Keep messages from ``p`` in order, in one transaction; one result per message kept (``status``: stored,
+    duplicate), then at most one ``refused`` (with ``error`` and ``code``) where the first refusal stopped it."""
+    at = int(time.time()) if now is None else int(now)
+    keep: list[rows.Incoming] = []
+    refused: Refused | None = None
+    for message in messages:
+        try:
+            keep.append(_checked(p, message if isinstance(message, dict) else {}, at))
+        except Refused as exc:
+            refused = exc
+            break
+    results: list[dict] = []
+    for inc, (status, last) in zip(keep, rows.receive_many(store, p.id, keep, at), strict=False):
+        if status == "gap":
+            refused = Refused(409, f"message {inc.seq} follows {inc.prev}, but the last received is {last}")
+            break
+        answer: dict = {"status": status, "last": last}
+        if inc.kind == "delete" and status == "stored":
+            n = rows.forget(store, p.id, inc.grant_id, at)
+            done = events.FederationEvent("delete_received", p.id, "allowed", "the sender withdrew the grant",
+                                          grant_id=inc.grant_id, detail={"deleted": n})  # fmt: skip
+            events.log(store, done, now=at)
+            answer["deleted"] = n
+        results.append(answer)
+    if refused is not None:
+        events.log(store, events.FederationEvent("refused_message", p.id, "refused", str(refused)), now=at)
+        results.append({"status": "refused", "error": str(refused), "code": refused.status})
+    return results
 
 
 def carry_out_duties(store: Store, *, now: int | None = None) -> int:

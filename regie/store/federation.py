@@ -202,10 +202,10 @@ def outbox(store: Store, peer_id: str | None = None) -> list[Outgoing]:
         return [_out(r) for r in conn.execute(q)]
 
 
-def delivered(store: Store, peer_id: str, seq: int, now: int) -> None:
-    """Acknowledged: the body (maybe personal) is no longer kept here."""
+def delivered(store: Store, peer_id: str, seqs: list[int], now: int) -> None:
+    """Acknowledged: the bodies (maybe personal) are no longer kept here."""
     with _writer(store) as conn:
-        conn.execute(update(fed_outbox).where(fed_outbox.c.peer_id == peer_id, fed_outbox.c.seq == seq)
+        conn.execute(update(fed_outbox).where(fed_outbox.c.peer_id == peer_id, fed_outbox.c.seq.in_(seqs))
                      .values(state="delivered", delivered_at=now, body=None, last_error=None))  # fmt: skip
 
 
@@ -259,22 +259,49 @@ class Received:
     deleted_at: int | None
 
 
-def receive(store: Store, peer_id: str, seq: int, prev: int, delivery_key: str, kind: str, dataset: str,
-            grant_id: str | None, policy: str | None, body: str | None, now: int) -> tuple[str, int]:  # fmt: skip
-    """Keep a message in the sender's order: ("stored" | "duplicate" | "gap", the last seq kept). ``prev`` is the
-    sender's previous delivered message (messages it cancelled leave holes in ``seq``, never in ``prev``)."""
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message to keep: its sequence, the sender's previous delivered one, its key, what it holds."""
+
+    seq: int
+    prev: int
+    delivery_key: str
+    kind: str
+    dataset: str
+    grant_id: str | None
+    policy: str | None
+    body: str | None
+
+
+def receive_many(store: Store, peer_id: str, messages: list[Incoming], now: int) -> list[tuple[str, int]]:
+    """Keep messages in the sender's order, in one transaction: ("stored" | "duplicate" | "gap", the last seq
+    kept) for each, stopping after the first gap. ``prev`` is the sender's previous delivered message (messages
+    it cancelled leave holes in ``seq``, never in ``prev``)."""
     c = fed_received.c
+    out: list[tuple[str, int]] = []
     with _writer(store) as conn:
         last = int(conn.execute(select(func.max(c.seq)).where(c.peer_id == peer_id)).scalar() or 0)
-        same = conn.execute(select(c.seq).where(c.peer_id == peer_id, c.delivery_key == delivery_key)).first()
-        if same is not None or seq <= last:
-            return "duplicate", last
-        if prev != last:
-            return "gap", last
-        conn.execute(insert(fed_received).values(
-            peer_id=peer_id, seq=seq, delivery_key=delivery_key, kind=kind, dataset=dataset, grant_id=grant_id,
-            policy=policy, body=body, received_at=now))  # fmt: skip
-    return "stored", seq
+        for m in messages:
+            same = conn.execute(select(c.seq).where(c.peer_id == peer_id, c.delivery_key == m.delivery_key)).first()
+            if same is not None or m.seq <= last:
+                out.append(("duplicate", last))
+                continue
+            if m.prev != last:
+                out.append(("gap", last))
+                break
+            conn.execute(insert(fed_received).values(
+                peer_id=peer_id, seq=m.seq, delivery_key=m.delivery_key, kind=m.kind, dataset=m.dataset,
+                grant_id=m.grant_id, policy=m.policy, body=m.body, received_at=now))  # fmt: skip
+            last = m.seq
+            out.append(("stored", last))
+    return out
+
+
+def receive(store: Store, peer_id: str, seq: int, prev: int, delivery_key: str, kind: str, dataset: str,
+            grant_id: str | None, policy: str | None, body: str | None, now: int) -> tuple[str, int]:  # fmt: skip
+    """One message: :func:`receive_many` of one."""
+    return receive_many(store, peer_id, [Incoming(seq, prev, delivery_key, kind, dataset, grant_id, policy, body)],
+                        now)[0]  # fmt: skip
 
 
 def last_delivered(store: Store, peer_id: str) -> int:

@@ -131,14 +131,7 @@ async def inbox_route(request: Request) -> Response:
             raise ValueError(f"a list of at most {MAX_MESSAGES} messages")
     except (ValueError, KeyError, TypeError) as exc:
         return _answer(request, 400, {"error": f"not a federation delivery: {exc}"}, v.nonce)
-    results = []
-    for message in messages:
-        try:
-            results.append(inbox.accept(store, p, message if isinstance(message, dict) else {}))
-        except inbox.Refused as exc:
-            events.log(store, events.FederationEvent("refused_message", p.id, "refused", str(exc)))
-            results.append({"status": "refused", "error": str(exc), "code": exc.status})
-            break
+    results = inbox.accept_all(store, p, messages)
     return _answer(request, 200, {"results": results}, v.nonce)
 
 
