@@ -196,6 +196,11 @@ def test_wrong_key_replay_modified_body_and_expired_signature_are_refused_and_lo
     reasons = [e["reason"] for e in events.logged(b.store, action="refused_request")]
     for why in ("unknown_key", "replay", "digest", "expired", "unsigned"):
         assert why in reasons
+    # a suspended peer is refused (403, logged) until it is resumed
+    peers.set_status(b.store, "a", "suspended", "admin")
+    assert _send(a, b, "/federation/subscribe", body)[0].status_code == 403
+    assert events.logged(b.store, action="refused_request")[-1]["reason"] == "suspended"
+    peers.set_status(b.store, "a", "active", "admin")
 
 
 def test_a_rewritten_log_is_caught_by_its_witness(region) -> None:
