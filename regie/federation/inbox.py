@@ -37,8 +37,18 @@ def _checked(p: rows.PeerRow, message: dict, at: int) -> rows.Incoming:
     if kind == "data" and flow not in p.receive:
         raise Refused(403, f"this régie does not receive {flow} data from {p.id}")
     pol = message.get("policy")
+    if pol is not None and not isinstance(pol, dict):
+        raise Refused(400, "a policy is a JSON object (ODRL)")
+    if kind not in ("data", "delete"):
+        raise Refused(400, f"unknown kind {kind!r}: data or delete")
+    if grant_id is not None and not isinstance(grant_id, str):
+        raise Refused(400, "a grant is named by its id")
+    if kind == "delete" and not grant_id:
+        raise Refused(400, "a deletion names the grant it ends")
     if kind == "data" and flow == "personal":
         body = message.get("body") or {}
+        if not isinstance(body, dict):
+            raise Refused(400, "personal data comes as a JSON object")
         d = policy.evaluate(pol or {}, "odrl:use", purpose=body.get("purpose"), at=at)
         if not d.permitted or (pol or {}).get("regie:consent") != grant_id:
             raise Refused(403, f"policy refuses the use: {d.reason}")

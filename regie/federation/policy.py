@@ -87,6 +87,13 @@ def deadline(policy: dict) -> int | None:
 def evaluate(policy: dict, action: str, *, purpose: str | None, at: int) -> Decision:
     """Whether ``action`` for ``purpose`` at ``at`` is permitted: prohibited actions first, then a permission
     whose every constraint holds; its duties are returned. Anything not understood refuses."""
+    try:
+        return _evaluate(policy, action, purpose, at)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        return Decision(False, "a malformed policy")
+
+
+def _evaluate(policy: dict, action: str, purpose: str | None, at: int) -> Decision:
     if action not in ACTIONS:
         return Decision(False, f"action {action} is outside the subset this régie evaluates")
     if not isinstance(policy, dict) or policy.get("@type") not in ("odrl:Offer", "odrl:Agreement", "odrl:Policy"):

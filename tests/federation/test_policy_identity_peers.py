@@ -32,6 +32,8 @@ def test_the_odrl_subset() -> None:
     assert "outside the subset" in policy.evaluate(odd, "odrl:use", purpose="dpv:ResearchAndDevelopment",
                                                    at=T - 1).reason  # fmt: skip
     assert not policy.evaluate({"@type": "odrl:Set"}, "odrl:use", purpose=None, at=0).permitted
+    broken = {"@type": "odrl:Offer", "odrl:permission": "use it all"}
+    assert policy.evaluate(broken, "odrl:use", purpose=None, at=0).reason == "a malformed policy"
     public = policy.offer("u", "a", "t", purpose=None, until=None, grant_id=None, redistribute=True)
     assert policy.evaluate(public, "odrl:distribute", purpose=None, at=T).permitted
     assert policy.deadline(public) is None
