@@ -131,3 +131,21 @@ def test_a_members_grant_to_a_peer_appears_in_its_catalogue_only(store, tmp_path
     assert pol["regie:consent"] == g.id and pol["odrl:assignee"] == "http://b.example"
     consent.withdraw(store, g.id, CLI_ADMIN, now=T)
     assert catalogue.datasets(store, b, now=T + 1) == []
+
+
+def test_the_inbox_refuses_what_is_malformed_and_keeps_order(store, tmp_path) -> None:
+    from regie.federation import inbox
+
+    doc = _doc(tmp_path, "a")
+    p = peers.add(store, "admin", url="http://a.example", key_fingerprint=doc["currentKey"], doc=doc, peer_id="a",
+                  receive=("public",))  # fmt: skip
+    ok = {"seq": 1, "prev": 0, "key": "k1", "kind": "data", "dataset": "public:c:86400", "body": {"t": 0}}
+    results = inbox.accept_all(store, p, [ok, {**ok, "seq": 2, "prev": 1, "key": "k2", "kind": "delete"}, ok])
+    assert [r["status"] for r in results] == ["stored", "refused"]  # a deletion names its grant; nothing after
+    assert "names the grant" in results[1]["error"]
+    personal = {**ok, "seq": 2, "prev": 1, "key": "k2", "dataset": "grant:g", "grant": "g"}
+    assert inbox.accept_all(store, p, [personal])[0]["code"] == 403  # a does not send personal data here
+    assert inbox.accept_all(store, p, [{**ok, "seq": 5, "prev": 4, "key": "k5"}])[0]["code"] == 409  # a gap
+    assert inbox.accept_all(store, p, [ok])[0]["status"] == "duplicate"
+    assert [r.seq for r in rows.received(store, "a")] == [1]
+    assert len(events.logged(store, action="refused_message")) == 3
