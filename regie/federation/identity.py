@@ -180,7 +180,7 @@ class Identity:
 
 def identity(data_dir: Path) -> Identity:
     """The régie's name and operator organisation (``regie federation identity``); a default until set."""
-    path = Path(data_dir) / "federation" / IDENTITY
+    path = _dir(data_dir) / IDENTITY  # beside the keys: a backup carries it with them
     if not path.exists():
         return Identity("regie", "unnamed")
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -190,7 +190,7 @@ def identity(data_dir: Path) -> Identity:
 def set_identity(data_dir: Path, name: str, organisation: str) -> Identity:
     if not name.strip() or not organisation.strip():
         raise ValueError("a régie needs a name and an operator organisation")
-    _write_json(Path(data_dir) / "federation" / IDENTITY, {"name": name.strip(), "organisation": organisation.strip()})
+    _write_json(_dir(data_dir) / IDENTITY, {"name": name.strip(), "organisation": organisation.strip()})
     return identity(data_dir)
 
 
