@@ -14,6 +14,8 @@ from regie.cli import inventory, data  # noqa: F401
 from regie.cli import footprint  # noqa: F401
 from regie.cli import signal  # noqa: F401
 from regie.cli import digest  # noqa: F401
+
+from regie.cli import federation  # noqa: F401
 # isort: on
 
 __all__ = ["app", "console", "main"]

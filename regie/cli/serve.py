@@ -31,17 +31,21 @@ def serve(
     mqtt_host: Annotated[str | None, typer.Option(help="MQTT broker (overrides REGIE_MQTT_HOST)")] = None,
     mqtt_port: Annotated[int | None, typer.Option(help="MQTT broker port (overrides REGIE_MQTT_PORT)")] = None,
     mqtt_base: Annotated[str | None, typer.Option(help="base topic (overrides REGIE_MQTT_BASE)")] = None,
+    courier_every: Annotated[
+        float, typer.Option(help="seconds between two pushes of the federation outbox to peers (0: never)")
+    ] = 5.0,
 ) -> None:
     """Serve the web UI and the API on a store."""
     settings = load_settings()
     broker = (mqtt_host or settings.mqtt_host, mqtt_port or settings.mqtt_port, mqtt_base or settings.mqtt_base)
     _serve(
         database_url or settings.resolved_database_url, host or settings.host, port or settings.port,
-        broker if mqtt else None,
+        broker if mqtt else None, courier_every=courier_every,
     )  # fmt: skip
 
 
-def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = None, setup=None) -> None:
+def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = None, setup=None, *,
+           courier_every: float = 5.0) -> None:  # fmt: skip
     """Serve a store; ``setup(web)`` may prepare the app and return a function to call on the way out."""
     import uvicorn
 
@@ -73,6 +77,11 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
         web.state.mqtt = ingester  # /readyz reports whether it is connected
         console.print(f"ingesting MQTT [bold]{mqtt[2]}/#[/] from {mqtt[0]}:{mqtt[1]}")
     cleanup = setup(web) if setup is not None else None
+    from regie.federation.courier import start as start_courier  # pushes the outbox to peers (docs/federation.md)
+
+    web.state.federation_dir = settings.data_dir  # its federation keys: /.well-known/regie, signed routes
+    base = settings.public_url or f"http://{host}:{port}"
+    stop_courier = start_courier(store, settings.data_dir, base, every=courier_every) if courier_every > 0 else None
     shown = settings.public_url or f"http://{host}:{port}"
     first_run = _first_run(web, store, settings)
     console.print(f"serving [bold]{_redact(url)}[/] on [link]{shown}/[/link]  (Ctrl-C to stop)")
@@ -88,6 +97,8 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
             proxy_headers=True, forwarded_allow_ips=",".join(settings.trusted_proxies),
         )  # fmt: skip
     finally:
+        if stop_courier is not None:
+            stop_courier()
         if cleanup is not None:
             cleanup()
         if ingester is not None:

@@ -157,7 +157,9 @@ class Grant:
             return r in (caller.operator_of, caller.holder_id)
         if k is RecipientKind.OPERATION:
             return caller.role is Role.OPERATOR and caller.operator_of == r
-        return False  # peer régies: federation, later
+        if k is RecipientKind.PEER:  # a peer régie reads as its federation account (regie.federation.peers)
+            return caller.username == f"peer:{r}"
+        return False
 
 
 def _now(now: int | None) -> int:

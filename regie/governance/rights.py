@@ -214,6 +214,14 @@ TABLES: dict[str, str] = {
     "map_base": "describes no one: the public geography a territory's map is drawn on",
     "live_frame": "anonymised: their delivery points leave the stored live groups (ids, instants and public "
     "rounded totals, no value); a frame restored later no longer adds up and is held (docs/live.md)",
+    "fed_peer": "describes no one: another régie, its URL and public keys",
+    "fed_subscription": "describes no one: which dataset a peer receives",
+    "fed_outbox": "cut: messages under the grants erasure withdraws are cancelled and emptied at the courier's "
+    "next pass, and the peer is told to delete what it holds (docs/federation.md)",
+    "fed_received": "describes no one: of this régie's holders; what peers sent about their own members, emptied "
+    "when the sender asks or the policy's duty to delete falls due",
+    "fed_witnessed_head": "describes no one: peers' signed access-log heads",
+    "fed_nonce": "describes no one: nonces of signed requests",
 }
 
 #: Prefix of the opaque ids that replace an erased holder; no account may hold one (they name no one).

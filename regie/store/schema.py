@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0011"
+SCHEMA_VERSION = "0012"
 
 metadata = MetaData()
 
@@ -516,4 +516,106 @@ digest_log = Table(
     Column("outcome", String(16), nullable=False),  # sent, failed
     Column("detail", String(300)),
     Index("ix_digest_log_account_month", "account_id", "month"),
+)
+
+# ---------------------------------------------------------------- federation (revision 0012, docs/federation.md)
+
+fed_peer = Table(
+    "fed_peer",
+    metadata,
+    # Another régie (or emoncms server) this one exchanges with (regie.federation.peers): added by an admin by
+    # URL and key fingerprint checked out of band. ``keys`` is the JSON list of its trusted public keys
+    # (key id, PEM, valid until); ``send`` / ``receive`` what may flow each way (comma lists of kinds).
+    Column("id", String(64), primary_key=True),
+    Column("url", String(500), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("organisation", String(200), nullable=False),
+    Column("keys", Text, nullable=False),
+    Column("audit_key", Text),  # the PEM of the peer's access-log signing key (what its heads verify with)
+    Column("send", String(200), nullable=False),
+    Column("receive", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # active, suspended
+    Column("added_at", BigInteger, nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("changed_at", BigInteger),
+    UniqueConstraint("url", name="uq_fed_peer_url"),
+)
+
+fed_subscription = Table(
+    "fed_subscription",
+    metadata,
+    # A peer's subscription to one of this régie's datasets; ``cursor``: the end of the data already queued.
+    Column("peer_id", String(64), ForeignKey("fed_peer.id"), nullable=False),
+    Column("dataset", String(200), nullable=False),
+    Column("subscribed_at", BigInteger, nullable=False),
+    Column("cursor", BigInteger),
+    Column("ended_at", BigInteger),
+    PrimaryKeyConstraint("peer_id", "dataset"),
+)
+
+fed_outbox = Table(
+    "fed_outbox",
+    metadata,
+    # Store-and-forward: every message to a peer, in order (``seq`` per peer), kept until acknowledged.
+    # ``delivery_key`` makes delivery idempotent on both sides; ``state``: pending, delivered, cancelled.
+    Column("peer_id", String(64), ForeignKey("fed_peer.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("delivery_key", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # data, delete
+    Column("dataset", String(200), nullable=False),
+    Column("grant_id", String(64)),
+    Column("body", Text),  # JSON; emptied once delivered or cancelled (a copy of personal data kept no longer)
+    Column("state", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger),
+    Column("last_error", String(500)),
+    PrimaryKeyConstraint("peer_id", "seq"),
+    UniqueConstraint("delivery_key", name="uq_fed_outbox_key"),
+)
+
+fed_received = Table(
+    "fed_received",
+    metadata,
+    # Every message received from a peer, with its provenance: which instance, which grant, when; ``body``
+    # (JSON values) emptied when the sender asks for deletion or the policy's duty to delete falls due.
+    Column("peer_id", String(64), ForeignKey("fed_peer.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("delivery_key", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("dataset", String(200), nullable=False),
+    Column("grant_id", String(64)),
+    Column("policy", Text),  # the ODRL policy the datum came under (JSON)
+    Column("body", Text),
+    Column("received_at", BigInteger, nullable=False),
+    Column("deleted_at", BigInteger),
+    PrimaryKeyConstraint("peer_id", "seq"),
+    UniqueConstraint("peer_id", "delivery_key", name="uq_fed_received_key"),
+    Index("ix_fed_received_grant", "grant_id"),
+)
+
+fed_witnessed_head = Table(
+    "fed_witnessed_head",
+    metadata,
+    # A peer's signed access-log head, fetched, checked consistent with the one before and countersigned
+    # with this régie's federation key (witnessing, as Certificate Transparency monitors do).
+    Column("peer_id", String(64), ForeignKey("fed_peer.id"), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(200), nullable=False),
+    Column("countersignature", String(200), nullable=False),
+    Column("witnessed_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("peer_id", "size"),
+)
+
+fed_nonce = Table(
+    "fed_nonce",
+    metadata,
+    # Nonces of signed requests seen, until their signature expires: a replay is refused (RFC 9421 §7.2.2).
+    Column("nonce", String(100), primary_key=True),
+    Column("key_id", String(64), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
 )

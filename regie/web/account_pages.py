@@ -35,6 +35,7 @@ from regie.governance.gate import (
 )
 from regie.model import Inventory, Series, mask_prm
 from regie.store import Store
+from regie.store import federation as federation_rows
 from regie.web import auth, queries, territory_choice
 from regie.web.api import load_inventory
 from regie.web.auth import Caller
@@ -308,6 +309,9 @@ def recipients(store: Store, inv: Inventory, caller: Account) -> list[tuple[str,
     orgs = {o.id for o in inv.organisations}
     ops = sorted({a.operator_of for a in accounts.list_accounts(store) if a.operator_of and a.operator_of not in orgs})
     out += [(f"operation:{op}", op) for op in ops]
+    # peer régies this one may send personal data to (docs/federation.md): e.g. the regional middleware
+    out += [(f"peer:{p.id}", f"{p.name} ({p.organisation})") for p in federation_rows.peers(store)
+            if p.status == "active" and "personal" in p.send]  # fmt: skip
     return out
 
 
@@ -585,7 +589,10 @@ async def me_grant(request: Request, caller: PageCaller) -> Response:
     kind, _, rid = str(form.get("recipient") or "").partition(":")
     try:
         terms = parse_terms(form, inv.territory.zone)
-        if kind not in {RecipientKind.ORGANISATION.value, RecipientKind.OPERATION.value} or not rid:
+        offered_peer = kind == RecipientKind.PEER.value and any(  # a peer régie the admin lets personal data go to
+            v == f"peer:{rid}" for v, _ in recipients(store, inv, caller.account))  # fmt: skip
+        local = kind in {RecipientKind.ORGANISATION.value, RecipientKind.OPERATION.value}
+        if not (local or offered_peer) or not rid:
             raise consent.ConsentError("choose who receives the grant")
         consent.grant(
             store, caller.account, subject_id=caller.account.holder_id or "", recipient_kind=kind, recipient_id=rid,

@@ -18,6 +18,8 @@ from regie.web import (
     auth,
     disclosure,
     emoncms,
+    federation_api,
+    federation_pages,
     footprint_pages,
     health,
     imports,
@@ -70,8 +72,10 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(inventory_pages.router)
     app.include_router(footprint_pages.router)
     app.include_router(map_pages.router)
-
     app.include_router(signal_api.router)  # /api/signal, /api/signal.txt
+
+    app.include_router(federation_api.router)
+    app.include_router(federation_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)

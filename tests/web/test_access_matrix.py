@@ -303,6 +303,25 @@ MATRIX: dict[tuple[str, str], Case] = {
         form=lambda r: {"key_id": "999"},
     ),
     ("GET", "/admin/footprint"): Case("/admin/footprint", ADMIN_PAGE),
+    # ---------------------------------------------------------------- federation (federation_api, federation_pages)
+    # An app built without a data folder does not federate (404 for all); with one, the signed routes answer
+    # 401 to any request without a peer's RFC 9421 signature (tests/federation check both).
+    ("GET", "/.well-known/regie"): Case("/.well-known/regie", expect(404)),
+    ("POST", "/federation/inbox"): Case("/federation/inbox", expect(404), json=lambda r: {}),
+    ("POST", "/federation/subscribe"): Case("/federation/subscribe", expect(404), json=lambda r: {}),
+    ("GET", "/federation/catalogue"): Case("/federation/catalogue", expect(404)),
+    ("GET", "/federation/head"): Case("/federation/head", expect(404)),
+    ("GET", "/federation/consistency"): Case("/federation/consistency?from=1&to=2", expect(404)),
+    ("GET", "/federation/regional"): Case("/federation/regional?figure=consumption&step=86400", expect(404)),
+    ("GET", "/admin/peers"): Case("/admin/peers", ADMIN_PAGE),
+    ("POST", "/admin/peers"): Case(
+        "/admin/peers", expect(403, public=LOGIN, machines=LOGIN, admin=400),
+        form=lambda r: {"url": "ftp://nowhere", "fingerprint": "00"},
+    ),
+    ("POST", "/admin/peers/{peer_id}/status"): Case(
+        "/admin/peers/nobody/status", expect(403, public=LOGIN, machines=LOGIN, admin=404),
+        form=lambda r: {"status": "suspended"},
+    ),
     ("GET", "/inputs"): Case("/inputs", ADMIN_PAGE),
     ("POST", "/inputs/remap"): Case(
         "/inputs/remap",
