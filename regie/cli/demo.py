@@ -95,7 +95,19 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     build_demo(url, seed)
-    _serve(url, host or settings.host, port or settings.port)
+    _serve(url, host or settings.host, port or settings.port, setup=_replay_signal)
+
+
+def _replay_signal(web) -> None:
+    """The demo's year ended long before today: its "when to consume" signal is shown as it was at noon on the
+    demo's last day (docs/signal.md), where "now" would only say that the public data stopped."""
+    from datetime import datetime, time
+
+    period = web.state.store.data_period()
+    if period is not None:
+        zone = web.state.store.load_inventory().territory.zone
+        last = period[1].astimezone(zone).date()  # the day of the last reading
+        web.state.signal_at = datetime.combine(last, time(12), zone).timestamp()
 
 
 def build_schools_demo(url: str, seed: int) -> tuple[object, str, str]:

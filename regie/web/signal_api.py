@@ -39,6 +39,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _clock(request: Request) -> float:
+    """Now; or the instant ``app.state.signal_at`` replays (``regie demo``: its year of data ended long ago, so
+    it shows the signal as it was on its last day rather than "no recent data")."""
+    replay = getattr(request.app.state, "signal_at", None)
+    if replay is not None:
+        return float(replay)
     return float(getattr(request.app.state, "clock", time.time)())
 
 

@@ -116,3 +116,16 @@ def test_the_json_ld_is_linked_data(clocked: TestClient) -> None:
     levels = {str(o) for o in g.objects(None, rdflib.URIRef("urn:regie:signal#level"))}
     assert len(starts) == 72 and all(s.datatype == rdflib.XSD.dateTime for s in starts)
     assert levels <= {sig.GREEN, sig.ORANGE, sig.RED, sig.UNKNOWN} and levels
+
+
+def test_the_demo_replays_the_signal_of_its_last_day(web_store: Store) -> None:
+    """``regie demo`` serves data that ended long ago: it shows the signal as it was at noon on its last day."""
+    from regie.cli.demo import _replay_signal
+
+    app = create_app(web_store)
+    app.state.clock = lambda: datetime(2026, 12, 4, 12, tzinfo=PARIS).timestamp()  # long after the data
+    assert sig.parse_text_line(TestClient(app).get("/api/signal.txt").text)["levels"][0] == sig.UNKNOWN
+    _replay_signal(app)
+    line = sig.parse_text_line(TestClient(app).get("/api/signal.txt").text)
+    assert line["start"] == int(datetime(2025, 4, 30, 12, tzinfo=PARIS).timestamp())  # the last readings: 30 April
+    assert sig.UNKNOWN not in line["levels"][:24]
