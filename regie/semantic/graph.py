@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import weakref
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, RDF, RDFS, SKOS, XSD
@@ -51,6 +52,11 @@ _LOCK = threading.Lock()
 _CACHE: weakref.WeakKeyDictionary[Store, tuple[tuple, Graph]] = weakref.WeakKeyDictionary()
 
 
+def _num(x: float) -> Literal:
+    """A number as xsd:decimal, written out in full (Turtle writes an xsd:double as 6.852888e+08: Wh lost)."""
+    return Literal(format(Decimal(repr(float(x))), "f"), datatype=XSD.decimal)
+
+
 def _dt(x: datetime | int) -> Literal:
     d = datetime.fromtimestamp(x, UTC) if isinstance(x, int) else x
     return Literal(d.isoformat(), datatype=XSD.dateTime)
@@ -58,7 +64,7 @@ def _dt(x: datetime | int) -> Literal:
 
 def _quantity(g: Graph, node: URIRef, kind: URIRef, value: float, unit: URIRef) -> URIRef:
     g.add((node, RDF.type, kind))
-    g.add((node, OM.hasNumericalValue, Literal(float(value), datatype=XSD.double)))
+    g.add((node, OM.hasNumericalValue, _num(value)))
     g.add((node, OM.hasUnit, unit))
     return node
 
@@ -66,8 +72,8 @@ def _quantity(g: Graph, node: URIRef, kind: URIRef, value: float, unit: URIRef) 
 def _point(g: Graph, node: URIRef, lat: float | None, lon: float | None) -> None:
     if lat is None or lon is None:
         return
-    g.add((node, GEO.lat, Literal(float(lat), datatype=XSD.double)))
-    g.add((node, GEO.long, Literal(float(lon), datatype=XSD.double)))
+    g.add((node, GEO.lat, _num(lat)))
+    g.add((node, GEO.long, _num(lon)))
     geom = URIRef(f"{node}#geometry")
     g.add((node, GSP.hasGeometry, geom))
     g.add((geom, RDF.type, GSP.Geometry))
@@ -86,8 +92,8 @@ def _rule(g: Graph, u: Uris) -> URIRef:
             DCTERMS.description,
             Literal(
                 "A cell (one metering step) is published when at least 10 delivery points contribute and none makes "
-                "more than 85 % of it (décret n° 2020-196, art. D. 111-52 ff. of the Code de l'énergie; INSEE dominance "
-                "rule). Published cells are frozen and versioned; a revision is published only when the difference it "
+                "more than 85 % of it (décret n° 2020-196, art. D. 111-52 ff. of the Code de l'énergie; INSEE "
+                "dominance rule). Published cells are frozen and versioned; a revision is published only when the difference it "
                 "reveals passes the same rule; a longer period is shown only when every cell in it is.",
                 lang="en",
             ),
@@ -95,7 +101,7 @@ def _rule(g: Graph, u: Uris) -> URIRef:
     )
     g.add((rule, DCTERMS.hasVersion, Literal(RULE_VERSION)))
     g.add((rule, REGIE.minimumPoints, Literal(r.min_points, datatype=XSD.integer)))
-    g.add((rule, REGIE.maximumShare, Literal(float(r.max_share), datatype=XSD.double)))
+    g.add((rule, REGIE.maximumShare, _num(r.max_share)))
     g.add((rule, DCTERMS.source, URIRef("https://www.legifrance.gouv.fr/jorf/id/JORFTEXT000041652900")))
     return rule
 
@@ -124,7 +130,7 @@ def _sites(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
         g.add((node, DCTERMS.isPartOf, territory))
         _point(g, node, s.latitude, s.longitude)
         if s.altitude_m is not None:
-            g.add((node, GEO.alt, Literal(float(s.altitude_m), datatype=XSD.double)))
+            g.add((node, GEO.alt, _num(s.altitude_m)))
 
 
 def _producers(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
@@ -137,7 +143,7 @@ def _producers(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
         g.add((node, DCTERMS.isPartOf, territory))
         peak = _quantity(g, URIRef(f"{node}#peak-power"), OM.Power, p.peak_power_w, OM.watt)
         g.add((node, SAREF.hasProperty, peak))
-        g.add((node, REGIE.peakPowerW, Literal(float(p.peak_power_w), datatype=XSD.double)))
+        g.add((node, REGIE.peakPowerW, _num(p.peak_power_w)))
         if p.site_id and view.site(p.site_id):
             g.add((node, SAREF.isLocatedIn, u.of("site", p.site_id)))
         holder = view.producer_holder.get(p.id)
@@ -156,7 +162,7 @@ def _transformers(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> Non
         g.add((node, DCTERMS.isPartOf, territory))
         rated = _quantity(g, URIRef(f"{node}#rated-power"), OM.ApparentPower, t.rated_kva, OM.kilovoltAmpere)
         g.add((node, SAREF.hasProperty, rated))
-        g.add((node, REGIE.ratedKVA, Literal(float(t.rated_kva), datatype=XSD.double)))
+        g.add((node, REGIE.ratedKVA, _num(t.rated_kva)))
         g.add((node, REGIE.deliveryPointsFed, Literal(len(t.prms), datatype=XSD.integer)))
         if t.site_id and view.site(t.site_id):
             g.add((node, SAREF.isLocatedIn, u.of("site", t.site_id)))
@@ -173,8 +179,8 @@ def _operations(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
         g.add((node, REGIE.meteringStep, Literal(op.step, datatype=XSD.duration)))
         g.add((node, REGIE.consumers, Literal(op.consumers, datatype=XSD.integer)))
         g.add((node, REGIE.producers, Literal(op.producers, datatype=XSD.integer)))
-        g.add((node, REGIE.peakPowerW, Literal(float(op.peak_power_w), datatype=XSD.double)))
-        g.add((node, REGIE.perimeterRadiusM, Literal(float(op.radius_m), datatype=XSD.double)))
+        g.add((node, REGIE.peakPowerW, _num(op.peak_power_w)))
+        g.add((node, REGIE.perimeterRadiusM, _num(op.radius_m)))
         for pid in op.producer_ids:
             g.add((node, SEAS.connectsSystem, u.of("producer", pid)))
         if op.centre:
@@ -211,7 +217,7 @@ def _series(g: Graph, u: Uris, tid: str, territory: URIRef, fig: TerritoryFigure
     g.add((api, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/application/json")))
     g.add((api, DCTERMS.license, licence))
     if s.total_wh is not None:
-        g.add((node, REGIE.totalWh, Literal(float(s.total_wh), datatype=XSD.double)))
+        g.add((node, REGIE.totalWh, _num(s.total_wh)))
     # how it was made (PROV-O): the publication of its cells under the secrecy rule
     act = URIRef(f"{node}#publication")
     g.add((node, PROV.wasGeneratedBy, act))
@@ -239,7 +245,7 @@ def _series(g: Graph, u: Uris, tid: str, territory: URIRef, fig: TerritoryFigure
             continue
         m = URIRef(f"{node}#{month:%Y-%m}")
         g.add((m, RDF.type, SAREF.Measurement))
-        g.add((m, SAREF.hasValue, Literal(float(value), datatype=XSD.double)))
+        g.add((m, SAREF.hasValue, _num(value)))
         g.add((m, SAREF.isMeasuredIn, OM.wattHour))
         g.add((m, SAREF.relatesToProperty, prop))
         g.add((m, SAREF.isMeasurementOf, territory))
@@ -367,6 +373,7 @@ def cached(store: Store, base: str, licence: str = "etalab-2.0") -> Graph:
         if hit is not None and hit[0] == key:
             return hit[1]
     g = build(store, base, licence)
+    g.regie_key = hash(key)  # what the SPARQL endpoint compares to know whether to load the graph again
     with _LOCK:
         _CACHE[store] = (key, g)
     return g

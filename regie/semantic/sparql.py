@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from regie.semantic import sparql_worker
@@ -75,6 +76,7 @@ class Endpoint:
         self._conn = None
         self._loaded: object = None
         self._data: bytes = b""
+        self._data_key: object = None
 
     def _start(self) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -107,8 +109,8 @@ class Endpoint:
             raise QueryRefused(503, f"the query took longer than {self.timeout_s:g} s and was stopped")
         return self._conn.recv()
 
-    def query(self, text: str, fmt: str, graph_key: object, ntriples: bytes | None = None) -> Answer:
-        """Answer ``text`` in ``fmt`` over the graph ``graph_key`` (its N-Triples given when it may be new)."""
+    def query(self, text: str, fmt: str, graph_key: object, ntriples: Callable[[], bytes]) -> Answer:
+        """Answer ``text`` in ``fmt`` over the graph ``graph_key`` (``ntriples()`` gives it, called when new)."""
         if not self._lock.acquire(timeout=self.timeout_s):
             raise QueryRefused(503, "the endpoint is busy with another query: try again in a few seconds")
         try:
@@ -116,8 +118,8 @@ class Endpoint:
                 self._stop()
                 self._start()
             if self._loaded != graph_key:
-                if ntriples is not None:
-                    self._data = ntriples
+                if self._data_key != graph_key:
+                    self._data, self._data_key = ntriples(), graph_key
                 self._call(("load", self._data), 120.0)
                 self._loaded = graph_key
             reply = self._call(("query", text, fmt, self.max_rows), self.timeout_s)

@@ -31,7 +31,7 @@ MEDIA = {
 }
 
 
-def _json_term(term) -> dict:  # noqa: ANN001 - a pyoxigraph term
+def _json_term(term) -> dict:
     import pyoxigraph as ox
 
     if isinstance(term, ox.NamedNode):
@@ -46,7 +46,7 @@ def _json_term(term) -> dict:  # noqa: ANN001 - a pyoxigraph term
     return out
 
 
-def _xml_term(term) -> str:  # noqa: ANN001
+def _xml_term(term) -> str:
     t = _json_term(term)
     if t["type"] == "uri":
         return f"<uri>{escape(t['value'])}</uri>"
@@ -94,7 +94,7 @@ def serialize_boolean(value: bool, fmt: str) -> tuple[bytes, str]:
     return json.dumps({"head": {}, "boolean": value}).encode(), MEDIA["json"]
 
 
-def run(store, text: str, fmt: str, max_rows: int) -> tuple:  # noqa: ANN001 - a pyoxigraph Store
+def run(store, text: str, fmt: str, max_rows: int) -> tuple:
     """One query against ``store``: the message to send back (see the module docstring)."""
     import pyoxigraph as ox
 
@@ -119,7 +119,7 @@ def run(store, text: str, fmt: str, max_rows: int) -> tuple:  # noqa: ANN001 - a
     return ("ok", body, MEDIA["ntriples" if fmt == "ntriples" else "turtle"], len(rows))
 
 
-def serve(conn, memory_bytes: int) -> None:  # noqa: ANN001 - a multiprocessing Connection
+def serve(conn, memory_bytes: int) -> None:
     """The child's loop: load the graph, answer queries, until the pipe closes."""
     import pyoxigraph as ox
 

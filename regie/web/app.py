@@ -26,6 +26,7 @@ from regie.web import (
     live,
     pages,
     password_pages,
+    semantic_pages,
     people_pages,
     setup_pages,
     supervision_api,
@@ -67,6 +68,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.include_router(setup_pages.router)
     app.include_router(inventory_pages.router)
     app.include_router(footprint_pages.router)
+    app.include_router(semantic_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)
