@@ -16,7 +16,9 @@ app.add_typer(publish_app, name="publish")
 @publish_app.command("opendata")
 def publish_opendata(
     dest: Annotated[Path, typer.Argument(help="folder to write <territory>/*.csv, *.parquet, datapackage.json into")],
-    base_url: Annotated[str | None, typer.Option(help="the public address the files refer to (else public_url)")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="the public address the files refer to (else public_url)")
+    ] = None,
     database_url: DbOption = None,
 ) -> None:
     """Write the public balance (monthly, daily, per metering step) as CSV and Parquet, with a Frictionless

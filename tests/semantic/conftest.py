@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "publication"))
 
-from publication_world import build  # noqa: E402
+from publication_world import build
 
-from regie.store import Store, open_store  # noqa: E402
+from regie.store import Store, open_store
 
 
 @pytest.fixture

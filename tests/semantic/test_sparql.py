@@ -21,12 +21,18 @@ PREFIXES = """PREFIX saref: <https://saref.etsi.org/core/>
 PREFIX regie: <https://w3id.org/regie/ns#>
 PREFIX dct: <http://purl.org/dc/terms/>
 """
-BY_SOURCE = PREFIXES + """SELECT ?source (COUNT(?p) AS ?n) WHERE { ?p a saref:Device ; regie:source ?source }
+BY_SOURCE = (
+    PREFIXES
+    + """SELECT ?source (COUNT(?p) AS ?n) WHERE { ?p a saref:Device ; regie:source ?source }
 GROUP BY ?source ORDER BY ?source"""
-PER_MONTH = PREFIXES + """SELECT ?source ?month (SUM(?wh) AS ?total) WHERE {
+)
+PER_MONTH = (
+    PREFIXES
+    + """SELECT ?source ?month (SUM(?wh) AS ?total) WHERE {
   ?m a saref:Measurement ; saref:hasValue ?wh ; saref:hasTimestamp ?month ; dct:isPartOf ?series .
   ?series regie:kind "production" ; regie:source ?source .
 } GROUP BY ?source ?month ORDER BY ?source ?month"""
+)
 
 
 def _settings(**kw: object) -> Settings:
