@@ -58,7 +58,7 @@ def test_every_public_resource_holds_no_prm_no_private_name_and_no_household_cur
     curves = []
     for s in inv.series:
         if s.prm and s.id != "hydro":
-            t, v = world.read(s.id, 0, 2**40)
+            _t, v = world.read(s.id, 0, 2**40)
             curves += [f"{x:.3f}".rstrip("0").rstrip(".") for x in v if x > 100] + [
                 f"{x / 2:.4f}".rstrip("0") for x in v if x > 100
             ]
