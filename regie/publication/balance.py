@@ -204,10 +204,17 @@ def _on_change(store: Store, spans: list[tuple[str, int, int]] | None) -> None:
                 state.dirty = True
 
 
+#: When the period grows at the live edge, kept matrices grow by at least this many metering steps at once
+#: (a week of half-hours), so that a 10-minute batch does not copy a year × points matrix each time.
+GROW_STEPS = 7 * 48
+
+
 def _pad(c: contrib.Contributions, n: int) -> contrib.Contributions:
+    """``c`` with at least ``n`` columns (zeros after its own; more, by :data:`GROW_STEPS`, when it must grow)."""
     extra = n - c.values.shape[1]
     if extra <= 0:
         return c
+    extra = max(extra, GROW_STEPS)
     return contrib.Contributions(c.keys, np.pad(c.values, ((0, 0), (0, extra))), np.pad(c.seen, ((0, 0), (0, extra))))
 
 
@@ -233,11 +240,19 @@ def _merge_figure(f: ledger.Figure, part: ledger.Figure, i0: int) -> ledger.Figu
 
 
 def _merge_basis(full: ledger.Basis | None, part: ledger.Basis, a: int, n: int) -> ledger.Basis:
-    """The kept basis over the whole period with the window ``part`` covers replaced by ``part``'s columns."""
-    keys = tuple(sorted(set(full.keys if full else ()) | set(part.keys)))
-    values = full.on(keys, a, n)[0] if full is not None else np.zeros((len(keys), n))
+    """The kept basis over the whole period with the window ``part`` covers replaced by ``part``'s columns (in
+    place when ``full`` already has every row and column needed: the usual live-edge case)."""
     i0 = (part.a - a) // part.step
     i1 = i0 + part.values.shape[1]
+    if full is not None and full.a == a and full.values.shape[1] >= i1 and set(part.keys) <= set(full.keys):
+        rows = {k: i for i, k in enumerate(full.keys)}
+        full.values[:, i0:i1] = 0.0
+        if part.keys:
+            full.values[[rows[k] for k in part.keys], i0:i1] = part.values
+        return full
+    keys = tuple(sorted(set(full.keys if full else ()) | set(part.keys)))
+    width = max(n, i1) + GROW_STEPS
+    values = full.on(keys, a, width)[0] if full is not None else np.zeros((len(keys), width))
     values[:, i0:i1] = part.on(keys, part.a, i1 - i0)[0]
     return ledger.Basis(a, part.step, keys, values)
 
@@ -325,7 +340,7 @@ def _window(values: np.ndarray, pub_a: int, base: int, a: int, n: int, fill: flo
 def _screen(fig: ledger.Figure, g: BalanceGrid, pub: Publication) -> StepScreen:
     n = (g.b - g.a) // g.base
     hidden = fig.hidden
-    few = np.array([r == secrecy.FEWER_THAN_10 for r in fig.reason]) & hidden
+    few = np.asarray(fig.reason == secrecy.FEWER_THAN_10, dtype=bool) & hidden  # element-wise on the object array
     dominated = hidden & ~few
     w = lambda x, fill=0: _window(np.asarray(x, dtype=float), pub.a, g.base, g.a, n, fill)  # noqa: E731
     return StepScreen(g.a, g.base, w(fig.points).astype(np.int64), w(fig.largest), w(fig.total),
