@@ -280,7 +280,8 @@ def _refresh(store: Store, inv: Inventory, state: _State, spans: list[tuple[str,
     def update(name: str, members: list) -> contrib.Contributions | None:
         """Re-read the touched points of figure ``name`` (made of ``members``) over the window, in place."""
         c = _pad(state.current[name], n)
-        points = {contrib.point_key(store, series[sid])[0] for sid in touched_ids if series[sid] in members}
+        ids = {s.id for s in members}
+        points = {contrib.point_key(store, series[sid])[0] for sid in touched_ids & ids}
         if points:
             again = [s for s in members if contrib.point_key(store, s)[0] in points]
             fresh = contrib.read(store, again, wa, wb, base)
