@@ -37,13 +37,16 @@ PREFIX geo: <http://www.w3.org/2003/01/geo/wgs84_pos#>
 """
 QUERIES = {
     "count triples": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
-    "producers by source": "SELECT ?src (COUNT(?p) AS ?n) WHERE { ?p a saref:Device ; regie:source ?src } GROUP BY ?src",
-    "peak power by source": "SELECT ?src (SUM(?w) AS ?kw) WHERE { ?p regie:source ?src ; regie:peakPowerW ?w } GROUP BY ?src",
+    "producers by source": "SELECT ?src (COUNT(?p) AS ?n) WHERE { ?p a saref:Device ; regie:source ?src } "
+    "GROUP BY ?src",
+    "peak power by source": "SELECT ?src (SUM(?w) AS ?kw) WHERE { ?p regie:source ?src ; regie:peakPowerW ?w } "
+    "GROUP BY ?src",
     "production per month": "SELECT ?src ?m (SUM(?v) AS ?wh) WHERE { ?x a saref:Measurement ; saref:hasValue ?v ; "
     "saref:hasTimestamp ?m ; dct:isPartOf ?s . ?s regie:kind 'production' ; regie:source ?src } GROUP BY ?src ?m",
     "consumption of the year": "SELECT (SUM(?v) AS ?wh) WHERE { ?x saref:hasValue ?v ; dct:isPartOf ?s . "
     "?s regie:kind 'consumption' }",
-    "datasets and distributions": "SELECT ?d ?u WHERE { ?d a dcat:Dataset ; dcat:distribution ?x . ?x dcat:accessURL ?u }",
+    "datasets and distributions": "SELECT ?d ?u WHERE { ?d a dcat:Dataset ; dcat:distribution ?x . "
+    "?x dcat:accessURL ?u }",
     "provenance": "SELECT ?s ?n ?t WHERE { ?s prov:wasGeneratedBy ?a . ?a regie:inputsCount ?n ; prov:endedAtTime ?t }",
     "labels by regex": "SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(REGEX(?l, 'centrale', 'i')) }",
     "located things": "SELECT ?s ?lat ?lon WHERE { ?s geo:lat ?lat ; geo:long ?lon } ORDER BY ?lat",

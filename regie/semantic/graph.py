@@ -93,8 +93,8 @@ def _rule(g: Graph, u: Uris) -> URIRef:
             Literal(
                 "A cell (one metering step) is published when at least 10 delivery points contribute and none makes "
                 "more than 85 % of it (décret n° 2020-196, art. D. 111-52 ff. of the Code de l'énergie; INSEE "
-                "dominance rule). Published cells are frozen and versioned; a revision is published only when the difference it "
-                "reveals passes the same rule; a longer period is shown only when every cell in it is.",
+                "dominance rule). Published cells are frozen and versioned; a revision is published only when the "
+                "difference it reveals passes the same rule; a longer period is shown only when every cell in it is.",
                 lang="en",
             ),
         )
@@ -121,13 +121,18 @@ def _organisations(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> No
             g.add((node, RDFS.seeAlso, URIRef(f"https://annuaire-entreprises.data.gouv.fr/entreprise/{o.siren}")))
 
 
+def _thing(g: Graph, node: URIRef, types: tuple[URIRef, ...], label: str, territory: URIRef) -> URIRef:
+    """A public thing of a territory: its classes, its label, the territory it is part of."""
+    for t in types:
+        g.add((node, RDF.type, t))
+    g.add((node, RDFS.label, Literal(label)))
+    g.add((node, DCTERMS.isPartOf, territory))
+    return node
+
+
 def _sites(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
     for s in view.sites:
-        node = u.of("site", s.id)
-        g.add((node, RDF.type, SAREF.FeatureOfInterest))
-        g.add((node, RDF.type, GEO.SpatialThing))
-        g.add((node, RDFS.label, Literal(s.name)))
-        g.add((node, DCTERMS.isPartOf, territory))
+        node = _thing(g, u.of("site", s.id), (SAREF.FeatureOfInterest, GEO.SpatialThing), s.name, territory)
         _point(g, node, s.latitude, s.longitude)
         if s.altitude_m is not None:
             g.add((node, GEO.alt, _num(s.altitude_m)))
@@ -135,12 +140,8 @@ def _sites(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
 
 def _producers(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
     for p in view.producers:
-        node = u.of("producer", p.id)
-        g.add((node, RDF.type, SAREF.Device))
-        g.add((node, RDF.type, SEAS.ElectricPowerProducer))
-        g.add((node, RDFS.label, Literal(p.name)))
+        node = _thing(g, u.of("producer", p.id), (SAREF.Device, SEAS.ElectricPowerProducer), p.name, territory)
         g.add((node, REGIE.source, Literal(p.source.value)))
-        g.add((node, DCTERMS.isPartOf, territory))
         peak = _quantity(g, URIRef(f"{node}#peak-power"), OM.Power, p.peak_power_w, OM.watt)
         g.add((node, SAREF.hasProperty, peak))
         g.add((node, REGIE.peakPowerW, _num(p.peak_power_w)))
@@ -155,11 +156,7 @@ def _producers(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
 
 def _transformers(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
     for t in view.transformers:
-        node = u.of("transformer", t.id)
-        g.add((node, RDF.type, SEAS.ElectricPowerTransformer))
-        g.add((node, RDF.type, SAREF.Device))
-        g.add((node, RDFS.label, Literal(t.name)))
-        g.add((node, DCTERMS.isPartOf, territory))
+        node = _thing(g, u.of("transformer", t.id), (SEAS.ElectricPowerTransformer, SAREF.Device), t.name, territory)
         rated = _quantity(g, URIRef(f"{node}#rated-power"), OM.ApparentPower, t.rated_kva, OM.kilovoltAmpere)
         g.add((node, SAREF.hasProperty, rated))
         g.add((node, REGIE.ratedKVA, _num(t.rated_kva)))
@@ -170,11 +167,8 @@ def _transformers(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> Non
 
 def _operations(g: Graph, u: Uris, view: PublicView, territory: URIRef) -> None:
     for op in view.operations:
-        node = u.of("operation", op.id)
-        g.add((node, RDF.type, SEAS.ElectricalConnection))
-        g.add((node, RDF.type, REGIE.CollectiveSelfConsumption))
-        g.add((node, RDFS.label, Literal(op.name)))
-        g.add((node, DCTERMS.isPartOf, territory))
+        types = (SEAS.ElectricalConnection, REGIE.CollectiveSelfConsumption)
+        node = _thing(g, u.of("operation", op.id), types, op.name, territory)
         g.add((node, REGIE.organisedBy, u.of("organisation", op.pmo_id)))
         g.add((node, REGIE.meteringStep, Literal(op.step, datatype=XSD.duration)))
         g.add((node, REGIE.consumers, Literal(op.consumers, datatype=XSD.integer)))
