@@ -72,6 +72,7 @@ def _quantity(g: Graph, node: URIRef, kind: URIRef, value: float, unit: URIRef) 
 def _point(g: Graph, node: URIRef, lat: float | None, lon: float | None) -> None:
     if lat is None or lon is None:
         return
+    lat, lon = round(float(lat), 6), round(float(lon), 6)  # 0.1 m: the inventory's floats carry noise digits
     g.add((node, GEO.lat, _num(lat)))
     g.add((node, GEO.long, _num(lon)))
     geom = URIRef(f"{node}#geometry")

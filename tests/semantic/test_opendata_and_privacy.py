@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from frictionless import validate
 from rdflib import URIRef
@@ -13,9 +14,10 @@ from typer.testing import CliRunner
 
 from regie.cli import app as cli
 from regie.semantic import graph as public_graph
-from regie.store import Store
+from regie.store import Store, open_store
 from regie.web.app import create_app
 
+#: 14 digits in a row, as a delivery point number is (coordinates are rounded to 6 decimals: never 14).
 PRM = re.compile(r"(?<!\d)\d{14}(?!\d)")
 
 
@@ -33,9 +35,11 @@ def test_regie_publish_opendata_writes_files_that_frictionless_validates(world: 
     assert "production:pv:fewer_than_10" in row[header.index("masked")]
 
 
-def test_every_public_resource_holds_no_prm_no_private_name_and_no_household_curve(world: Store) -> None:
-    c = TestClient(create_app(world))
-    g = public_graph.build(world, "http://testserver")
+def _public_texts(store: Store, territory: str) -> dict[str, str]:
+    """Every public resource's text: each URI of the graph as HTML, JSON-LD and Turtle, the catalogue, the
+    context, the GeoJSON, the open-data files and the data package, and the SPARQL dump of the whole graph."""
+    c = TestClient(create_app(store))
+    g = public_graph.build(store, "http://testserver")
     texts = {}
     for uri in {s for s in g.subjects() if isinstance(s, URIRef) and "/id/" in s}:
         path = str(uri).split("#")[0].removeprefix("http://testserver")
@@ -43,9 +47,11 @@ def test_every_public_resource_holds_no_prm_no_private_name_and_no_household_cur
             r = c.get(path + suffix)
             assert r.status_code == 200, path
             texts[path + suffix] = r.text
-    for path in ("/catalog", "/catalog.ttl", "/catalog.jsonld", "/ns/context.jsonld", "/api/map.geojson",
-                 "/opendata/val/datapackage.json", "/opendata/val/balance-monthly.csv",
-                 "/opendata/val/balance-daily.csv", "/opendata/val/balance-metering-step.csv"):  # fmt: skip
+    files = [
+        f"/opendata/{territory}/{name}"
+        for name in ("datapackage.json", "balance-monthly.csv", "balance-daily.csv", "balance-metering-step.csv")
+    ]
+    for path in ("/catalog", "/catalog.ttl", "/catalog.jsonld", "/ns/context.jsonld", "/api/map.geojson", *files):
         r = c.get(path)
         assert r.status_code == 200, path
         texts[path] = r.text
@@ -53,6 +59,18 @@ def test_every_public_resource_holds_no_prm_no_private_name_and_no_household_cur
                  headers={"accept": "application/n-triples"})  # fmt: skip
     assert dump.status_code == 200 and len(dump.text.splitlines()) == len(g)
     texts["sparql dump"] = dump.text
+    return texts
+
+
+def _no_prm_nor_name(texts: dict[str, str], names: list[str]) -> None:
+    for where, text in texts.items():
+        assert not PRM.search(text), (where, PRM.search(text))
+        for name in names:
+            assert name not in text, (where, name)
+
+
+def test_every_public_resource_holds_no_prm_no_private_name_and_no_household_curve(world: Store) -> None:
+    texts = _public_texts(world, "val")
     inv = world.load_inventory()
     names = [p.name for p in inv.persons] + ["Les Thermes"]
     curves = []
@@ -62,13 +80,27 @@ def test_every_public_resource_holds_no_prm_no_private_name_and_no_household_cur
             curves += [f"{x:.3f}".rstrip("0").rstrip(".") for x in v if x > 100] + [
                 f"{x / 2:.4f}".rstrip("0") for x in v if x > 100
             ]
-    for where, text in texts.items():
-        assert not PRM.search(text), (where, PRM.search(text))
-        for name in names:
-            assert name not in text, (where, name)
+    _no_prm_nor_name(texts, names)
     numbers = set(re.findall(r"\d+\.\d+", "\n".join(texts.values())))
     leaked = [x for x in curves if x in numbers]
     assert not leaked, leaked[:5]
     features = json.loads(texts["/api/map.geojson"])["features"]
     assert {f["properties"]["kind"] for f in features} == {"producer", "transformer"}
     assert all(f["properties"]["uri"].startswith("http://testserver/id/") for f in features)
+
+
+@pytest.mark.slow
+def test_the_demo_years_public_resources_hold_no_prm_and_no_private_name(tmp_path) -> None:
+    from regie.demo import build_prats
+    from regie.demo.install import install
+
+    store = open_store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    demo = build_prats(seed=42)
+    install(store, demo)
+    inv = store.load_inventory()
+    texts = _public_texts(store, inv.territory.id)
+    public = {o.id for o in inv.organisations if o.kind.value in ("regie", "commune", "cooperative")}
+    names = [p.name for p in inv.persons] + [o.name for o in inv.organisations if o.id not in public]
+    _no_prm_nor_name(texts, [n for n in names if len(n) > 6])  # "Hôtel" is a word of many labels
+    assert any("/id/operation/" in k for k in texts) and any("/id/transformer/" in k for k in texts)
+    store.close()
