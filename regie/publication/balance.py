@@ -159,6 +159,9 @@ def publication(store: Store, territory_id: str | None = None) -> Publication | 
     inv = store.load_inventory(territory_id)
     tid = inv.territory.id
     key = _inventory_key(inv)
+    state = _STATES.get(store, {}).get(tid)  # the usual case without the lock: a refresh in progress is not waited for
+    if state is not None and state.key == key and not state.dirty and time.monotonic() - state.checked < RECHECK_S:
+        return state.publication
     with _LOCK:
         store.on_change(_on_change)
         per_territory = _STATES.setdefault(store, {})
