@@ -22,3 +22,12 @@ def world(tmp_path) -> Iterator[Store]:
     build(s)
     yield s
     s.close()
+
+
+@pytest.fixture
+def world_on_each_backend(store_url: str) -> Iterator[Store]:
+    """The same territory on SQLite and on PostgreSQL (``postgres`` marker)."""
+    s = open_store(store_url)
+    build(s)
+    yield s
+    s.close()

@@ -68,8 +68,8 @@ def test_the_shapes_catch_a_person_and_a_delivery_point_number(world: Store) -> 
     assert not ok and "no person" in report and "14 digits" in report
 
 
-def test_a_series_is_one_dataset_with_its_months_and_how_it_was_made(world: Store) -> None:
-    c = TestClient(create_app(world))
+def test_a_series_is_one_dataset_with_its_months_and_how_it_was_made(world_on_each_backend: Store) -> None:
+    c = TestClient(create_app(world_on_each_backend))
     g = Graph().parse(data=c.get("/id/series/val/consumption.ttl").text, format="turtle")
     ds = URIRef(f"{BASE}/id/series/val/consumption")
     assert (ds, RDF.type, DCAT.Dataset) in g
