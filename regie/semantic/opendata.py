@@ -26,6 +26,7 @@ from regie.store import Store
 
 LICENCE_TITLES = {"etalab-2.0": "Licence Ouverte / Open Licence 2.0 (Etalab)", "odbl-1.0": "ODbL 1.0"}
 FORMATS = ("csv", "parquet")
+SLICE = 10_000  # metering steps per balance request (under regie.services.balance.MAX_PERIODS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +63,28 @@ def table_data(store: Store, territory_id: str, table: Table) -> TableData | Non
     inv = store.load_inventory(territory_id)
     zone = inv.territory.zone
     step = Step.parse(table.step) if table.step else Step(seconds=pub.base)
-    start, end = datetime.fromtimestamp(pub.a, zone), datetime.fromtimestamp(pub.b, zone)
-    bal = public_balance(store, start, end, step, territory_id)
+    rows: list[dict[str, Any]] = []
+    # a metering-step table is asked for in slices (a balance request has at most MAX_PERIODS periods); each
+    # period is one cell there, so its figures and reasons do not depend on the slice
+    cut = pub.a
+    while True:
+        edge = pub.b if step.is_calendar else min(pub.b, cut + SLICE * step.seconds)
+        hi = datetime.fromtimestamp(edge, zone)
+        bal = public_balance(store, datetime.fromtimestamp(cut, zone), hi, step, territory_id)
+        rows += _rows(bal, hi, step)
+        if edge >= pub.b:
+            break
+        cut = edge
+    fields = _fields(list(bal["sources"]))
+    frame = pd.DataFrame(rows, columns=[f["name"] for f in fields])
+    for f in fields:
+        if f["type"] == "number":
+            frame[f["name"]] = pd.to_numeric(frame[f["name"]], errors="coerce").astype("float64")
+    return TableData(table, frame, fields)
+
+
+def _rows(bal: dict[str, Any], end: datetime, step: Step) -> list[dict[str, Any]]:
+    """The table's rows of one balance answer."""
     p = bal["periods"]
     starts = [datetime.fromisoformat(x) for x in p["start"]]
     ends = [*starts[1:], end]
@@ -81,12 +102,7 @@ def table_data(store: Store, territory_id: str, table: Table) -> TableData | Non
         row |= {k: p[k][i] for k in ("self_consumed_wh", "coverage", "self_sufficiency", "self_consumption")}
         row["masked"] = why
         rows.append(row)
-    fields = _fields(list(bal["sources"]))
-    frame = pd.DataFrame(rows, columns=[f["name"] for f in fields])
-    for f in fields:
-        if f["type"] == "number":
-            frame[f["name"]] = pd.to_numeric(frame[f["name"]], errors="coerce").astype("float64")
-    return TableData(table, frame, fields)
+    return rows
 
 
 def to_bytes(data: TableData, fmt: str) -> bytes:
