@@ -7,7 +7,15 @@ before the publication, ``--label before`` with that tree first on PYTHONPATH, s
   the gate and freezes the year's cells) and warm (best of 5);
 - ``/api/balance`` over the whole year at P1M and P1D, and over one day at PT30M (warm, best of 5);
 - the cold request again after one household's correction (the publication brought up to date);
-- the peak resident memory of the process.
+- the peak resident memory of the process;
+- side by side, in the same run, DuckDB over the same raw points (every consumption and production reading of
+  the year, loaded into an in-memory DuckDB table): the yearly daily balance (consumption, production by source,
+  self-consumed energy per metering step) — what a column engine needs without secrecy or frozen cells;
+- the refresh after a 10-minute ingest batch at the live edge (issue 15: ≤ 1 s): one reading for each plant
+  and for a tenth of the households (the instrumented ones: a typical live feed), and for every household (the
+  worst case); five batches in a row, the time the publication's listener takes after each committed write
+  (the first one grows the kept matrices by a week of steps), and the page served afterwards (it reads
+  nothing: checked on the access log).
 
 Only the web app is used, so the same script measures any version of regie. SQLite in a temporary folder.
 Run: ``.venv/bin/python bench/publication.py --label after [--seed 42]``.
@@ -23,14 +31,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
+import pandas as pd
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
 
 from regie.demo import build_prats
 from regie.demo.install import install
-from regie.model import Readings
+from regie.governance import audit
+from regie.model import Readings, SeriesKind
+from regie.publication import balance as publication_balance
 from regie.store import open_store
 from regie.web.app import create_app
 
@@ -45,6 +57,48 @@ def timed(fn) -> float:
 
 def best_of(n: int, fn) -> float:
     return min(timed(fn) for _ in range(n))
+
+
+def live_batch(inv, t: int, every: int) -> list[Readings]:
+    """One reading at ``t`` for every plant and every ``every``-th household (a 10-minute live batch)."""
+    out = []
+    homes = [s for s in inv.series if s.kind is SeriesKind.CONSUMPTION and s.id.startswith("cons-")]
+    plants = [s for s in inv.series if s.kind is SeriesKind.PRODUCTION]
+    for s in plants + homes[::every]:
+        out.append(Readings(s.id, np.array([t], dtype=np.int64), np.array([500.0])))
+    return out
+
+
+def duckdb_balance(store, inv, zone: str) -> tuple[float, pd.DataFrame]:
+    """The yearly daily balance by DuckDB over the raw points (read from the store, outside any gate: a
+    benchmark of the engine, not a way to serve the public)."""
+    producers = {p.id: p.source.value for p in inv.producers}
+    frames = []
+    for s in inv.series:
+        if s.unit != "W" or s.kind not in (SeriesKind.CONSUMPTION, SeriesKind.PRODUCTION):
+            continue
+        t, v = store.read(s.id, 0, 2**40)
+        fig = "consumption" if s.kind is SeriesKind.CONSUMPTION else producers.get(s.producer_id or "", "other")
+        frames.append(pd.DataFrame({"figure": fig, "t": np.asarray(t, dtype=np.int64), "w": np.asarray(v)}))
+    points = pd.concat(frames, ignore_index=True)
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{zone}'")
+    con.register("points", points)
+    con.execute("CREATE TABLE raw AS SELECT * FROM points")
+    query = """
+        WITH step AS (
+            SELECT t, SUM(w) FILTER (WHERE figure = 'consumption') * 0.5 AS cons,
+                      SUM(w) FILTER (WHERE figure <> 'consumption') * 0.5 AS prod
+            FROM raw WHERE w = w GROUP BY t)
+        SELECT date_trunc('day', to_timestamp(t)) AS day, SUM(cons) AS consumption_wh, SUM(prod) AS production_wh,
+               SUM(least(coalesce(cons, 0), coalesce(prod, 0))) AS self_consumed_wh
+        FROM step GROUP BY day ORDER BY day"""
+    best, out = float("inf"), None
+    for _ in range(5):
+        t0 = time.perf_counter()
+        out = con.execute(query).df()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
 
 
 def main() -> None:
@@ -71,6 +125,32 @@ def main() -> None:
             rows["/api/balance year P1D"] = best_of(5, lambda: get("/api/balance", step="P1D"))
             rows["/api/balance day PT30M"] = best_of(5, lambda: get("/api/balance", start=day, end=next_day,
                                                                       step="PT30M"))  # fmt: skip
+            rows["/api/balance year P1D (best of 20)"] = best_of(20, lambda: get("/api/balance", step="P1D"))
+            duck, duck_rows = duckdb_balance(store, demo.inventory, zone.key)
+            rows["DuckDB year P1D, same raw points (best of 5)"] = duck
+            answer = client.get("/api/balance", params={"step": "P1D"}).json()
+            cons = np.array([x or 0.0 for x in answer["periods"]["consumption_wh"]])
+            rows_checked = np.allclose(cons, duck_rows["consumption_wh"].to_numpy(), rtol=0, atol=1e-3)
+            last = int(store.data_period()[1].timestamp())
+            refresh: list[float] = []
+            listener = publication_balance._on_change
+
+            def timed_listener(*a: object) -> None:
+                t0 = time.perf_counter()
+                listener(*a)
+                refresh.append(time.perf_counter() - t0)
+
+            store._listeners[:] = [timed_listener]  # the publication's own listener, timed
+            for label, every in (("typical: plants + 1/10 households", 10), ("every household + plants", 1)):
+                refresh.clear()
+                for _ in range(5):  # five successive batches at the live edge
+                    last += 1800
+                    store.write(live_batch(demo.inventory, last, every))
+                rows[f"refresh, 10-min batch, {label}: first (the period grows)"] = refresh[0]
+                rows[f"refresh, 10-min batch, {label}: median of the next 4"] = float(np.median(refresh[1:]))
+                before = len(audit.entries(store, kind="access"))
+                rows[f"page after those batches ({label})"] = timed(lambda: get("/"))
+                assert len(audit.entries(store, kind="access")) == before, "a page view read personal data"
             series = next(s for s in demo.inventory.series if s.id.startswith("cons-"))
             t, v = store.read(series.id, first, first + 86_400)
             store.write([Readings(series.id, t, np.asarray(v) * 1.01)])  # one household's correction
@@ -83,9 +163,11 @@ def main() -> None:
     for k, v in rows.items():
         table.add_row(k, f"{v:.3f}")
     table.add_row("peak RSS [MB]", f"{peak_mb:.0f}")
+    table.add_row("DuckDB daily consumption = /api/balance to the mWh", str(rows_checked))
     Console().print(table)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[args.label] = {"seconds": {k: round(v, 4) for k, v in rows.items()}, "peak_rss_mb": round(peak_mb),
+                           "duckdb_equal_to_the_mwh": bool(rows_checked),
                            "series": len(demo.inventory.series), "machine": platform.machine(),
                            "python": platform.python_version()}  # fmt: skip
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -188,6 +188,16 @@ class Settings(BaseSettings):
         description="retained topic `regie signal publish` writes to on the broker mqtt_host; {territory}: its id",
     )
 
+    # ------------------------------------------------------------ linked open data (docs/linked-data.md)
+    opendata_licence: Literal["etalab-2.0", "odbl-1.0"] = Field(
+        default="etalab-2.0", description="licence of the open data, the catalogue and the SPARQL graph"
+    )
+    sparql_timeout_s: float = Field(default=5.0, gt=0, le=300, description="longest a SPARQL query may run [s]")
+    sparql_max_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="most results a SPARQL query gives")
+    sparql_requests_per_minute: int = Field(
+        default=30, ge=1, le=100_000, description="SPARQL queries a minute per client address (bursts of 10)"
+    )
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

@@ -16,6 +16,8 @@ from regie.cli import signal  # noqa: F401
 from regie.cli import digest  # noqa: F401
 
 from regie.cli import federation  # noqa: F401
+
+from regie.cli import publish  # noqa: F401
 # isort: on
 
 __all__ = ["app", "console", "main"]

@@ -306,6 +306,7 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
         "participations": len(result.participations),
     }
     audit.append(store, audit.RightsEvent("erase", holder_id, actor.label, detail), now=at)
+    store.changed(None)  # readings deleted: whoever keeps figures from them recomputes (regie.publication)
     return result
 
 

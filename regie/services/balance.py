@@ -11,6 +11,7 @@ from the store directly: this module gives the régie's exact figures; the publi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,8 +104,8 @@ def balance_figures(g: BalanceGrid, cons_w: np.ndarray, prod_w: dict[str, np.nda
     def iso(x: int) -> str:
         return datetime.fromtimestamp(int(x), zone).isoformat()
 
-    def clean(x: np.ndarray) -> list[float | None]:
-        return [None if not np.isfinite(v) else round(float(v), 6) for v in x]
+    def clean(x: np.ndarray) -> list[float | None]:  # Python floats first: numpy scalars are 10× slower here
+        return [round(v, 6) if math.isfinite(v) else None for v in np.asarray(x, dtype=float).tolist()]
 
     return {
         "territory": g.inv.territory.id,

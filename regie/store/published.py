@@ -88,3 +88,32 @@ def fingerprint(store: Store) -> tuple[int, ...]:
 
 def _crc32(data: bytes | None) -> int:
     return zlib.crc32(data) if data is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """How one figure's cells at one step were published: how many cells were shown and how many hidden (in
+    some version: a cell hidden at first and shown later counts in both), the most
+    delivery points a cell counted, the highest version (1 + revisions) and when the first and the last
+    cell version were stored [UTC s]. Aggregates of the ledger only: what :mod:`regie.semantic` states with
+    PROV-O."""
+
+    shown: int
+    hidden: int
+    max_points: int
+    max_version: int
+    first_published: int | None
+    last_published: int | None
+
+
+def provenance(store: Store, figure: str, step: int) -> Provenance:
+    """The :class:`Provenance` of ``figure`` at ``step`` (zeros and None when nothing is published)."""
+    c = published_cell.c
+    cells_where = lambda cond: func.count(func.distinct(c.t)).filter(cond)  # noqa: E731
+    q = select(
+        cells_where(c.value.is_not(None)), cells_where(c.value.is_(None)),
+        func.max(c.points), func.max(c.version), func.min(c.published_at), func.max(c.published_at),
+    ).where(c.figure == figure, c.step == step)  # fmt: skip
+    with store.engine.connect() as conn:
+        shown, hidden, points, version, first, last = conn.execute(q).one()
+    return Provenance(int(shown or 0), int(hidden or 0), int(points or 0), int(version or 0), first, last)

@@ -7,7 +7,7 @@ calls :meth:`Store.read` on the caller's behalf.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,21 @@ from regie.store.inventory import load_inventory, save_inventory, series_from_ro
 from regie.store.migrate import upgrade
 from regie.store.timeseries import Rollup, SeriesRef, StoreError, TimeSeriesStore, series_ref
 
+#: (series id, first instant, last instant) [UTC s] of readings written.
+Span = tuple[str, int, int]
+
+
+def spans_of(batches: Sequence[Readings]) -> list[Span]:
+    """Which series a write touched and over which instants (a value lasting several steps, split onto the
+    series' steps by the store, reaches as far as its duration)."""
+    out = []
+    for b in batches:
+        if len(b.t):
+            steps = getattr(b, "steps", None)
+            reach = int(np.max(steps)) if steps is not None and len(np.atleast_1d(steps)) else 0
+            out.append((b.series_id, int(np.min(b.t)), int(np.max(b.t)) + reach))
+    return out
+
 
 class Store:
     def __init__(self, engine: Engine) -> None:
@@ -32,6 +47,21 @@ class Store:
         self._refs: dict[str, SeriesRef] = {}
         self._series: dict[str, Series] = {}
         self._inventories: dict[str, Inventory] = {}
+        self._listeners: list[Callable[[Store, list[Span] | None], None]] = []
+
+    # ------------------------------------------------------------ who wants to know about committed changes
+    def on_change(self, listener: Callable[[Store, list[Span] | None], None]) -> None:
+        """Call ``listener(store, spans)`` after each committed write: ``spans`` says which series changed over
+        which instants (``None``: anything may have changed, e.g. an erasure). Why: the publication brings its
+        public figures up to date when readings are committed, for the periods touched only, instead of checking
+        the whole store on every page view (:mod:`regie.publication.balance`)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def changed(self, spans: list[Span] | None) -> None:
+        """Tell the listeners that committed data changed (see :meth:`on_change`)."""
+        for listener in list(self._listeners):
+            listener(self, spans)
 
     @property
     def backend(self) -> str:
@@ -93,7 +123,9 @@ class Store:
         if not all(b.series_id in self._refs for b in batches):
             self._load_refs()
         with self.engine.execution_options(writer=True).begin() as conn:
-            return self.timeseries.write(conn, self._refs, batches)
+            written = self.timeseries.write(conn, self._refs, batches)
+        self.changed(spans_of(batches))
+        return written
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -112,6 +144,8 @@ class Store:
             self._refs.clear()
             self._series.clear()
             self._inventories.clear()
+        if tx.spans:
+            self.changed(tx.spans)
 
     def read(self, series_id: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw points of a series in [start, end) as (UTC seconds, values)."""
@@ -170,6 +204,7 @@ class Transaction:
         self.store = store
         self.conn = conn
         self.added: dict[str, Series] = {}
+        self.spans: list[Span] = []
         self._refs: dict[str, SeriesRef] = {}
 
     def add_series(self, territory_id: str, series: Sequence[Series]) -> None:
@@ -223,6 +258,7 @@ class Transaction:
         batches = list(batches)
         if not all(b.series_id in self._refs or b.series_id in self.store._refs for b in batches):
             self.store._load_refs()
+        self.spans += spans_of(batches)
         return self.store.timeseries.write(self.conn, {**self.store._refs, **self._refs}, batches)
 
     def quarantine(self, readings: Iterable[quarantine.QuarantinedReading]) -> int:

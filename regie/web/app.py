@@ -30,6 +30,7 @@ from regie.web import (
     pages,
     password_pages,
     people_pages,
+    semantic_pages,
     setup_pages,
     signal_api,
     supervision_api,
@@ -76,6 +77,8 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
 
     app.include_router(federation_api.router)
     app.include_router(federation_pages.router)
+
+    app.include_router(semantic_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)

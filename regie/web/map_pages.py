@@ -3,12 +3,12 @@
 Works with the network cut: Leaflet is served by the app from ``node_modules`` (like ECharts), the background
 is the territory's own GeoJSON (``/api/map/base.geojson``: uploaded by an administrator at ``/admin/map``, or
 drawn by the demo), and tiles from a tile server are added only when the ``map_tile_url`` setting names one.
-What is drawn on it comes from the public features (:mod:`regie.semantic`), each linking to its resource page.
+What is drawn on it comes from the public features (:mod:`regie.semantic.geo`), each linking to its resource
+page.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -18,7 +18,6 @@ from starlette.datastructures import UploadFile
 from regie.governance import territories
 from regie.governance.accounts import Role
 from regie.model.basemap import BaseMapError, parse
-from regie.publication.map_features import map_features
 from regie.store import map_base
 from regie.web import assets, auth, i18n, territory_choice
 from regie.web.account_pages import PageCaller, _base, _forbidden
@@ -36,11 +35,10 @@ def _config(request: Request, territory: Any, several: bool) -> dict[str, Any]:
     """What map.js needs: where to fetch the background and the features, the tiles, and the words it shows."""
     gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
     territory_id = territory.id
-    query = f"?{territory_choice.PARAM}={territory_id}" if several else ""
     settings = request.app.state.settings
     return {
         "baseUrl": request.app.url_path_for("map_base_geojson") + f"?{territory_choice.PARAM}={territory_id}",
-        "featuresUrl": request.app.url_path_for("map_features") + query,
+        "featuresUrl": request.app.url_path_for("map_geojson") + f"?{territory_choice.PARAM}={territory_id}",
         "centre": [territory.latitude, territory.longitude] if territory.latitude is not None else None,
         "tileUrl": settings.map_tile_url,
         "tileAttribution": settings.map_tile_attribution,
@@ -148,14 +146,3 @@ async def map_admin_upload(request: Request, caller: PageCaller) -> Response:
     return RedirectResponse(request.app.url_path_for("map_admin") + f"?{territory_choice.PARAM}={choice.id}&done=1",
                             status_code=303)  # fmt: skip
 
-
-@router.get("/api/map.geojson", name="map_features", tags=["map"])
-def map_features_geojson(request: Request) -> Response:
-    """The territory's public resources to draw on the map (GeoJSON, RFC 7946): plants that describe no one,
-    transformers, public buildings, ACC perimeters; each links to its resource page."""
-    choice = territory_choice.choose(request)
-    if choice.id is None:
-        raise HTTPException(404, "no territory yet")
-    body = map_features(request.app.state.store, choice.id)
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/geo+json",
-                    headers={"Cache-Control": "public, max-age=300"})

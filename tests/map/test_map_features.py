@@ -25,7 +25,7 @@ from regie.model import (
     Transformer,
 )
 from regie.model.parties import Membership, Organisation, OrganisationKind, Person
-from regie.publication.map_features import LOADING_WINDOW_S, map_features
+from regie.semantic.geo import LOADING_WINDOW_S, map_features
 from regie.store import open_store
 
 PT30M = Step.parse("PT30M")
@@ -76,38 +76,38 @@ def store(tmp_path):
     store.close()
 
 
+def features_of(store) -> dict:
+    return map_features(store, "http://regie.test", "val")
+
+
 def by_id(collection: dict) -> dict[str, dict]:
-    return {f["properties"]["id"]: f for f in collection["features"]}
+    return {f["id"].split("/", 1)[1]: f for f in collection["features"]}
 
 
-def test_a_private_roof_is_counted_never_placed(store):
-    found = map_features(store, "val")
-    features = by_id(found)
+def test_a_private_roof_is_never_placed(store):
+    features = by_id(features_of(store))
     assert "roof" not in features and features["hydro"]["properties"]["source"] == "hydro"
-    assert found["unplaced"] == [{"source": "pv", "plants": 1, "peak_power_w": 3000}]
     assert features["hydro"]["geometry"]["coordinates"] == [2.47, 42.42]  # GeoJSON: longitude first
 
 
 def test_public_buildings_and_resource_pages(store):
-    features = by_id(map_features(store, "val"))
-    assert features["school"]["properties"] == {"kind": "building", "id": "school", "name": "École",
-                                                "uri": "/id/site/school"}  # fmt: skip
+    features = by_id(features_of(store))
+    assert features["school"]["properties"] == {"kind": "public_building", "territory": "val", "name": "École",
+                                                "uri": "http://regie.test/id/site/school"}  # fmt: skip
     assert not any(k.startswith("home-") for k in features)  # homes are never drawn
-    assert all(f["properties"]["uri"].startswith("/id/") for f in features.values())
+    assert all(f["properties"]["uri"].startswith("http://regie.test/id/") for f in features.values())
 
 
 def test_transformer_loading_is_the_peak_of_the_last_30_days_and_only_for_10_points_or_more(store):
-    features = by_id(map_features(store, "val"))
+    features = by_id(features_of(store))
     a = features["tr-a"]["properties"]
     t, v = gate.read_open(store, "load-tr-a", 0, 2**40)
     recent = v[t > t[-1] - LOADING_WINDOW_S]
-    assert a["loading"] == round(float(np.nanmax(grid.loading(recent, 250, 0.95))), 3)
-    assert a["loading"] > 0.5 and a["reason"] is None
-    b = features["tr-b"]["properties"]
-    assert b["loading"] is None and b["reason"] == "fewer than 10 delivery points"
+    assert a["peak_loading"] == round(float(np.nanmax(grid.loading(recent, 250, 0.95))), 3) > 0.5
+    assert features["tr-b"]["properties"]["peak_loading"] is None  # it feeds 3 points: its load would show them
 
 
 def test_nothing_personal_in_what_the_map_serves(store):
-    text = json.dumps(map_features(store, "val"), ensure_ascii=False)
+    text = json.dumps(features_of(store), ensure_ascii=False)
     assert not re.search(r"\d{14}", text), "a delivery point id is public"
     assert "Résident" not in text and "Maison" not in text

@@ -40,16 +40,15 @@ def test_the_map_draws_every_public_resource_offline_and_links_to_its_page(chrom
     with loopback_page(chromium, server.url, viewport={"width": 1366, "height": 900}) as page:
         page.goto(server.url + "/carte")
         page.wait_for_selector("#map[data-ready='1']")
-        assert page.locator("[data-kind]").count() == len(features)
-        for kind in ("producer", "transformer", "building", "operation"):
-            assert page.locator(f"[data-kind='{kind}']").count() == sum(
-                f["properties"]["kind"] == kind for f in features
-            ), kind
+        assert page.locator("[data-kind]").count() == sum(f["geometry"] is not None for f in features)
+        for kind in ("producer", "transformer", "public_building", "acc_perimeter"):
+            drawn = sum(f["properties"]["kind"] == kind and f["geometry"] is not None for f in features)
+            assert page.locator(f"[data-kind='{kind}']").count() == drawn > 0, kind
         assert page.locator("path.leaflet-interactive").count() >= 3  # the background: outline, river, roads
         page.screenshot(path=str(tmp_path / "map-fr.png"))
-        page.locator("[data-id='hydro-municipal']").click()
+        page.locator("[data-id='producer/hydro-municipal']").click()
         link = page.locator(".leaflet-popup-content a").first
-        assert link.get_attribute("href") == "/id/producer/hydro-municipal"
+        assert link.get_attribute("href").endswith("/id/producer/hydro-municipal")
         assert "Centrale hydroélectrique communale" in page.locator(".leaflet-popup-content").inner_text()
         assert "Légende" in page.locator("body").inner_text()
         # the background says where it comes from

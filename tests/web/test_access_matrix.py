@@ -224,7 +224,6 @@ MATRIX: dict[tuple[str, str], Case] = {
     # ---------------------------------------------------------------- the map (public; its background, the admin's)
     ("GET", "/map"): Case("/map", PUBLIC),
     ("GET", "/carte"): Case("/carte", PUBLIC),
-    ("GET", "/api/map.geojson"): Case("/api/map.geojson", PUBLIC),
     ("GET", "/api/map/base.geojson"): Case("/api/map/base.geojson", PUBLIC),
     ("GET", "/admin/map"): Case("/admin/map", ADMIN_PAGE),
     ("POST", "/admin/map"): Case(
@@ -501,6 +500,16 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/readyz"): Case("/readyz", PUBLIC),
     # /metrics: loopback callers or REGIE_METRICS_TOKEN only, whoever is logged in (the test client is neither)
     ("GET", "/metrics"): Case("/metrics", expect(403)),
+    # ---------------------------------------------------------------- linked open data (regie.web.semantic_pages)
+    ("GET", "/id/{kind}/{rest:path}"): Case("/id/territory/vallee.ttl", PUBLIC),
+    ("GET", "/catalog"): Case("/catalog", PUBLIC),
+    ("GET", "/catalog.jsonld"): Case("/catalog.jsonld", PUBLIC),
+    ("GET", "/catalog.ttl"): Case("/catalog.ttl", PUBLIC),
+    ("GET", "/ns/context.jsonld"): Case("/ns/context.jsonld", PUBLIC),
+    ("GET", "/sparql"): Case("/sparql", PUBLIC, params={"query": "ASK { ?s ?p ?o }"}),
+    ("POST", "/sparql"): Case("/sparql", PUBLIC, form=lambda role: {"query": "ASK { ?s ?p ?o }"}),
+    ("GET", "/opendata/{territory_id}/{name}"): Case("/opendata/vallee/datapackage.json", PUBLIC),
+    ("GET", "/api/map.geojson"): Case("/api/map.geojson", PUBLIC),
 }
 
 

@@ -64,7 +64,7 @@
     return L.circleMarker(latlng, { radius, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.85 });
   }
   function transformerMarker(p, latlng) {
-    const colour = p.loading == null ? "#9e9e9e" : p.loading >= 0.8 ? "#c0392b" : "#27ae60";
+    const colour = p.peak_loading == null ? "#9e9e9e" : p.peak_loading >= 0.8 ? "#c0392b" : "#27ae60";
     const icon = L.divIcon({ className: "map-square", html: `<span style="background:${colour}"></span>`, iconSize: [14, 14] });
     return L.marker(latlng, { icon, keyboard: true, title: p.name || "" });
   }
@@ -79,10 +79,10 @@
       if (p.peak_power_w) lines.push(`${esc(S.peak)}: ${power(p.peak_power_w)}`);
     } else if (p.kind === "transformer") {
       lines.push(esc(S.transformer));
-      lines.push(`${esc(S.loading)}: ${p.loading == null ? esc(S.hidden) : percent(p.loading)}`);
-    } else if (p.kind === "building") {
+      lines.push(`${esc(S.loading)}: ${p.peak_loading == null ? esc(S.hidden) : percent(p.peak_loading)}`);
+    } else if (p.kind === "public_building") {
       lines.push(esc(S.building));
-    } else if (p.kind === "operation") {
+    } else if (p.kind === "acc_perimeter") {
       lines.push(esc(S.operation));
     } else if (p.kind === "district") {
       lines.push(`${esc(S.district)} · ${esc(S.consumption)}: ${p.consumption_wh == null ? esc(S.hidden) : energy(p.consumption_wh)}`);
@@ -95,11 +95,8 @@
     const layer = L.geoJSON(geojson, {
       pointToLayer: (f, latlng) => {
         const p = f.properties || {};
-        if (p.kind === "operation" && p.radius_m) {
-          return L.circle(latlng, { radius: p.radius_m, color: "#8e44ad", weight: 2, fillOpacity: 0.05, dashArray: "4 4" });
-        }
         if (p.kind === "transformer") return transformerMarker(p, latlng);
-        if (p.kind === "building") return buildingMarker(p, latlng);
+        if (p.kind === "public_building") return buildingMarker(p, latlng);
         return producerMarker(p, latlng);
       },
       // Only polygons given as such (a district, a perimeter drawn by its outline) take a style here: markers
@@ -107,7 +104,7 @@
       style: (f) => {
         const kind = f.properties && f.properties.kind;
         if (f.geometry.type === "Point") return {};
-        return kind === "operation" ? { color: "#8e44ad", weight: 2, fillOpacity: 0.05, dashArray: "4 4" }
+        return kind === "acc_perimeter" ? { color: "#8e44ad", weight: 2, fillOpacity: 0.05, dashArray: "4 4" }
           : { color: "#34495e", weight: 1, fillOpacity: 0.15 };
       },
       onEachFeature: (f, l) => {
@@ -117,7 +114,7 @@
           const el = l.getElement && l.getElement();
           if (el) {
             el.setAttribute("data-kind", p.kind || "");
-            if (p.id) el.setAttribute("data-id", p.id);
+            if (f.id) el.setAttribute("data-id", f.id);
           }
         });
       },
