@@ -30,7 +30,8 @@ class Page:
     ready: str | None = None  # a selector to wait for (a chart drawn) before checking
 
 
-#: Every public and member page of the demo. Add a line for a new page: every check runs over it.
+#: Every page of the demo a person reads (public, member, and the staff's). Add a line for a new page: every
+#: check runs over it.
 PAGES = [
     Page("/", ready='#balance-chart[data-state="ready"]'),
     Page("/live"),
@@ -41,6 +42,24 @@ PAGES = [
     Page("/me/two-factor", MEMBER),
     Page("/acc", PARTICIPANT),
     Page("/acc/{operation}/me", PARTICIPANT),
+    # the staff's pages: the commune's operator, the ACC operation's PMO, the régie's admin
+    Page("/operator", "commune"),
+    Page("/acc/{operation}", "pmo"),
+    Page("/acc/{operation}/allocation", "pmo"),
+    Page("/acc/{operation}/invoices", "pmo"),
+    Page("/acc/{operation}/keys", "pmo"),
+    Page("/admin", "admin"),
+    Page("/admin/people", "admin"),
+    Page("/admin/inventory", "admin"),
+    Page("/admin/inventory/sites", "admin"),
+    Page("/admin/footprint", "admin"),
+    Page("/import", "admin"),
+    Page("/quarantine", "admin"),
+    Page("/inputs", "admin"),
+    Page("/grid", "admin"),
+    Page("/data-health", "admin"),
+    Page("/savings", "admin"),
+    Page("/report", "admin"),
 ]
 LANGUAGES = ("fr", "en")
 
