@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from regie.cli._app import DbOption, _open, _utc, app, command_store, console
+from regie.cli._output import Column, Format, FormatOption, emit
 from regie.config import get_settings
 
 # ---------------------------------------------------------------- governance: accounts, consent, audit, rights
@@ -76,21 +76,19 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list(database_url: DbOption = None) -> None:
+def user_list(database_url: DbOption = None, fmt: FormatOption = Format.table) -> None:
     """The accounts, their roles and links (never a password hash)."""
     from regie.governance import accounts
 
     store = _open(database_url)
     found = accounts.list_accounts(store)
     store.close()
-    table = Table(title="accounts")
-    for col in ("username", "role", "holder", "operator of", "created (UTC)", "disabled (UTC)"):
-        table.add_column(col)
-    for a in found:
-        table.add_row(
-            a.username, a.role.value, a.holder_id or "", a.operator_of or "", _utc(a.created_at), _utc(a.disabled_at)
-        )
-    console.print(table)
+    columns = (Column("username", "username", "id"), Column("role", "role"), Column("holder", "holder", ratio=2),
+               Column("operator_of", "operator of", ratio=2), Column("created", "created (UTC)", "time"),
+               Column("disabled", "disabled (UTC)", "time"))  # fmt: skip
+    rows = [{"username": a.username, "role": a.role.value, "holder": a.holder_id, "operator_of": a.operator_of,
+             "created": a.created_at, "disabled": a.disabled_at} for a in found]  # fmt: skip
+    emit(rows, columns, fmt, title="accounts")
 
 
 @user_app.command("passwd")
@@ -166,8 +164,9 @@ def consent_list(
     subject: Annotated[str | None, typer.Option(help="only this data subject's grants")] = None,
     receipt: Annotated[str | None, typer.Option(help="print this grant's JSON-LD receipt instead")] = None,
     database_url: DbOption = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
-    """The grants and their status now; or one grant's JSON-LD receipt."""
+    """The grants and their status now (PRMs masked); or one grant's JSON-LD receipt."""
     import json
 
     from regie.governance import consent
@@ -179,15 +178,15 @@ def consent_list(
             return
         grants = consent.list_grants(store, subject_id=subject)
     now = int(time.time())
-    table = Table(title="consent grants")
-    for col in ("id", "subject", "recipient", "categories", "PRMs", "step", "purpose", "status", "expires (UTC)"):
-        table.add_column(col)
-    for g in grants:
-        table.add_row(
-            g.id[:12], g.subject_id, g.recipient, ",".join(sorted(g.categories)), ",".join(map(mask_prm, g.prms)),
-            g.granularity.value, g.purpose, g.status_at(now).value, _utc(g.expires_at),
-        )  # fmt: skip
-    console.print(table)
+    columns = (Column("id", "id", "id"), Column("subject", "subject", ratio=2),
+               Column("recipient", "recipient", ratio=3), Column("categories", "categories", "list", ratio=2),
+               Column("prms", "PRMs", "list", ratio=2),
+               Column("granularity", "step"), Column("purpose", "purpose", ratio=2), Column("status", "status"),
+               Column("expires", "expires (UTC)", "time"))  # fmt: skip
+    rows = [{"id": g.id, "subject": g.subject_id, "recipient": g.recipient, "categories": sorted(g.categories),
+             "prms": [mask_prm(p) for p in g.prms], "granularity": g.granularity.value, "purpose": g.purpose,
+             "status": g.status_at(now).value, "expires": g.expires_at} for g in grants]  # fmt: skip
+    emit(rows, columns, fmt, title="consent grants")
 
 
 @consent_app.command("withdraw")

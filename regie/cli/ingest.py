@@ -10,7 +10,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from regie.cli._app import _open, _utc, app, command_store, console, load_settings
+from regie.cli._app import _open, app, command_store, console, load_settings
+from regie.cli._output import Column, Format, FormatOption, emit
 
 # ---------------------------------------------------------------- API keys
 key_app = typer.Typer(
@@ -55,33 +56,22 @@ def key_add(
 
 
 @key_app.command("list")
-def key_list(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None) -> None:
+def key_list(
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
     """The keys (never their secrets)."""
-    from datetime import UTC, datetime
-
     from regie.ingest.apikeys import list_keys
 
     store = _open(database_url)
     keys = list_keys(store)
     store.close()
-    table = Table(title="API keys")
-    for col in ("id", "name", "scopes", "node", "site", "created (UTC)", "revoked (UTC)"):
-        table.add_column(col)
-
-    def when(t: int | None) -> str:
-        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M") if t else ""
-
-    for k in keys:
-        table.add_row(
-            str(k.id),
-            k.name,
-            ",".join(sorted(k.scopes)),
-            k.node or "",
-            k.site_id or "",
-            when(k.created_at),
-            when(k.revoked_at),
-        )
-    console.print(table)
+    columns = (Column("id", "id", "id"), Column("name", "name", ratio=2), Column("scopes", "scopes", "list"),
+               Column("node", "node"), Column("site", "site"), Column("created", "created (UTC)", "time"),
+               Column("revoked", "revoked (UTC)", "time"))  # fmt: skip
+    rows = [{"id": k.id, "name": k.name, "scopes": sorted(k.scopes), "node": k.node, "site": k.site_id,
+             "created": k.created_at, "revoked": k.revoked_at} for k in keys]  # fmt: skip
+    emit(rows, columns, fmt, title="API keys")
 
 
 @key_app.command("revoke")
@@ -283,6 +273,7 @@ def _quarantine_key(store, ref: str, source: str | None) -> tuple[str, str]:
 @quarantine_app.command("list")
 def quarantine_list(
     database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """The quarantine by source and key (PRMs masked), with a reference to release or discard them."""
     from regie.ingest.admin import quarantine_lines
@@ -292,14 +283,11 @@ def quarantine_list(
         lines = quarantine_lines(store)
     finally:
         store.close()
-    table = Table(title="quarantine")
-    for col in ("ref", "source", "key", "reason", "readings", "first (UTC)", "last (UTC)"):
-        table.add_column(col, justify="right" if col == "readings" else "left", no_wrap=col in ("ref", "key"))
-    for q in lines:
-        table.add_row(
-            q["ref"], q["source"], q["shown"], q["reason"], f"{q['readings']:,}", _utc(q["first"]), _utc(q["last"])
-        )
-    console.print(table if lines else "the quarantine is empty")
+    columns = (Column("ref", "ref", "id"), Column("source", "source"), Column("key", "key (masked)", "id"),
+               Column("reason", "reason", ratio=3), Column("readings", "readings", "int"),
+               Column("first", "first (UTC)", "time"), Column("last", "last (UTC)", "time"))  # fmt: skip
+    rows = [{**q, "key": q["shown"]} for q in lines]  # the PRM masked, in every format
+    emit(rows, columns, fmt, title="quarantine", empty="the quarantine is empty")
 
 
 @quarantine_app.command("release")
@@ -381,7 +369,10 @@ def quarantine_discard(
 
 
 @input_app.command("list")
-def input_list(database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None) -> None:
+def input_list(
+    database_url: Annotated[str | None, typer.Option(help="overrides REGIE_DATABASE_URL")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
     """Every emoncms input with its series and last value."""
     from regie.ingest.inputs import InputService
 
@@ -390,13 +381,10 @@ def input_list(database_url: Annotated[str | None, typer.Option(help="overrides 
         rows = InputService(store).inputs()
     finally:
         store.close()
-    table = Table(title="emoncms inputs")
-    for col in ("node", "input", "series", "unit", "last (UTC)", "last value"):
-        table.add_column(col, justify="right" if col == "last value" else "left")
-    for r in rows:
-        value = "" if r["last_value"] is None else f"{r['last_value']:g}"
-        table.add_row(r["node"], r["name"], r["series"], r["unit"], _utc(r["last_time"]), value)
-    console.print(table if rows else "no input has posted yet")
+    columns = (Column("node", "node", ratio=2), Column("name", "input", ratio=2), Column("series", "series", "id"),
+               Column("unit", "unit"), Column("last_time", "last (UTC)", "time"),
+               Column("last_value", "last value", "number"))  # fmt: skip
+    emit(rows, columns, fmt, title="emoncms inputs", empty="no input has posted yet")
 
 
 @input_app.command("remap")

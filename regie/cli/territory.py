@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from regie.cli._app import DbOption, app, command_store, console
+from regie.cli._output import Column, Format, FormatOption, emit
 
 territory_app = typer.Typer(help="Territories of the store: create one, list them.", no_args_is_help=True)
 app.add_typer(territory_app, name="territory")
@@ -36,16 +36,15 @@ def territory_create(
 
 
 @territory_app.command("list")
-def territory_list(database_url: DbOption = None) -> None:
+def territory_list(database_url: DbOption = None, fmt: FormatOption = Format.table) -> None:
     """The store's territories and their settings."""
     from regie.governance import territories
 
     with command_store(database_url) as store:
         found = territories.list_territories(store)
-    table = Table(title="territories")
-    for col in ("id", "name", "INSEE", "time zone", "latitude", "longitude", "step"):
-        table.add_column(col)
-    for t in found:
-        table.add_row(t.id, t.name, t.insee or "", t.timezone, "" if t.latitude is None else str(t.latitude),
-                      "" if t.longitude is None else str(t.longitude), t.step or "")  # fmt: skip
-    console.print(table)
+    columns = (Column("id", "id", "id"), Column("name", "name", ratio=3), Column("insee", "INSEE"),
+               Column("timezone", "time zone", ratio=2), Column("latitude", "latitude", "number"),
+               Column("longitude", "longitude", "number"), Column("step", "step"))  # fmt: skip
+    rows = [{"id": t.id, "name": t.name, "insee": t.insee, "timezone": t.timezone, "latitude": t.latitude,
+             "longitude": t.longitude, "step": t.step} for t in found]  # fmt: skip
+    emit(rows, columns, fmt, title="territories")

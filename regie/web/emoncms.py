@@ -8,8 +8,9 @@ Write side: ``/input/post`` and ``/input/bulk`` (``.json`` suffix optional, GET 
 Replies are emoncms's, since clients test them byte for byte (emonhub resends a batch unless the body is
 exactly ``ok``): ``ok`` as text/plain, ``{"success": true}`` for ``fulljson``, and
 ``{"success": false, "message": ...}`` with emoncms's message on a format error — HTTP 200, as emoncms
-answers. A bad key gets emoncms's ``index.php`` answer: HTTP 401, body ``Invalid API key``, a
-``WWW-Authenticate: Bearer`` header, and PHP's default content type (emoncms sets none).
+answers. A bad key gets emoncms's ``index.php`` answer: HTTP 401, body ``Invalid API key`` (``Invalid device
+key`` for a ``devicekey``), its ``WWW-Authenticate: Bearer`` challenge, and PHP's default content type
+(emoncms sets none). No key at all is a 401 too, where emoncms answers 200 (:func:`_key_required`).
 
 Keys: ``Authorization: Bearer <key>``, or ``apikey`` / ``devicekey`` in the query or the form. A sensor key
 bound to a site (:mod:`regie.ingest.apikeys`) posts into that site: its inputs become the site's series on
@@ -173,29 +174,58 @@ async def _bounded_body(request: Request) -> bytes:
     return body
 
 
-def _invalid_key() -> Response:
-    return Response(
-        "Invalid API key",
-        status_code=401,
-        media_type="text/html; charset=UTF-8",
-        headers={
-            "WWW-Authenticate": 'Bearer realm="API KEY", error="invalid_apikey", error_description="Invalid API key"'
-        },
-    )
+# emoncms ``index.php``, step "3) User sessions": a key that matches no session gets HTTP 401, one of these
+# ``WWW-Authenticate`` challenges and a one-line body; emoncms sets no Content-Type there, so PHP's
+# ``default_mimetype`` (text/html) with ``default_charset`` (UTF-8) goes out.
+_PHP_DEFAULT_TYPE = "text/html; charset=UTF-8"
+_CHALLENGES = {
+    "apikey": ('Bearer realm="API KEY", error="invalid_apikey", error_description="Invalid API key"',
+               "Invalid API key"),
+    "devicekey": ('Bearer realm="Device KEY", error="invalid_devicekey", error_description="Invalid device key"',
+                  "Invalid device key"),
+}  # fmt: skip
+# index.php again: a valid device key on anything but input/post or input/bulk (no challenge header).
+_DEVICE_KEY_ONLY_POSTS = "Unauthorized. Device key autentication only permits input post or bulk actions"
+
+
+def _invalid_key(kind: str = "apikey") -> Response:
+    """emoncms's 401 for a wrong ``apikey`` (or Bearer token) or a wrong ``devicekey``."""
+    challenge, body = _CHALLENGES[kind]
+    return Response(body, status_code=401, media_type=_PHP_DEFAULT_TYPE, headers={"WWW-Authenticate": challenge})
+
+
+def _key_required() -> Response:
+    """No key at all. emoncms answers HTTP 200 there (``false``, ``[]`` or an empty body, from the
+    controllers' ``$session['read']`` checks), which a client cannot tell from "no data"; regie answers 401
+    with RFC 6750 §3.1's challenge for a request without credentials (a realm, no error code)."""
+    return Response("API key required", status_code=401, media_type=_PHP_DEFAULT_TYPE,
+                    headers={"WWW-Authenticate": 'Bearer realm="API KEY"'})  # fmt: skip
 
 
 def _key_text(request: Request, params: dict[str, str]) -> str | None:
+    return _given_key(request, params)[0]
+
+
+def _given_key(request: Request, params: dict[str, str]) -> tuple[str | None, str]:
+    """The key and how it came (``apikey`` for the query, the form or a Bearer token; ``devicekey``)."""
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return params.get("apikey") or params.get("devicekey")
+        return auth[7:].strip(), "apikey"
+    if params.get("apikey"):
+        return params["apikey"], "apikey"
+    return (params["devicekey"], "devicekey") if params.get("devicekey") else (None, "apikey")
 
 
 def _authorise(request: Request, params: dict[str, str], scope: str) -> apikeys.ApiKey | Response:
-    key = apikeys.verify(request.app.state.store, _key_text(request, params))
+    given, kind = _given_key(request, params)
+    if given is None:
+        return _key_required()
+    key = apikeys.verify(request.app.state.store, given)
+    if key is not None and kind == "devicekey" and scope != "ingest":
+        return Response(_DEVICE_KEY_ONLY_POSTS, status_code=401, media_type=_PHP_DEFAULT_TYPE)
     if key is None or not key.allows(scope):
         log.warning("refused %s %s: invalid API key", request.method, request.url.path)  # never the key itself
-        return _invalid_key()
+        return _invalid_key(kind)
     return key
 
 
@@ -480,14 +510,20 @@ def _bin(t: np.ndarray, v: np.ndarray, edges: np.ndarray, average: bool) -> tupl
     return edges[:-1], out
 
 
+#: ``Modules/feed/feed_model.php`` ``Feed::get_data``: any other ``timeformat`` is refused ("Invalid time format").
+TIME_FORMATS = ("unix", "unixms", "excel", "iso8601", "notime")
+
+
 def _format_times(t: np.ndarray, timeformat: str, zone: ZoneInfo) -> list:
+    """``Feed::format_output_time`` (feed_model.php): ``excel`` is PHP ``date("d/m/Y H:i:s")`` and ``iso8601``
+    ``date("c")``, both in the request's time zone (its ``timezone``, else the user's; here the territory's)."""
     if timeformat == "unix":
         return t.astype(np.int64).tolist()
     if timeformat in ("excel", "iso8601"):
         local = pd.to_datetime(t, unit="s", utc=True).tz_convert(zone)
         if timeformat == "excel":
-            return local.strftime("%d/%m/%Y %H:%M:%S").tolist()  # PHP date("d/m/Y H:i:s")
-        return [x.isoformat() for x in local]  # PHP date("c")
+            return local.strftime("%d/%m/%Y %H:%M:%S").tolist()
+        return [x.isoformat() for x in local]
     return (t.astype(np.int64) * 1000).tolist()  # unixms, emoncms's default
 
 
@@ -507,7 +543,7 @@ def feed_data(
     limitinterval: bool,
     timeformat: str,
     zone: ZoneInfo,
-) -> list[list] | str:
+) -> list | str:
     """One feed's ``[[time, value], ...]`` (or an error message): raw points without ``interval``, else one
     value per interval — the mean with ``average=1``, else the first sample in it (emoncms samples).
 
@@ -563,14 +599,16 @@ def feed_data(
     return _reply(t_out, values, skipmissing, timeformat, zone)
 
 
-def _reply(t_out: np.ndarray, values: np.ndarray, skipmissing: bool, timeformat: str, zone: ZoneInfo) -> list[list]:
+def _reply(t_out: np.ndarray, values: np.ndarray, skipmissing: bool, timeformat: str, zone: ZoneInfo) -> list:
     values = np.asarray(values, dtype=np.float64)
     present = ~np.isnan(values)
     if skipmissing:
         t_out, values = t_out[present], values[present]
         present = present[present]
-    times = _format_times(t_out, timeformat, zone)
     vals = [float(x) if ok else None for x, ok in zip(values.tolist(), present.tolist(), strict=True)]
+    if timeformat == "notime":  # PHPFina::get_data_combined: the values alone
+        return vals
+    times = _format_times(t_out, timeformat, zone)
     return [[a, b] for a, b in zip(times, vals, strict=True)]
 
 
@@ -582,7 +620,7 @@ class _Granted(Exception):
         self.data = data
 
 
-def _granted_reply(d: gate.PersonalData, opts: dict[str, Any]) -> list[list]:
+def _granted_reply(d: gate.PersonalData, opts: dict[str, Any]) -> list:
     """Values at the granted granularity; a coarser ``interval`` averages them, a finer one is ignored."""
     t, v = np.asarray(d.t, dtype=np.int64), np.asarray(d.values, dtype=np.float64)
     interval, zone = opts["interval"], opts["zone"]
@@ -623,10 +661,12 @@ def _flag(params: dict[str, str], name: str, default: bool) -> bool:
 @router.api_route("/feed/data.json", methods=["GET", "POST"], response_model=None)
 async def feed_data_route(request: Request) -> Response:
     """``id`` (or ``ids=1,2``), ``start``, ``end`` (s or ms), ``interval`` (s or daily/weekly/monthly/annual),
-    ``average``, ``timeformat`` (unixms, unix, excel, iso8601), ``skipmissing``, ``limitinterval``.
+    ``average``, ``timeformat`` (unixms, unix, excel, iso8601, notime), ``timezone``, ``skipmissing``,
+    ``limitinterval``.
 
-    Defaults as ``Modules/feed/feed_controller.php`` reads them: ``skipmissing=1``, ``limitinterval=1``,
-    ``average=0``, times in ``unixms``."""
+    Defaults as ``Modules/feed/feed_controller.php`` ``feed_controller()`` reads them today (``get(name,
+    false, default)``, since emoncms commit 24dd442f of 3 November 2021): ``skipmissing=0``,
+    ``limitinterval=0``, ``average=0``, ``timeformat=unixms``, ``timezone`` the user's (here the territory's)."""
     params, _ = await _params(request)
     key = _authorise(request, params, "read")
     if isinstance(key, Response):
@@ -646,16 +686,22 @@ async def feed_data_route(request: Request) -> Response:
         return _fail("Feed does not exist")
     if any(not -(1 << 63) <= i < (1 << 63) for i in wanted):  # no SQL integer: no feed, and no 500
         return _fail("Invalid parameter: a feed id is a 64-bit integer", 400)
+    timeformat = params.get("timeformat") or "unixms"
+    if timeformat not in TIME_FORMATS:
+        return _fail("Invalid time format")
+    try:
+        zone = ZoneInfo(params["timezone"]) if params.get("timezone") else territory_zone(store)
+    except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError; "../x" a ValueError
+        return _fail(f"Invalid parameter: timezone {params['timezone'][:40]!r} is not an IANA time zone ({exc})", 400)
     found = feeds(store, wanted)
-    zone = territory_zone(store)
     opts = {
         "start": start,
         "end": end,
         "interval": params.get("interval") or None,
         "average": _flag(params, "average", False),
-        "skipmissing": _flag(params, "skipmissing", True),
-        "limitinterval": _flag(params, "limitinterval", True),
-        "timeformat": params.get("timeformat", "unixms"),
+        "skipmissing": _flag(params, "skipmissing", False),
+        "limitinterval": _flag(params, "limitinterval", False),
+        "timeformat": timeformat,
         "zone": zone,
     }
     out, served = [], []

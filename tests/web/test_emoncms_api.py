@@ -122,16 +122,46 @@ def test_emonhub_compressed_bulk_end_to_end(server: int, keys: dict[str, str]) -
 
 # ------------------------------------------------------------------------------------------ replies
 def test_invalid_key_gets_emoncms_401(client: TestClient, keys: dict[str, str]) -> None:
+    """emoncms ``index.php`` step 3: 401, its challenge, its body, PHP's default content type."""
     for r in (
-        client.post("/input/bulk.json", data={"data": "[[0,1,2]]"}),
         client.post("/input/bulk.json", data={"data": "[[0,1,2]]", "apikey": "0" * 32}),
         client.get("/input/post", params={"csv": "1", "apikey": keys["read"]}),  # a read key cannot write
         client.get("/feed/list.json", headers={"Authorization": "Bearer " + "f" * 32}),
+        client.get("/feed/data.json", params={"id": 1, "apikey": "x"}),
     ):
         assert r.status_code == 401
         assert r.text == "Invalid API key"
         assert r.headers["content-type"] == "text/html; charset=UTF-8"
-        assert r.headers["www-authenticate"].startswith('Bearer realm="API KEY"')
+        assert r.headers["www-authenticate"] == (
+            'Bearer realm="API KEY", error="invalid_apikey", error_description="Invalid API key"'
+        )
+    device = client.get("/input/post", params={"csv": "1", "devicekey": "0" * 32})
+    assert (device.status_code, device.text) == (401, "Invalid device key")
+    assert device.headers["content-type"] == "text/html; charset=UTF-8"
+    assert device.headers["www-authenticate"] == (
+        'Bearer realm="Device KEY", error="invalid_devicekey", error_description="Invalid device key"'
+    )
+
+
+def test_missing_key_is_a_401_without_error_code(client: TestClient) -> None:
+    """emoncms answers 200 with ``false`` / ``[]`` without a key; regie a 401 with RFC 6750 §3.1's bare
+    challenge (no error code for a request that carried no credentials)."""
+    for r in (
+        client.post("/input/bulk.json", data={"data": "[[0,1,2]]"}),
+        client.get("/feed/list.json"),
+        client.get("/feed/data.json", params={"id": 1, "apikey": ""}),
+    ):
+        assert (r.status_code, r.text) == (401, "API key required")
+        assert r.headers["content-type"] == "text/html; charset=UTF-8"
+        assert r.headers["www-authenticate"] == 'Bearer realm="API KEY"'
+
+
+def test_a_device_key_only_posts(client: TestClient, keys: dict[str, str]) -> None:
+    """index.php: a valid device key may only post inputs; reading with it is emoncms's 401."""
+    r = client.get("/feed/list.json", params={"devicekey": keys["device"]})
+    assert r.status_code == 401
+    assert r.text == "Unauthorized. Device key autentication only permits input post or bulk actions"
+    assert client.get("/input/post", params={"node": "esp1", "csv": "1", "devicekey": keys["device"]}).text == "ok"
 
 
 def test_post_forms_and_replies(client: TestClient, keys: dict[str, str]) -> None:
@@ -521,3 +551,41 @@ def test_a_body_past_the_limit_is_refused_as_it_streams(client: TestClient, keys
     assert r.status_code == 413
     wrong = client.post("/input/bulk", params={"apikey": "0" * 32}, content=b"data=" + b"1" * 100)
     assert wrong.status_code == 401 and wrong.text == "Invalid API key"
+
+
+# ------------------------------------------------------------------------------------------ emoncms's defaults
+def test_feed_data_defaults_are_emoncms_today(client: TestClient, keys: dict[str, str]) -> None:
+    """feed_controller.php ``feed_controller()``: ``skipmissing`` and ``limitinterval`` default to 0 (emoncms
+    24dd442f, 2021): empty intervals come back as null, and an interval finer than the feed's is kept."""
+    k = keys["write"]
+    t0 = NOW - NOW % 600
+    rows = [[t0, "d", 1], [t0 + 20, "d", 3]]
+    assert client.post("/input/bulk.json", data={"data": json.dumps(rows), "time": 0, "apikey": k}).text == "ok"
+    fid = feed_ids(client, k)["d/1"]
+    got = data(client, k, id=fid, start=t0, end=t0 + 30, interval=10, timeformat="unix")
+    assert got == [[t0, 1.0], [t0 + 10, None], [t0 + 20, 3.0]]
+    assert data(client, k, id=fid, start=t0, end=t0 + 30, interval=10, skipmissing=1, timeformat="unix") == [
+        [t0, 1.0],
+        [t0 + 20, 3.0],
+    ]
+    fine = data(client, k, id=fid, start=t0, end=t0 + 30, interval=5, timeformat="unix")
+    assert [p[0] for p in fine] == [t0 + 5 * i for i in range(6)]  # 5 s kept: limitinterval=0
+    limited = data(client, k, id=fid, start=t0, end=t0 + 30, interval=5, limitinterval=1, timeformat="unix")
+    assert [p[0] for p in limited] == [t0, t0 + 10, t0 + 20]  # raised to the feed's 10 s
+    assert data(client, k, id=fid, start=t0, end=t0 + 30, interval=10, timeformat="notime") == [1.0, None, 3.0]
+
+
+def test_feed_data_excel_times(client: TestClient, keys: dict[str, str]) -> None:
+    """feed_model.php ``Feed::format_output_time``: ``excel`` is PHP ``d/m/Y H:i:s`` in the request's
+    ``timezone`` (else the user's; the territory's here), and an unknown format is refused."""
+    k = keys["write"]
+    t0 = int(datetime(2026, 7, 14, 22, 30, tzinfo=ZoneInfo("UTC")).timestamp())
+    client.post("/input/bulk.json", data={"data": json.dumps([[t0, "x", 5]]), "time": 0, "apikey": k})
+    fid = feed_ids(client, k)["x/1"]
+    assert data(client, k, id=fid, start=t0 - 5, end=t0 + 5, timeformat="excel") == [["15/07/2026 00:30:00", 5.0]]
+    utc = data(client, k, id=fid, start=t0 - 5, end=t0 + 5, timeformat="excel", timezone="UTC")
+    assert utc == [["14/07/2026 22:30:00", 5.0]]
+    r = client.get("/feed/data.json", params={"apikey": k, "id": fid, "start": t0, "end": t0 + 5, "timeformat": "x"})
+    assert (r.status_code, r.json()) == (200, {"success": False, "message": "Invalid time format"})
+    r = client.get("/feed/data.json", params={"apikey": k, "id": fid, "start": t0, "end": t0 + 5, "timezone": "Mars/X"})
+    assert r.status_code == 400 and "timezone" in r.json()["message"]

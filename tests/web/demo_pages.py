@@ -1,0 +1,154 @@
+"""The demo's public and member pages, for the phone and accessibility tests (``test_phone.py``,
+``test_accessibility.py``): the Prats demo built once per test session, served by uvicorn on loopback, and
+one list of pages (:data:`PAGES`) to extend when a page is added — each test runs over all of them, in French
+and in English.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from browsing import LoopbackOnly
+from servers import AppServer
+
+#: Who sees a page: ``None`` the public, else a demo account (``regie demo`` prints them).
+PUBLIC = None
+MEMBER = "membre1"  # a member who granted the commune daily access
+PARTICIPANT = "participant"  # a household of the ACC operation
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str  # ``{operation}`` stands for the demo's ACC operation
+    account: str | None = PUBLIC
+    ready: str | None = None  # a selector to wait for (a chart drawn) before checking
+
+
+#: Every page of the demo a person reads (public, member, and the staff's). Add a line for a new page: every
+#: check runs over it.
+PAGES = [
+    Page("/", ready='#balance-chart[data-state="ready"]'),
+    Page("/live"),
+    Page("/login"),
+    Page("/password/forgot"),
+    Page("/me", MEMBER),
+    Page("/me/password", MEMBER),
+    Page("/me/two-factor", MEMBER),
+    Page("/acc", PARTICIPANT),
+    Page("/acc/{operation}/me", PARTICIPANT),
+    # the staff's pages: the commune's operator, the ACC operation's PMO, the régie's admin
+    Page("/operator", "commune"),
+    Page("/acc/{operation}", "pmo"),
+    Page("/acc/{operation}/allocation", "pmo"),
+    Page("/acc/{operation}/invoices", "pmo"),
+    Page("/acc/{operation}/keys", "pmo"),
+    Page("/admin", "admin"),
+    Page("/admin/people", "admin"),
+    Page("/admin/inventory", "admin"),
+    Page("/admin/inventory/sites", "admin"),
+    Page("/admin/footprint", "admin"),
+    Page("/import", "admin"),
+    Page("/quarantine", "admin"),
+    Page("/inputs", "admin"),
+    Page("/grid", "admin"),
+    Page("/data-health", "admin"),
+    Page("/savings", "admin"),
+    Page("/report", "admin"),
+]
+LANGUAGES = ("fr", "en")
+
+
+@dataclass
+class DemoSite:
+    url: str
+    passwords: dict[str, str]
+    operation: str
+
+    def address(self, page: Page, lang: str) -> str:
+        path = page.path.format(operation=self.operation)
+        return f"{self.url}{path}{'&' if '?' in path else '?'}lang={lang}"
+
+
+def build_demo_store(folder: Path) -> tuple[str, dict[str, str], str]:
+    """The Prats demo year and its accounts in ``folder`` (about a minute), reused when already there."""
+    done = folder / "accounts.json"
+    url = f"sqlite:///{folder / 'demo.sqlite'}"
+    if done.exists():
+        saved = json.loads(done.read_text())
+        return url, saved["passwords"], saved["operation"]
+    from regie.demo import build_prats
+    from regie.demo.acc_accounts import create_acc_demo_accounts
+    from regie.demo.install import install
+    from regie.governance.demo_accounts import create_demo_accounts
+    from regie.store import open_store
+    from regie.store.operations import operation_ids
+
+    folder.mkdir(parents=True, exist_ok=True)
+    store = open_store(url)
+    try:
+        install(store, build_prats(seed=42))
+        logins = create_demo_accounts(store) + create_acc_demo_accounts(store)
+        operation = operation_ids(store)[0]
+    finally:
+        store.close()
+    passwords = {a.username: a.password for a in logins}
+    done.write_text(json.dumps({"passwords": passwords, "operation": operation}))
+    return url, passwords, operation
+
+
+@contextmanager
+def demo_site(folder: Path) -> Iterator[DemoSite]:
+    """The demo served on loopback; ``REGIE_TEST_DEMO_DIR`` keeps the built store between runs (else
+    ``folder``, the session's temporary directory)."""
+    from regie.store import open_store
+    from regie.web.app import create_app
+
+    url, passwords, operation = build_demo_store(Path(os.environ.get("REGIE_TEST_DEMO_DIR") or folder))
+    store = open_store(url)
+    try:
+        with AppServer(create_app(store)) as server:
+            yield DemoSite(server.url, passwords, operation)
+    finally:
+        store.close()
+
+
+def log_in(page: Any, site: DemoSite, account: str) -> None:
+    page.goto(f"{site.url}/login")
+    page.get_by_test_id("username").fill(account)
+    page.get_by_test_id("password").fill(site.passwords[account])
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"{account} could not log in"
+
+
+@contextmanager
+def pages_as(browser: Any, site: DemoSite, **context_options: Any) -> Iterator[Any]:
+    """``open(page, lang)``: a browser page showing ``page`` in ``lang`` for its account (one login per account,
+    contexts kept for the whole block); requests leaving the loopback server fail the test."""
+    guard = LoopbackOnly(browser, site.url)
+    tabs: dict[str | None, Any] = {}
+
+    def open_page(page: Page, lang: str) -> Any:
+        if page.account not in tabs:
+            tab = guard.new_page(**context_options)
+            tab.set_default_timeout(120_000)  # the first view of the year computes its balance (then cached)
+            if page.account is not None:
+                log_in(tab, site, page.account)
+            tabs[page.account] = tab
+        tab = tabs[page.account]
+        response = tab.goto(site.address(page, lang))
+        assert response is not None and response.status == 200, f"{page.path} ({lang}): HTTP {response.status}"
+        if page.ready:
+            tab.wait_for_selector(page.ready)
+        return tab
+
+    try:
+        yield open_page
+    finally:
+        guard.close()
