@@ -84,9 +84,10 @@ def _write_table(fs, root: str, path: str, table: pa.Table) -> None:
     layout.put_atomically(fs, root, path, write)
 
 
-def _exportable(store: Store, caller: Account, s: Series, start: int, end: int, reason: str | None) -> str | None:
+def _exportable(store: Store, who: _Reader, s: Series, start: int, end: int) -> str | None:
     """The gate's level for reading ``s`` whole at its own step, or None (withheld); reads and logs nothing."""
-    level = gate.allowed_granularity(store, caller, s.id, start, end, PURPOSE, reason=reason)
+    level = gate.allowed_granularity(store, who.caller, s.id, start, end, who.purpose, reason=who.reason,
+                                     now=who.now)  # fmt: skip
     if level is None:
         return None
     if level == gate.RAW:
@@ -96,7 +97,7 @@ def _exportable(store: Store, caller: Account, s: Series, start: int, end: int, 
     return level if own is not None and not step.is_calendar and step.seconds == own else None
 
 
-def _series_table(tid: str, series: Sequence[Series], personal: set[str], exported: set[str],
+def _series_table(tid: str, series: Sequence[Series], personal: set[str], exported: dict[str, str],
                   sources: dict[str, str]) -> pa.Table:  # fmt: skip
     def step_s(s: Series) -> int | None:
         return s.step.seconds if s.step is not None and not s.step.is_calendar else None
@@ -120,6 +121,7 @@ def _series_table(tid: str, series: Sequence[Series], personal: set[str], export
 def export_lake(
     store: Store, dest: str, *, caller: Account = LAKE, reason: str | None = LAKE_REASON,
     territories: Sequence[str] | None = None, storage_options: dict | None = None, now: int | None = None,
+    purpose: str = PURPOSE,
 ) -> ExportReport:  # fmt: skip
     """Export the store's readings into the lake at ``dest`` (a folder or an ``s3://`` URL); see the module."""
     t0 = time.perf_counter()
@@ -129,14 +131,24 @@ def export_lake(
     report = ExportReport()
     wanted = list(territories) if territories else [t.id for t in list_territories(store)]
     for tid in wanted:
-        _export_territory(store, fs, root, tid, caller, reason, manifest, report, now)
+        _export_territory(store, fs, root, tid, _Reader(caller, reason, purpose, now), manifest, report)
         _write_bytes(fs, root, layout.MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _export_territory(store: Store, fs, root: str, tid: str, caller: Account, reason: str | None, manifest: dict,
-                      report: ExportReport, now: int | None) -> None:  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """Who reads through the gate, why and for what purpose."""
+
+    caller: Account
+    reason: str | None
+    purpose: str
+    now: int | None
+
+
+def _export_territory(store: Store, fs, root: str, tid: str, who: _Reader, manifest: dict,
+                      report: ExportReport) -> None:  # fmt: skip
     inv = store.load_inventory(tid)
     zone = inv.territory.zone
     prints = raw_chunk_prints(store, tid)
@@ -145,12 +157,13 @@ def _export_territory(store: Store, fs, root: str, tid: str, caller: Account, re
     stale = [p for p in manifest["partitions"] if p.startswith(f"{layout.READINGS}/territory={tid}/")]
     if prints:
         lo, hi = min(p.t_min for p in prints), max(p.t_max for p in prints)
-        exported = set()
+        exported: dict[str, str] = {}  # series id -> the level it is read at (the gate's name for its own step)
         for s in inv.series:
-            if s.id not in personal or _exportable(store, caller, s, lo, hi + 1, reason) is not None:
-                exported.add(s.id)
+            level = gate.RAW if s.id not in personal else _exportable(store, who, s, lo, hi + 1)
+            if level is not None:
+                exported[s.id] = level
             else:
-                report.withheld[s.id] = f"{caller.label} may not read it whole at its own step"
+                report.withheld[s.id] = f"{who.caller.label} may not read it whole at its own step for {who.purpose}"
         bounds = layout.months(lo, hi, zone)
         starts = np.array([a for _, a, _ in bounds], dtype=np.int64)
         digests: dict[str, hashlib._Hash] = {}
@@ -165,11 +178,11 @@ def _export_territory(store: Store, fs, root: str, tid: str, caller: Account, re
         current = {k: h.hexdigest() for k, h in digests.items()}
         changed = sorted(k for k, fp in current.items() if manifest["partitions"].get(k, {}).get("fingerprint") != fp)
         report.unchanged += len(current) - len(changed)
-        _write_partitions(store, fs, root, tid, caller, reason, inv.series, personal, exported, bounds, changed,
-                          current, manifest, report, now)  # fmt: skip
+        _write_partitions(store, fs, root, tid, who, inv.series, personal, exported, bounds, changed, current,
+                          manifest, report)  # fmt: skip
         stale = [p for p in stale if p not in current]
     else:
-        exported = set()
+        exported = {}
     for p in stale:  # partitions whose series are gone, or now withheld
         if fs.exists(f"{root}/{p}"):
             fs.rm(f"{root}/{p}", recursive=True)
@@ -183,10 +196,10 @@ def _export_territory(store: Store, fs, root: str, tid: str, caller: Account, re
     manifest["withheld"][tid] = sorted(s for s in report.withheld if s in by_id)
 
 
-def _write_partitions(store: Store, fs, root: str, tid: str, caller: Account, reason: str | None,
-                      series: Sequence[Series], personal: set[str], exported: set[str],
-                      bounds: list[tuple[str, int, int]], changed: list[str], current: dict[str, str],
-                      manifest: dict, report: ExportReport, now: int | None) -> None:  # fmt: skip
+def _write_partitions(store: Store, fs, root: str, tid: str, who: _Reader, series: Sequence[Series],
+                      personal: set[str], exported: dict[str, str], bounds: list[tuple[str, int, int]],
+                      changed: list[str], current: dict[str, str], manifest: dict,
+                      report: ExportReport) -> None:  # fmt: skip
     """Read the series of each changed (kind, month) once through the gate, then write each partition."""
     month_index = {m: i for i, (m, _, _) in enumerate(bounds)}
     by_kind: dict[str, list[int]] = {}
@@ -199,8 +212,8 @@ def _write_partitions(store: Store, fs, root: str, tid: str, caller: Account, re
         per_month: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {m: [] for m in ms}
         for s in (s for s in series if s.kind.value == kind and s.id in exported):
             if s.id in personal:
-                level = _exportable(store, caller, s, a, b, reason) or gate.RAW
-                got = gate.read_personal(store, caller, s.id, a, b, level, PURPOSE, reason=reason, now=now)
+                got = gate.read_personal(store, who.caller, s.id, a, b, exported[s.id], who.purpose, reason=who.reason,
+                                         now=who.now)  # fmt: skip
                 t, v = got.t, got.values
             else:
                 t, v = gate.read_open(store, s.id, a, b)
@@ -227,7 +240,9 @@ def _write_partitions(store: Store, fs, root: str, tid: str, caller: Account, re
                 schema=READINGS_SCHEMA,
             )  # fmt: skip
             _write_table(fs, root, f"{key}/{layout.PART}", table)
-            manifest["partitions"][key] = {"fingerprint": current[key], "rows": table.num_rows,
-                                           "series": len(parts), "start": bounds[m][1], "end": bounds[m][2]}  # fmt: skip
+            manifest["partitions"][key] = {
+                "fingerprint": current[key], "rows": table.num_rows, "series": len(parts),
+                "start": bounds[m][1], "end": bounds[m][2],
+            }  # fmt: skip
             report.written.append(key)
             report.rows += table.num_rows

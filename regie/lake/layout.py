@@ -18,6 +18,7 @@ at all). A reader sees the old partition or the new one, never a half-written on
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -61,7 +62,7 @@ def months(start: int, end: int, zone: ZoneInfo) -> list[tuple[str, int, int]]:
     """(YYYY-MM, first instant, end instant) of the local months that [start, end] touches [UTC s]."""
     edges = period_starts(start, end, "month", zone)
     return [(datetime.fromtimestamp(int(a), zone).strftime("%Y-%m"), int(a), int(b))
-            for a, b in zip(edges[:-1], edges[1:], strict=True)]  # fmt: skip
+            for a, b in itertools.pairwise(edges)]  # fmt: skip
 
 
 def month_of(t: np.ndarray, bounds: list[tuple[str, int, int]]) -> np.ndarray:
@@ -70,7 +71,8 @@ def month_of(t: np.ndarray, bounds: list[tuple[str, int, int]]) -> np.ndarray:
     return np.searchsorted(starts, t, side="right") - 1
 
 
-def put_atomically(fs: AbstractFileSystem, root: str, path: str, write: Callable[[AbstractFileSystem, str], None]) -> None:
+def put_atomically(fs: AbstractFileSystem, root: str, path: str,
+                   write: Callable[[AbstractFileSystem, str], None]) -> None:  # fmt: skip
     """Write through ``write(fs, tmp_path)`` into ``_tmp/``, then move onto ``root/path`` in one step."""
     tmp = f"{root}/{TMP}/{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
     final = f"{root}/{path}"

@@ -24,10 +24,10 @@ FORMAT = 1
 
 
 def _encode(x: Any) -> Any:
+    if isinstance(x, Step):  # a dataclass too, written as its ISO 8601 duration
+        return x.iso
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return {f.name: _encode(getattr(x, f.name)) for f in dataclasses.fields(x)}
-    if isinstance(x, Step):
-        return x.iso
     if isinstance(x, Enum):
         return x.value
     if isinstance(x, date):
