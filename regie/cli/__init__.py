@@ -12,6 +12,7 @@ from regie.cli import serve, demo, ingest, governance, people, acc, supervision,
 from regie.cli import territory  # noqa: F401
 from regie.cli import inventory, data  # noqa: F401
 from regie.cli import footprint  # noqa: F401
+from regie.cli import export, cluster  # noqa: F401
 # isort: on
 
 __all__ = ["app", "console", "main"]
