@@ -39,6 +39,14 @@ def _bounds(first: str, until: str, zone: str) -> tuple[datetime, datetime]:
 
 
 def _session(master: str):
+    """The SparkSession, or two lines and exit 69 (EX_UNAVAILABLE) when Spark cannot start here."""
+    import shutil
+
+    if shutil.which("java") is None and not master.startswith(("spark://", "yarn", "k8s://")):
+        console.print("[bold red]error:[/] Spark needs Java 17 on this machine and `java` is not on the PATH\n"
+                      "  install it (Debian: apt-get install openjdk-17-jre-headless) or give --master spark://...",
+                      highlight=False)  # fmt: skip
+        raise typer.Exit(69)
     from regie.cluster.session import spark_session
 
     return spark_session(master)
