@@ -42,10 +42,9 @@ def _session(master: str):
     """The SparkSession, or two lines and exit 69 (EX_UNAVAILABLE) when Spark cannot start here."""
     import shutil
 
-    if shutil.which("java") is None and not master.startswith(("spark://", "yarn", "k8s://")):
+    if shutil.which("java") is None:  # the driver is a JVM on this machine, whatever the master
         console.print("[bold red]error:[/] Spark needs Java 17 on this machine and `java` is not on the PATH\n"
-                      "  install it (Debian: apt-get install openjdk-17-jre-headless) or give --master spark://...",
-                      highlight=False)  # fmt: skip
+                      "  install it (Debian: apt-get install openjdk-17-jre-headless)", highlight=False)  # fmt: skip
         raise typer.Exit(69)
     from regie.cluster.session import spark_session
 
