@@ -50,12 +50,10 @@ def read_rows(lake: str, storage_options: dict | None, parts: Sequence[str],
     filters = [("series_id", "in", list(series))] if series is not None else None
     tables = [pq.read_table(f"{root}/{p}/{layout.PART}", filesystem=fs, filters=filters,
                             columns=["series_id", "t", "value"]) for p in parts]  # fmt: skip
-    if not tables:
-        return pd.DataFrame({"series_id": pd.Series([], dtype=str), "t": pd.Series([], dtype="int64"),
-                             "value": pd.Series([], dtype="float64")})  # fmt: skip
-    table = pa.concat_tables([t.cast(pa.schema([("series_id", pa.string()), ("t", pa.int64()),
-                                                ("value", pa.float64())])) for t in tables])  # fmt: skip
-    return table.to_pandas()
+    # series_id stays dictionary-encoded (a pandas categorical): one string per series, not one per point
+    schema = pa.schema([("series_id", pa.dictionary(pa.int32(), pa.string())), ("t", pa.int64()),
+                        ("value", pa.float64())])  # fmt: skip
+    return pa.concat_tables([t.cast(schema) for t in tables] or [schema.empty_table()]).to_pandas()
 
 
 def run_tasks(spark: SparkSession, tasks: Sequence[dict[str, Any]], work: Callable[[dict[str, Any]], pd.DataFrame],
