@@ -193,7 +193,8 @@ def main() -> None:
     folder = args.workdir / f"region-{args.villages}"
     lake = str(folder / "lake")
     if args.reuse and (folder / "lake" / "_manifest.json").exists():
-        build_s = None
+        before = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        build_s = before.get("region_build_s") if before.get("villages") == args.villages else None  # that build's
     else:
         build_s = build_region_demo(folder, args.villages, args.seed)
     points = lake_points(lake)
