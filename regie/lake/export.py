@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from regie.governance import gate
-from regie.governance.accounts import Account, Role
+from regie.governance.accounts import Account
+from regie.governance.system_accounts import LAKE
 from regie.governance.territories import list_territories
 from regie.lake import layout, meta
 from regie.model import Series, Step
@@ -32,8 +33,6 @@ from regie.store import Store
 from regie.store.fingerprints import raw_chunk_prints
 from regie.store.operations import load_operation, operation_ids
 
-#: The régie filling its lake for regional computation: an admin of the gate that always gives its reason.
-LAKE = Account(-8, "regie-lake", Role.ADMIN)
 LAKE_REASON = "the régie's Parquet lake: the same balance, ACC and grid figures computed at regional scale"
 PURPOSE = "dpv:CombatClimateChange"  # territorial energy planning (consent.PURPOSES), as the balance
 MANIFEST_FORMAT = 1
