@@ -98,3 +98,16 @@ def transformers(lake: LakeArg, first: FromOption, until: UntilOption, master: M
         print(json.dumps({"territory": r["territory"], "transformer": r["transformer"], "max": r["max"],
                           "p95": r["p95"], "hours_over_100": r["hours_over_100"],
                           "loss_wh": float(sum(r["loss_wh"]))}))  # fmt: skip
+
+
+@cluster_app.command("health")
+def health(lake: LakeArg, first: FromOption, until: UntilOption, master: MasterOption = "local[2]",
+           territory: TerritoryOption = None, zone: ZoneOption = "Europe/Paris") -> None:  # fmt: skip
+    """Data health of every series of the lake (received, expected, gaps, status): a count per status."""
+    from regie.cluster.health import cluster_health
+
+    a, b = _bounds(first, until, zone)
+    rows = cluster_health(_session(master), lake, int(a.timestamp()), int(b.timestamp()), territories=territory)
+    for (tid, status), g in rows.groupby(["territory", "status"]):
+        share = g["received"].sum() / max(1, g["expected"].sum())
+        console.print(f"{tid}: {len(g)} series {status}, completeness {share:.1%}")

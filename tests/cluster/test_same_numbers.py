@@ -88,3 +88,22 @@ def test_transformer_loading_and_losses_are_the_embedded_ones(spark, demo_lake: 
         for k in ("transformer_wh", "downstream_wh", "loss_wh"):
             close([round(float(x), 6) for x in row[k]], want["losses"][k])
     assert got.loc["tr-03", "max"] > 1.0  # the undersized substation of the demo is overloaded in winter
+
+
+def test_data_health_of_every_series_is_the_embedded_one(spark, demo_lake: str, store) -> None:
+    from regie.cluster.health import cluster_health
+    from regie.services.supervision import data_health
+
+    got = cluster_health(spark, demo_lake, int(START.timestamp()), int(END.timestamp())).set_index("series_id")
+    want = data_health(store, START, END)
+    assert len(got) == len(want) > 600
+    for w in want:
+        g = got.loc[w["series"]]
+        assert (g["received"], g["expected"], g["missing_s"], g["status"], g["gaps"], g["alerts"]) == (
+            w["received"],
+            w["expected"],
+            w["missing_s"],
+            w["status"],
+            len(w["gaps"]),
+            len(w["alerts"]),
+        ), w["series"]
