@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from regie.cluster.tasks import chosen, partitions, read_rows, run_tasks
-from regie.lake.read import read_metas
+from regie.cluster.tasks import lake_territories, read_rows, run_tasks
 from regie.services.acc import allocate_in_force, curves_from, participant_series
 
 if TYPE_CHECKING:
@@ -53,12 +52,11 @@ def operation_flows(rows: pd.DataFrame, inventory, stored, start: int, end: int)
 def cluster_allocations(spark: SparkSession, lake: str, start: int, end: int, territories: list[str] | None = None,
                         storage_options: dict | None = None) -> pd.DataFrame:  # fmt: skip
     """Every operation of the lake allocated over [start, end) (UTC s): one row per participant."""
-    metas = read_metas(lake, storage_options, territories)
-    parts = partitions(lake, storage_options)
+    found = lake_territories(lake, storage_options, territories, ("consumption", "production"), start, end)
+    metas = {tid: m for tid, (m, _) in found.items()}
     tasks = []
-    for tid, m in metas.items():
+    for tid, (m, mine) in found.items():
         inv = m.inventory()
-        mine = chosen(parts, tid, ("consumption", "production"), start, end)
         for stored in m.operations:
             series = [participant_series(inv, p).id for p in stored.operation.participants]
             tasks.append({"territory": tid, "operation": stored.operation.id, "parts": mine, "series": series})

@@ -16,8 +16,7 @@ import pandas as pd
 
 from regie.analytics import grid
 from regie.cluster.cells import sum_of_means
-from regie.cluster.tasks import chosen, partitions, read_rows, run_tasks
-from regie.lake.read import read_metas
+from regie.cluster.tasks import lake_territories, read_rows, run_tasks
 from regie.model import SeriesKind
 from regie.model.calendar import period_starts
 from regie.services.supervision import _Grid, _load_series
@@ -69,12 +68,11 @@ def transformer_figures(rows: pd.DataFrame, tr, plan: dict[str, Any], a: int, b:
 def cluster_transformers(spark: SparkSession, lake: str, start: int, end: int, territories: list[str] | None = None,
                          storage_options: dict | None = None) -> pd.DataFrame:  # fmt: skip
     """Every transformer of the lake over [start, end) (UTC s): one row of loading stats and monthly losses."""
-    metas = read_metas(lake, storage_options, territories)
-    parts = partitions(lake, storage_options)
+    found = lake_territories(lake, storage_options, territories, KINDS, start, end)
+    metas = {tid: m for tid, (m, _) in found.items()}
     tasks = []
-    for tid, m in metas.items():
+    for tid, (m, mine) in found.items():
         inv = m.inventory()
-        mine = chosen(parts, tid, KINDS, start, end)
         for tr in m.transformers:
             plan = _plan(inv, tr)
             tasks.append({"territory": tid, "transformer": tr.id, "parts": mine, "plan": plan})

@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from regie.lake import layout
+from regie.lake.meta import TerritoryMeta
+from regie.lake.read import read_metas
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -41,6 +43,15 @@ def chosen(parts: dict[str, dict], territory: str, kinds: Sequence[str], start: 
         if tid == territory and kind in kinds and entry["start"] < end and entry["end"] > start:
             found.append(path)
     return sorted(found)
+
+
+def lake_territories(lake: str, storage_options: dict | None, territories: Sequence[str] | None,
+                     kinds: Sequence[str], start: int,
+                     end: int) -> dict[str, tuple[TerritoryMeta, list[str]]]:  # fmt: skip
+    """Each territory's metadata and its partitions of ``kinds`` overlapping [start, end): what a job plans from."""
+    metas = read_metas(lake, storage_options, list(territories) if territories else None)
+    parts = partitions(lake, storage_options)
+    return {tid: (m, chosen(parts, tid, kinds, start, end)) for tid, m in metas.items()}
 
 
 def read_rows(lake: str, storage_options: dict | None, parts: Sequence[str],
