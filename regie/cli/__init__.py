@@ -14,10 +14,9 @@ from regie.cli import inventory, data  # noqa: F401
 from regie.cli import footprint  # noqa: F401
 from regie.cli import signal  # noqa: F401
 from regie.cli import digest  # noqa: F401
-
 from regie.cli import federation  # noqa: F401
-
 from regie.cli import publish  # noqa: F401
+from regie.cli import export, cluster  # noqa: F401
 # isort: on
 
 __all__ = ["app", "console", "main"]

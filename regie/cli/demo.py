@@ -76,16 +76,21 @@ def demo(
     host: Annotated[str | None, typer.Option(help="address to serve on")] = None,
     port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
     scenario: Annotated[
-        str, typer.Option(help="prats (a village's year at 30 min) or schools (a town's schools, live feed)")
+        str, typer.Option(help="prats (a village's year at 30 min), schools (a town's schools, live feed) or "
+                          "region (N villages, one store each, exported to a Parquet lake)")
     ] = "prats",
+    territories: Annotated[int, typer.Option(help="region: how many villages")] = 10,
 ) -> None:
     """Build the demo territory (Prats-de-Mollo-la-Preste, one year at 30 min) and serve the web UI."""
     settings = get_settings()
+    if scenario == "region":
+        build_region_demo(build_only or settings.data_dir / "region", territories, seed)
+        return
     if scenario == "schools":
         _demo_schools(settings, build_only, seed, host, port)
         return
     if scenario != "prats":
-        raise typer.BadParameter(f"unknown scenario {scenario!r}: prats or schools")
+        raise typer.BadParameter(f"unknown scenario {scenario!r}: prats, schools or region")
     if build_only is not None:
         build_demo(_sqlite_url(build_only), seed)
         return
@@ -166,3 +171,37 @@ def _demo_schools(settings, build_only: Path | None, seed: int, host: str | None
         return feed.stop
 
     _serve(url, host, port, setup=setup)
+
+
+def build_region_demo(folder: Path, n: int, seed: int) -> float:
+    """``regie demo --scenario region``: N villages, each in its own store ``FOLDER/village-NNN.sqlite`` (each
+    régie keeps its own), all exported to one lake ``FOLDER/lake``; returns the seconds it took."""
+    from regie.demo.install import install
+    from regie.demo.region import build_region
+    from regie.lake.export import export_lake
+    from regie.store import open_store
+
+    if n < 1:
+        raise typer.BadParameter(f"--territories {n}: a region needs at least one village")
+    folder.mkdir(parents=True, exist_ok=True)
+    lake = folder / "lake"
+    t0 = time.perf_counter()
+    points = 0
+    columns = (TextColumn("villages"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("region", total=n)
+        for village in build_region(n, seed):
+            path = folder / f"{village.inventory.territory.id}.sqlite"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            store = open_store(_sqlite_url(path))
+            try:
+                points += install(store, village).points
+                export_lake(store, str(lake))
+            finally:
+                store.close()
+            progress.advance(task)
+    seconds = time.perf_counter() - t0
+    console.print(f"{n} villages, {points:,} points, in {seconds:.0f} s: stores in {folder}, lake in {lake}")
+    console.print(f"next: regie cluster balance {lake} --from 2025-01-01 --until 2026-01-01 --master local[2]")
+    return seconds

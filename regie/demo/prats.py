@@ -65,9 +65,14 @@ def _prms(rng: np.random.Generator, n: int) -> list[str]:
     return [f"501{x:011d}" for x in numbers]
 
 
-def build_prats(seed: int = 42, year: int = DEFAULT_YEAR) -> DemoData:
-    """Generate the village's inventory and its year of readings."""
-    cfg = tomllib.loads(SCENARIO.read_text(encoding="utf-8"))
+def scenario() -> dict:
+    """The village's figures (``prats.toml``) as a dict: :mod:`regie.demo.region` varies them per village."""
+    return tomllib.loads(SCENARIO.read_text(encoding="utf-8"))
+
+
+def build_prats(seed: int = 42, year: int = DEFAULT_YEAR, cfg: dict | None = None) -> DemoData:
+    """Generate the village's inventory and its year of readings (``cfg``: another village's figures)."""
+    cfg = cfg or scenario()
     tcfg, ccfg = cfg["territory"], cfg["consumption"]
     r_weather, r_sky, r_house, r_trade, r_spa, r_hydro, r_bio, r_layout, r_ids = _children(seed, 9)
 

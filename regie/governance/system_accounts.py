@@ -27,7 +27,11 @@ PUBLICATION = Account(-6, "regie-publication", Role.ADMIN)
 #: whoever showed the console's one-time token.
 FIRST_RUN = Account(-7, "regie-setup", Role.ADMIN)
 
-ALL: tuple[Account, ...] = (PUBLIC, CLI_ADMIN, STATISTICS, SUPERVISION, ERASURE, PUBLICATION, FIRST_RUN)
+#: The régie filling its Parquet lake for regional computation (:mod:`regie.lake.export`): an admin of the gate
+#: that always gives its reason, so each personal series exported is logged under this name.
+LAKE = Account(-8, "regie-lake", Role.ADMIN)
+
+ALL: tuple[Account, ...] = (PUBLIC, CLI_ADMIN, STATISTICS, SUPERVISION, ERASURE, PUBLICATION, FIRST_RUN, LAKE)
 
 
 def is_system(account: Account) -> bool:

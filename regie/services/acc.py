@@ -214,12 +214,17 @@ def load_curves(store: Store, operation: Operation, start: int, end: int, reader
     ``start`` and ``end`` are UTC seconds on the step grid. Each participant is read only over the days it
     counts (entry included, exit excluded, local days), through ``reader`` (see :func:`gate_reader`).
     """
+    return curves_from(store.load_inventory(territory_id), operation, start, end, reader)
+
+
+def curves_from(inventory: Inventory, operation: Operation, start: int, end: int,
+                reader: CurveReader) -> OperationCurves:
+    """:func:`load_curves` on an inventory already at hand (a Spark executor has the lake's, not a store)."""
     step = operation.step.seconds
     if end <= start:
         raise AccRequestError("the period is empty: end must be after start")
     if start % step or end % step:
         raise AccRequestError(f"start and end must fall on the operation's step ({operation.step})")
-    inventory = store.load_inventory(territory_id)
     zone = inventory.territory.zone
     n = (end - start) // step
     t = start + step * np.arange(n, dtype=np.int64)

@@ -96,9 +96,14 @@ def balance_grid(inv: Inventory, start: datetime, end: datetime, step: Step) -> 
 
 def balance_figures(g: BalanceGrid, cons_w: np.ndarray, prod_w: dict[str, np.ndarray]) -> dict[str, Any]:
     """The balance's figures (the dict :func:`territory_balance` returns) from per-metering-step powers [W]."""
-    zone = g.inv.territory.zone
     total = bal.totals(cons_w, prod_w, g.base)
-    grouped = bal.grouped(cons_w, prod_w, g.base, g.idx, len(g.starts))
+    return figures_of(g, total, bal.grouped(cons_w, prod_w, g.base, g.idx, len(g.starts)))
+
+
+def figures_of(g: BalanceGrid, total: bal.BalanceTotals, grouped: dict[str, Any]) -> dict[str, Any]:
+    """The balance's figures from its totals and its per-period energies (:func:`regie.analytics.balance.grouped`);
+    :mod:`regie.cluster` sums those over the lake's partitions and lands here too."""
+    zone = g.inv.territory.zone
     r = bal.rates(grouped["consumption_wh"], grouped["production_total_wh"], grouped["self_consumed_wh"])
 
     def iso(x: int) -> str:
@@ -113,7 +118,7 @@ def balance_figures(g: BalanceGrid, cons_w: np.ndarray, prod_w: dict[str, np.nda
         "start": iso(g.a),
         "end": iso(g.b),
         "step": g.step.iso,
-        "sources": list(prod_w),
+        "sources": list(grouped["production_wh"]),
         "totals": {
             "consumption_wh": total.consumption_wh,
             "production_wh": total.production_wh,

@@ -1,0 +1,50 @@
+"""`regie export parquet DEST`: the stored readings as a Parquet lake for Spark and DuckDB (docs/lake.md).
+
+Every value leaves through the gate and each personal series read is logged: by default as the régie's own
+lake account with its reason; with ``--as`` as that account, whose consent grants decide which personal
+series leave (the others are withheld and listed).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from regie.cli._app import DbOption, app, command_store, console
+
+export_app = typer.Typer(help="export the stored readings (a Parquet lake for Spark, DuckDB)")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("parquet")
+def export_parquet(
+    dest: Annotated[str, typer.Argument(help="a folder, or s3://bucket/prefix (credentials: AWS_* variables)")],
+    territory: Annotated[list[str] | None, typer.Option(help="only this territory (repeat for several)")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="export as this account: its grants decide")] = None,
+    purpose: Annotated[str, typer.Option(help="the DPV purpose of the reads")] = "dpv:CombatClimateChange",
+    reason: Annotated[str | None, typer.Option(help="an admin's reason (kept in the access log)")] = None,
+    s3_endpoint: Annotated[str | None, typer.Option(help="S3-compatible endpoint URL (MinIO, Garage...)")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Write the changed partitions (territory / kind / month, zstd) and the series metadata, atomically."""
+    from regie.governance.accounts import get_account
+    from regie.lake.export import LAKE, LAKE_REASON, export_lake
+
+    options = {"endpoint_url": s3_endpoint} if s3_endpoint else None
+    with command_store(database_url, ValueError, LookupError) as store:
+        caller, why = LAKE, reason or LAKE_REASON
+        if as_user is not None:
+            account = get_account(store, as_user)
+            if account is None or not account.active:
+                raise typer.BadParameter(f"no active account {as_user!r}", param_hint="--as")
+            caller, why = account, reason
+        report = export_lake(store, dest, caller=caller, reason=why, territories=territory, purpose=purpose,
+                             storage_options=options)  # fmt: skip
+    console.print(f"{len(report.written)} partition(s) written ({report.rows:,} rows), {report.unchanged} unchanged, "
+                  f"{len(report.removed)} removed, in {report.seconds:.1f} s → {dest}")  # fmt: skip
+    if report.withheld:
+        names = sorted(report.withheld)
+        more = " ..." if len(names) > 10 else ""
+        console.print(f"{len(names)} personal series withheld (no grant for {caller.label}): "
+                      f"{', '.join(names[:10])}{more}")  # fmt: skip
