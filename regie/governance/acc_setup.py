@@ -468,9 +468,11 @@ def _standing_grant(store: Store, op: Operation, p: Participant, holder: str | N
         return None
     standin = pmo_authority(op, PUBLIC)
     step = consent.Granularity.parse(op.step.iso)
+    pmo_of = consent.pmo_lookup(store)
     for g in consent.grants_for_prm(store, p.prm):
-        if (g.names(standin) and g.subject_id == holder and g.purpose == ACC_PURPOSE and kind.value in g.categories
-                and g.granularity.allows(step) and g.data_start <= since and g.data_end is None
+        if (g.names(standin, pmo_of) and g.subject_id == holder and g.purpose == ACC_PURPOSE
+                and kind.value in g.categories and g.granularity.allows(step)
+                and g.data_start <= since and g.data_end is None
                 and g.status_at(at) in (consent.Status.GIVEN, consent.Status.REQUESTED)):
             return g
     return None
@@ -552,6 +554,7 @@ def participant_consents(store: Store, stored: StoredOperation, start: int, end:
     inv = store.load_inventory(stored.territory_id)
     zone = inv.territory.zone
     standin = pmo_authority(op, PUBLIC)  # reads and logs nothing: only whose grants would allow
+    pmo_of = consent.pmo_lookup(store)
     out: list[ParticipantConsent] = []
     for p in op.participants:
         a = max(start, _midnight(p.entry, zone))
@@ -573,7 +576,7 @@ def participant_consents(store: Store, stored: StoredOperation, start: int, end:
             out.append(ParticipantConsent(p, holder, "given"))
             continue
         mine = [g for g in consent.grants_for_prm(store, p.prm)
-                if g.names(standin) and g.subject_id == holder and g.purpose == ACC_PURPOSE]
+                if g.names(standin, pmo_of) and g.subject_id == holder and g.purpose == ACC_PURPOSE]
         latest = max(mine, key=lambda g: g.created_at, default=None)
         state = "none" if latest is None else latest.status_at(at).value
         out.append(ParticipantConsent(p, holder, "insufficient" if state == "given" else state,
