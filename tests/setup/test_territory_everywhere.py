@@ -127,3 +127,25 @@ def test_the_commands_name_the_choices_when_a_store_holds_several(cli_world: Wor
     assert r.exit_code == 0 and "mont:" in r.output and "vallee:" in r.output, r.output
     r = runner.invoke(app, ["supervise", "--no-deliver", "--territory", "nowhere"])
     assert r.exit_code == 2 and "no territory 'nowhere' in this store (mont, vallee)" in _said(r), r.output
+
+
+def test_an_import_by_api_goes_to_the_territory_asked_else_the_main_one(world: World) -> None:
+    import io
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from regie.ingest import apikeys
+    from regie.web.app import create_app
+
+    _, secret = apikeys.create_key(world.store, "the régie's script", ["read", "write"])
+    client = TestClient(create_app(world.store))
+    body = f"time,power\n{A},5\n{A + 1800},6\n".encode()
+    for query, series in (("?territory=mont", "x-mont"), ("", "x-main")):
+        r = client.post(f"/api/import/csv{query}", files={"file": ("c.csv", io.BytesIO(body), "text/csv")},
+                        data={"options": json.dumps({"columns": f"power={series}:W", "time_format": "unix"})},
+                        headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+        assert r.status_code == 200 and r.json()["created"] == [series], r.text
+    world.store.metadata_changed()
+    assert "x-mont" in {s.id for s in world.store.load_inventory("mont").series}
+    assert "x-main" in {s.id for s in world.store.load_inventory("vallee").series}  # the main one, not the first
