@@ -128,8 +128,8 @@ def consent_grant(
     subject: Annotated[str, typer.Option(help="the data subject: person or organisation id")],
     to: Annotated[str, typer.Option(
         help="recipient as KIND:ID, KIND = account, organisation or operation; for an ACC operation's allocation "
-        "the recipient is its PMO (organisation:PMO_ID): a grant to operation:OPERATION_ID names an operator "
-        "account running that operation, not the PMO's allocation; peer:PEER_ID a peer régie (docs/federation.md)")],
+        "the recipient is its PMO (organisation:PMO_ID) or the operation itself (operation:OPERATION_ID); "
+        "peer:PEER_ID a peer régie (docs/federation.md)")],
     purpose: Annotated[str, typer.Option(help="a DPV purpose, e.g. dpv:FulfilmentOfContractualObligation")],
     data_from: Annotated[str, typer.Option("--from", help="first day of data covered (YYYY-MM-DD, local)")],
     expires: Annotated[str, typer.Option(help="last day the grant is valid (YYYY-MM-DD), at most 3 years ahead")],

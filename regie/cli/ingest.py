@@ -167,7 +167,7 @@ def import_command(
             "key and IV in hex, never printed)",
         ),
     ] = None,
-    territory: Annotated[str | None, typer.Option(help="territory id (default: the store's first)")] = None,
+    territory: Annotated[str | None, typer.Option(help="territory id (default: the store's only one)")] = None,
     as_user: Annotated[
         str | None,
         typer.Option("--as", help="import for this account (username): only the series it may write"),

@@ -25,10 +25,11 @@ KEPT_SHOWN = 3
 
 
 def _territory(store, territory: str | None) -> str:
+    """The territory asked for, else the store's only one (a store of several: an error naming them)."""
     if territory is not None:
         return territory
     try:
-        return store.territory_id()
+        return store.sole_territory_id()
     except LookupError as exc:
         raise typer.BadParameter(str(exc), param_hint="--territory") from None
 
@@ -36,7 +37,7 @@ def _territory(store, territory: str | None) -> str:
 @inventory_app.command("export")
 def export_command(
     file: Annotated[Path, typer.Argument(help="FILE.xlsx, FILE.ods, or a folder for CSV files")],
-    territory: Annotated[str | None, typer.Option(help="territory id (default: the store's first)")] = None,
+    territory: Annotated[str | None, typer.Option(help="territory id (default: the store's only one)")] = None,
     database_url: DbOption = None,
 ) -> None:
     """Write the territory's inventory as a workbook, to edit and import again."""

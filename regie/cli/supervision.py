@@ -17,6 +17,7 @@ def report(
     month: Annotated[str, typer.Option(help="the month, YYYY-MM (days and months in the territory's zone)")],
     out: Annotated[Path | None, typer.Option(help="PDF to write (default: report-<month>.pdf)")] = None,
     lang: Annotated[str, typer.Option(help="fr or en")] = "fr",
+    territory: Annotated[str | None, typer.Option(help="territory id (default: the store's only one)")] = None,
     database_url: DbOption = None,
 ) -> None:
     """The monthly territory report (balance, production by source, autonomy, transformer peaks, data health)
@@ -27,7 +28,7 @@ def report(
     if lang not in i18n.LOCALES:
         raise typer.BadParameter(f"--lang is one of {', '.join(i18n.LOCALES)}")
     with command_store(database_url, LookupError, ValueError) as store:
-        data = reports.monthly_report(store, month)
+        data = reports.monthly_report(store, month, territory_id=territory or store.sole_territory_id())
     target = out or Path(f"report-{month}.pdf")
     target.write_bytes(reports.monthly_report_pdf(data, i18n.translations(lang).gettext, lang))
     if data["balance"]:
@@ -44,11 +45,14 @@ def supervise(
     days: Annotated[int, typer.Option(help="how many days back to judge, up to now")] = 30,
     deliver: Annotated[bool, typer.Option(help="send new alerts by e-mail / MQTT as configured")] = True,
     every: Annotated[int, typer.Option(help="repeat every N seconds until stopped (0: one pass)", min=0)] = 0,
+    territory: Annotated[str | None, typer.Option(help="only this territory (default: every territory)")] = None,
     database_url: DbOption = None,
 ) -> None:
-    """A supervision pass: record new alerts (one per episode) and send them (REGIE_SMTP_*, REGIE_ALERT_*)."""
+    """A supervision pass over every territory (or one): record new alerts (one per episode) and send them
+    (REGIE_SMTP_*, REGIE_ALERT_*)."""
     from datetime import datetime, timedelta
 
+    from regie.governance.territories import list_territories
     from regie.services import alerts
 
     settings = get_settings()
@@ -57,13 +61,19 @@ def supervise(
     try:
         thresholds = alerts.thresholds_from_settings(settings)
         while True:
-            zone = store.load_inventory().territory.zone
-            now = datetime.now(zone)
-            new, outcome = alerts.supervise(store, now - timedelta(days=days), now, channels, now=now,
-                                            thresholds=thresholds)  # fmt: skip
-            for a in new:
-                console.print(alerts.describe(a), markup=False, highlight=False)
-            console.print(f"{len(new)} new alert(s)" + "".join(f"; {k}: {v}" for k, v in outcome.items()))
+            everything = list_territories(store)
+            if not everything:
+                raise LookupError("this store holds no territory yet: run `regie demo --build-only` or `regie init`")
+            chosen = [t for t in everything if territory in (None, t.id)]
+            if not chosen:
+                raise LookupError(f"no territory {territory!r} in this store ({', '.join(t.id for t in everything)})")
+            for t in chosen:
+                now = datetime.now(t.zone)
+                new, outcome = alerts.supervise(store, now - timedelta(days=days), now, channels, now=now,
+                                                thresholds=thresholds, territory_id=t.id)  # fmt: skip
+                for a in new:
+                    console.print(alerts.describe(a), markup=False, highlight=False)
+                console.print(f"{t.id}: {len(new)} new alert(s)" + "".join(f"; {k}: {v}" for k, v in outcome.items()))
             if not every:
                 break
             time.sleep(every)

@@ -452,9 +452,7 @@ def _invite_holder(store: Store, actor: Account, holder: str | None, address: st
         return None, "nobody holds this delivery point in the inventory: nobody to invite"
     if any(a.role is Role.MEMBER for a in accounts_of_holder(store, holder)):
         return None, f"{holder} already has an account: the consent request waits on their page"
-    if actor.role is not Role.ADMIN:
-        return None, f"only an administrator invites people (regie.governance.invitations): ask one to invite {address}"
-    try:
+    try:  # an admin, or this operation's PMO (its participant's holder, as a member): invitations decides
         return invitations.invite(store, actor, email=address, role=Role.MEMBER, holder_id=holder,
                                   territory_id=territory_id, now=at), None  # fmt: skip
     except (invitations.InvitationError, ValueError) as exc:
@@ -468,9 +466,11 @@ def _standing_grant(store: Store, op: Operation, p: Participant, holder: str | N
         return None
     standin = pmo_authority(op, PUBLIC)
     step = consent.Granularity.parse(op.step.iso)
+    pmo_of = consent.pmo_lookup(store)
     for g in consent.grants_for_prm(store, p.prm):
-        if (g.names(standin) and g.subject_id == holder and g.purpose == ACC_PURPOSE and kind.value in g.categories
-                and g.granularity.allows(step) and g.data_start <= since and g.data_end is None
+        if (g.names(standin, pmo_of) and g.subject_id == holder and g.purpose == ACC_PURPOSE
+                and kind.value in g.categories and g.granularity.allows(step)
+                and g.data_start <= since and g.data_end is None
                 and g.status_at(at) in (consent.Status.GIVEN, consent.Status.REQUESTED)):
             return g
     return None
@@ -552,6 +552,7 @@ def participant_consents(store: Store, stored: StoredOperation, start: int, end:
     inv = store.load_inventory(stored.territory_id)
     zone = inv.territory.zone
     standin = pmo_authority(op, PUBLIC)  # reads and logs nothing: only whose grants would allow
+    pmo_of = consent.pmo_lookup(store)
     out: list[ParticipantConsent] = []
     for p in op.participants:
         a = max(start, _midnight(p.entry, zone))
@@ -573,7 +574,7 @@ def participant_consents(store: Store, stored: StoredOperation, start: int, end:
             out.append(ParticipantConsent(p, holder, "given"))
             continue
         mine = [g for g in consent.grants_for_prm(store, p.prm)
-                if g.names(standin) and g.subject_id == holder and g.purpose == ACC_PURPOSE]
+                if g.names(standin, pmo_of) and g.subject_id == holder and g.purpose == ACC_PURPOSE]
         latest = max(mine, key=lambda g: g.created_at, default=None)
         state = "none" if latest is None else latest.status_at(at).value
         out.append(ParticipantConsent(p, holder, "insufficient" if state == "given" else state,

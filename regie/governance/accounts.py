@@ -220,12 +220,15 @@ def create_account(
     actor: Account = CLI_ADMIN,
     hasher: PasswordHasher | None = None,
     now: int | None = None,
+    invited_by_pmo: bool = False,
 ) -> Account:
     """Create an account. A member must be linked to a Person or Organisation of the inventory; an admin or
     operator with a ``territory_id`` runs that territory only. ``password=None``: no usable password yet (an
-    invitation, :mod:`regie.governance.invitations`): nobody can log in until the invitation link is used."""
+    invitation, :mod:`regie.governance.invitations`): nobody can log in until the invitation link is used.
+    Only an admin creates accounts, save a member invited by an ACC operation's PMO (``invited_by_pmo``: set by
+    :func:`regie.governance.invitations.invite` once it checked the PMO may invite that holder)."""
     role = Role(role)
-    if actor.role is not Role.ADMIN:
+    if actor.role is not Role.ADMIN and not (invited_by_pmo and role is Role.MEMBER and password is None):
         raise AccountError("only an admin creates accounts")
     if not _USERNAME.match(username):
         raise AccountError("a username is 2-64 characters: lower-case letters, digits, '.', '_' or '-'")

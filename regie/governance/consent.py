@@ -19,8 +19,10 @@ receipt of :func:`receipt` is JSON-LD.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,6 +33,7 @@ from regie.governance import audit
 from regie.governance.accounts import Account, Role
 from regie.model import SeriesKind, mask_prm, validate_prm
 from regie.store import Store
+from regie.store.operations import operation_pmo
 from regie.store.schema import consent, consent_event, membership
 
 MAX_YEARS = 3
@@ -148,15 +151,21 @@ class Grant:
     def recipient(self) -> str:
         return f"{self.recipient_kind.value}:{self.recipient_id}"
 
-    def names(self, caller: Account) -> bool:
-        """Whether the caller is (or acts for) the recipient of this grant."""
+    def names(self, caller: Account, pmo_of: Callable[[str], str | None] | None = None) -> bool:
+        """Whether the caller is (or acts for) the recipient of this grant.
+
+        A grant to an operation names the operators of that operation and those of its PMO organisation
+        (who runs the operation and computes its allocation, ``pmo_of(operation id)``: see
+        :func:`pmo_lookup`); without ``pmo_of`` only the former."""
         k, r = self.recipient_kind, self.recipient_id
         if k is RecipientKind.ACCOUNT:
             return caller.username == r
         if k is RecipientKind.ORGANISATION:
             return r in (caller.operator_of, caller.holder_id)
         if k is RecipientKind.OPERATION:
-            return caller.role is Role.OPERATOR and caller.operator_of == r
+            if caller.role is not Role.OPERATOR or caller.operator_of is None:
+                return False
+            return caller.operator_of == r or (pmo_of is not None and pmo_of(r) == caller.operator_of)
         if k is RecipientKind.PEER:  # a peer régie reads as its federation account (regie.federation.peers)
             return caller.username == f"peer:{r}"
         return False
@@ -398,6 +407,11 @@ def list_grants(store: Store, *, subject_id: str | None = None, recipient_id: st
         q = q.where(consent.c.recipient_id == recipient_id)
     with store.engine.connect() as conn:
         return [_from_row(r) for r in conn.execute(q)]
+
+
+def pmo_lookup(store: Store) -> Callable[[str], str | None]:
+    """``operation id → its PMO organisation``, read once per operation (for :meth:`Grant.names`)."""
+    return functools.cache(lambda operation_id: operation_pmo(store, operation_id))
 
 
 def grants_for_prm(store: Store, prm: str) -> list[Grant]:

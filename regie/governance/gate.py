@@ -52,7 +52,7 @@ from sqlalchemy import select
 
 from regie.governance import audit, secrecy, territories
 from regie.governance.accounts import Account, Role, is_active
-from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm
+from regie.governance.consent import PURPOSES, Granularity, Status, grants_for_prm, pmo_lookup
 from regie.governance.covered import holders_over
 from regie.governance.system_accounts import PUBLICATION  # noqa: F401 - the publication reads as it
 from regie.model import OrganisationKind, Series, Step, mask_prm
@@ -178,8 +178,9 @@ def _decide(
     why: list[str] = []
     best: _Decision | None = None
     seen: set[str] = set()
+    pmo_of = pmo_lookup(store)  # a grant to an operation counts for its PMO's operators
     for g in (g for prm in prms for g in grants_for_prm(store, prm)):
-        if g.id in seen or not g.names(caller) or g.subject_id != subject:
+        if g.id in seen or not g.names(caller, pmo_of) or g.subject_id != subject:
             continue
         seen.add(g.id)
         status = g.status_at(now)

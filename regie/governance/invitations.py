@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
 from regie.governance import audit, consent
+from regie.governance.acc_access import held_participant_prms, runs_operation
 from regie.governance.accounts import (
     NO_PASSWORD,
     Account,
@@ -45,6 +46,7 @@ from regie.governance.accounts import (
 from regie.governance.one_time import LinkProblem, Token, TokenError, check, issue, now_s, spend
 from regie.mail import server_from_settings, text_message
 from regie.store import Store
+from regie.store.operations import load_operation, operation_ids
 from regie.store.schema import account, account_token, organisation, person, web_session
 
 log = logging.getLogger(__name__)
@@ -165,6 +167,21 @@ def _pending_account(conn, email: str):
     ).first()  # fmt: skip
 
 
+def pmo_may_invite(store: Store, actor: Account, holder_id: str) -> bool:
+    """Whether ``actor`` runs an ACC operation (:func:`regie.governance.acc_access.runs_operation`) one of
+    whose delivery points ``holder_id`` holds now: the PMO may then invite them, to give or refuse its
+    consent request on their own page."""
+    if actor.role is not Role.OPERATOR or not actor.operator_of:
+        return False
+    for operation_id in operation_ids(store):
+        stored = load_operation(store, operation_id)
+        if runs_operation(actor, stored.operation) and held_participant_prms(
+            store.load_inventory(stored.territory_id), holder_id, stored.operation
+        ):
+            return True
+    return False
+
+
 def invite(
     store: Store,
     actor: Account,
@@ -181,11 +198,15 @@ def invite(
     """Invite someone by e-mail: an account without a usable password and a one-time link valid 7 days.
 
     A member needs ``holder_id`` (a Person or Organisation of the inventory), an operator ``operator_of``.
+    An admin invites anyone; the PMO of an ACC operation (:func:`pmo_may_invite`) invites the holder of one of
+    its participants as a member (the access log names the PMO's account as who invited).
     Inviting an address whose earlier invitation was not used yet (same role and links) gives a new link and
     spends the old one; an address that already has an active account is refused (send a reset instead)."""
-    if actor.role is not Role.ADMIN:
-        raise InvitationError("only an admin invites people")
     role = Role(role)
+    if actor.role is not Role.ADMIN and not (role is Role.MEMBER and operator_of is None and holder_id is not None
+                                             and pmo_may_invite(store, actor, holder_id)):  # fmt: skip
+        raise InvitationError("only an admin invites people (a PMO: the holder of a participant of its operation,"
+                              " as a member)")
     address = normalise_email(email)
     if role is Role.MEMBER and not holder_id:
         raise InvitationError("a member account needs --holder (a person or organisation of the inventory)", "holder")
@@ -219,7 +240,7 @@ def invite(
         assert username is not None
         acct = create_account(
             store, username, None, role, holder_id=holder_id, operator_of=operator_of, display_name=display_name,
-            territory_id=territory_id, email=address, actor=actor, now=at,
+            territory_id=territory_id, email=address, actor=actor, now=at, invited_by_pmo=actor.role is not Role.ADMIN,
         )  # fmt: skip
     with store.engine.execution_options(writer=True).begin() as conn:
         token, expires = issue(conn, acct.id, "invite", INVITE_TTL, created_by=actor.label, now=at)

@@ -124,12 +124,14 @@ class Importer:
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:  # fmt: skip
         """``guard`` decides each series written (None: the caller has decided for the whole import: the
-        shell, a test); ``limits`` bound what a file may weigh and an archive unpack to."""
+        shell, a test); ``limits`` bound what a file may weigh and an archive unpack to. ``territory_id``:
+        where new series go and whose zone reads local times; default, the store's only territory (a store
+        of several must be told which: an error names them)."""
         self.store = store
         self.guard = guard
         self.limits = limits
         try:
-            self.territory_id = territory_id or store.territory_id()
+            self.territory_id = territory_id or store.sole_territory_id()
         except LookupError as exc:
             raise IngestError(str(exc)) from None
 
@@ -350,8 +352,9 @@ class _Placer:
 
 
 def import_files(
-    store: Store, fmt: str, paths: Iterable[str | Path], *, progress: Progress | None = None, **options
-) -> list[ImportReport]:
+    store: Store, fmt: str, paths: Iterable[str | Path], *, progress: Progress | None = None,
+    territory_id: str | None = None, **options,
+) -> list[ImportReport]:  # fmt: skip
     """Import several files, each atomically: the first bad one stops the run (the earlier ones stay)."""
-    importer = Importer(store)
+    importer = Importer(store, territory_id)
     return [importer.import_path(fmt, p, progress=progress, **dict(options)) for p in paths]

@@ -178,17 +178,36 @@ class OperationCurves:
         return int(self.t[-1]) + self.step_s if len(self.t) else 0
 
 
-def participant_series(inventory: Inventory, participant: Participant) -> Series:
-    """The load curve of a participant: its delivery point's consumption (or production) series."""
+def participant_series(inventory: Inventory, participant: Participant, step: Step | None = None) -> Series:
+    """The load curve of a participant: its delivery point's consumption (or production) series.
+
+    A point may hold several (Enedis Data Connect gives a daily energy series and a load curve for the same
+    point): allocation needs the load curve, so the choice is the series at the operation's ``step``, else
+    the finest power series [W] whose step divides it, else the finest series that does. A series with a
+    calendar step (a day) or one coarser than the step is never chosen when another fits; two equally good
+    candidates are an error that names them.
+    """
     kind = SeriesKind.CONSUMPTION if participant.role == Role.CONSUMER else SeriesKind.PRODUCTION
     found = [s for s in inventory.series if s.prm == participant.prm and s.kind is kind and s.unit in ("W", "Wh")]
     if not found:
         raise AccRequestError(f"no {kind.value} series on {mask_prm(participant.prm)} in territory "
                               f"{inventory.territory.id}: import its load curve first")
-    if len(found) > 1:
-        raise AccRequestError(f"several {kind.value} series on {mask_prm(participant.prm)}: "
-                              f"{', '.join(s.id for s in found)}")
-    return found[0]
+    if len(found) == 1:
+        return found[0]
+    curves = [s for s in found if s.step is not None and not s.step.is_calendar
+              and (step is None or (step.seconds % s.step.seconds == 0))]  # fmt: skip
+
+    def rank(s: Series) -> tuple[bool, bool, int]:
+        seconds = s.step.seconds if s.step is not None else 0
+        return (step is None or seconds != step.seconds, s.unit != "W", seconds)
+
+    curves.sort(key=rank)
+    if not curves or (len(curves) > 1 and rank(curves[0]) == rank(curves[1])):
+        tied = [s for s in curves if rank(s) == rank(curves[0])] if curves else found
+        why = "none is a load curve at the operation's step or finer" if not curves else "choose one"
+        raise AccRequestError(f"several {kind.value} series on {mask_prm(participant.prm)} "
+                              f"({', '.join(s.id for s in tied)}): {why}")
+    return curves[0]
 
 
 def _on_grid(series: Series, t: np.ndarray, values: np.ndarray, start: int, n: int, step: int) -> np.ndarray:
@@ -238,7 +257,7 @@ def curves_from(inventory: Inventory, operation: Operation, start: int, end: int
         mask = mask[:, keep]
         out = np.full((n, len(people)), np.nan)
         for j, p in enumerate(people):
-            s = participant_series(inventory, p)
+            s = participant_series(inventory, p, operation.step)
             if s.step is not None and not s.step.is_calendar and s.step.seconds > step:
                 raise AccRequestError(f"series {s.id} has a {s.step} step, coarser than the operation's "
                                       f"{operation.step}: allocation needs a load curve at least as fine")

@@ -179,11 +179,13 @@ def thresholds_from_settings(settings: Any) -> dict[str, Thresholds]:
 
 def supervise(store: Store, start: datetime, end: datetime, channels: Sequence[Channel] = (), *,
               now: datetime | None = None,
-              thresholds: Mapping[str, Thresholds] | None = None) -> tuple[list[AlertRecord], dict[str, str]]:
-    """Run a supervision pass, record its alerts (deduplicated) and deliver the new ones."""
+              thresholds: Mapping[str, Thresholds] | None = None,
+              territory_id: str | None = None) -> tuple[list[AlertRecord], dict[str, str]]:
+    """Run a supervision pass over a territory (default: the store's only or first one), record its alerts
+    (deduplicated) and deliver the new ones."""
     from regie.services.supervision import supervision_report
 
-    report = supervision_report(store, start, end, thresholds, now=now)
+    report = supervision_report(store, start, end, thresholds, now=now, territory_id=territory_id)
     at = int((now or datetime.now().astimezone()).timestamp())
     new = record(store, report["alerts"], now=at)
     return new, deliver(store, channels, now=at)

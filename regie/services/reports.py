@@ -142,9 +142,10 @@ def _instant(d: date, zone: ZoneInfo) -> int:
     return int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp())
 
 
-def savings_candidates(store: Store) -> dict[str, Any]:
-    """Buildings whose savings can be computed (consumption in W at a fixed step), and thermometers."""
-    inv = store.load_inventory()
+def savings_candidates(store: Store, territory_id: str | None = None) -> dict[str, Any]:
+    """Buildings of the territory whose savings can be computed (consumption in W at a fixed step), and its
+    thermometers (``territory_id``: default, the store's only or first one)."""
+    inv = store.load_inventory(territory_id)
     sites = {s.id: s.name for s in inv.sites}
     usage = {d.prm: d.usage for d in inv.delivery_points}
     buildings = [{"series": s.id, "name": sites.get(s.site_id or "", s.name or s.id), "usage": usage.get(s.prm or "")}
@@ -183,6 +184,7 @@ def building_savings(
     reason: str = "IPMVP option C savings report",
     now: int | None = None,
     day_type: Callable[[date, date], np.ndarray] | None = None,
+    territory_id: str | None = None,
 ) -> dict[str, Any]:
     """Baseline fit, avoided energy ± uncertainty and daily actual vs adjusted baseline for one building.
 
@@ -190,8 +192,10 @@ def building_savings(
     read through the gate (may raise :class:`regie.governance.gate.AccessDenied`). ``day_type(first, end)``,
     where the building has a calendar (a school's term days, weekends, holidays), labels each local day so
     the baseline gets one intercept per day type (:func:`regie.analytics.savings.fit_baseline`).
+    ``territory_id``: the territory that holds both series (default: the store's only or first one); a series
+    of another territory is refused, so its days are never cut in the wrong zone.
     """
-    inv = store.load_inventory()
+    inv = store.load_inventory(territory_id)
     zone = inv.territory.zone
     (b0, b1), (r0, r1) = baseline, reporting
     if not (b0 < b1 <= r0 < r1):
@@ -203,6 +207,9 @@ def building_savings(
         store.series(temperature_id)
     except Exception:
         raise ReportRequestError(f"unknown series {series_id!r} or {temperature_id!r}") from None
+    held = {x.id for x in inv.series}
+    if series_id not in held or temperature_id not in held:
+        raise ReportRequestError(f"{series_id!r} and {temperature_id!r} must both be series of {inv.territory.id!r}")
     if s.step is None or s.step.is_calendar:
         raise ReportRequestError(f"{series_id} needs a fixed step")
     a, b = _instant(b0, zone), _instant(r1, zone)

@@ -254,14 +254,16 @@ def transformer_report(
 
 
 def peak_contributors(
-    store: Store, transformer_id: str, t: int, *, caller: Account | None = None, reason: str | None = None
-) -> dict[str, float | str | None]:
+    store: Store, transformer_id: str, t: int, *, caller: Account | None = None, reason: str | None = None,
+    territory_id: str | None = None,
+) -> dict[str, float | str | None]:  # fmt: skip
     """Share of each usage group (residential, professional, public, production) in the transformer's load at
     step ``t`` [UTC s], read as one aggregate through the gate: a group that secrecy masks for ``caller``
     maps to the reason instead of a share; a group without points is absent. Never one point's share.
+    ``territory_id``: the territory that holds the transformer (default: the store's only or first one).
     """
     who, why = _who(caller, reason)
-    inv = store.load_inventory()
+    inv = store.load_inventory(territory_id)
     tr = next((x for x in inv.transformers if x.id == transformer_id), None)
     if tr is None:
         raise SupervisionRequestError(f"unknown transformer {transformer_id!r}")
@@ -434,12 +436,15 @@ def weather_series(store: Store, series_id: str, start: datetime, end: datetime)
     return gate.read_open(store, s.id, a, b)
 
 
-def transformer_load_profile(store: Store, transformer_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+def transformer_load_profile(
+    store: Store, transformer_id: str, start: datetime, end: datetime, territory_id: str | None = None
+) -> dict[str, Any]:
     """Loading of a transformer per local day — highest and mean [-] — for a year-long chart against its rating.
 
-    A transformer load is an aggregate of the dozens of points it feeds, not personal data.
+    A transformer load is an aggregate of the dozens of points it feeds, not personal data. ``territory_id``:
+    the territory that holds the transformer (default: the store's only or first one).
     """
-    inv = store.load_inventory()
+    inv = store.load_inventory(territory_id)
     zone = inv.territory.zone
     tr = next((x for x in inv.transformers if x.id == transformer_id), None)
     if tr is None:

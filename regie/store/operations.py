@@ -105,6 +105,12 @@ def operation_ids(store: Store) -> list[str]:
         return [r[0] for r in conn.execute(select(acc_operation.c.id).order_by(acc_operation.c.id))]
 
 
+def operation_pmo(store: Store, operation_id: str) -> str | None:
+    """The PMO organisation of an operation, or None when there is no such operation."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(acc_operation.c.pmo_id).where(acc_operation.c.id == operation_id)).scalar()
+
+
 def load_operation(store: Store, operation_id: str) -> StoredOperation:
     """The operation and its set-up; LookupError naming the known ids if there is no such operation."""
     with store.engine.connect() as conn:

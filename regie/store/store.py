@@ -88,6 +88,17 @@ class Store:
             raise LookupError("this store holds no territory yet: run `regie demo --build-only` or `regie init`")
         return ids[0]
 
+    def sole_territory_id(self) -> str:
+        """The store's territory when it holds exactly one; a clear error naming the choices when it holds
+        several (where a caller must say which: the importer, the command line)."""
+        with self.engine.connect() as conn:
+            ids = territory_ids(conn)
+        if not ids:
+            raise LookupError("this store holds no territory yet: run `regie demo --build-only` or `regie init`")
+        if len(ids) > 1:
+            raise LookupError(f"this store holds {len(ids)} territories ({', '.join(ids)}): say which one")
+        return ids[0]
+
     def load_inventory(self, territory_id: str | None = None) -> Inventory:
         """The territory's metadata; cached, since only :meth:`save_inventory` changes it."""
         tid = territory_id or self.territory_id()

@@ -22,6 +22,7 @@ from regie.governance import writes
 from regie.ingest import IngestError, adapters
 from regie.ingest.importer import Importer
 from regie.ingest.limits import Limits
+from regie.web import territory_choice
 from regie.web.auth import resolve_caller
 from regie.web.deps import StoreDep
 
@@ -93,7 +94,10 @@ def import_upload(
     name = file.filename or "upload"
     guard = writes.guard(store, writes.key_writer(caller.account, key.id, key.node, key.site_id), f"import/{fmt}", name)
     try:
-        report = Importer(store, guard=guard, limits=app_limits(request)).import_stream(fmt, file.file, name, **opts)
+        territory = territory_choice.choose(request, caller).id  # ?territory=, else the key's account's, else the main
+        report = Importer(store, territory, guard=guard, limits=app_limits(request)).import_stream(
+            fmt, file.file, name, **opts
+        )
     except writes.WriteDenied as exc:
         guard.finish(exc)
         raise HTTPException(403, detail={"error": exc.reason, "source": name, "line": None, "field": None}) from None

@@ -52,7 +52,7 @@ from regie.ingest.inputs import InputService, site_inputs
 from regie.ingest.limits import Limits, mib
 from regie.inventory.format import SEGMENTS
 from regie.store import Store
-from regie.web import auth, i18n
+from regie.web import auth, i18n, territory_choice
 from regie.web.account_pages import PageCaller, render
 from regie.web.auth import Caller
 from regie.web.imports import app_limits
@@ -178,16 +178,18 @@ def _options(form: FormData, fmt: str) -> dict[str, str]:
 
 
 def import_files(
-    store: Store, writer: writes.Writer, fmt: str, files: list[UploadFile], options: dict[str, str], limits: Limits
-) -> list[dict]:
+    store: Store, writer: writes.Writer, fmt: str, files: list[UploadFile], options: dict[str, str], limits: Limits,
+    territory_id: str | None = None,
+) -> list[dict]:  # fmt: skip
     """Import each file on its own (all or nothing per file, each write decided and logged by
-    :mod:`regie.governance.writes`); one result per file, success or error."""
+    :mod:`regie.governance.writes`) into the territory chosen for the page; one result per file."""
     results: list[dict] = []
     for upload in files:
         name = upload.filename or "upload"
         guard = writes.guard(store, writer, f"import/{fmt}", name)
         try:
-            report = Importer(store, guard=guard, limits=limits).import_stream(fmt, upload.file, name, **dict(options))
+            importer = Importer(store, territory_id, guard=guard, limits=limits)
+            report = importer.import_stream(fmt, upload.file, name, **dict(options))
             guard.finish(points=report.points_written)
             results.append({"name": name, "ok": True, "report": report})
         except writes.WriteDenied as exc:
@@ -223,7 +225,8 @@ async def import_upload(request: Request, caller: PageCaller) -> Response:
             return render(request, "import.html", context, status_code=400)
         options = _options(form, fmt)
         writer = writes.Writer(caller.account, caller.via)
-        results = await run_in_threadpool(import_files, store, writer, fmt, files, options, limits)
+        territory = territory_choice.choose(request, caller).id
+        results = await run_in_threadpool(import_files, store, writer, fmt, files, options, limits, territory)
     finally:
         await form.close()
     failed = sum(not r["ok"] for r in results)

@@ -19,6 +19,7 @@ from regie.model import Inventory
 from regie.services import alerts as alert_store
 from regie.services.supervision import SupervisionRequestError, data_health, transformer_report
 from regie.store import Store
+from regie.web import territory_choice
 from regie.web.auth import Caller, require_roles
 from regie.web.deps import StoreDep
 from regie.web.supervision_pages import (
@@ -43,9 +44,11 @@ def supervisor_key(request: Request, caller: StaffKey) -> Caller:
 SupervisorKey = Annotated[Caller, Depends(supervisor_key)]
 
 
-def _inv(store: Store) -> Inventory:
+def _inv(request: Request, store: Store, caller: Caller) -> Inventory:
+    """The territory asked for (``?territory=``), else the caller's or the store's main one
+    (:func:`regie.web.territory_choice.choose`: 403 for a territory the caller's account does not run)."""
     try:
-        return store.load_inventory()
+        return store.load_inventory(territory_choice.choose(request, caller).id)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -53,13 +56,13 @@ def _inv(store: Store) -> Inventory:
 @router.get("/grid/{transformer_id}", summary="One transformer over the last year of data")
 def api_transformer(request: Request, store: StoreDep, caller: SupervisorKey, transformer_id: str) -> dict[str, Any]:
     """Loading, duration curve, top peaks with secrecy-protected contributions by usage, monthly losses, alerts."""
-    inv = _inv(store)
+    inv = _inv(request, store, caller)
     window = supervision_year(store, inv)
     if window is None:
         raise HTTPException(404, "no data stored yet")
     try:
         report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id),
-                                    caller=caller.account)  # fmt: skip
+                                    caller=caller.account, territory_id=inv.territory.id)  # fmt: skip
     except SupervisionRequestError as exc:
         raise HTTPException(404, str(exc)) from None
     peaks = protected_peaks(report)
@@ -71,10 +74,10 @@ def api_transformer(request: Request, store: StoreDep, caller: SupervisorKey, tr
 @router.get("/data-health", summary="Health of every series over the last 30 days, judged now")
 def api_data_health(request: Request, store: StoreDep, caller: SupervisorKey) -> list[dict[str, Any]]:
     """Per series: completeness, last reading, gaps and alerts (stopped, stuck, impossible value, gap)."""
-    inv = _inv(store)
+    inv = _inv(request, store, caller)
     now = datetime.fromtimestamp(float(getattr(request.app.state, "clock", time.time)()), inv.territory.zone)
     start, end = health_window(store, inv, now)
-    return data_health(store, start, end, now=now, caller=caller.account)
+    return data_health(store, start, end, now=now, caller=caller.account, territory_id=inv.territory.id)
 
 
 @router.get("/alerts", summary="The alert log: one record per episode, most recent first")

@@ -217,7 +217,8 @@ def grid_page(request: Request, store: StoreDep, caller: SupervisorDep) -> HTMLR
 @router.get("/grid/{transformer_id}", name="transformer_page", response_class=HTMLResponse)
 def transformer_page(request: Request, store: StoreDep, caller: SupervisorDep, transformer_id: str) -> HTMLResponse:
     """One transformer: load against its rating over the year, load-duration curve, peaks, monthly losses."""
-    inv = _inventory(store)
+    choice = territory_choice.choose(request, caller)
+    inv = _inventory(store, choice.id)
     window = supervision_year(store, inv) if inv else None
     if inv is None or window is None:
         return _empty(request, "grid")
@@ -225,8 +226,8 @@ def transformer_page(request: Request, store: StoreDep, caller: SupervisorDep, t
     locale = i18n.negotiate_locale(request)
     try:
         report = transformer_report(store, transformer_id, *window, thresholds_for(request, transformer_id),
-                                    caller=caller.account)  # fmt: skip
-        profile = transformer_load_profile(store, transformer_id, *window)
+                                    caller=caller.account, territory_id=inv.territory.id)  # fmt: skip
+        profile = transformer_load_profile(store, transformer_id, *window, territory_id=inv.territory.id)
     except SupervisionRequestError as exc:
         return render(request, "refused.html", {"active": "grid", "message": str(exc)}, status_code=404)
     _alerts_text(report["alerts"], locale)
@@ -241,8 +242,9 @@ def transformer_page(request: Request, store: StoreDep, caller: SupervisorDep, t
         "charts": {"load-chart": load_chart(profile, report["thresholds"]["loading"], gettext),
                    "duration-chart": duration_chart(report, gettext)},
         "group_labels": GROUP_LABELS, "mask_labels": MASK_LABELS, "alert_labels": ALERT_LABELS,
+        **territory_choice.context(choice),
     }  # fmt: skip
-    return render(request, "grid_transformer.html", context)
+    return territory_choice.remember(request, render(request, "grid_transformer.html", context), choice)
 
 
 # ---------------------------------------------------------------------------- data health
@@ -319,35 +321,38 @@ def savings_page(
     reporting_end: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     """A building's savings: periods, the model, fit metrics against ASHRAE G14, avoided energy ± uncertainty."""
-    inv = _inventory(store)
+    choice = territory_choice.choose(request, caller)
+    inv = _inventory(store, choice.id)
     if inv is None:
         return _empty(request, "savings")
     gettext = _gettext(request)
-    candidates = reports.savings_candidates(store)
+    candidates = reports.savings_candidates(store, inv.territory.id)
     thermometer = next(iter(t["series"] for t in candidates["temperatures"]), None)
     form = {"series": series, "temperature": temperature or thermometer,
             "baseline_start": baseline_start, "baseline_end": baseline_end,
             "reporting_start": reporting_start, "reporting_end": reporting_end}  # fmt: skip
     context: dict[str, Any] = {"active": "savings", "candidates": candidates, "form": form,
                                "presets": savings_presets(request), "result": None, "problem": None,
-                               "model_labels": MODEL_LABELS}  # fmt: skip
+                               "model_labels": MODEL_LABELS, **territory_choice.context(choice)}  # fmt: skip
     if series:
-        result, problem, status = _savings(store, caller, form, getattr(request.app.state, "savings_day_types", {}))
+        result, problem, status = _savings(store, caller, form, getattr(request.app.state, "savings_day_types", {}),
+                                           inv.territory.id)  # fmt: skip
         context.update(result=result, problem=problem)
         if result is not None:
             context["chart"] = savings_chart(result, gettext)
             context["pdf_query"] = request.url.query
-            context["last"] = {k: date.fromisoformat(v) - timedelta(days=1)
-                               for k, v in (("baseline", result["baseline"][1]), ("reporting", result["reporting"][1]))}
+            ends = (("baseline", result["baseline"][1]), ("reporting", result["reporting"][1]))
+            context["last"] = {k: date.fromisoformat(v) - timedelta(days=1) for k, v in ends}
             context["first"] = {"baseline": date.fromisoformat(result["baseline"][0]),
                                 "reporting": date.fromisoformat(result["reporting"][0])}  # fmt: skip
-        return render(request, "savings.html", context, status_code=status)
-    return render(request, "savings.html", context)
+        return territory_choice.remember(request, render(request, "savings.html", context, status_code=status), choice)
+    return territory_choice.remember(request, render(request, "savings.html", context), choice)
 
 
 def _savings(
-    store: Store, caller: Caller, form: dict[str, Any], calendars: dict[str, Any] | None = None
-) -> tuple[dict[str, Any] | None, str | None, int]:
+    store: Store, caller: Caller, form: dict[str, Any], calendars: dict[str, Any] | None = None,
+    territory_id: str | None = None,
+) -> tuple[dict[str, Any] | None, str | None, int]:  # fmt: skip
     """(result, problem, HTTP status): dates are [first, last] days as typed; the service wants [first, last + 1).
 
     ``calendars`` maps a building's series to its day-type calendar (``app.state.savings_day_types``, set by
@@ -361,7 +366,7 @@ def _savings(
             store, caller.account, form["series"], form["temperature"],
             (days["baseline_start"], days["baseline_end"] + one),
             (days["reporting_start"], days["reporting_end"] + one),
-            reason=SAVINGS_REASON, day_type=(calendars or {}).get(form["series"]),
+            reason=SAVINGS_REASON, day_type=(calendars or {}).get(form["series"]), territory_id=territory_id,
         )  # fmt: skip
     except AccessDenied as exc:
         return None, f"refused by the gate: {exc.reason}", 403
@@ -409,7 +414,9 @@ def savings_pdf(
     form = {"series": series, "temperature": temperature, "baseline_start": baseline_start,
             "baseline_end": baseline_end, "reporting_start": reporting_start,
             "reporting_end": reporting_end}  # fmt: skip
-    result, problem, status = _savings(store, caller, form, getattr(request.app.state, "savings_day_types", {}))
+    territory = territory_choice.choose(request, caller).id
+    result, problem, status = _savings(store, caller, form, getattr(request.app.state, "savings_day_types", {}),
+                                       territory)  # fmt: skip
     if result is None:
         return Response(problem or "", status_code=status, media_type="text/plain; charset=utf-8")
     locale = i18n.negotiate_locale(request)

@@ -214,10 +214,9 @@ def test_the_new_participants_holder_is_invited(store) -> None:
         acc_setup.add_participant(store, CLI_ADMIN, "acc-test", {"prm": PRM_NEW, "entry": date(2025, 7, 1)},
                                   email="joan at example")  # fmt: skip
     assert PRM_NEW not in {p.prm for p in load_operation(store, "acc-test").operation.participants}
-    # an operator cannot invite (an admin's act): the participant is added, and the page says who must invite
-    added = acc_setup.add_participant(store, pmo, "acc-test", {"prm": PRM_NEW, "entry": date(2025, 7, 1)},
-                                      email="joan@example.org")  # fmt: skip
-    assert added.invitation is None and "only an administrator invites" in added.invitation_note
+    # without an address, nobody is invited (the PMO's own invitation: test_the_pmo_invites_its_participant)
+    added = acc_setup.add_participant(store, pmo, "acc-test", {"prm": PRM_NEW, "entry": date(2025, 7, 1)})
+    assert added.invitation is None and added.invitation_note is None
     assert added.request is not None
     # an admin adds Joan's point to another operation: she has no account yet, so she is invited
     acc_setup.record_exit(store, pmo, "acc-test", PRM_NEW, date(2025, 8, 1))
@@ -238,3 +237,28 @@ def test_the_new_participants_holder_is_invited(store) -> None:
                                       email="joan@example.org")  # fmt: skip
     assert again.invitation is None and "already has an account" in again.invitation_note
     assert [a.username for a in accounts_of_holder(store, "joan")] == [inv.account.username]
+
+
+def test_the_pmo_invites_its_participant_as_a_member_and_no_one_else(store) -> None:
+    from regie.governance import invitations
+    from regie.model import Person
+
+    inv = store.load_inventory()
+    inv.persons.append(Person("ines", "Inès, of no operation"))
+    store.save_inventory(inv)
+    pmo = _account(store, "pmo", Role.OPERATOR, operator_of="coop")
+    stranger = _account(store, "op2", Role.OPERATOR, operator_of="mairie")
+    added = acc_setup.add_participant(store, pmo, "acc-test", {"prm": PRM_NEW, "entry": date(2025, 7, 1)},
+                                      email="Joan@Example.org")  # fmt: skip
+    got = added.invitation
+    assert got is not None and added.invitation_note is None, added.invitation_note
+    assert (got.account.holder_id, got.account.role, got.account.email) == ("joan", Role.MEMBER, "joan@example.org")
+    logged = [e.entry for e in audit.entries(store, kind="account") if e.entry["action"] == "invited"]
+    assert (logged[-1]["actor"], logged[-1]["username"]) == ("pmo", got.account.username)
+    # not someone who holds no point of the PMO's operations, not as an operator, not by another organisation
+    for actor, kw in ((pmo, {"role": Role.MEMBER, "holder_id": "ines"}),
+                      (pmo, {"role": Role.OPERATOR, "operator_of": "coop"}),
+                      (stranger, {"role": Role.MEMBER, "holder_id": "anna"})):  # fmt: skip
+        with pytest.raises(invitations.InvitationError, match="only an admin invites people"):
+            invitations.invite(store, actor, email="someone@example.org", **kw)
+    assert invitations.pmo_may_invite(store, pmo, "anna") and not invitations.pmo_may_invite(store, stranger, "anna")
