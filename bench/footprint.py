@@ -141,7 +141,7 @@ def _points(url: str) -> int:
         store.close()
 
 
-def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = True) -> dict:
+def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = True, demo: Path | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="regie-footprint-"))
     try:
         data = tmp / "data"
@@ -156,7 +156,13 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
             "PYTHONPATH": str(Path(__file__).parents[1]),
         }
         t0 = time.perf_counter()
-        _regie(env, "demo", "--build-only", str(data / "regie.sqlite"))
+        if demo is not None and demo.exists():  # a demo built earlier: copied, so that the ingest leaves it as built
+            data.mkdir()
+            shutil.copyfile(demo, data / "regie.sqlite")
+        else:
+            _regie(env, "demo", "--build-only", str(data / "regie.sqlite"))
+            if demo is not None:
+                shutil.copyfile(data / "regie.sqlite", demo)
         build_s = time.perf_counter() - t0
         key = _regie(env, "key", "add", "bench-footprint", "--scope", "write").strip().splitlines()[-1]
         demo_points = _points(url)
@@ -348,13 +354,17 @@ def main() -> None:
     parser.add_argument("--idle-s", type=float, default=10.0)
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/footprint.json")
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc pass (where memory goes)")
+    parser.add_argument(
+        "--demo", type=Path, help="a demo store file: built there the first time, copied from there afterwards"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go (JSON)")
     args = parser.parse_args()
-    result = run(args.senders, args.requests, args.rows, args.idle_s, trace=not args.no_trace)
+    result = run(args.senders, args.requests, args.rows, args.idle_s, trace=not args.no_trace, demo=args.demo)
     show(result)
     if not args.no_write:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(f"written: {RESULTS}")
+        args.out.parent.mkdir(exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"written: {args.out}")
 
 
 if __name__ == "__main__":
