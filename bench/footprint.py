@@ -275,12 +275,16 @@ def rss():
 
 out = {"python_alone_mb": rss()}
 before = set(sys.modules)
+from regie.operations.footprint import bound_heap
+
+bound_heap()  # as `regie serve` does
 from regie.store import open_store
 from regie.web.app import create_app
 from regie.config import Settings
 import regie.cli  # what `regie serve` imports too
 out["after_imports_mb"] = rss()
-heavy = ("pandas", "scipy", "fpdf", "PIL", "fontTools", "babel", "sqlalchemy", "fastapi", "pydantic", "numpy")
+heavy = ("pandas", "pyarrow", "scipy", "fpdf", "PIL", "fontTools", "babel", "sqlalchemy", "fastapi", "pydantic",
+         "numpy")
 out["heavy_modules_loaded"] = sorted({m.split(".")[0] for m in set(sys.modules) - before} & set(heavy))
 from fastapi.testclient import TestClient
 
