@@ -88,10 +88,11 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium(chromium_path: str) -> Iterator[object]:
     """Headless Chromium (Debian's package) driven by Playwright, for every page test; skipped locally without
-    it, required in CI."""
+    it, required in CI. One browser per session (per worker under ``-n``): each test opens its own context, so
+    no cookie or page is shared."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -153,3 +154,34 @@ def smtp():
     controller.start()
     yield box
     controller.stop()
+
+
+# ------------------------------------------------------------------------------------ parallel runs (xdist)
+# scripts/test.sh runs the suite on two workers (`-n 2 --dist loadfile`): each module runs whole on one worker,
+# so its module-scoped fixtures (a store built once, a live server) are built once and its tests run in their
+# order, as without xdist. The modules below are many independent tests (each request builds its own app on its
+# own copy of the store): they are cut into this many parts, so that one file does not keep a worker busy while
+# the other has finished. (xdist's own `loadgroup` marks do not reach its scheduler under pytest 9: a test's
+# node id can no longer be rewritten, hence a scheduler of our own through xdist's hook.)
+SPLIT_MODULES = {"tests/web/test_access_matrix.py": 4}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    import zlib
+
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModulesApart(LoadFileScheduling):
+        """By module, as `--dist loadfile`, the parametrised tests of SPLIT_MODULES in several parts."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            parts = SPLIT_MODULES.get(module)
+            if parts and "[" in nodeid:
+                return f"{module}#{zlib.crc32(nodeid.encode()) % parts}"
+            return module
+
+    return ModulesApart(config, log)
