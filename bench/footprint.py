@@ -38,6 +38,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parents[1]))  # this checkout's regie, as the server it starts
 import ingest as ingest_bench
 
 RESULTS = Path(__file__).parent / "results" / "footprint.json"
@@ -109,7 +110,8 @@ def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120) -> None
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"regie serve exited with {proc.returncode}")
+            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            raise RuntimeError(f"regie serve exited with {proc.returncode}: {err}")
         try:
             if _get(base + "/healthz") == 200:
                 return
@@ -153,7 +155,7 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
             "REGIE_DATABASE_URL": url,
             "REGIE_HOST": "127.0.0.1",
             "REGIE_PORT": str(port),
-            "PYTHONPATH": str(Path(__file__).parents[1]),
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")))),
         }
         t0 = time.perf_counter()
         if demo is not None and demo.exists():  # a demo built earlier: copied, so that the ingest leaves it as built
