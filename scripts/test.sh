@@ -5,6 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check .
-# Two workers (pytest-xdist), each module on one of them (tests/conftest.py): about half the wall time on CI's
-# two cores. Add -n 0 to run in one process (e.g. to use pdb).
-exec .venv/bin/pytest -n 2 --dist loadfile "$@"
+exec .venv/bin/pytest "$@"
