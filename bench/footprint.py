@@ -38,6 +38,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parents[1]))  # this checkout's regie, as the server it starts
 import ingest as ingest_bench
 
 RESULTS = Path(__file__).parent / "results" / "footprint.json"
@@ -109,7 +110,8 @@ def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120) -> None
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"regie serve exited with {proc.returncode}")
+            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            raise RuntimeError(f"regie serve exited with {proc.returncode}: {err}")
         try:
             if _get(base + "/healthz") == 200:
                 return
@@ -141,7 +143,7 @@ def _points(url: str) -> int:
         store.close()
 
 
-def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = True) -> dict:
+def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = True, demo: Path | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="regie-footprint-"))
     try:
         data = tmp / "data"
@@ -153,10 +155,16 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
             "REGIE_DATABASE_URL": url,
             "REGIE_HOST": "127.0.0.1",
             "REGIE_PORT": str(port),
-            "PYTHONPATH": str(Path(__file__).parents[1]),
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")))),
         }
         t0 = time.perf_counter()
-        _regie(env, "demo", "--build-only", str(data / "regie.sqlite"))
+        if demo is not None and demo.exists():  # a demo built earlier: copied, so that the ingest leaves it as built
+            data.mkdir()
+            shutil.copyfile(demo, data / "regie.sqlite")
+        else:
+            _regie(env, "demo", "--build-only", str(data / "regie.sqlite"))
+            if demo is not None:
+                shutil.copyfile(data / "regie.sqlite", demo)
         build_s = time.perf_counter() - t0
         key = _regie(env, "key", "add", "bench-footprint", "--scope", "write").strip().splitlines()[-1]
         demo_points = _points(url)
@@ -269,12 +277,16 @@ def rss():
 
 out = {"python_alone_mb": rss()}
 before = set(sys.modules)
+from regie.operations.footprint import bound_heap
+
+bound_heap()  # as `regie serve` does
 from regie.store import open_store
 from regie.web.app import create_app
 from regie.config import Settings
 import regie.cli  # what `regie serve` imports too
 out["after_imports_mb"] = rss()
-heavy = ("pandas", "scipy", "fpdf", "PIL", "fontTools", "babel", "sqlalchemy", "fastapi", "pydantic", "numpy")
+heavy = ("pandas", "pyarrow", "scipy", "fpdf", "PIL", "fontTools", "babel", "sqlalchemy", "fastapi", "pydantic",
+         "numpy")
 out["heavy_modules_loaded"] = sorted({m.split(".")[0] for m in set(sys.modules) - before} & set(heavy))
 from fastapi.testclient import TestClient
 
@@ -348,13 +360,17 @@ def main() -> None:
     parser.add_argument("--idle-s", type=float, default=10.0)
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/footprint.json")
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc pass (where memory goes)")
+    parser.add_argument(
+        "--demo", type=Path, help="a demo store file: built there the first time, copied from there afterwards"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go (JSON)")
     args = parser.parse_args()
-    result = run(args.senders, args.requests, args.rows, args.idle_s, trace=not args.no_trace)
+    result = run(args.senders, args.requests, args.rows, args.idle_s, trace=not args.no_trace, demo=args.demo)
     show(result)
     if not args.no_write:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(f"written: {RESULTS}")
+        args.out.parent.mkdir(exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

@@ -43,11 +43,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy import special
 
 from regie.model.calendar import period_starts
 
@@ -87,12 +87,21 @@ def cdd(temp_c: np.ndarray, balance_point: float) -> np.ndarray:
     return np.maximum(0.0, np.asarray(temp_c, dtype=np.float64) - balance_point)
 
 
+def _special() -> ModuleType:
+    """scipy (~14 MB resident) is imported on the first fit, not when the web server starts."""
+    from scipy import special
+
+    return special
+
+
 def _p_two_sided(t_stat: np.ndarray, dof: int) -> np.ndarray:
+    special = _special()
     return 2.0 * special.stdtr(dof, -np.abs(t_stat))
 
 
 def t_quantile(confidence: float, dof: int) -> float:
     """Two-sided Student t critical value for ``confidence`` (0.68, 0.90, 0.95) at ``dof`` degrees of freedom."""
+    special = _special()
     return float(special.stdtrit(dof, 1 - (1 - confidence) / 2))
 
 
@@ -469,7 +478,7 @@ def _fit_day_types(
             q = pu - pr
             with np.errstate(divide="ignore", invalid="ignore"):
                 f = ((rss_r - rss_u) / q) / (rss_u / dof)
-                p_f = np.where(rss_u > 0, special.fdtrc(q, dof, np.maximum(f, 0.0)), 0.0)
+                p_f = np.where(rss_u > 0, _special().fdtrc(q, dof, np.maximum(f, 0.0)), 0.0)
             valid = good_u & good_r & ok_c & (p_f < max_p_value)
             if pu > k:
                 valid &= (bu[:, slopes] > 0).all(1) & (p_sl < max_p_value).all(1)

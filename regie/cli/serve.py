@@ -50,10 +50,12 @@ def _serve(url: str, host: str, port: int, mqtt: tuple[str, int, str] | None = N
     import uvicorn
 
     from regie.ingest.inputs import InputService
+    from regie.operations.footprint import bound_heap
     from regie.store import open_store
     from regie.web.app import create_app
     from regie.web.emoncms import mask_keys_in_access_log
 
+    bound_heap()  # freed memory goes back to the system (docs/footprint.md)
     settings = load_settings()
     store = open_store(url)
     web = create_app(store, settings)

@@ -76,6 +76,38 @@ DEFAULT_GCO2E_YEAR = 2023
 DEFAULT_WINDOW_DAYS = 30
 
 
+# ----------------------------------------------------------------------------------------- the process's heap
+#: glibc's mallopt parameters (malloc.h): arrays above 128 KiB always get their own mapping, given back to the
+#: system when freed, and at most two heaps (arenas) are shared by the threads.
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+MMAP_THRESHOLD_BYTES = 128 * 1024
+ARENA_MAX = 2
+
+
+def bound_heap() -> bool:
+    """Keep freed memory from staying resident in a long-lived server (``regie serve``); True where applied.
+
+    glibc raises its mmap threshold each time a large block is freed (up to 32 MB), so after the territory
+    page's publication (10 MB slices of a year × points matrix) the next megabyte-sized arrays come from the
+    heap, which is only given back from its top: the demo's server kept ~70 MB it no longer used
+    (bench/footprint.py, docs/footprint.md). A fixed threshold turns that dynamic raise off; each thread of the
+    request pool may otherwise get an arena of its own (up to 8 per core), each keeping its free memory. Other
+    C libraries (musl, macOS) are left as they are."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = getattr(libc, "mallopt", None) if libc is not None else None
+        gnu = getattr(libc, "gnu_get_libc_version", None) if libc is not None else None
+    except OSError:
+        return False
+    if mallopt is None or gnu is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(mallopt(_M_ARENA_MAX, ARENA_MAX))
+
+
 @dataclass(frozen=True, slots=True)
 class Factors:
     """The stated conversion factors (settings ``footprint_*``)."""

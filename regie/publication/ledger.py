@@ -29,29 +29,116 @@ from regie.publication.contributions import Contributions
 from regie.store import Store
 from regie.store import published as cells
 
+#: Cells per block of a :class:`Basis`, and per slice of :func:`publish`'s work: a year at 30 min is 9 blocks,
+#: and no step of the work holds more than a block of any points × cells matrix beside the contributions.
+BLOCK = 2048
+#: The types a point's row of a block may be kept in, narrowest first: the first that gives back every float64
+#: bit for bit. Metered Watts are usually whole numbers (Linky load curves are integral W) and a household draws
+#: less than 32,768 W: most rows take 2 bytes a cell instead of 8, a big consumer's 4; a fraction, a -0.0 or a
+#: NaN keeps its row in float64.
+_WIDER = (np.int32, np.float32)
+
+
+def _exact(x: np.ndarray, types: tuple[type, ...]) -> np.ndarray | None:
+    """``x`` (float64) in the first of ``types`` that holds it bit for bit, else None."""
+    bits = x.view(np.uint64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for narrow in types:
+            small = x.astype(narrow)
+            if np.array_equal(small.astype(np.float64).view(np.uint64), bits):
+                return small
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """points × cells, exactly: every row in int16 (``narrow``) but the ``wide_rows`` (0 there in ``narrow``),
+    kept in ``wide`` in the narrowest type that holds them."""
+
+    narrow: np.ndarray
+    wide_rows: np.ndarray
+    wide: np.ndarray
+
+    @classmethod
+    def of(cls, block: np.ndarray) -> _Block:
+        bits = np.ascontiguousarray(block, dtype=np.float64).view(np.uint64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            narrow = block.astype(np.int16)
+            fits = (narrow.astype(np.float64).view(np.uint64) == bits).all(axis=1)
+        wide_rows = np.flatnonzero(~fits)
+        narrow[wide_rows] = 0
+        wide = block[wide_rows]
+        kept = _exact(wide, _WIDER)
+        return cls(narrow, wide_rows, wide if kept is None else kept)
+
+    @property
+    def width(self) -> int:
+        return self.narrow.shape[1]
+
+    @property
+    def nbytes(self) -> int:
+        return self.narrow.nbytes + self.wide_rows.nbytes + self.wide.nbytes
+
+    def dense(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """Cells ``[lo, hi)`` of the block, float64."""
+        out = self.narrow[:, lo:hi].astype(np.float64)
+        out[self.wide_rows] = self.wide[:, lo:hi]
+        return out
+
+    def take(self, rows: np.ndarray) -> _Block:
+        """The block's ``rows`` (a mask over its points)."""
+        keep = rows[self.wide_rows]
+        renumbered = np.cumsum(rows)[self.wide_rows[keep]] - 1
+        return _Block(self.narrow[rows], renumbered, self.wide[keep])
+
 
 @dataclass(frozen=True, slots=True)
 class Basis:
-    """Each point's contribution at the published version of each cell of a grid ``[a + i·step)``."""
+    """Each point's contribution at the published version of each cell of a grid ``[a + i·step)``, kept by
+    blocks of :data:`BLOCK` cells in the narrowest types that give back the float64 values bit for bit
+    (:class:`_Block`): the basis lives as long as the process, and a year of 30-min cells for 640 points would
+    be 90 MB in float64."""
 
     a: int
     step: int
     keys: tuple[str, ...]
-    values: np.ndarray  # points × cells
+    blocks: tuple[_Block, ...]  # ≤ BLOCK cells each, in grid order
+
+    @property
+    def n(self) -> int:
+        """Cells on the grid."""
+        return sum(b.width for b in self.blocks)
+
+    @property
+    def values(self) -> np.ndarray:
+        """points × cells, float64 (a full copy: for tests and small grids)."""
+        return self.columns(0, self.n)
+
+    def columns(self, lo: int, hi: int) -> np.ndarray:
+        """points × cells ``[lo, hi)`` of the grid, float64."""
+        out = np.empty((len(self.keys), max(0, hi - lo)))
+        start = 0
+        for b in self.blocks:
+            end = start + b.width
+            x, y = max(lo, start), min(hi, end)
+            if x < y:
+                out[:, x - lo : y - lo] = b.dense(x - start, y - start)
+            start = end
+        return out
 
     def on(self, keys: tuple[str, ...], a: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(values of ``keys`` on the grid of ``n`` cells from ``a``, 0 for a key it does not know; which of
         those cells it covers)."""
         out, covered = np.zeros((len(keys), n)), np.zeros(n, dtype=bool)
         shift = (self.a - a) // self.step
-        lo, hi = max(0, shift), min(n, shift + self.values.shape[1])
+        lo, hi = max(0, shift), min(n, shift + self.n)
         if hi <= lo:
             return out, covered
         row = {k: i for i, k in enumerate(self.keys)}
         have = [(i, row[k]) for i, k in enumerate(keys) if k in row]
         if have:
             dst, src = (np.array(x) for x in zip(*have, strict=True))
-            out[dst, lo:hi] = self.values[src, lo - shift : hi - shift]
+            out[dst, lo:hi] = self.columns(lo - shift, hi - shift)[src]
         covered[lo:hi] = True
         return out, covered
 
@@ -107,51 +194,68 @@ def publish(
     reason = np.full(n, None, dtype=object)
     pub[at_idx], version[at_idx] = stored.value, stored.version
     reason[at_idx] = np.array(stored.reason, dtype=object)
-    primary = secrecy_rule.cell_reasons(after, counted, rule, contributions.seen)
+    slices = [slice(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
+    # Column by column (a cell is judged on its own column), a block at a time: no second points × cells matrix.
+    primary = np.full(n, None, dtype=object)
+    for s in slices:
+        primary[s] = secrecy_rule.cell_reasons(after[:, s], counted[:, s], rule, contributions.seen[:, s])
     total_now = after.sum(axis=0)
 
     # Each point's contribution at the published version: the kept basis where it covers the cell, else today's.
     keys = tuple(sorted(set(contributions.keys) | set(basis.keys if basis else ())))
-    if keys == tuple(contributions.keys):
-        aligned = after  # the usual case: the same points as last time (no copy of a year × points matrix)
-    else:
-        now_rows = {k: i for i, k in enumerate(contributions.keys)}
-        aligned = np.zeros((len(keys), n))
-        mine = [(i, now_rows[k]) for i, k in enumerate(keys) if k in now_rows]
-        if mine:
-            dst, src = (np.array(x) for x in zip(*mine, strict=True))
-            aligned[dst] = after[src]
-    if basis is not None and basis.keys == keys and basis.a == a and basis.values.shape[1] == n:
-        before = basis.values.copy()  # the usual case: same points, same period
-    else:
-        before = aligned.copy()
+    now_rows = {k: i for i, k in enumerate(contributions.keys)}
+    mine = [(i, now_rows[k]) for i, k in enumerate(keys) if k in now_rows]
+    dst, src = (np.array(x, dtype=np.intp) for x in zip(*mine, strict=True)) if mine else (None, None)
+
+    def aligned(s: slice) -> np.ndarray:
+        if keys == tuple(contributions.keys):
+            return after[:, s]  # the usual case: the same points as last time
+        out = np.zeros((len(keys), s.stop - s.start))
+        if dst is not None:
+            out[dst] = after[src, s]
+        return out
+
+    same_grid = basis is not None and basis.keys == keys and basis.a == a and basis.n == n
+
+    def before_of(s: slice) -> np.ndarray:
+        if same_grid:  # the usual case: same points, same period
+            return basis.columns(s.start, s.stop)
+        out = aligned(s).copy()
         if basis is not None:
-            kept, covered = basis.on(keys, a, n)
-            before[:, covered] = kept[:, covered]
+            kept, covered = basis.on(keys, a + s.start * step, s.stop - s.start)
+            out[:, covered] = kept[:, covered]
+        return out
+
     shown = version > 0
     shown &= ~np.isnan(pub)
-    # Whatever the basis cannot explain is booked on one unknown point (e.g. after a restart).
-    unexplained = np.where(shown, pub - before.sum(axis=0), 0.0)
-
     new = version == 0
     moved = shown & _differs(np.where(shown, pub, 0.0), total_now)
     revisable = moved & (primary == None)  # noqa: E711 - element-wise on an object array
-    ok = secrecy_rule.change_reasons(
-        np.vstack([before[:, revisable], unexplained[None, revisable]]),
-        np.vstack([aligned[:, revisable], np.zeros((1, int(revisable.sum())))]),
-        rule,
-    )
-    revise = np.zeros(n, dtype=bool)
-    revise[np.flatnonzero(revisable)[ok == None]] = True  # noqa: E711
     unhide = (version > 0) & np.isnan(pub) & (primary == None)  # noqa: E711
+    revise = np.zeros(n, dtype=bool)
+    blocks: list[_Block] = []
+    live = np.zeros(len(keys), dtype=bool)
+    for s in slices:
+        before, now_s = before_of(s), aligned(s)
+        # Whatever the basis cannot explain is booked on one unknown point (e.g. after a restart).
+        unexplained = np.where(shown[s], pub[s] - before.sum(axis=0), 0.0)
+        rev = revisable[s]
+        ok = secrecy_rule.change_reasons(
+            np.vstack([before[:, rev], unexplained[None, rev]]),
+            np.vstack([now_s[:, rev], np.zeros((1, int(rev.sum())))]),
+            rule,
+        )
+        revise[np.flatnonzero(rev)[ok == None] + s.start] = True  # noqa: E711
+        changed_now = new[s] | revise[s] | unhide[s]
+        before[:, changed_now] = now_s[:, changed_now]
+        live |= before.any(axis=1)
+        blocks.append(_Block.of(before))
     rows: list[tuple[int, int, float | None, str | None, int]] = []
     points = np.asarray(counted, dtype=bool).sum(axis=0)
     for i in np.flatnonzero(new | revise | unhide).tolist():
         show = primary[i] is None
         rows.append((int(t[i]), int(version[i]) + 1, float(total_now[i]) if show else None,
                      None if show else str(primary[i]), int(points[i])))  # fmt: skip
-    changed_now = new | revise | unhide
-    before[:, changed_now] = aligned[:, changed_now]
     if rows:
         cells.append(store, figure, step, rows, at)
         # Serve what is on record, which is ours unless another process published some of these cells first
@@ -161,14 +265,13 @@ def publish(
         at_idx = (stored.t - a) // step
         pub[at_idx], version[at_idx] = stored.value, stored.version
         reason[at_idx] = np.array(stored.reason, dtype=object)
-    live = before.any(axis=1)
     kept_basis = Basis(a, step, tuple(k for k, x in zip(keys, live, strict=True) if x),
-                       before if live.all() else before[live])  # fmt: skip
+                       tuple(blocks if live.all() else (b.take(live) for b in blocks)))  # fmt: skip
     largest, total = np.zeros(n), np.zeros(n)
-    for lo in range(0, n, 2048):  # by slices: no second year × points matrix
-        absolute = np.abs(after[:, lo : lo + 2048])
-        largest[lo : lo + 2048] = absolute.max(axis=0, initial=0.0)
-        total[lo : lo + 2048] = absolute.sum(axis=0)
+    for s in slices:  # by slices: no second year × points matrix
+        absolute = np.abs(after[:, s])
+        largest[s] = absolute.max(axis=0, initial=0.0)
+        total[s] = absolute.sum(axis=0)
     return Figure(
         figure=figure, step=step, t=t, value=pub, reason=reason, version=version, points=points,
         largest=largest, total=total, withheld=moved & ~revise,

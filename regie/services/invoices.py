@@ -20,15 +20,18 @@ import io
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
-from fpdf import FPDF
 
 from regie.model.metering import mask_prm
 from regie.services.acc import BillingRun, ConsumerBill, ProducerStatement, YearlySummary
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 Lang = Literal["fr", "en"]
 LOCALES: dict[str, str] = {"fr": "fr_FR", "en": "en_GB"}
@@ -160,33 +163,45 @@ def _key_label(key: str, lang: Lang) -> str:
 # ------------------------------------------------------------------------------------------------ PDF
 
 
-class _Document(FPDF):
-    def __init__(self, lang: Lang, title: str) -> None:
-        super().__init__(format="A4")
-        self.lang = lang
-        self.set_title(title)
-        self.set_creator("regie")
-        self.set_auto_page_break(auto=True, margin=18)
-        self.alias_nb_pages()
+@cache
+def _document_class() -> type[FPDF]:
+    """The invoices' page layout. fpdf2 (with Pillow and fontTools, ~28 MB resident) is imported on the first PDF,
+    not when the web server starts: most processes never render one."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", size=7)
-        self.cell(0, 5, message("page", self.lang, n=self.page_no()), align="C")
+    class _Document(FPDF):
+        def __init__(self, lang: Lang, title: str) -> None:
+            super().__init__(format="A4")
+            self.lang = lang
+            self.set_title(title)
+            self.set_creator("regie")
+            self.set_auto_page_break(auto=True, margin=18)
+            self.alias_nb_pages()
 
-    def text_line(self, text: str, *, size: float = 9, bold: bool = False, h: float = 5) -> None:
-        self.set_font("Helvetica", "B" if bold else "", size)
-        self.multi_cell(0, h, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=7)
+            self.cell(0, 5, message("page", self.lang, n=self.page_no()), align="C")
 
-    def row(self, cells: Iterable[str], widths: Iterable[float], *, bold: bool = False, fill: bool = False) -> None:
-        self.set_font("Helvetica", "B" if bold else "", 8.5)
-        cells, widths = list(cells), list(widths)
-        for i, (text, w) in enumerate(zip(cells, widths, strict=True)):
-            self.cell(w, 6, _latin1(text), border="B", align="L" if i == 0 else "R", fill=fill)
-        self.ln(6)
+        def text_line(self, text: str, *, size: float = 9, bold: bool = False, h: float = 5) -> None:
+            self.set_font("Helvetica", "B" if bold else "", size)
+            self.multi_cell(0, h, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+
+        def row(self, cells: Iterable[str], widths: Iterable[float], *, bold: bool = False, fill: bool = False) -> None:
+            self.set_font("Helvetica", "B" if bold else "", 8.5)
+            cells, widths = list(cells), list(widths)
+            for i, (text, w) in enumerate(zip(cells, widths, strict=True)):
+                self.cell(w, 6, _latin1(text), border="B", align="L" if i == 0 else "R", fill=fill)
+            self.ln(6)
+
+    return _Document
 
 
-def _header(pdf: _Document, title: str, number: str | None, pmo_name: str, operation_name: str,
+def _document(lang: Lang, title: str) -> Any:
+    return _document_class()(lang, title)
+
+
+def _header(pdf: Any, title: str, number: str | None, pmo_name: str, operation_name: str,
             start: date, end: date, key: str) -> None:
     lang = pdf.lang
     pdf.add_page()
@@ -209,7 +224,7 @@ def _colon(lang: Lang) -> str:
 def invoice_pdf(cb: ConsumerBill, run: BillingRun, *, pmo_name: str, lang: Lang = "fr") -> bytes:
     """One consumer's invoice for local energy, as PDF bytes (one page for an ordinary bill)."""
     bill, p = cb.bill, cb.participant
-    pdf = _Document(lang, f"{message('invoice', lang)} {cb.number}")
+    pdf = _document(lang, f"{message('invoice', lang)} {cb.number}")
     _header(pdf, message("invoice", lang), cb.number, pmo_name, run.operation.name, bill.start, bill.end, run.key)
     if bill.illustrative:
         pdf.set_text_color(170, 0, 0)
@@ -245,7 +260,7 @@ def invoice_pdf(cb: ConsumerBill, run: BillingRun, *, pmo_name: str, lang: Lang 
 
 def statement_pdf(st: ProducerStatement, run: BillingRun, *, pmo_name: str, lang: Lang = "fr") -> bytes:
     """A producer's statement for the period: injected, shared, surplus, and its local sales."""
-    pdf = _Document(lang, f"{message('statement', lang)} {st.number}")
+    pdf = _document(lang, f"{message('statement', lang)} {st.number}")
     _header(pdf, message("statement", lang), st.number, pmo_name, run.operation.name, st.start, st.end, run.key)
     p = st.participant
     pdf.text_line(f"{message('customer', lang)}{_colon(lang)}{p.name or mask_prm(p.prm)}", bold=True)
@@ -259,7 +274,7 @@ def statement_pdf(st: ProducerStatement, run: BillingRun, *, pmo_name: str, lang
 
 def summary_pdf(summary: YearlySummary, *, pmo_name: str, lang: Lang = "fr") -> bytes:
     """The operation's year, month by month, then participant by participant."""
-    pdf = _Document(lang, f"{message('summary', lang)} {summary.year}")
+    pdf = _document(lang, f"{message('summary', lang)} {summary.year}")
     _header(pdf, f"{message('summary', lang)} {summary.year}", None, pmo_name, summary.operation.name,
             date(summary.year, 1, 1), date(summary.year, 12, 31), summary.key)
     widths = (20, 28, 28, 28, 24, 24, 38)

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal, format_percent
-from fpdf import FPDF
 
 from regie.analytics import degree_days as dd
 from regie.analytics import savings as sv
@@ -40,6 +40,9 @@ from regie.publication.balance import public_balance
 from regie.services.balance import BalanceRequestError
 from regie.services.supervision import SupervisionRequestError, data_health, supervision_report, weather_series
 from regie.store import Store
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 Gettext = Callable[[str], str]
 SAVINGS_PURPOSE = "dpv:CombatClimateChange"
@@ -309,132 +312,145 @@ def fmt_energy(wh: float | None, locale: str) -> str:
 # ---------------------------------------------------------------------------- PDF drawing
 
 
-class _Pdf(FPDF):
-    def __init__(self, title: str, footer: str) -> None:
-        super().__init__(format="A4")
-        self._footer = footer
-        self.set_title(latin1(title))
-        self.set_creator("regie")
-        self.set_auto_page_break(True, 15)
-        self.set_margins(15, 15, 15)
-        self.add_page()
+@cache
+def _pdf_class() -> type[FPDF]:
+    """The reports' page layout and charts. fpdf2 (with Pillow and fontTools, ~28 MB resident) is imported on the
+    first PDF, not when the web server starts."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", size=7)
-        self.set_text_color(120)
-        self.cell(0, 5, latin1(f"{self._footer} - {self.page_no()}"), align="C")
-        self.set_text_color(0)
-
-    def h1(self, text: str) -> None:
-        self.set_font("Helvetica", "B", 15)
-        self.multi_cell(0, 8, latin1(text), new_x="LMARGIN", new_y="NEXT")
-
-    def h2(self, text: str) -> None:
-        self.ln(2)
-        self.set_font("Helvetica", "B", 11)
-        self.cell(0, 7, latin1(text), new_x="LMARGIN", new_y="NEXT")
-
-    def para(self, text: str, size: float = 9) -> None:
-        self.set_font("Helvetica", "", size)
-        self.multi_cell(0, 4.6, latin1(text), new_x="LMARGIN", new_y="NEXT")
-
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
-        self.set_font("Helvetica", "B", 8)
-        self.set_fill_color(235, 238, 242)
-        for text, w in zip(header, widths, strict=True):
-            self.cell(w, 6, latin1(text), border="B", fill=True, align="L" if w is widths[0] else "R")
-        self.ln()
-        self.set_font("Helvetica", "", 8)
-        for row in rows:
-            if self.get_y() > self.h - 25:
-                self.add_page()
-            for i, (text, w) in enumerate(zip(row, widths, strict=True)):
-                self.cell(w, 5, latin1(text), align="L" if i == 0 else "R")
-            self.ln()
-
-    def chart(self, series: Sequence[tuple[str, Sequence[float | None], tuple[int, int, int], str]],
-              labels: Sequence[str], *, height: float = 55, unit: str = "", band: Sequence[bool] | None = None) -> None:
-        """A small chart: each series as ``(label, values, colour, "line" | "bar")``; ``band`` shades steps."""
-        x0, y0 = self.l_margin + 12, self.get_y() + 2
-        w, h = self.w - self.l_margin - self.r_margin - 12, height
-        if y0 + h + 14 > self.h - 15:
+    class _Pdf(FPDF):
+        def __init__(self, title: str, footer: str) -> None:
+            super().__init__(format="A4")
+            self._footer = footer
+            self.set_title(latin1(title))
+            self.set_creator("regie")
+            self.set_auto_page_break(True, 15)
+            self.set_margins(15, 15, 15)
             self.add_page()
-            y0 = self.get_y() + 2
-        vals = [v for _, vs, _, _ in series for v in vs if v is not None and np.isfinite(v)]
-        bottom = min([*vals, 0.0])
-        tick = nice_step((max([*vals, 0.0]) - bottom) / 4)
-        bottom = np.floor(bottom / tick) * tick
-        ticks = int(np.ceil((max([*vals, 0.0]) - bottom) / tick)) or 1
-        span = tick * ticks
-        n = max(len(labels), 1)
 
-        def px(i: float) -> float:
-            return x0 + w * (i + 0.5) / n
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=7)
+            self.set_text_color(120)
+            self.cell(0, 5, latin1(f"{self._footer} - {self.page_no()}"), align="C")
+            self.set_text_color(0)
 
-        def py(v: float) -> float:
-            return y0 + h - h * (v - bottom) / span
+        def h1(self, text: str) -> None:
+            self.set_font("Helvetica", "B", 15)
+            self.multi_cell(0, 8, latin1(text), new_x="LMARGIN", new_y="NEXT")
 
-        if band is not None:
-            self.set_fill_color(238, 243, 250)
-            for i, on in enumerate(band):
-                if on:
-                    self.rect(x0 + w * i / n, y0, w / n, h, style="F")
-        self.set_draw_color(200)
-        self.set_line_width(0.1)
-        self.set_font("Helvetica", "", 6.5)
-        digits = 0 if tick >= 1 else int(np.ceil(-np.log10(tick))) + 1
-        for k in range(ticks + 1):
-            v = bottom + tick * k
-            self.line(x0, py(v), x0 + w, py(v))
-            self.set_xy(x0 - 13, py(v) - 2)
-            self.cell(12, 4, latin1(f"{v:,.{digits}f}".replace(",", " ")), align="R")
-        nbars = sum(1 for s in series if s[3] == "bar")
-        k_bar = 0
-        for _label, vs, colour, kind in series:
-            self.set_draw_color(*colour)
-            self.set_fill_color(*colour)
-            if kind == "bar":
-                bw = w / n * 0.8 / max(nbars, 1)
-                for i, v in enumerate(vs):
-                    if v is None or not np.isfinite(v):
-                        continue
-                    x = x0 + w * i / n + w / n * 0.1 + k_bar * bw
-                    self.rect(x, min(py(v), py(0)), bw, abs(py(v) - py(0)), style="F")
-                k_bar += 1
-            else:
-                self.set_line_width(0.35)
-                prev = None
-                for i, v in enumerate(vs):
-                    if v is None or not np.isfinite(v):
-                        prev = None
-                        continue
-                    if prev is not None:
-                        self.line(px(prev[0]), py(prev[1]), px(i), py(v))
-                    prev = (i, v)
-        self.set_line_width(0.2)
-        self.set_draw_color(0)
-        every = max(1, n // 12)
-        slot = w / n * every
-        self.set_font("Helvetica", "", 6.5)
-        for i, lab in enumerate(labels):
-            if i % every == 0:
-                text = latin1(lab)
-                while len(text) > 3 and self.get_string_width(text) > slot - 1:
-                    text = text[:-2] + "."
-                self.set_xy(px(i) - slot / 2, y0 + h + 0.5)
-                self.cell(slot, 3.5, text, align="C")
-        # legend
-        self.set_xy(x0, y0 + h + 5)
-        for label, _, colour, _ in series:
-            self.set_fill_color(*colour)
-            self.rect(self.get_x(), self.get_y() + 1, 3, 3, style="F")
-            self.set_x(self.get_x() + 4)
-            self.cell(self.get_string_width(latin1(label)) + 6, 5, latin1(label))
-        if unit:
-            self.cell(0, 5, latin1(f"({unit})"), align="R")
-        self.set_y(y0 + h + 12)
-        self.set_text_color(0)
+        def h2(self, text: str) -> None:
+            self.ln(2)
+            self.set_font("Helvetica", "B", 11)
+            self.cell(0, 7, latin1(text), new_x="LMARGIN", new_y="NEXT")
+
+        def para(self, text: str, size: float = 9) -> None:
+            self.set_font("Helvetica", "", size)
+            self.multi_cell(0, 4.6, latin1(text), new_x="LMARGIN", new_y="NEXT")
+
+        def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
+            self.set_font("Helvetica", "B", 8)
+            self.set_fill_color(235, 238, 242)
+            for text, w in zip(header, widths, strict=True):
+                self.cell(w, 6, latin1(text), border="B", fill=True, align="L" if w is widths[0] else "R")
+            self.ln()
+            self.set_font("Helvetica", "", 8)
+            for row in rows:
+                if self.get_y() > self.h - 25:
+                    self.add_page()
+                for i, (text, w) in enumerate(zip(row, widths, strict=True)):
+                    self.cell(w, 5, latin1(text), align="L" if i == 0 else "R")
+                self.ln()
+
+        def chart(self, series: Sequence[tuple[str, Sequence[float | None], tuple[int, int, int], str]],
+                  labels: Sequence[str], *, height: float = 55, unit: str = "",
+                  band: Sequence[bool] | None = None) -> None:
+            """A small chart: each series as ``(label, values, colour, "line" | "bar")``; ``band`` shades steps."""
+            x0, y0 = self.l_margin + 12, self.get_y() + 2
+            w, h = self.w - self.l_margin - self.r_margin - 12, height
+            if y0 + h + 14 > self.h - 15:
+                self.add_page()
+                y0 = self.get_y() + 2
+            vals = [v for _, vs, _, _ in series for v in vs if v is not None and np.isfinite(v)]
+            bottom = min([*vals, 0.0])
+            tick = nice_step((max([*vals, 0.0]) - bottom) / 4)
+            bottom = np.floor(bottom / tick) * tick
+            ticks = int(np.ceil((max([*vals, 0.0]) - bottom) / tick)) or 1
+            span = tick * ticks
+            n = max(len(labels), 1)
+
+            def px(i: float) -> float:
+                return x0 + w * (i + 0.5) / n
+
+            def py(v: float) -> float:
+                return y0 + h - h * (v - bottom) / span
+
+            if band is not None:
+                self.set_fill_color(238, 243, 250)
+                for i, on in enumerate(band):
+                    if on:
+                        self.rect(x0 + w * i / n, y0, w / n, h, style="F")
+            self.set_draw_color(200)
+            self.set_line_width(0.1)
+            self.set_font("Helvetica", "", 6.5)
+            digits = 0 if tick >= 1 else int(np.ceil(-np.log10(tick))) + 1
+            for k in range(ticks + 1):
+                v = bottom + tick * k
+                self.line(x0, py(v), x0 + w, py(v))
+                self.set_xy(x0 - 13, py(v) - 2)
+                self.cell(12, 4, latin1(f"{v:,.{digits}f}".replace(",", " ")), align="R")
+            nbars = sum(1 for s in series if s[3] == "bar")
+            k_bar = 0
+            for _label, vs, colour, kind in series:
+                self.set_draw_color(*colour)
+                self.set_fill_color(*colour)
+                if kind == "bar":
+                    bw = w / n * 0.8 / max(nbars, 1)
+                    for i, v in enumerate(vs):
+                        if v is None or not np.isfinite(v):
+                            continue
+                        x = x0 + w * i / n + w / n * 0.1 + k_bar * bw
+                        self.rect(x, min(py(v), py(0)), bw, abs(py(v) - py(0)), style="F")
+                    k_bar += 1
+                else:
+                    self.set_line_width(0.35)
+                    prev = None
+                    for i, v in enumerate(vs):
+                        if v is None or not np.isfinite(v):
+                            prev = None
+                            continue
+                        if prev is not None:
+                            self.line(px(prev[0]), py(prev[1]), px(i), py(v))
+                        prev = (i, v)
+            self.set_line_width(0.2)
+            self.set_draw_color(0)
+            every = max(1, n // 12)
+            slot = w / n * every
+            self.set_font("Helvetica", "", 6.5)
+            for i, lab in enumerate(labels):
+                if i % every == 0:
+                    text = latin1(lab)
+                    while len(text) > 3 and self.get_string_width(text) > slot - 1:
+                        text = text[:-2] + "."
+                    self.set_xy(px(i) - slot / 2, y0 + h + 0.5)
+                    self.cell(slot, 3.5, text, align="C")
+            # legend
+            self.set_xy(x0, y0 + h + 5)
+            for label, _, colour, _ in series:
+                self.set_fill_color(*colour)
+                self.rect(self.get_x(), self.get_y() + 1, 3, 3, style="F")
+                self.set_x(self.get_x() + 4)
+                self.cell(self.get_string_width(latin1(label)) + 6, 5, latin1(label))
+            if unit:
+                self.cell(0, 5, latin1(f"({unit})"), align="R")
+            self.set_y(y0 + h + 12)
+            self.set_text_color(0)
+
+    return _Pdf
+
+
+def _pdf(title: str, footer: str) -> Any:
+    return _pdf_class()(title, footer)
 
 
 def nice_step(raw: float) -> float:
@@ -455,7 +471,7 @@ def monthly_report_pdf(report: dict[str, Any], gettext: Gettext, locale: str) ->
     start = datetime.fromisoformat(report["start"])
     month_name = format_skeleton("yMMMM", start, locale=locale)
     title = _("Monthly report — %(territory)s — %(month)s") % {"territory": report["territory"], "month": month_name}
-    pdf = _Pdf(title, f"regie · {report['territory']} · {month_name}")
+    pdf = _pdf(title, f"regie · {report['territory']} · {month_name}")
     pdf.h1(title)
     bal = report["balance"]
     if report.get("problem"):
@@ -512,7 +528,7 @@ def savings_pdf(result: dict[str, Any], gettext: Gettext, locale: str) -> bytes:
     """A building's IPMVP option C savings statement as an A4 PDF (model, fit, avoided energy, chart)."""
     _ = gettext
     title = _("Renovation savings — %(building)s") % {"building": result["name"]}
-    pdf = _Pdf(title, f"regie · {result['territory']} · IPMVP option C")
+    pdf = _pdf(title, f"regie · {result['territory']} · IPMVP option C")
     pdf.h1(title)
 
     def day(text: str) -> str:

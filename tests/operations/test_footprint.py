@@ -207,3 +207,13 @@ def test_a_serving_app_measures_its_own_cpu(tmp_path) -> None:
     assert cpu.pages == 4 and cpu.page_cpu_s > 0 and cpu.ingest_cpu_s > 0
     assert cpu.process_cpu_s > cpu.page_cpu_s + cpu.ingest_cpu_s
     assert cpu_from_metrics("# nothing here\n") is None
+
+
+def test_the_server_gives_freed_memory_back_on_glibc() -> None:
+    """`regie serve` fixes glibc's mmap threshold and arena count (docs/footprint.md); elsewhere nothing is set."""
+    import platform
+
+    from regie.operations.footprint import bound_heap
+
+    applied = bound_heap()
+    assert applied == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
