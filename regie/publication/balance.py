@@ -244,20 +244,16 @@ def _merge_figure(f: ledger.Figure, part: ledger.Figure, i0: int) -> ledger.Figu
 
 def _merge_basis(full: ledger.Basis | None, part: ledger.Basis, a: int, n: int) -> ledger.Basis:
     """The kept basis over the whole period with the window ``part`` covers replaced by ``part``'s columns (in
-    place when ``full`` already has every row and column needed: the usual live-edge case)."""
+    the blocks it touches only, when ``full`` already has every row and column needed: the usual live-edge case)."""
     i0 = (part.a - a) // part.step
-    i1 = i0 + part.values.shape[1]
-    if full is not None and full.a == a and full.values.shape[1] >= i1 and set(part.keys) <= set(full.keys):
-        rows = {k: i for i, k in enumerate(full.keys)}
-        full.values[:, i0:i1] = 0.0
-        if part.keys:
-            full.values[[rows[k] for k in part.keys], i0:i1] = part.values
-        return full
+    i1 = i0 + part.n
+    if full is not None and full.a == a and full.n >= i1 and set(part.keys) <= set(full.keys):
+        return full.replaced(part)
     keys = tuple(sorted(set(full.keys if full else ()) | set(part.keys)))
     width = max(n, i1) + GROW_STEPS
     values = full.on(keys, a, width)[0] if full is not None else np.zeros((len(keys), width))
     values[:, i0:i1] = part.on(keys, part.a, i1 - i0)[0]
-    return ledger.Basis(a, part.step, keys, values)
+    return ledger.Basis.of(a, part.step, keys, values)
 
 
 def _refresh(store: Store, inv: Inventory, state: _State, spans: list[tuple[str, int, int]], prefix: str) -> bool:

@@ -19,7 +19,7 @@ them publish... never. The basis holds personal data only in memory, never in th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -103,6 +103,29 @@ class Basis:
     step: int
     keys: tuple[str, ...]
     blocks: tuple[_Block, ...]  # ≤ BLOCK cells each, in grid order
+
+    @classmethod
+    def of(cls, a: int, step: int, keys: tuple[str, ...], values: np.ndarray) -> Basis:
+        """A basis from a dense points × cells float64 matrix, compacted block by block."""
+        n = values.shape[1]
+        return cls(a, step, keys, tuple(_Block.of(values[:, i : i + BLOCK]) for i in range(0, n, BLOCK)))
+
+    def replaced(self, part: Basis) -> Basis:
+        """This basis with the cells ``part`` covers replaced by ``part``'s (0 for a point ``part`` does not
+        know). Only the blocks those cells fall in are rebuilt: the usual live-edge refresh touches one."""
+        i0 = (part.a - self.a) // self.step
+        i1 = i0 + part.n
+        blocks, start = [], 0
+        for b in self.blocks:
+            end = start + b.width
+            x, y = max(i0, start), min(i1, end)
+            if x < y:
+                dense = b.dense()
+                dense[:, x - start : y - start] = part.on(self.keys, self.a + x * self.step, y - x)[0]
+                b = _Block.of(dense)
+            blocks.append(b)
+            start = end
+        return replace(self, blocks=tuple(blocks))
 
     @property
     def n(self) -> int:
