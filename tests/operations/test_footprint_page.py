@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from browsing import loopback_page
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.config import Settings
@@ -77,7 +78,7 @@ def test_a_member_is_refused(chromium, served) -> None:
         _login(page, server.url, "alice")
         reply = page.goto(f"{server.url}/admin/footprint?lang=en")
         assert reply.status == 403
-        assert page.get_by_test_id("refused").is_visible()
+        expect(page.get_by_test_id("refused")).to_be_visible()
         assert page.get_by_test_id("footprint").count() == 0
     with loopback_page(chromium, server.url) as page:  # the public is sent to the login form
         page.goto(f"{server.url}/admin/footprint")

@@ -11,6 +11,7 @@ import time
 import pyotp
 import pytest
 from people_world import ADMIN_PASSWORD, NEW_PASSWORD, Mailbox, app_for, build_world, link_in
+from playwright.sync_api import expect
 from servers import AppServer
 from web.browsing import LoopbackOnly
 
@@ -47,6 +48,7 @@ def _enrol(page) -> tuple[pyotp.TOTP, str, list[str]]:
     first = app.now()
     page.fill('[data-testid="enrol-code"]', first)
     page.click('[data-testid="enrol-submit"]')
+    page.locator('[data-testid="recovery-code"]').first.wait_for()  # the codes page, once it has loaded
     codes = page.locator('[data-testid="recovery-code"]').all_inner_texts()
     assert len(codes) == 10
     return app, first, codes
@@ -60,7 +62,7 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
     admin = pages.new_page()
     _login(admin, url, "admin", ADMIN_PASSWORD)
     admin.wait_for_url("**/login/enrol**")
-    assert admin.locator('[data-testid="enrol-forced"]').is_visible()
+    expect(admin.locator('[data-testid="enrol-forced"]')).to_be_visible()
     _enrol(admin)
     admin.click('[data-testid="codes-continue"]')
     admin.wait_for_url(f"{url}/admin")
@@ -71,12 +73,12 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
     admin.fill('[data-testid="invite-operator-of"]', "coop")
     admin.fill('[data-testid="invite-email"]', "pmo@coop.example")
     admin.click('[data-testid="invite-admin-submit"]')
-    assert admin.locator('[data-testid="delivery-mailed"]').is_visible()
+    expect(admin.locator('[data-testid="delivery-mailed"]')).to_be_visible()
     admin.select_option('[data-testid="invite-holder"]', "alice")
     assert admin.input_value('[data-testid="invite-email"]') == "alice@example.org"  # filled from the inventory
     assert admin.input_value('[data-testid="invite-role"]') == "member"
     admin.click('[data-testid="invite-admin-submit"]')
-    assert admin.locator('[data-testid="delivery-mailed"]').is_visible()
+    expect(admin.locator('[data-testid="delivery-mailed"]')).to_be_visible()
     statuses = admin.locator('[data-testid="people-row"][data-username="pmo"] [data-testid="people-status"]')
     assert "invité" in statuses.inner_text()
 
@@ -100,7 +102,7 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
     again.wait_for_url("**/login/code**")
     again.fill('[data-testid="code"]', first)  # the enrolment's code, replayed
     again.click('[data-testid="code-submit"]')
-    assert again.locator('[data-testid="problem"]').is_visible()
+    expect(again.locator('[data-testid="problem"]')).to_be_visible()
     again.fill('[data-testid="code"]', app.at(time.time() + 30))
     again.click('[data-testid="code-submit"]')
     again.wait_for_url(f"{url}/operator")
@@ -137,13 +139,13 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
     forgot.click('[data-testid="forgot-link"]')
     forgot.fill('[data-testid="forgot-email"]', "alice@example.org")
     forgot.click('[data-testid="forgot-submit"]')
-    assert forgot.locator('[data-testid="forgot-sent"]').is_visible()
+    expect(forgot.locator('[data-testid="forgot-sent"]')).to_be_visible()
     reset = next(m for m in _wait_two(smtp, "alice@example.org") if "/reset/" in m.as_string())
     forgot.goto(link_in(reset, "reset"))
     forgot.fill('[data-testid="new-password"]', NEW_MEMBER_PASSWORD)
     forgot.fill('[data-testid="again-password"]', NEW_MEMBER_PASSWORD)
     forgot.click('[data-testid="reset-submit"]')
-    assert forgot.locator('[data-testid="reset-done"]').is_visible()
+    expect(forgot.locator('[data-testid="reset-done"]')).to_be_visible()
     alice.goto(f"{url}/me")  # her session on the other page ended with the reset
     alice.wait_for_url("**/login**")
     _login(forgot, url, "alice", NEW_MEMBER_PASSWORD)

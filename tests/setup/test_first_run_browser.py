@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browsing import loopback_page
+from playwright.sync_api import expect
 from servers import AppServer, read_until
 from two_territories import build
 
@@ -86,7 +87,7 @@ def test_the_first_run_with_the_token_of_the_console(chromium, served: Served) -
     with loopback_page(chromium, served.url) as page:
         page.goto(served.url + "/")  # any page leads to the setup
         assert page.url == served.url + "/setup"
-        assert page.get_by_role("heading", name="Configurer cette régie").is_visible()
+        expect(page.get_by_role("heading", name="Configurer cette régie")).to_be_visible()
         page.get_by_test_id("setup-token").fill("not-the-token")
         page.get_by_test_id("setup-token-submit").click()
         assert "Ce jeton de configuration est faux" in page.get_by_test_id("setup-problem").inner_text()

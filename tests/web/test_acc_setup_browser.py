@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from acc_world import PASSWORD, PRM_EVE, AccWorld, build_acc_world
 from browsing import loopback_page
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.governance import audit, consent
@@ -57,7 +58,7 @@ def test_a_pmo_creates_an_operation_and_adds_a_participant(chromium, setup_serve
         page.get_by_test_id("acc-new-name").fill("Soleil neuf")
         page.get_by_test_id("acc-new-submit").click()
         page.wait_for_url(f"{server.url}/acc/acc-neuf/setup?done=created")
-        assert page.get_by_test_id("acc-done").is_visible()
+        expect(page.get_by_test_id("acc-done")).to_be_visible()
 
         # the park: its peak power and position come from the inventory, the check shows them as it is typed
         form = page.get_by_test_id("add-form")
@@ -96,7 +97,7 @@ def test_a_pmo_creates_an_operation_and_adds_a_participant(chromium, setup_serve
         page.get_by_test_id("add-submit").click()
         page.wait_for_selector('[data-testid="acc-invitation-note"]')
         assert "eve already has an account" in page.get_by_test_id("acc-invitation-note").inner_text()
-        assert page.get_by_test_id("acc-done").is_visible()
+        expect(page.get_by_test_id("acc-done")).to_be_visible()
         missing = page.get_by_test_id("not-consented")
         assert missing.count() == 1 and missing.get_attribute("data-state") == "requested"
         assert "asked, not answered yet" in missing.inner_text()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from browsing import LoopbackOnly
 from governance_world import PASSWORD, World, build_world
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.store import open_store
@@ -55,7 +56,7 @@ def test_grant_read_see_withdraw_refuse(new_page, gov_server) -> None:
     member.get_by_test_id("grant-granularity-input").select_option("P1D")
     member.get_by_test_id("give-grant").click()
     member.wait_for_load_state()
-    assert member.get_by_test_id("done").is_visible()
+    expect(member.get_by_test_id("done")).to_be_visible()
     given = member.locator('[data-testid="grant"][data-status="given"]')
     assert given.count() == 1
     grant_id = given.get_attribute("data-id")
@@ -96,4 +97,4 @@ def test_a_member_cannot_open_the_operator_page(new_page, gov_server) -> None:
     log_in(page, server.url, "alice")
     response = page.goto(f"{server.url}/operator")
     assert response is not None and response.status == 403
-    assert page.get_by_test_id("refused").is_visible()
+    expect(page.get_by_test_id("refused")).to_be_visible()

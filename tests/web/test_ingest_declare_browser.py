@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from browsing import loopback_page
 from governance_world import FAST, PASSWORD, World
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.governance import accounts
@@ -96,7 +97,7 @@ def test_declare_this_prm_releases_the_readings_to_their_holder(chromium, declar
         page.get_by_test_id("declare-submit").click()
         page.get_by_test_id("done").wait_for()
         assert "declared" in page.get_by_test_id("done").inner_text()
-        assert page.get_by_test_id("empty").is_visible()  # the quarantine is empty
+        expect(page.get_by_test_id("empty")).to_be_visible()  # the quarantine is empty
     assert store.quarantine_summary() == []
 
     with loopback_page(chromium, server.url, locale="en-GB") as page:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from browsing import LoopbackOnly
 from governance_world import PRM_A, PRM_B, World, build_world
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.governance import accounts
@@ -67,7 +68,7 @@ def test_add_a_site_and_a_prm_then_a_bad_prm_is_refused_at_its_field(open_as, in
     form.locator("#f-name").fill("Maison E")
     form.locator("#f-latitude").fill("42,41")  # a French decimal comma, as a spreadsheet would hold it
     submit(page, "save")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     assert page.get_by_test_id("item-key").inner_text() == "house-e"
     assert page.locator("#f-latitude").input_value() == "42.41"
 
@@ -100,7 +101,7 @@ def test_edit_shows_before_and_after_in_the_history(open_as, inv_server) -> None
     page = open_as("admin", "fr-FR")
     page.goto(f"{server.url}/admin/inventory/sites")
     page.locator('[data-testid="row"][data-key="house-c"]').get_by_test_id("open").click()
-    assert page.get_by_test_id("no-history").is_visible()
+    expect(page.get_by_test_id("no-history")).to_be_visible()
     assert page.locator("#f-id").get_attribute("readonly") is not None  # the key does not change
     page.locator("#f-name").fill("Maison de Carol")
     submit(page, "save")
@@ -119,14 +120,16 @@ def test_end_a_prm_and_show_the_ended_ones(open_as, inv_server) -> None:
     page.goto(f"{server.url}/admin/inventory/delivery_points/item/{PRM_B}")
     page.get_by_test_id("end-on").fill("2025-02-15")
     submit(page, "end-submit")
-    assert page.get_by_test_id("ended").is_visible()
+    expect(page.get_by_test_id("ended")).to_be_visible()
     until = {d.prm: d.until for d in world.store.load_inventory("vallee").delivery_points}[PRM_B]
     assert until is not None and until.isoformat() == "2025-02-15"
     page.get_by_test_id("kind-delivery_points").click()
-    assert page.locator(f'[data-testid="row"][data-key="{PRM_B}"]').count() == 0
+    page.wait_for_url("**/admin/inventory/delivery_points")
+    expect(page.locator(f'[data-testid="row"][data-key="{PRM_B}"]')).to_have_count(0)
     page.get_by_test_id("show-ended").click()
     ended = page.locator(f'[data-testid="row"][data-key="{PRM_B}"]')
-    assert ended.count() == 1 and ended.get_by_test_id("ended").is_visible()
+    expect(ended).to_have_count(1)
+    expect(ended.get_by_test_id("ended")).to_be_visible()
 
 
 def test_move_a_membership(open_as, inv_server) -> None:
@@ -142,7 +145,7 @@ def test_move_a_membership(open_as, inv_server) -> None:
     page.get_by_test_id("move-prm").fill("12345678901234")  # no such delivery point: neither change happens
     before = book_of(world.store, "vallee")["memberships"]
     submit(page, "move-submit")
-    assert page.get_by_test_id("move-problems").is_visible()
+    expect(page.get_by_test_id("move-problems")).to_be_visible()
     assert book_of(world.store, "vallee")["memberships"] == before
     page.get_by_test_id("move-prm").fill(MOVE_PRM)
     submit(page, "move-submit")
@@ -151,7 +154,7 @@ def test_move_a_membership(open_as, inv_server) -> None:
                    if m.holder_id == "alice")  # fmt: skip
     assert alice == [(PRM_A, "2024-01-01", "2025-02-01"), (MOVE_PRM, "2025-02-01", "None")]
     page.goto(f"{server.url}/admin/inventory/memberships/item/alice/{PRM_A}/2024-01-01")
-    assert page.get_by_test_id("ended").is_visible()
+    expect(page.get_by_test_id("ended")).to_be_visible()
     assert page.get_by_test_id("history-row").first.get_attribute("data-action") == "ended"
 
 
@@ -161,7 +164,7 @@ def test_a_member_and_an_operator_are_refused(open_as, inv_server) -> None:
         page = open_as(who)
         response = page.goto(f"{server.url}/admin/inventory/sites")
         assert response is not None and response.status == 403
-        assert page.get_by_test_id("refused").is_visible()
+        expect(page.get_by_test_id("refused")).to_be_visible()
         assert page.get_by_test_id("inventory-list").count() == 0
 
 
@@ -200,5 +203,5 @@ def test_import_shows_what_changes_then_applies_on_confirmation(open_as, inv_ser
     assert change.get_by_test_id("delta-email").locator(".after").inner_text() == "bob@example.org"
     assert {p.id: p.email for p in world.store.load_inventory("vallee").persons}["bob"] is None  # not yet
     submit(page, "apply")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     assert {p.id: p.email for p in world.store.load_inventory("vallee").persons}["bob"] == "bob@example.org"

@@ -11,6 +11,7 @@ import pytest
 from browsing import LoopbackOnly
 from fastapi.testclient import TestClient
 from member_world import FAST, SECRET, World, build
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.governance import accounts
@@ -118,7 +119,7 @@ def test_dashboard_and_period_picker_in_a_browser(chromium, server: AppServer) -
     assert page.get_by_test_id("my-consumption").locator(".figure-value").inner_text().endswith("kWh")
     assert re.fullmatch(r"\d+\s?%", page.get_by_test_id("local-share").locator(".figure-value").inner_text())
     assert page.get_by_test_id("cost").locator(".figure-value").inner_text().endswith("€")
-    assert page.get_by_test_id("dashboard-chart").locator("svg").is_visible()
+    expect(page.get_by_test_id("dashboard-chart").locator("svg")).to_be_visible()
 
     # pick a year around a day: the page comes back with that year, twelve monthly bars
     page.get_by_test_id("period-kind").select_option("year")
@@ -127,7 +128,7 @@ def test_dashboard_and_period_picker_in_a_browser(chromium, server: AppServer) -
     page.wait_for_load_state()
     assert dash.get_attribute("data-period") == "year" and dash.get_attribute("data-start") == "2025-01-01"
     assert page.get_by_test_id("dashboard-table").locator("tbody tr").count() == 12
-    assert page.get_by_test_id("local-share-unknown").is_visible()  # the hidden day is in this year
+    expect(page.get_by_test_id("local-share-unknown")).to_be_visible()  # the hidden day is in this year
 
     # the previous period: 2024, whose same period last year (2023) has no data
     page.get_by_test_id("period-previous").click()

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browsing import loopback_page
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.store import Store
@@ -145,7 +146,7 @@ def test_the_widget_shows_the_signal_of_the_api(chromium, clocked_server: AppSer
     with loopback_page(chromium, clocked_server.url, viewport={"width": 1280, "height": 900}) as page:
         page.goto(clocked_server.url + "/?lang=en")
         widget = page.get_by_test_id("signal-widget")
-        assert widget.is_visible()
+        expect(widget).to_be_visible()
         assert "When to consume" in widget.inner_text()
         assert page.get_by_test_id("signal-now").get_attribute("data-level") == api["now"]
         cells = page.locator('[data-testid="signal-strip"] li')
@@ -154,4 +155,4 @@ def test_the_widget_shows_the_signal_of_the_api(chromium, clocked_server: AppSer
         strip = page.get_by_test_id("signal-strip").bounding_box()
         assert strip["width"] > 600 and strip["height"] > 10  # drawn, across the panel
         page.get_by_text("How it works").click()
-        assert page.get_by_test_id("signal-how").is_visible()
+        expect(page.get_by_test_id("signal-how")).to_be_visible()
