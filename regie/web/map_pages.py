@@ -31,7 +31,7 @@ router = APIRouter()
 MAX_UPLOAD_BYTES = 6 * 1024 * 1024
 
 
-def _config(request: Request, territory: Any, several: bool) -> dict[str, Any]:
+def _config(request: Request, territory: Any) -> dict[str, Any]:
     """What map.js needs: where to fetch the background and the features, the tiles, and the words it shows."""
     gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
     territory_id = territory.id
@@ -73,7 +73,7 @@ def map_page(request: Request) -> Response:
         "territory": territory,
         "base_source": stored.source if stored else None,
         "map_library": assets.vendor_available("leaflet.js"),
-        "map_config": _config(request, territory, choice.several),
+        "map_config": _config(request, territory),
         **territory_choice.context(choice),
     }
     return territory_choice.remember(request, render(request, "map.html", context), choice)
