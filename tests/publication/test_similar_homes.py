@@ -2,8 +2,8 @@
 the cells equal an independent sum of the stored readings; a class of fewer than 10 homes is hidden, and the
 smallest passing class beside it too (secondary), so the usage table's residential month minus the shown classes
 gives no small group back; and an attacker who reads everything ``/api/me/dashboard`` shows — every month and
-year the picker offers, as two members, before and after a home joins the class, a household's correction and a
-home leaving, with their own consumption — recovers no household's month, where the per-request sum did."""
+year the picker offers, before and after a home joins the class, a household's correction, a home leaving and a
+member's erasure, with their own consumption — recovers no household's month, where the per-request sum did."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 from member_world import END, FAST, HOLDERS, HOMES, KVA, PARIS, PRMS, SECRET, START, World, build, home_power
 
 from regie.governance import audit
+from regie.governance.accounts import CLI_ADMIN
+from regie.governance.rights import erase_member
 from regie.model import DeliveryPoint, Membership, Person, Readings, Series, SeriesKind, Site, Step
 from regie.publication import similar_homes as similar
 from regie.store import Store, open_store
@@ -209,13 +211,18 @@ def test_differencing_attacker_recovers_no_households_month(world: World) -> Non
     _leave(store, "h03")  # state 3: a home leaves the class
     observed += _observe(world, 3)
     naive += _naive(store, 3)
+    h04 = {m: truth(store, "c-h04", m, _next_month(m)) for m in MONTHS_2025}  # before it is gone
+    erase_member(store, CLI_ADMIN, "h04")  # state 4: a member's erasure (their readings deleted)
+    observed += _observe(world, 4)
+    naive += _naive(store, 4)
 
     secrets: dict[str, float] = {}
     for m in MONTHS_2025:
         end = _next_month(m)
         secrets[f"newcomer's {m:%Y-%m}"] = truth(store, newcomer, m, end)
         secrets[f"h03's {m:%Y-%m}"] = truth(store, "c-h03", m, end)
-        for i in range(2, 13):  # every other home of the class, as it is now
+        secrets[f"h04's {m:%Y-%m}"] = h04[m]
+        for i in (2, *range(5, 13)):  # every other home of the class, as it is now
             secrets.setdefault(f"h{i:02d}'s {m:%Y-%m}", truth(store, f"c-h{i:02d}", m, end))
     secrets["h02's correction"] = 250.0 * 24 * 30
     t = np.arange(_ts(date(2025, 9, 1)), _ts(date(2025, 10, 1)), 1800, dtype=np.int64)
@@ -224,11 +231,11 @@ def test_differencing_attacker_recovers_no_households_month(world: World) -> Non
     # the control: the same attacker on the per-request sum recovers each of them
     control = _leaks(naive, secrets)
     assert any("newcomer's 2025-03" in x for x in control) and any("h03's 2025-07" in x for x in control)
-    assert any("h02's correction" in x for x in control)
+    assert any("h02's correction" in x for x in control) and any("h04's 2025-11" in x for x in control)
     # the ledger's cells: nothing moved, nothing isolates a home
     assert _leaks(observed, secrets) == []
     group = {n.split(" ", 2)[2]: v for n, v in observed if n.startswith("state 0 group")}
-    for state in (1, 2, 3):
+    for state in (1, 2, 3, 4):
         later = {n.split(" ", 2)[2]: v for n, v in observed if n.startswith(f"state {state} group")}
         assert later == group  # frozen: the same twelve homes, the same values
     assert len(KVA) == len(PRMS) == HOMES
