@@ -1,8 +1,12 @@
-"""A village for the member dashboard tests: fifteen homes, a PV park of the régie, two years at 30 minutes.
+"""A village for the member dashboard tests: 25 homes, a PV park of the régie, two years at 30 minutes.
 
 - homes ``h01`` … ``h12`` subscribe 6 kVA (class "up to 6 kVA": twelve homes, enough for secrecy), ``h13`` …
   ``h15`` subscribe 12 kVA (class "9 to 12 kVA": three homes, never shown); each is held by a person of the
   same name and draws 150 + 25·i W, plus 400 W from 18:00 to 22:00 UTC;
+- homes ``h16`` … ``h25`` subscribe 36 kVA (class "more than 12 kVA": ten homes, enough by themselves) and
+  draw 60 + i W, plus the same 400 W: the smallest class that passes, so it is the one hidden as
+  ``secondary`` beside the three homes of 12 kVA (the usage table's residential month minus the shown classes
+  would give those three back; :mod:`regie.publication.similar_homes`);
 - a PV park of the régie (no delivery point held by a person: published by its owner's choice) gives
   3 kW from 10:00 to 16:00 UTC, so the territory is self-sufficient over some steps, partly over others;
 - on 2025-03-10 (local day) only five homes report: consumption, and so self-sufficiency, is hidden by
@@ -40,7 +44,8 @@ from regie.model import (
 from regie.store import Store
 
 PARIS = ZoneInfo("Europe/Paris")
-HOMES = 15
+HOMES = 25
+KVA = [6.0] * 12 + [12.0] * 3 + [36.0] * 10
 PRMS = [f"3000300000{i:04d}" for i in range(1, HOMES + 1)]
 HOLDERS = [f"h{i:02d}" for i in range(1, HOMES + 1)]
 START, END = datetime(2024, 1, 1, tzinfo=PARIS), datetime(2026, 1, 1, tzinfo=PARIS)
@@ -55,8 +60,7 @@ def inventory() -> Inventory:
         Territory("bourg", "Bourg-Test", latitude=42.4, longitude=2.48),
         sites=[Site(f"site-{h}", h, "bourg") for h in HOLDERS] + [Site("park", "Parc", "bourg")],
         delivery_points=[
-            DeliveryPoint(p, f"site-{h}", subscribed_kva=6.0 if i < 12 else 12.0)
-            for i, (p, h) in enumerate(zip(PRMS, HOLDERS, strict=True))
+            DeliveryPoint(p, f"site-{h}", subscribed_kva=kva) for p, h, kva in zip(PRMS, HOLDERS, KVA, strict=True)
         ],
         producers=[Producer("pv", "Parc PV", Source.PV, 5000.0, site_id="park")],
         organisations=[Organisation("regie", "Régie", OrganisationKind.REGIE)],
@@ -71,7 +75,7 @@ def inventory() -> Inventory:
 
 def home_power(i: int, t: np.ndarray) -> np.ndarray:
     hour = (t % 86400) / 3600
-    return 150.0 + 25.0 * i + np.where((hour >= 18) & (hour < 22), 400.0, 0.0)
+    return (150.0 + 25.0 * i if i <= 15 else 60.0 + i) + np.where((hour >= 18) & (hour < 22), 400.0, 0.0)
 
 
 @dataclass

@@ -12,4 +12,6 @@ The public API, small on purpose:
   :func:`~rule.change_reasons` (whether the difference between a published and a new value may be shown).
 - :func:`regie.publication.balance.public_balance` — the territory balance as anyone may see it, every figure
   a sum of published cells; :func:`regie.publication.balance.publication` — the published cells themselves.
+- :func:`regie.publication.similar_homes.publication` and :func:`~similar_homes.compare` — a member's "similar
+  homes", frozen monthly cells per size class (issue 12).
 """

@@ -203,9 +203,12 @@ def publish(
     basis: Basis | None,
     rule: secrecy.SecrecyRule = secrecy_rule.RULE,
     now: int | None = None,
+    withhold: np.ndarray | None = None,
 ) -> tuple[Figure, Basis]:
     """Bring ``figure``'s cells on ``[a + i·step)`` (one per column of ``contributions``) up to date in the
-    ledger; return what is published and the basis to keep for the next call (see the module docstring)."""
+    ledger; return what is published and the basis to keep for the next call (see the module docstring).
+    ``withhold``: per cell, a reason the caller hides it for besides the rule (secondary suppression across
+    figures, :mod:`regie.publication.similar_homes`), or None; it keeps a cell not yet shown hidden."""
     at = int(time.time()) if now is None else int(now)
     after = contributions.values
     n = after.shape[1]
@@ -222,6 +225,8 @@ def publish(
     primary = np.full(n, None, dtype=object)
     for s in slices:
         primary[s] = secrecy_rule.cell_reasons(after[:, s], counted[:, s], rule, contributions.seen[:, s])
+    if withhold is not None:
+        primary = np.where(primary == None, withhold, primary)  # noqa: E711 - element-wise on an object array
     total_now = after.sum(axis=0)
 
     # Each point's contribution at the published version: the kept basis where it covers the cell, else today's.

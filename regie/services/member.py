@@ -12,15 +12,15 @@ Where each figure comes from, and why:
   unknown and the member is told how much of their consumption fell on such steps;
 - the cost: the regulated sale tariffs (TRV, one dated file per version in ``regie/data/tariffs``) and the
   Tempo calendar file; a day no recorded version covers is left unpriced, never priced with another's figures;
-- similar homes: a sum over the residential delivery points of the same subscribed-power class, through
-  :func:`regie.governance.gate.read_aggregate` with statistical secrecy (at least 10 homes, none above 85 %,
-  per month); shown only when every month of the period passes, else not shown and why.
+- similar homes: only the publication's frozen monthly cells of the member's subscribed-power class
+  (:mod:`regie.publication.similar_homes`: at least 10 homes, none above 85 %, judged when a cell is first
+  published, then frozen with the homes it counted); a month or a year, shown only when every month's cell
+  is, else not shown and why. Never computed per request: two reads around a home joining the class, or two
+  periods, would differ by one household.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -37,15 +37,13 @@ from regie.governance import gate
 from regie.governance.acc_access import held_participant_prms
 from regie.governance.accounts import Account
 from regie.model import Inventory, Series, SeriesKind
+from regie.publication import similar_homes as similar
 from regie.publication.balance import publication
 from regie.services.balance import BalanceRequestError, base_step
 from regie.store import Store
-from regie.store import published as cells
 from regie.store.operations import load_operation, operation_ids
 
 OWN_PURPOSE = "dpv:ServiceProvision"
-COMPARE_PURPOSE = "dpv:CombatClimateChange"
-COMPARE_REASON = "comparison with similar homes on a member's dashboard: a sum over at least 10 homes (secrecy)"
 TARIFF_KINDS = {"base": "trv_base", "hphc": "trv_hphc", "tempo": "trv_tempo"}
 TEMPO_FILE = "tempo-demo.csv"
 
@@ -200,6 +198,7 @@ class Similar:
     homes: int
     mean_wh: float | None  # per home over the period
     reason: str | None  # why not shown
+    months: tuple[dict[str, Any], ...] = ()  # the published monthly cells it is made of
 
 
 def _my_class(inv: Inventory, holder_id: str) -> str | None:
@@ -210,48 +209,15 @@ def _my_class(inv: Inventory, holder_id: str) -> str | None:
     return next(iter(classes)) if len(classes) == 1 else None
 
 
-#: Per store, the comparisons already computed: one per size class and period while the data stay the same
-#: (every member of a class sees the same figure; reading 300 load curves a year long takes seconds).
-_SIMILAR: weakref.WeakKeyDictionary[Store, dict[tuple[Any, ...], Similar]] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
-def similar_homes(store: Store, inv: Inventory, holder_id: str, first: date, end: date, base: int) -> Similar:
-    """The mean consumption of the homes in the member's size class, when secrecy lets every month out."""
+def similar_homes(store: Store, inv: Inventory, holder_id: str, first: date, end: date) -> Similar:
+    """The mean consumption of a home of the member's size class over [first, end) (whole calendar months),
+    read only from the publication's frozen monthly cells (:mod:`regie.publication.similar_homes`): shown when
+    every month's cell is, else not shown and why."""
     cls = _my_class(inv, holder_id)
     if cls is None:
         return Similar(None, 0, None, "no_class")
-    key = (cells.fingerprint(store), inv.territory.id, len(inv.series), len(inv.memberships), cls, first, end, base)
-    with _LOCK:
-        known = _SIMILAR.setdefault(store, {})
-        if key not in known:
-            for stale in [k for k in known if k[:4] != key[:4] or len(known) >= 512]:
-                del known[stale]  # computed on an older state of the data (or too many kept)
-            known[key] = _similar(store, inv, cls, first, end, base)
-        return known[key]
-
-
-def _similar(store: Store, inv: Inventory, cls: str, first: date, end: date, base: int) -> Similar:
-    persons = {p.id for p in inv.persons}
-    held = {m.prm for m in inv.memberships if m.until is None and m.holder_id in persons}
-    prms = {d.prm for d in inv.delivery_points
-            if d.prm in held and d.usage == "residential" and hh.size_class(d.subscribed_kva) == cls}  # fmt: skip
-    ids = [s.id for s in inv.series if s.prm in prms and s.kind is SeriesKind.CONSUMPTION and s.unit == "W"]
-    zone = inv.territory.zone
-    a, b = local_midnight(first, zone), local_midnight(end, zone)
-    n = (b - a) // base
-    t = a + base * np.arange(n, dtype=np.int64)
-    local = [datetime.fromtimestamp(int(x), zone) for x in t]
-    months = np.array([d.year * 12 + d.month for d in local], dtype=np.int64)
-    rows = months - months[0] if len(months) else months
-    agg = gate.read_aggregate(store, gate.PUBLICATION, {"similar": ids}, a, b, base, COMPARE_PURPOSE,
-                              rows=rows, reason=None)  # fmt: skip
-    reasons = [r for r in agg.reasons[:, 0].tolist() if isinstance(r, str)]
-    homes = int(agg.counts[:, 0].max(initial=0))
-    if reasons:
-        return Similar(cls, homes, None, reasons[0])
-    total = float(np.nansum(agg.values[:, 0]) * base / 3600.0)
-    return Similar(cls, homes, total / homes if homes else None, None if homes else "fewer_than_10")
+    c = similar.compare(similar.publication(store, inv), cls, similar.months_of(first, end))
+    return Similar(cls, c.homes, c.mean_wh, c.reason, c.months)
 
 
 # ---------------------------------------------------------------- the dashboard
@@ -294,7 +260,8 @@ class Dashboard:
         if self.similar is not None:
             s = self.similar
             similar = {"size_class": s.size_class, "homes": s.homes if s.reason is None else None,
-                       "mean_wh": None if s.mean_wh is None else round(s.mean_wh, 3), "masked": s.reason}  # fmt: skip
+                       "mean_wh": None if s.mean_wh is None else round(s.mean_wh, 3), "masked": s.reason,
+                       "months": list(s.months)}  # fmt: skip
         return {
             "period": {
                 "kind": self.kind,
@@ -372,7 +339,7 @@ def dashboard(store: Store, account: Account, inv: Inventory, kind: str, anchor:
     board.local = hh.local_share(wh, ss)
     board.cost = estimate_cost(option, wh, a, base, zone)
     if kind in board.compare_kinds:
-        board.similar = similar_homes(store, inv, holder, first, end, base)
+        board.similar = similar_homes(store, inv, holder, first, end)
     return board
 
 

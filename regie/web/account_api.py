@@ -411,7 +411,8 @@ def get_my_dashboard(
     """Every figure of ``/me``'s dashboard as JSON: energies in Wh, the local share as Σ over metering steps of my
     consumption × the territory's published self-sufficiency (``unknown_wh``: my consumption over steps it is
     hidden), the energy part of the regulated tariff in EUR (subscription not included) with its sources,
-    similar homes only when statistical secrecy lets them out (else ``masked`` says why)."""
+    similar homes from the publication's frozen monthly cells of my size class only, for a month or a year
+    (``months``: each cell used; ``masked`` says why when one is hidden: :mod:`regie.publication.similar_homes`)."""
     from regie.services import member
     from regie.store import member_preferences
 

@@ -1,4 +1,4 @@
-"""The member's dashboard (regie.services.member) on a village of fifteen homes (member_world.py): the local
+"""The member's dashboard (regie.services.member) on a village of 25 homes (member_world.py): the local
 share checked against the public aggregates computed independently, to the Wh; the cost against the tariff
 files; the comparison with similar homes only when secrecy lets it out; every personal read logged."""
 
