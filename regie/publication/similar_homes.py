@@ -228,9 +228,10 @@ def _compute(store: Store, inv: Inventory, prefix: str, rule: secrecy.SecrecyRul
 
 def publication(store: Store, inv: Inventory, rule: secrecy.SecrecyRule = secrecy_rule.RULE) -> SimilarHomes:
     """Every class's cells brought up to date in the ledger for the territory of ``inv``, once per state of the
-    store and of the groups (see the module docstring)."""
-    key = (cells.fingerprint(store), tuple((c, tuple(s.id for s in ss)) for c, ss in sorted(groups(inv).items())),
-           rule)  # fmt: skip
+    homes' readings and of the groups (see the module docstring)."""
+    by_group = tuple((c, tuple(s.id for s in ss)) for c, ss in sorted(groups(inv).items()))
+    homes = [sid for _, ids in by_group for sid in ids]
+    key = (cells.fingerprint(store, homes), by_group, rule)  # the homes' readings only: see cells.fingerprint
     with _LOCK:
         known = _KNOWN.setdefault(store, {})
         was = known.get(inv.territory.id)

@@ -239,3 +239,19 @@ def test_differencing_attacker_recovers_no_households_month(world: World) -> Non
         later = {n.split(" ", 2)[2]: v for n, v in observed if n.startswith(f"state {state} group")}
         assert later == group  # frozen: the same twelve homes, the same values
     assert len(KVA) == len(PRMS) == HOMES
+
+
+def test_a_plant_writing_does_not_recompute_the_homes_cells_but_a_home_writing_does(world: World) -> None:
+    """The cells are kept per state of the homes' readings only: a plant's live feed writing every few seconds
+    must not cost one gate read per home at the next dashboard view (cells.fingerprint(store, series))."""
+    store = world.store
+    inv = store.load_inventory()
+    first = similar.publication(store, inv)
+    t = np.array([_ts(END) + 1800], dtype=np.int64)
+    store.write([Readings("pv", t, np.array([1234.0]))])
+    assert similar.publication(store, inv) is first
+    store.write([Readings(class_ids(store, SMALL)[0], t, np.array([456.0]))])
+    again = similar.publication(store, inv)
+    assert again is not first
+    before = first.classes[SMALL].value
+    np.testing.assert_array_equal(again.classes[SMALL].value[: len(before)], before)  # frozen all the same
