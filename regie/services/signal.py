@@ -95,7 +95,7 @@ def site_of(inv: Inventory) -> fc.Site:
         raise SignalError(f"territory {t.id} has no coordinates: the sun's position cannot be computed "
                           "(regie territory create --lat --lon)")  # fmt: skip
     alts = [s.altitude_m for s in inv.sites if s.altitude_m is not None]
-    return fc.Site(t.latitude, t.longitude, float(np.median(alts)) if alts else 0.0)
+    return fc.Site(t.latitude, t.longitude, float(np.median(alts)) if alts else 0.0, t.timezone)
 
 
 def _temperature_series(inv: Inventory) -> str | None:
