@@ -395,6 +395,64 @@ def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str
             "horizon_hours": sig.HORIZON_S // 3600, "step_s": step, **s.as_dict()}  # fmt: skip
 
 
+#: The day-ahead signal: issued at this local hour, it is read from this many seconds after (so each half-hour
+#: of a day takes its level from the noon before, 12 to 36 hours ahead).
+DAY_AHEAD_HOUR = 12
+DAY_AHEAD_LEAD_S = 12 * 3600
+
+
+def day_ahead_levels(store: Store, inv: Inventory, a: int, b: int) -> tuple[np.ndarray, int, list[str]]:
+    """The level of each signal step of [a, b) as the **day-ahead signal** said it: the one issued at the last
+    noon (local time) at least 12 hours before the step, from the public data known at that noon, its spread
+    being the errors of the ``ERROR_DAYS`` forecasts before it as far as they were known then — what
+    :func:`compute_signal` returns at that noon when the data are up to date. Returns (starts of the steps
+    [UTC s], step [s], levels); ``unknown`` where there was not enough public data then.
+
+    Why a replay: the levels as issued are not kept; the public data they came from are, and the forecast is
+    deterministic, so they are computed again (the monthly digest's "green hours")."""
+    step = signal_step(inv)
+    zone = inv.territory.zone
+    a -= a % step
+    b -= b % step
+    t = np.arange(a, b, step, dtype=np.int64)
+    levels = [sig.UNKNOWN] * len(t)
+    end = _data_end(store, inv, step)
+    if not len(t) or end is None:
+        return t, step, levels
+    noons = [int(datetime(d.year, d.month, d.day, DAY_AHEAD_HOUR, tzinfo=zone).timestamp())
+             for d in _days(a - 3 * 86_400, b, zone)]  # fmt: skip
+    issued = np.asarray(noons, dtype=np.int64)
+    which = np.searchsorted(issued, t - DAY_AHEAD_LEAD_S, side="right") - 1  # the last noon ≥ 12 h before
+    first = _first(store, step)
+    wanted = sorted({int(issued[i]) for i in which if i >= 0 and issued[i] <= end
+                     and issued[i] - first >= MIN_DAYS * 86_400})  # fmt: skip
+    if not wanted:
+        return t, step, levels
+    start = max(first - first % step, wanted[0] - (ERROR_DAYS + MODEL_DAYS + 1) * 86_400)
+    h = public_history(store, inv, start, min(end, wanted[-1]), step)
+    origins = sorted({o - k * 86_400 for o in wanted for k in range(ERROR_DAYS + 1)})
+    bt = sig.backtest(h, [o for o in origins if o > start], sig.HORIZON_S, _model(site_of(inv), None, None))
+    row = {int(o): i for i, o in enumerate(bt.origins)}
+    horizon = step * np.arange(bt.expected.shape[1], dtype=np.int64)
+    by_origin: dict[int, list[str]] = {}
+    for o in wanted:
+        past = [row[o - k * 86_400] for k in range(ERROR_DAYS, 0, -1) if o - k * 86_400 in row]
+        if o not in row or not past:
+            continue
+        errors = bt.errors[past].copy()
+        errors[bt.origins[past][:, None] + horizon[None, :] >= o] = np.nan  # not yet known at that noon
+        q = sig.error_quantiles(errors)
+        e = bt.expected[row[o]]
+        by_origin[o] = sig.levels(e, e + q[0], e + q[1])
+    for i, (ti, w) in enumerate(zip(t, which, strict=True)):
+        o = int(issued[w]) if w >= 0 else None
+        if o in by_origin:
+            j = int(ti - o) // step
+            if j < len(by_origin[o]):
+                levels[i] = by_origin[o][j]
+    return t, step, levels
+
+
 def _days(a: int, b: int, zone) -> list:
     d0 = datetime.fromtimestamp(a, zone).date()
     d1 = datetime.fromtimestamp(b, zone).date()
