@@ -10,7 +10,7 @@
   "use strict";
 
   var configEl = document.getElementById("acc-config");
-  if (!configEl || typeof echarts === "undefined") {
+  if (!configEl || typeof echarts === "undefined" || !window.regieCharts) {
     return;
   }
   var cfg = JSON.parse(configEl.textContent);
@@ -27,7 +27,7 @@
   function init(id) {
     var el = document.getElementById(id);
     if (!el) return null;
-    var chart = echarts.init(el, null, { renderer: "canvas", locale: lang });
+    var chart = regieCharts.init(el, { renderer: "canvas", locale: lang });
     window.addEventListener("resize", function () { chart.resize(); });
     return { el: el, chart: chart };
   }
