@@ -104,8 +104,8 @@
     c.chart.setOption({
       animation: false,
       tooltip: { trigger: "axis", valueFormatter: kwh },
-      legend: { top: 0 },
-      grid: { left: 70, right: 20, top: 40, bottom: 40 },
+      legend: { top: 0, type: "scroll" },  // one line, even on a phone: it stays clear of the axis name
+      grid: { left: 70, right: 20, top: 48, bottom: 40 },
       xAxis: { type: "category", data: data.labels },
       yAxis: { type: "value", name: S.kwh || "kWh" },
       series: [
