@@ -176,6 +176,10 @@ def compose(figures: dict[str, Any], rates: dict[str, float | None], month: str,
             "day before from the village's public figures."
         )
         lines.append(what % {"hours": hours})
+        if green["unknown_wh"] > 0:
+            apart = _("The signal had no level for %(value)s of your consumption (too little public data then): "
+                      "that part is left out of the share.")  # fmt: skip
+            lines.append(apart % {"value": kwh(green["unknown_wh"])})
     elif green is not None:
         lines.append(_("The signal's green hours: unknown this month (not enough public figures)."))
     lines += ["", _("The village this month:"),

@@ -179,3 +179,26 @@ def test_the_digest_says_how_much_was_consumed_in_green_hours(sunny: World, smtp
     hours = f"{green.sum() / 2:.1f}".rstrip("0").rstrip(".")
     assert f"The signal was green for {hours} hours this month" in en
     assert "le signal de la veille, tel qu'émis à midi" in fr
+
+
+def test_green_hours_are_unknown_before_the_signal_has_data(sunny: World, smtp: Mailbox) -> None:
+    """December 2023 is before the data: no signal could be issued (15 days of public data at least), the mail
+    says the figure is unknown instead of "0 %"."""
+    _opt_in(sunny, "zoe", "en")
+    digest.send_digests(sunny.store, server_from_settings(smtp.settings()), "2023-12", base_url=BASE,
+                        translate=translate)  # fmt: skip
+    text = body(smtp.wait_for("h13@example.org"))
+    assert "The signal's green hours: unknown this month (not enough public figures)." in text
+    assert "of your consumption fell in the half-hours" not in text
+
+
+def test_green_hours_of_a_month_the_signal_covers_in_part(sunny: World, smtp: Mailbox) -> None:
+    """January 2024, the data's first month: the signal has levels from its third week only; the share is over
+    those half-hours and the mail says how much consumption was left out."""
+    _opt_in(sunny, "zoe", "en")
+    digest.send_digests(sunny.store, server_from_settings(smtp.settings()), "2024-01", base_url=BASE,
+                        translate=translate)  # fmt: skip
+    text = body(smtp.wait_for("h13@example.org"))
+    assert re.search(r"\d+ % of your consumption fell in the half-hours the signal called green", text)
+    left = re.search(r"The signal had no level for ([\d,.]+) kWh of your consumption", text)
+    assert left is not None and 100 < float(left.group(1).replace(",", "")) < 403  # part of the month's 403 kWh
