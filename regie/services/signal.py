@@ -356,10 +356,19 @@ def measured_skill(store: Store, territory_id: str | None, until: int | None = N
     return result
 
 
+def _spread_known_at(bt: sig.Backtest, rows: list[int], origin: int, step: int) -> np.ndarray:
+    """The error quantiles of the past forecasts ``rows`` as they were known at ``origin``: a past forecast's
+    steps at or after ``origin`` had not happened yet (the live signal has no data there either)."""
+    errors = bt.errors[rows].copy()
+    when = bt.origins[rows][:, None] + step * np.arange(errors.shape[1], dtype=np.int64)[None, :]
+    errors[when >= origin] = np.nan
+    return sig.error_quantiles(errors)
+
+
 def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str, Any] | None:
     """Forecasts issued every day at 12:00 local time over [a, b − 36 h], from the public data known then, each
-    judged with the spread of the errors of the ``ERROR_DAYS`` days before it: MAE, skill against persistence,
-    how often green (and red) was right."""
+    judged with the spread of the errors of the ``ERROR_DAYS`` days before it as far as they were known then (as the
+    live signal is): MAE, skill against persistence, how often green (and red) was right."""
     step = signal_step(inv)
     first = max(_first(store, step), a - (ERROR_DAYS + MODEL_DAYS) * 86_400)
     first -= first % step
@@ -382,7 +391,7 @@ def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str
         past = [row[o - k * 86_400] for k in range(ERROR_DAYS, 0, -1) if o - k * 86_400 in row]
         if o not in row or not past:
             continue
-        q = sig.error_quantiles(bt.errors[past])
+        q = _spread_known_at(bt, past, o, step)
         i = row[o]
         exp.append(bt.expected[i]), per.append(bt.persisted[i]), act.append(bt.actual[i])
         lows.append(q[0]), highs.append(q[1]), kept.append(o)
@@ -433,15 +442,12 @@ def day_ahead_levels(store: Store, inv: Inventory, a: int, b: int) -> tuple[np.n
     origins = sorted({o - k * 86_400 for o in wanted for k in range(ERROR_DAYS + 1)})
     bt = sig.backtest(h, [o for o in origins if o > start], sig.HORIZON_S, _model(site_of(inv), None, None))
     row = {int(o): i for i, o in enumerate(bt.origins)}
-    horizon = step * np.arange(bt.expected.shape[1], dtype=np.int64)
     by_origin: dict[int, list[str]] = {}
     for o in wanted:
         past = [row[o - k * 86_400] for k in range(ERROR_DAYS, 0, -1) if o - k * 86_400 in row]
         if o not in row or not past:
             continue
-        errors = bt.errors[past].copy()
-        errors[bt.origins[past][:, None] + horizon[None, :] >= o] = np.nan  # not yet known at that noon
-        q = sig.error_quantiles(errors)
+        q = _spread_known_at(bt, past, o, step)
         e = bt.expected[row[o]]
         by_origin[o] = sig.levels(e, e + q[0], e + q[1])
     for i, (ti, w) in enumerate(zip(t, which, strict=True)):
