@@ -25,6 +25,7 @@ import json
 import platform
 import tempfile
 import time
+from datetime import date
 
 import numpy as np
 from rich.console import Console
@@ -34,6 +35,7 @@ from regie.analytics import forecast as fc
 from regie.analytics import signal as sig
 from regie.demo import build_prats
 from regie.demo.install import install
+from regie.model.public_holidays import is_french_public_holiday
 from regie.services import signal as signals
 from regie.store import open_store
 
@@ -62,6 +64,37 @@ def parts(h: fc.History, origins: list[int], site: fc.Site) -> dict[str, dict[st
     return out
 
 
+def _is_holiday(days: np.ndarray) -> np.ndarray:
+    epoch = date(1970, 1, 1).toordinal()
+    return np.array([is_french_public_holiday(date.fromordinal(epoch + int(d))) for d in days], dtype=bool)
+
+
+def holidays_effect(h: fc.History, origins: list[int], site: fc.Site) -> dict[str, dict[str, float | int]]:
+    """MAE [W] of the consumption and of the balance with French public holidays as Sundays (the model) and as
+    the weekday they fall on (``timezone=None``, the model before), over all steps, the steps of a holiday and
+    those of the day after one."""
+    plain = fc.Site(site.latitude, site.longitude, site.altitude, None)
+    groups = ("all", "holiday", "day after a holiday")
+    err = {(g, f): ([], []) for g in groups for f in ("consumption", "balance")}
+    for o in origins:
+        past = h.before(o)
+        t = fc.future_grid(past.origin, sig.HORIZON_S, past.step)
+        actual = fc.observed(h, t)
+        models = [fc.forecast(past, sig.HORIZON_S, s) for s in (site, plain)]
+        day = fc.local_days(t, site.timezone or "UTC")
+        holiday = _is_holiday(day)
+        masks = dict(zip(groups, (np.ones(len(t), bool), holiday, _is_holiday(day - 1) & ~holiday), strict=True))
+        for (g, f), pair in err.items():
+            a = getattr(actual, f"{f}_w")
+            for i, m in enumerate(models):
+                v = getattr(m, f"{f}_w")
+                ok = masks[g] & np.isfinite(v) & np.isfinite(a)
+                pair[i].extend(np.abs(a - v)[ok])
+    return {f"{f}, {g}": {"steps": len(m), "mae_w": float(np.mean(m)) if m else float("nan"),
+                          "mae_holidays_as_weekdays_w": float(np.mean(p)) if p else float("nan")}
+            for (g, f), (m, p) in err.items()}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=42)
@@ -78,12 +111,13 @@ def main() -> None:
         step = signals.signal_step(inv)
         h = signals.public_history(store, inv, a - a % step, b - b % step, step)
         zone = inv.territory.zone
-        from datetime import date, datetime
+        from datetime import datetime
 
         first, last = date.fromisoformat(result["from"]), date.fromisoformat(result["until"])
         noons = [int(datetime(d.year, d.month, d.day, 12, tzinfo=zone).timestamp())
                  for d in (first.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1))]  # fmt: skip
         by_part = parts(h, noons, signals.site_of(inv))
+        by_holidays = holidays_effect(h, noons, signals.site_of(inv))
         store.close()
     assert result is not None, "the demo year is too short for a backtest"
     console = Console()
@@ -99,6 +133,12 @@ def main() -> None:
         kw = (f"{p['mae_w'] / 1000:.1f}", f"{p['persistence_mae_w'] / 1000:.1f}")
         table.add_row(f"  {name}", *kw, f"{p['skill']:.1%}")
     console.print(table)
+    hol = Table(title="MAE (kW) with French public holidays as Sundays (the model) or as their weekday (before)")
+    for col in ("", "steps", "as Sundays", "as their weekday"):
+        hol.add_column(col, justify="right")
+    for name, v in by_holidays.items():
+        hol.add_row(name, str(v["steps"]), f"{v['mae_w'] / 1000:.1f}", f"{v['mae_holidays_as_weekdays_w'] / 1000:.1f}")
+    console.print(hol)
     console.print(f"green: {result['green_steps']} half-hours, right {result['green_right']:.1%}; "
                   f"red: {result['red_steps']}, right {result['red_right']:.1%}; "
                   f"half-hours with a surplus announced green: {result['surplus_found']:.1%}; "
@@ -109,6 +149,7 @@ def main() -> None:
     RESULTS.write_text(json.dumps({
         "seed": args.seed, "python": platform.python_version(), "machine": platform.machine(),
         "backtest_seconds": round(elapsed, 2), "balance": result, "parts": by_part,
+        "consumption_holidays": by_holidays,
         "beats_persistence": beats,
     }, indent=2) + "\n", encoding="utf-8")  # fmt: skip
     console.print(f"wrote {RESULTS}")

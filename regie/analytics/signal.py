@@ -161,3 +161,30 @@ def parse_text_line(line: str) -> dict[str, object]:
         raise ValueError(f"unknown level letter in {parts[5]!r}: G, O, R or U")
     return {"territory": parts[1], "start": int(parts[2]), "step": int(parts[3]), "issued": int(parts[4]),
             "levels": [names[c] for c in parts[5]]}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class GreenUse:
+    """How much of a consumption fell in the steps the signal called green."""
+
+    consumption_wh: float  # over the steps whose level is known
+    green_wh: float
+    green_steps: int
+    unknown_wh: float  # consumed in steps without a level
+
+    @property
+    def share(self) -> float | None:
+        return self.green_wh / self.consumption_wh if self.consumption_wh > 0 else None
+
+
+def green_use(wh: np.ndarray, step_levels: Sequence[str]) -> GreenUse:
+    """A member's consumption [Wh] per signal step against the level of each step: the share consumed in green
+    steps, over the steps whose level is known (the rest is counted apart, never as "not green")."""
+    wh = np.asarray(wh, dtype=float)
+    lv = np.asarray(step_levels)
+    if wh.shape != lv.shape:
+        raise ValueError(f"green_use: {len(wh)} consumption steps for {len(lv)} levels")
+    known = (lv != UNKNOWN) & np.isfinite(wh)
+    green = (lv == GREEN) & np.isfinite(wh)
+    return GreenUse(float(wh[known].sum()), float(wh[green].sum()), int((lv == GREEN).sum()),
+                    float(np.nansum(wh[~known])))  # fmt: skip

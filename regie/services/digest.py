@@ -13,7 +13,9 @@ link that stops it without logging in.
   valid :data:`UNSUBSCRIBE_TTL`); the message also has ``List-Unsubscribe`` and ``List-Unsubscribe-Post``
   (RFC 8058: one-click unsubscribe from the mail client).
 
-TODO(signal): the "green hours used" figure waits for the signal module (issue 12, part 2).
+- The signal's green hours used: the share of the member's consumption that fell in the half-hours the
+  **day-ahead signal** called green (:func:`regie.services.signal.day_ahead_levels`: the signal as issued at
+  noon the day before, from the public figures known then, replayed), one replay per month for everyone.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from typing import Any
 
 from babel.numbers import format_decimal, format_percent
 
+from regie.analytics import signal as sig
 from regie.governance import accounts, one_time
 from regie.governance.accounts import Account, Role
 from regie.mail import SmtpServer, text_message
-from regie.model import Step
+from regie.model import Inventory, Step
 from regie.publication.balance import public_balance
 from regie.services import member
+from regie.services import signal as signals
 from regie.services.balance import BalanceRequestError
 from regie.store import Store
 from regie.store import member_preferences as prefs_store
@@ -93,6 +97,42 @@ def village_rates(store: Store, month: str) -> dict[str, float | None]:
     return {k: totals.get(k) for k in ("self_sufficiency", "coverage", "self_consumption")}
 
 
+@dataclass(frozen=True, slots=True)
+class GreenSteps:
+    """The day-ahead signal's levels over a month (:func:`regie.services.signal.day_ahead_levels`)."""
+
+    a: int
+    step: int
+    levels: list[str]
+
+
+def green_steps(store: Store, inv: Inventory, month: str) -> GreenSteps | None:
+    """The month's replayed day-ahead levels, None when the signal cannot be computed for the territory (no
+    coordinates, no load curve) — the mail then leaves the figure out."""
+    first, end = member.month_bounds(month)
+    zone = inv.territory.zone
+    try:
+        t, step, levels = signals.day_ahead_levels(store, inv, member.local_midnight(first, zone),
+                                                   member.local_midnight(end, zone))  # fmt: skip
+    except (signals.SignalError, BalanceRequestError):
+        return None
+    return GreenSteps(int(t[0]), step, levels) if len(t) else None
+
+
+def green_use(store: Store, account: Account, green: GreenSteps | None) -> dict[str, Any] | None:
+    """The member's consumption in the green steps (read through the gate as the member, like the dashboard)."""
+    if green is None:
+        return None
+    series = member.consumption_series(store, account.holder_id or "")
+    if not series:
+        return None
+    b = green.a + green.step * len(green.levels)
+    wh = member.my_consumption(store, account, series, green.a, b, green.step)
+    use = sig.green_use(wh, green.levels)
+    return {"share": use.share, "green_wh": use.green_wh, "consumption_wh": use.consumption_wh,
+            "unknown_wh": use.unknown_wh, "green_hours": use.green_steps * green.step / 3600}  # fmt: skip
+
+
 def compose(figures: dict[str, Any], rates: dict[str, float | None], month: str, locale: str,
             gettext: Callable[[str], str], link: str, territory: str) -> tuple[str, str]:  # fmt: skip
     """(subject, body) of one member's digest in ``locale``."""
@@ -123,6 +163,25 @@ def compose(figures: dict[str, Any], rates: dict[str, float | None], month: str,
         money = format_decimal(cost["eur"], format="#,##0.00", locale=locale)
         lines.append(_("Estimated cost of that energy at the regulated tariff: %(eur)s EUR (subscription not "
                        "included).") % {"eur": money})  # fmt: skip
+    green = figures.get("green")
+    if green and green["share"] is not None:
+        hours = format_decimal(round(green["green_hours"], 1), format="#,##0.#", locale=locale)
+        used = _(
+            "%(share)s of your consumption fell in the half-hours the signal called green (a local surplus "
+            "expected): %(value)s."
+        )
+        lines.append(used % {"share": pct(green["share"]), "value": kwh(green["green_wh"])})
+        what = _(
+            "The signal was green for %(hours)s hours this month: the day-ahead signal, as issued at noon the "
+            "day before from the village's public figures."
+        )
+        lines.append(what % {"hours": hours})
+        if green["unknown_wh"] > 0:
+            apart = _("The signal had no level for %(value)s of your consumption (too little public data then): "
+                      "that part is left out of the share.")  # fmt: skip
+            lines.append(apart % {"value": kwh(green["unknown_wh"])})
+    elif green is not None:
+        lines.append(_("The signal's green hours: unknown this month (not enough public figures)."))
     lines += ["", _("The village this month:"),
               _("self-sufficiency: %(value)s") % {"value": pct(rates["self_sufficiency"])},
               _("coverage by local production: %(value)s") % {"value": pct(rates["coverage"])},
@@ -143,6 +202,8 @@ def send_digests(store: Store, server: SmtpServer | None, month: str, *, base_ur
     done = prefs_store.digests_sent(store, month)
     inv = store.load_inventory()
     rates = village_rates(store, month)
+    green: GreenSteps | None = None
+    replayed = False
     out: list[Outcome] = []
     for account_id, prefs in prefs_store.subscribers(store):
         acct = _account_by_id(store, account_id)
@@ -161,6 +222,9 @@ def send_digests(store: Store, server: SmtpServer | None, month: str, *, base_ur
             continue
         first, _ = member.month_bounds(month)
         figures = member.dashboard(store, acct, inv, "month", first, prefs.tariff_option).as_dict()
+        if not replayed:  # once for everyone, and only when someone gets a mail
+            green, replayed = green_steps(store, inv, month), True
+        figures["green"] = green_use(store, acct, green)
         token = issue_unsubscribe(store, account_id, now=at)
         link = f"{base_url.rstrip('/')}/digest/unsubscribe/{token}"
         subject, body = compose(figures, rates, month, prefs.language, translate(prefs.language), link,

@@ -95,7 +95,7 @@ def site_of(inv: Inventory) -> fc.Site:
         raise SignalError(f"territory {t.id} has no coordinates: the sun's position cannot be computed "
                           "(regie territory create --lat --lon)")  # fmt: skip
     alts = [s.altitude_m for s in inv.sites if s.altitude_m is not None]
-    return fc.Site(t.latitude, t.longitude, float(np.median(alts)) if alts else 0.0)
+    return fc.Site(t.latitude, t.longitude, float(np.median(alts)) if alts else 0.0, t.timezone)
 
 
 def _temperature_series(inv: Inventory) -> str | None:
@@ -356,10 +356,19 @@ def measured_skill(store: Store, territory_id: str | None, until: int | None = N
     return result
 
 
+def _spread_known_at(bt: sig.Backtest, rows: list[int], origin: int, step: int) -> np.ndarray:
+    """The error quantiles of the past forecasts ``rows`` as they were known at ``origin``: a past forecast's
+    steps at or after ``origin`` had not happened yet (the live signal has no data there either)."""
+    errors = bt.errors[rows].copy()
+    when = bt.origins[rows][:, None] + step * np.arange(errors.shape[1], dtype=np.int64)[None, :]
+    errors[when >= origin] = np.nan
+    return sig.error_quantiles(errors)
+
+
 def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str, Any] | None:
     """Forecasts issued every day at 12:00 local time over [a, b − 36 h], from the public data known then, each
-    judged with the spread of the errors of the ``ERROR_DAYS`` days before it: MAE, skill against persistence,
-    how often green (and red) was right."""
+    judged with the spread of the errors of the ``ERROR_DAYS`` days before it as far as they were known then (as the
+    live signal is): MAE, skill against persistence, how often green (and red) was right."""
     step = signal_step(inv)
     first = max(_first(store, step), a - (ERROR_DAYS + MODEL_DAYS) * 86_400)
     first -= first % step
@@ -382,7 +391,7 @@ def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str
         past = [row[o - k * 86_400] for k in range(ERROR_DAYS, 0, -1) if o - k * 86_400 in row]
         if o not in row or not past:
             continue
-        q = sig.error_quantiles(bt.errors[past])
+        q = _spread_known_at(bt, past, o, step)
         i = row[o]
         exp.append(bt.expected[i]), per.append(bt.persisted[i]), act.append(bt.actual[i])
         lows.append(q[0]), highs.append(q[1]), kept.append(o)
@@ -393,6 +402,61 @@ def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str
     return {"from": datetime.fromtimestamp(kept[0], zone).date().isoformat(),
             "until": datetime.fromtimestamp(kept[-1], zone).date().isoformat(),
             "horizon_hours": sig.HORIZON_S // 3600, "step_s": step, **s.as_dict()}  # fmt: skip
+
+
+#: The day-ahead signal: issued at this local hour, it is read from this many seconds after (so each half-hour
+#: of a day takes its level from the noon before, 12 to 36 hours ahead).
+DAY_AHEAD_HOUR = 12
+DAY_AHEAD_LEAD_S = 12 * 3600
+
+
+def day_ahead_levels(store: Store, inv: Inventory, a: int, b: int) -> tuple[np.ndarray, int, list[str]]:
+    """The level of each signal step of [a, b) as the **day-ahead signal** said it: the one issued at the last
+    noon (local time) at least 12 hours before the step, from the public data known at that noon, its spread
+    being the errors of the ``ERROR_DAYS`` forecasts before it as far as they were known then — what
+    :func:`compute_signal` returns at that noon when the data are up to date. Returns (starts of the steps
+    [UTC s], step [s], levels); ``unknown`` where there was not enough public data then.
+
+    Why a replay: the levels as issued are not kept; the public data they came from are, and the forecast is
+    deterministic, so they are computed again (the monthly digest's "green hours")."""
+    step = signal_step(inv)
+    zone = inv.territory.zone
+    a -= a % step
+    b -= b % step
+    t = np.arange(a, b, step, dtype=np.int64)
+    levels = [sig.UNKNOWN] * len(t)
+    end = _data_end(store, inv, step)
+    if not len(t) or end is None:
+        return t, step, levels
+    noons = [int(datetime(d.year, d.month, d.day, DAY_AHEAD_HOUR, tzinfo=zone).timestamp())
+             for d in _days(a - 3 * 86_400, b, zone)]  # fmt: skip
+    issued = np.asarray(noons, dtype=np.int64)
+    which = np.searchsorted(issued, t - DAY_AHEAD_LEAD_S, side="right") - 1  # the last noon ≥ 12 h before
+    first = _first(store, step)
+    wanted = sorted({int(issued[i]) for i in which if i >= 0 and issued[i] <= end
+                     and issued[i] - first >= MIN_DAYS * 86_400})  # fmt: skip
+    if not wanted:
+        return t, step, levels
+    start = max(first - first % step, wanted[0] - (ERROR_DAYS + MODEL_DAYS + 1) * 86_400)
+    h = public_history(store, inv, start, min(end, wanted[-1]), step)
+    origins = sorted({o - k * 86_400 for o in wanted for k in range(ERROR_DAYS + 1)})
+    bt = sig.backtest(h, [o for o in origins if o > start], sig.HORIZON_S, _model(site_of(inv), None, None))
+    row = {int(o): i for i, o in enumerate(bt.origins)}
+    by_origin: dict[int, list[str]] = {}
+    for o in wanted:
+        past = [row[o - k * 86_400] for k in range(ERROR_DAYS, 0, -1) if o - k * 86_400 in row]
+        if o not in row or not past:
+            continue
+        q = _spread_known_at(bt, past, o, step)
+        e = bt.expected[row[o]]
+        by_origin[o] = sig.levels(e, e + q[0], e + q[1])
+    for i, (ti, w) in enumerate(zip(t, which, strict=True)):
+        o = int(issued[w]) if w >= 0 else None
+        if o in by_origin:
+            j = int(ti - o) // step
+            if j < len(by_origin[o]):
+                levels[i] = by_origin[o][j]
+    return t, step, levels
 
 
 def _days(a: int, b: int, zone) -> list:

@@ -481,7 +481,7 @@ def report_page(
                  "xAxis": {"type": "category", "data": [s[:10] for s in p["start"]]},
                  "yAxis": {"type": "value", "name": "kWh"},
                  "series": [{"name": gettext("Consumption"), "type": "bar", "data": kwh(p["consumption_wh"]),
-                             "color": "#3c3c46"},
+                             "color": "#7b8794"},  # a grey that stands out on a light and a dark page
                             {"name": gettext("Production"), "type": "bar", "data": kwh(p["production_total_wh"]),
                              "color": "#f2a900"}]}  # fmt: skip
     for tr in report["transformers"]:

@@ -116,3 +116,53 @@ def test_masked_steps_are_left_out_not_read_as_zero() -> None:
     t = fc.future_grid(h.origin, 36 * 3600, STEP)
     out = fc.consumption(h, t)
     assert np.all(np.isfinite(out)) and out == pytest.approx(weekly(t))
+
+
+# ---------------------------------------------------------------- French public holidays are Sundays
+
+PARIS = "Europe/Paris"
+KIND_LOAD = np.array([1000.0, 1100.0, 1200.0, 1300.0, 1400.0, 1500.0, 600.0])  # Monday … Sunday [W]
+
+
+def by_local_day_kind(t: np.ndarray) -> np.ndarray:
+    """A village whose load depends on the kind of its local day only (a holiday draws a Sunday's load)."""
+    return KIND_LOAD[fc.day_kinds(fc.local_days(t, PARIS))]
+
+
+def paris(day: str, hour: int = 0) -> int:
+    import pandas as pd
+
+    return int(pd.Timestamp(f"{day} {hour:02d}:00", tz=PARIS).timestamp())
+
+
+def local_history(first: str, origin: int, load) -> fc.History:
+    t = np.arange(paris(first), origin, STEP, dtype=np.int64)
+    return fc.History(t, STEP, load(t), {})
+
+
+def test_the_day_kinds_count_french_public_holidays_as_sundays() -> None:
+    days = fc.local_days(np.array([paris("2025-04-20", 12), paris("2025-04-21", 12), paris("2025-04-22", 12),
+                                   paris("2025-05-01", 0), paris("2025-05-01", 23)]), PARIS)  # fmt: skip
+    assert fc.day_kinds(days).tolist() == [6, 6, 1, 6, 6]  # Easter Sunday, Easter Monday, a Tuesday, 1 May
+
+
+def test_a_holiday_is_forecast_as_a_sunday() -> None:
+    """1 May 2025 is a Thursday: the model gives it the Sundays' load; holidays as weekdays give a Thursday's."""
+    origin = paris("2025-04-30", 12)
+    h = local_history("2025-03-31", origin, by_local_day_kind)  # summer time all along: local hours line up
+    t = fc.future_grid(origin, 36 * 3600, STEP)
+    assert fc.consumption(h, t, timezone=PARIS) == pytest.approx(by_local_day_kind(t))
+    on_may_day = fc.local_days(t, PARIS) == fc.local_days(np.array([paris("2025-05-01")]), PARIS)[0]
+    assert on_may_day.sum() == 48
+    plain = fc.consumption(h, t)  # the model before: 1 May is a Thursday
+    assert plain[on_may_day] == pytest.approx(np.full(48, KIND_LOAD[3]))
+
+
+def test_a_weekday_forgets_the_holiday_among_its_references() -> None:
+    """The Monday after Easter Monday: its references are the Mondays before, not Easter Monday's Sunday load."""
+    origin = paris("2025-04-28")
+    h = local_history("2025-03-31", origin, by_local_day_kind)
+    t = fc.future_grid(origin, 24 * 3600, STEP)
+    assert fc.consumption(h, t, timezone=PARIS) == pytest.approx(np.full(48, KIND_LOAD[0]))
+    plain = fc.consumption(h, t)
+    assert np.all(plain < KIND_LOAD[0] - 50)  # Easter Monday among the four Mondays pulls it down

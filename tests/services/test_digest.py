@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from member_world import FAST, SECRET, World, build
+from member_world import END, FAST, PARIS, SECRET, START, World, build, home_power
 from smtp_box import Mailbox, body, subject
 from typer.testing import CliRunner
 
 from regie.cli import app as cli
 from regie.governance import accounts
 from regie.mail import server_from_settings
+from regie.model import Readings
 from regie.services import digest
+from regie.services import signal as signals
 from regie.store import member_preferences as prefs
 from regie.store import open_store
 from regie.web import i18n
@@ -123,3 +127,78 @@ def test_the_command(world: World, smtp: Mailbox, tmp_path, monkeypatch) -> None
     assert r.exit_code == 0, r.output
     assert "alice: sent" in r.output and "1 sent" in r.output
     assert smtp.wait_for("h01@example.org")["List-Unsubscribe"].startswith(f"<{BASE}/digest/unsubscribe/")
+
+
+# ---------------------------------------------------------------- the signal's green hours used
+
+
+@pytest.fixture
+def sunny(tmp_path) -> Iterator[World]:
+    """The same village with a park three times larger (9 kW from 10:00 to 16:00 UTC): a surplus every day then."""
+    store = open_store(f"sqlite:///{tmp_path / 'sunny.sqlite'}")
+    world = build(store)
+    t = np.arange(int(START.timestamp()), int(END.timestamp()), 1800, dtype=np.int64)
+    hour = (t % 86400) / 3600
+    store.write([Readings("pv", t, np.where((hour >= 10) & (hour < 16), 9000.0, 0.0))])
+    yield world
+    store.close()
+
+
+def test_the_day_ahead_replay_is_what_the_signal_said_at_noon_the_day_before(sunny: World) -> None:
+    """Each half-hour of 2025-09-15 gets the level that /api/signal?at=2025-09-14T12:00 gave it."""
+    inv = sunny.store.load_inventory()
+    a = int(datetime(2025, 9, 15, tzinfo=PARIS).timestamp())
+    t, step, levels = signals.day_ahead_levels(sunny.store, inv, a, a + 86400)
+    assert t[0] == a
+    noon = int(datetime(2025, 9, 14, 12, tzinfo=PARIS).timestamp())
+    live = signals.compute_signal(sunny.store, None, noon)
+    assert step == 1800 and len(levels) == 48 and live.start == noon
+    assert levels == live.levels[24:72]
+    assert "green" in levels and "red" in levels
+
+
+def test_the_digest_says_how_much_was_consumed_in_green_hours(sunny: World, smtp: Mailbox) -> None:
+    _opt_in(sunny, "alice", "fr")
+    _opt_in(sunny, "zoe", "en")
+    digest.send_digests(sunny.store, server_from_settings(smtp.settings()), "2025-09", base_url=BASE,
+                        translate=translate)  # fmt: skip
+    fr, en = body(smtp.wait_for("h01@example.org")), body(smtp.wait_for("h13@example.org"))
+    # independently: alice's load as the world defines it, over the steps the replayed signal called green
+    a = int(datetime(2025, 9, 1, tzinfo=PARIS).timestamp())
+    b = int(datetime(2025, 10, 1, tzinfo=PARIS).timestamp())
+    t, _, levels = signals.day_ahead_levels(sunny.store, sunny.store.load_inventory(), a, b)
+    green = np.array(levels) == "green"
+    hour = (t % 86400) / 3600
+    assert green.sum() > 30 * 8 and np.all((hour[green] >= 10) & (hour[green] < 16))  # green is the real surplus
+    for text, i, fmt in ((fr, 1, "{:.0f} % de votre consommation"), (en, 13, "{:.0f} % of your consumption")):
+        load = home_power(i, t) * 0.5  # Wh per half-hour
+        share = load[green].sum() / load[np.array(levels) != "unknown"].sum()
+        daytime = load[(hour >= 10) & (hour < 16)].sum() / load.sum()  # the surplus hours' part (18 % for alice)
+        assert 0.6 * daytime < share <= daytime + 1e-9
+        assert fmt.format(100 * share) in text, text
+    hours = f"{green.sum() / 2:.1f}".rstrip("0").rstrip(".")
+    assert f"The signal was green for {hours} hours this month" in en
+    assert "le signal de la veille, tel qu'émis à midi" in fr
+
+
+def test_green_hours_are_unknown_before_the_signal_has_data(sunny: World, smtp: Mailbox) -> None:
+    """December 2023 is before the data: no signal could be issued (15 days of public data at least), the mail
+    says the figure is unknown instead of "0 %"."""
+    _opt_in(sunny, "zoe", "en")
+    digest.send_digests(sunny.store, server_from_settings(smtp.settings()), "2023-12", base_url=BASE,
+                        translate=translate)  # fmt: skip
+    text = body(smtp.wait_for("h13@example.org"))
+    assert "The signal's green hours: unknown this month (not enough public figures)." in text
+    assert "of your consumption fell in the half-hours" not in text
+
+
+def test_green_hours_of_a_month_the_signal_covers_in_part(sunny: World, smtp: Mailbox) -> None:
+    """January 2024, the data's first month: the signal has levels from its third week only; the share is over
+    those half-hours and the mail says how much consumption was left out."""
+    _opt_in(sunny, "zoe", "en")
+    digest.send_digests(sunny.store, server_from_settings(smtp.settings()), "2024-01", base_url=BASE,
+                        translate=translate)  # fmt: skip
+    text = body(smtp.wait_for("h13@example.org"))
+    assert re.search(r"\d+ % of your consumption fell in the half-hours the signal called green", text)
+    left = re.search(r"The signal had no level for ([\d,.]+) kWh of your consumption", text)
+    assert left is not None and 100 < float(left.group(1).replace(",", "")) < 403  # part of the month's 403 kWh

@@ -1,6 +1,6 @@
 """Every public and member page of the demo on a 360 px phone, French and English: nothing wider than the
-screen (tables scroll in their own box), the menu folded behind a button that opens it, a visible focus and a
-skip link for the keyboard, charts that follow the window's width.
+screen (wide tables scroll in their own box, the key ones become cards), the menu folded behind a button that
+opens it, a visible focus and a skip link for the keyboard, charts that follow the window's width.
 
 ``REGIE_SCREENSHOTS=DIR`` also saves each page at 360 and 1366 px, light and dark, to look at (kept out of git).
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from demo_pages import LANGUAGES, PAGES, DemoSite, demo_site, pages_as
+from demo_pages import LANGUAGES, MEMBER, PAGES, PARTICIPANT, DemoSite, Page, demo_site, pages_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,6 +58,56 @@ WIDEST = """() => {
   }
   return out.slice(0, 5).map(o => o.what).join(", ");
 }"""
+
+
+#: The key tables, read on a phone without scrolling sideways: one card per row, each cell labelled with its column.
+STACKED = [(PAGES[0], "sources-table"), (PAGES[0], "monthly-table"), (Page("/me", MEMBER), "grant-table"),
+           (Page("/me", MEMBER), "access-table"), (Page("/acc/{operation}/me", PARTICIPANT), "mine-table")]  # fmt: skip
+
+#: A table's layout as drawn: its display, its scrolling box's widths, the right edge of its cells, each data
+#: cell's label (data-label, and whether the ::before that shows it is drawn) against its column's header.
+TABLE_LAYOUT = """(id) => {
+  const t = document.querySelector(`[data-testid="${id}"]`);
+  const box = t.closest(".table-scroll") || t.parentElement;
+  const letters = (text) => text.replace(/[^\\p{L}]/gu, "");  // "Consumption (MWh)" for "Consumption<br>MWh"
+  const heads = [...t.querySelectorAll("thead th")].map(th => letters(th.title || th.textContent));
+  const cells = [...t.querySelectorAll("tbody td, tfoot td")]
+    .filter(td => td.colSpan === 1 && heads[td.cellIndex] && td.textContent.trim());
+  const drawn = [...t.querySelectorAll("tbody th, tbody td, tfoot th, tfoot td")];
+  const first = [...t.querySelector("tbody tr").children].map(c => c.getBoundingClientRect()).filter(r => r.height);
+  return {
+    display: getComputedStyle(t).display, box: box.clientWidth, scroll: box.scrollWidth,
+    right: Math.max(...drawn.map(c => c.getBoundingClientRect().right)), cells: cells.length,
+    wrong: cells.filter(td => letters(td.dataset.label || "") !== heads[td.cellIndex]
+                        || getComputedStyle(td, "::before").content === "none")
+      .slice(0, 3).map(td => td.outerHTML.slice(0, 120)),
+    stacked: first.every((r, i) => i === 0 || r.top >= first[i - 1].bottom - 1),  // a card: cells one under another
+  };
+}"""
+
+
+def test_key_tables_become_cards_on_a_phone(chromium, site: DemoSite) -> None:
+    """At 360 px the key tables fit the screen (no sideways scrolling), one card per row, every value labelled
+    with its column; on a wide screen they are tables again."""
+    problems = []
+    with pages_as(chromium, site, viewport=PHONE) as open_page:
+        for page, testid in STACKED:
+            for lang in LANGUAGES:
+                tab = open_page(page, lang)
+                m = tab.evaluate(TABLE_LAYOUT, testid)
+                where = f"{page.path} {testid} ({lang})"
+                if m["scroll"] > m["box"] + TOLERANCE or m["right"] > PHONE["width"] + TOLERANCE:
+                    problems.append(f"{where}: {m['scroll']} px in a {m['box']} px box, cells up to {m['right']} px")
+                if m["cells"] == 0 or m["wrong"]:
+                    problems.append(f"{where}: {m['cells']} cells, unlabelled: {m['wrong']}")
+                if m["display"] != "block" or not m["stacked"]:
+                    problems.append(f"{where}: display {m['display']}, a row's cells one under another: {m['stacked']}")
+    with pages_as(chromium, site, viewport={"width": 1366, "height": 800}) as open_page:
+        for page, testid in STACKED:
+            m = open_page(page, "fr").evaluate(TABLE_LAYOUT, testid)
+            if m["display"] != "table":
+                problems.append(f"{page.path} {testid} at 1366 px: display {m['display']}")
+    assert not problems, "\n".join(problems)
 
 
 def test_the_menu_folds_behind_a_button_on_a_phone(chromium, site: DemoSite) -> None:

@@ -10,7 +10,7 @@
   "use strict";
 
   var configEl = document.getElementById("acc-config");
-  if (!configEl || typeof echarts === "undefined") {
+  if (!configEl || typeof echarts === "undefined" || !window.regieCharts) {
     return;
   }
   var cfg = JSON.parse(configEl.textContent);
@@ -27,7 +27,7 @@
   function init(id) {
     var el = document.getElementById(id);
     if (!el) return null;
-    var chart = echarts.init(el, null, { renderer: "canvas", locale: lang });
+    var chart = regieCharts.init(el, { renderer: "canvas", locale: lang });
     window.addEventListener("resize", function () { chart.resize(); });
     return { el: el, chart: chart };
   }
@@ -104,8 +104,8 @@
     c.chart.setOption({
       animation: false,
       tooltip: { trigger: "axis", valueFormatter: kwh },
-      legend: { top: 0 },
-      grid: { left: 70, right: 20, top: 40, bottom: 40 },
+      legend: { top: 0, type: "scroll" },  // one line, even on a phone: it stays clear of the axis name
+      grid: { left: 70, right: 20, top: 48, bottom: 40 },
       xAxis: { type: "category", data: data.labels },
       yAxis: { type: "value", name: S.kwh || "kWh" },
       series: [

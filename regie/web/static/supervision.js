@@ -91,13 +91,13 @@
   }
 
   function startCharts() {
-    if (typeof echarts === "undefined") return;
+    if (typeof echarts === "undefined" || !window.regieCharts) return;
     var charts = {};
     document.querySelectorAll("script[data-chart]").forEach(function (el) {
       var target = document.getElementById(el.getAttribute("data-chart"));
       if (!target) return;
       var option = JSON.parse(el.textContent);
-      var chart = echarts.init(target, null, { renderer: "canvas" });
+      var chart = regieCharts.init(target, { renderer: "canvas" });
       chart.setOption(option);
       target.setAttribute("data-state", "ready");
       charts[target.id] = chart;

@@ -23,7 +23,7 @@
 
   var el = document.getElementById("balance-chart");
   var configEl = document.getElementById("chart-config");
-  if (!el || !configEl || typeof echarts === "undefined") {
+  if (!el || !configEl || typeof echarts === "undefined" || !window.regieCharts) {
     return;
   }
   var cfg = JSON.parse(configEl.textContent);
@@ -51,7 +51,7 @@
     overview: null, detail: null, step: null, seq: 0, requests: [], error: null,
     period: null, previous: null, compareRequests: [],
   };
-  var chart = echarts.init(el, null, { renderer: "canvas", locale: cfg.locale === "fr" ? "FR" : "EN" });
+  var chart = regieCharts.init(el, { renderer: "canvas", locale: cfg.locale === "fr" ? "FR" : "EN" });
   window.regie = window.regie || {};
   window.regie.balanceChart = { chart: chart, state: state };
 
@@ -185,7 +185,7 @@
     if (shown("consumption")) {
       series.push({
         id: "consumption", name: S.consumption, type: "line", step: "start", symbol: "none", z: 3,
-        color: "#1f2933", lineStyle: { width: 1.6 }, data: merged("consumption"),
+        color: regieCharts.colour("--ink"), lineStyle: { width: 1.6 }, data: merged("consumption"),
       });
     }
     chart.setOption({ series: series }, { replaceMerge: ["series"] });
@@ -290,6 +290,7 @@
     timer = setTimeout(refine, 200);
   });
   window.addEventListener("resize", function () { chart.resize(); });
+  regieCharts.onChange(draw);  // the consumption line is drawn in the page's ink
 
   // ---------------------------------------------------------------- period picker, comparison, CSV
   //
