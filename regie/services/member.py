@@ -80,9 +80,11 @@ def consumption_series(store: Store, holder_id: str) -> list[Series]:
             and not s.step.is_calendar]  # fmt: skip
 
 
-def my_consumption(store: Store, account: Account, series: list[Series], a: int, b: int, base: int) -> np.ndarray:
+def my_consumption(store: Store, account: Account, series: list[Series], a: int, b: int, base: int,
+                   seen: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The member's consumption [Wh] per metering step over [a, b), all their consumption series summed, read
-    through the gate as the member (each read logged); steps outside what they may read stay 0."""
+    through the gate as the member (each read logged); steps outside what they may read stay 0. ``seen``, when
+    given (booleans, one per step), is set where a reading was found: a period with none is "no data", not 0 Wh."""
     n = (b - a) // base
     out = np.zeros(n)
     for s in series:
@@ -96,6 +98,8 @@ def my_consumption(store: Store, account: Account, series: list[Series], a: int,
         idx = (t - a) // base
         ok = (idx >= 0) & (idx < n) & np.isfinite(wh)
         out += np.bincount(idx[ok], weights=wh[ok], minlength=n)[:n]
+        if seen is not None:
+            seen[idx[ok]] = True
     return out
 
 
@@ -236,7 +240,7 @@ class Dashboard:
     following: date
     bars: list[dict[str, Any]] = field(default_factory=list)
     consumption_wh: float = 0.0
-    last_year_wh: float = 0.0
+    last_year_wh: float | None = None  # None: no reading over the same period last year
     local: hh.LocalShare | None = None
     cost: CostView | None = None
     similar: Similar | None = None
@@ -270,7 +274,7 @@ class Dashboard:
                 "last_year": [d.isoformat() for d in self.last_year],
             },
             "consumption_wh": round(self.consumption_wh, 3),
-            "last_year_wh": round(self.last_year_wh, 3),
+            "last_year_wh": None if self.last_year_wh is None else round(self.last_year_wh, 3),
             "bars": self.bars,
             "local_share": local,
             "cost": cost,
@@ -322,8 +326,10 @@ def dashboard(store: Store, account: Account, inv: Inventory, kind: str, anchor:
     a, b = local_midnight(first, zone), local_midnight(end, zone)
     la, lb = local_midnight(ly[0], zone), local_midnight(ly[1], zone)
     wh = my_consumption(store, account, series, a, b, base)
-    wh_ly = my_consumption(store, account, series, la, lb, base)
-    board.consumption_wh, board.last_year_wh = float(wh.sum()), float(wh_ly.sum())
+    seen_ly = np.zeros((lb - la) // base, dtype=bool)
+    wh_ly = my_consumption(store, account, series, la, lb, base, seen_ly)
+    board.consumption_wh = float(wh.sum())
+    board.last_year_wh = float(wh_ly.sum()) if seen_ly.any() else None
     starts = _bar_starts(kind, first, end, zone, base)
     starts_ly = _bar_starts(kind, ly[0], ly[1], zone, base)
     t = a + base * np.arange(len(wh), dtype=np.int64)
@@ -331,8 +337,10 @@ def dashboard(store: Store, account: Account, inv: Inventory, kind: str, anchor:
     per_bar = np.bincount(np.searchsorted(starts, t, side="right") - 1, weights=wh, minlength=len(starts))
     per_bar_ly = np.bincount(np.searchsorted(starts_ly, t_ly, side="right") - 1, weights=wh_ly,
                              minlength=len(starts_ly))  # fmt: skip
+    seen_bar_ly = np.bincount(np.searchsorted(starts_ly, t_ly, side="right") - 1, weights=seen_ly,
+                              minlength=len(starts_ly)) > 0  # fmt: skip
     for i, s in enumerate(starts):
-        before = round(float(per_bar_ly[i]), 3) if i < len(per_bar_ly) else None
+        before = round(float(per_bar_ly[i]), 3) if i < len(per_bar_ly) and seen_bar_ly[i] else None
         label = _bar_label(kind, s, zone)
         board.bars.append({"label": label, "wh": round(float(per_bar[i]), 3), "last_year_wh": before})
     ss = public_self_sufficiency(store, inv, a, b, base)

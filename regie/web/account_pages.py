@@ -427,7 +427,7 @@ def _dashboard_context(store: Store, caller: Caller, inv: Inventory, choice: Per
     board = member.dashboard(store, caller.account, inv, choice.kind, choice.on, prefs.tariff_option)
     top = max([max(b["wh"], b["last_year_wh"] or 0.0) for b in board.bars] + [0.0])
     change = None
-    if board.last_year_wh > 0:
+    if board.last_year_wh:
         change = board.consumption_wh / board.last_year_wh - 1
     return {
         "dash": board,
