@@ -9,12 +9,17 @@ a Raspberry Pi-class machine).
 3. Start `regie serve` as a real subprocess on loopback. Its RSS is read from ``/proc/<pid>/status`` (``VmRSS``
    every 0.2 s; ``VmHWM`` for the peak) — the kernel's own count, the figure `ps` and systemd's
    ``MemoryCurrent`` start from.
-4. Idle: the territory page, the live page and /api/balance are asked once (their caches filled), then RSS is
+4. The first territory page (the publication computed: the peak of a start), then the live page,
+   /api/balance, the linked data (the catalogue, the map's features, one SPARQL query: its engine runs in a
+   child process, counted apart and in the tree's total) are asked once (their caches filled), then RSS is
    sampled for ``--idle-s`` seconds.
 5. Ingest: ``--senders`` emonhub-shaped clients (bench/ingest.py's bodies: ``POST /input/bulk.json``, zlib, 1000
    rows of 5 inputs) post concurrently; RSS is sampled throughout. CPU per million points: the process's whole
    CPU (``utime + stime`` of ``/proc/<pid>/stat``) over the ingest phase / points stored, and the server's own
    meter (``regie footprint``'s figures from /metrics: the requests' share, the writer thread's).
+
+6. ``regie demo`` (build, then serve) as a real command: the serving process's RSS once the demo's pages were
+   asked (the build runs in a child process of its own; ``--no-demo-command`` skips this).
 
 Prints a table and writes ``bench/results/footprint.json``.
 Run: ``.venv/bin/python bench/footprint.py [--senders 4 --requests 25 --rows 1000 --idle-s 10]``.
@@ -22,7 +27,16 @@ Run: ``.venv/bin/python bench/footprint.py [--senders 4 --requests 25 --rows 100
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/signal.py bears the standard library's `signal` name: with bench/ first on the path (`python
+# bench/footprint.py`), `import subprocess` would get that script.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -30,14 +44,13 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parent))  # bench/ingest.py; last, for the reason above
 sys.path.insert(1, str(Path(__file__).parents[1]))  # this checkout's regie, as the server it starts
 import ingest as ingest_bench
 
@@ -62,6 +75,33 @@ def _status_kb(pid: int, field: str) -> int:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise KeyError(field)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(RSS of the process and all its descendants, of the descendants alone) [MB]."""
+    own, todo, kids = _status_kb(pid, "VmRSS") / 1024, _children(pid), 0.0
+    while todo:
+        c = todo.pop()
+        try:
+            kids += _status_kb(c, "VmRSS") / 1024
+        except (OSError, KeyError):
+            continue
+        todo += _children(c)
+    return own + kids, kids
+
+
+SPARQL = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+#: Asked once after the first territory page: every public page whose cache lives in the serving process.
+WARM = ("/live", "/api/balance", "/login", "/catalog", "/api/map.geojson",
+        "/sparql?" + urllib.parse.urlencode({"query": SPARQL}))  # fmt: skip
 
 
 def _cpu_s(pid: int) -> float:
@@ -120,6 +160,16 @@ def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120) -> None
     raise RuntimeError("regie serve did not answer /healthz")
 
 
+def _stop(proc: subprocess.Popen) -> bytes:
+    """Stop a server this bench started (SIGTERM, then SIGKILL after 30 s); its stderr."""
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=30)[1] or b""
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[1] or b""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -143,7 +193,8 @@ def _points(url: str) -> int:
         store.close()
 
 
-def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = True, demo: Path | None = None) -> dict:
+def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = True, demo: Path | None = None,
+        with_demo_command: bool = True) -> dict:  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="regie-footprint-"))
     try:
         data = tmp / "data"
@@ -179,12 +230,16 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
             _wait_ready(base, proc)
             sampler = Sampler(proc.pid).start()
             started_mb = _status_kb(proc.pid, "VmRSS") / 1024
+            sampler.phase = "first_page"
+            _get(base + "/")
+            first_page_mb, first_page_hwm = _status_kb(proc.pid, "VmRSS") / 1024, _status_kb(proc.pid, "VmHWM") / 1024
             sampler.phase = "warm"
-            for path in ("/", "/live", "/api/balance", "/login"):
+            for path in WARM:
                 _get(base + path)
             sampler.phase = "idle"
             time.sleep(idle_s)
             idle_hwm = _status_kb(proc.pid, "VmHWM") / 1024
+            tree_idle_mb, children_idle_mb = _tree_rss_mb(proc.pid)
 
             now = int(time.time())
             bodies = [ingest_bench._bodies(s, requests, rows, now - 40 * 86400) for s in range(senders)]
@@ -207,14 +262,10 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
             after_meter = _meter(base)
             time.sleep(min(idle_s, 5))
             peak_mb = _status_kb(proc.pid, "VmHWM") / 1024
+            tree_after_mb, _ = _tree_rss_mb(proc.pid)
             sampler.stop()
         finally:
-            proc.terminate()
-            try:
-                _, err = proc.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _, err = proc.communicate()
+            err = _stop(proc)
         stored = _points(url) - demo_points
         sent = senders * requests * rows * len(ingest_bench.INPUTS)
         idle, during, after = sampler.of("idle"), sampler.of("ingest"), sampler.of("after")
@@ -225,6 +276,8 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
             "demo": {"points": demo_points, "store_mb": round(store_mb, 1), "build_s": round(build_s, 1)},
             "rss_mb": {
                 "started": round(started_mb, 1),
+                "first_territory_page": round(first_page_mb, 1),
+                "first_territory_page_peak": round(first_page_hwm, 1),
                 "idle_steady": round(statistics.median(idle), 1),
                 "idle_peak": round(idle_hwm, 1),
                 "ingest_median": round(statistics.median(during), 1) if during else None,
@@ -233,7 +286,11 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
                 "peak": round(peak_mb, 1),
                 "goal": GOAL_RSS_MB,
                 "within_goal": peak_mb <= GOAL_RSS_MB,
+                "sparql_child_idle": round(children_idle_mb, 1),
+                "tree_idle": round(tree_idle_mb, 1),
+                "tree_after_ingest": round(tree_after_mb, 1),
             },
+            "demo_command": demo_command(env, idle_s) if with_demo_command else None,
             "ingest": {
                 "senders": senders,
                 "requests": senders * requests,
@@ -265,6 +322,35 @@ def run(senders: int, requests: int, rows: int, idle_s: float, trace: bool = Tru
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def demo_command(env: dict[str, str], idle_s: float) -> dict:
+    """``regie demo`` as a user runs it: build (in its own child process), then serve; the serving process's RSS
+    after the territory page and the other public pages were asked."""
+    tmp = Path(tempfile.mkdtemp(prefix="regie-footprint-demo-"))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    denv = {**env, "REGIE_DATA_DIR": str(tmp), "REGIE_PORT": str(port)}
+    denv.pop("REGIE_DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "regie.cli", "demo", "--port", str(port)], env=denv,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        t0 = time.perf_counter()
+        _wait_ready(base, proc, timeout=900)
+        ready_s = time.perf_counter() - t0
+        started = _status_kb(proc.pid, "VmRSS") / 1024
+        _get(base + "/")
+        first = _status_kb(proc.pid, "VmRSS") / 1024
+        for path in WARM:
+            _get(base + path)
+        time.sleep(idle_s)
+        idle = _status_kb(proc.pid, "VmRSS") / 1024
+        return {"build_and_start_s": round(ready_s, 1), "started": round(started, 1),
+                "first_territory_page": round(first, 1), "idle": round(idle, 1),
+                "peak": round(_status_kb(proc.pid, "VmHWM") / 1024, 1)}  # fmt: skip
+    finally:
+        _stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------------- where the memory goes
 WHERE = r"""
 import json, sys, tracemalloc
@@ -293,7 +379,7 @@ from fastapi.testclient import TestClient
 app = create_app(open_store(sys.argv[1]), Settings.defaults(data_dir=sys.argv[2]))
 client = TestClient(app)
 out["pages"] = []
-for path in ("/", "/live", "/api/balance", "/login"):
+for path in ("/", "/live", "/api/balance", "/login", "/catalog", "/api/map.geojson"):
     tracemalloc.start(1)  # the allocating line is enough (numpy allocates from C: the regie line is the top frame)
     status = client.get(path).status_code
     current, peak = tracemalloc.get_traced_memory()
@@ -329,10 +415,13 @@ def show(result: dict) -> None:
     t.add_column("value", justify="right")
     for label, value in [
         ("RSS just started [MB]", r["started"]),
+        ("RSS after the first territory page [MB]", r["first_territory_page"]),
         ("RSS idle, demo pages served [MB]", r["idle_steady"]),
         (f"RSS under {i['senders']}-client ingest, median [MB]", r["ingest_median"]),
         ("RSS peak (VmHWM) [MB]", r["peak"]),
         (f"goal ≤ {r['goal']} MB", "met" if r["within_goal"] else "NOT met"),
+        ("SPARQL engine (child process), idle [MB]", r["sparql_child_idle"]),
+        ("server and its children, idle [MB]", r["tree_idle"]),
         ("points stored / sent", f"{i['points_stored']:,} / {i['points_sent']:,}"),
         ("points per second", f"{i['points_per_s']:,}"),
         ("CPU-s per million points (whole process)", c["process"]),
@@ -341,6 +430,10 @@ def show(result: dict) -> None:
     ]:
         t.add_row(label, str(value))
     Console().print(t)
+    d = result.get("demo_command")
+    if d:
+        print(f"regie demo (built in a child, then served): started {d['started']} MB, first territory page "
+              f"{d['first_territory_page']} MB, idle {d['idle']} MB, peak {d['peak']} MB")
     w = result.get("where")
     if w and "pages" in w:
         print(
@@ -364,8 +457,10 @@ def main() -> None:
         "--demo", type=Path, help="a demo store file: built there the first time, copied from there afterwards"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go (JSON)")
+    parser.add_argument("--no-demo-command", action="store_true", help="skip measuring `regie demo` itself")
     args = parser.parse_args()
-    result = run(args.senders, args.requests, args.rows, args.idle_s, trace=not args.no_trace, demo=args.demo)
+    result = run(args.senders, args.requests, args.rows, args.idle_s, trace=not args.no_trace, demo=args.demo,
+                 with_demo_command=not args.no_demo_command)  # fmt: skip
     show(result)
     if not args.no_write:
         args.out.parent.mkdir(exist_ok=True)

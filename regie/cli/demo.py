@@ -99,8 +99,21 @@ def demo(
     if path.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    build_demo(url, seed)
+    build_in_child(path, seed)
     _serve(url, host or settings.host, port or settings.port, setup=_replay_signal)
+
+
+def build_in_child(path: Path, seed: int) -> None:
+    """Build the demo store with ``regie demo --build-only`` in a process of its own, which gives all its
+    memory back when it exits: the year's generation (demandlib, pvlib, scipy) and its writing peak above 700 MB,
+    and a process that built then served kept most of it (glibc does not give every freed page back); the
+    server started afterwards is as small as ``regie serve`` on the same store (docs/footprint.md)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "regie.cli", "demo", "--build-only", str(path), "--seed", str(seed)])
+    if done.returncode != 0:
+        raise typer.Exit(done.returncode)
 
 
 def _replay_signal(web) -> None:

@@ -103,7 +103,7 @@ def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis], prefi
     current = {} if current is None else current
     current.clear()
     c = current[CONSUMPTION] = contrib.read(store, consumers, a, b, base)
-    consumption, bases[CONSUMPTION] = ledger.publish(store, prefix + CONSUMPTION, base, a, c, c.values != 0,
+    consumption, bases[CONSUMPTION] = ledger.publish(store, prefix + CONSUMPTION, base, a, c, c.nonzero,
                                                      bases.get(CONSUMPTION))  # fmt: skip
     verdicts = production_verdicts(inv)
     shown = {v.figure.split(":", 1)[1] for v in verdicts if v.figure.startswith("production:") and v.publishable}
@@ -120,7 +120,7 @@ def _compute(store: Store, inv: Inventory, bases: dict[str, ledger.Basis], prefi
         if src in held_by_persons:  # rooftops: personal data, frozen and versioned like consumption
             figure = f"production:{src}"
             p = current[figure] = contrib.read(store, series, a, b, base)
-            fig, bases[figure] = ledger.publish(store, prefix + figure, base, a, p, p.seen, bases.get(figure),
+            fig, bases[figure] = ledger.publish(store, prefix + figure, base, a, p, p.seen_in, bases.get(figure),
                                                 PRODUCTION_RULE)  # fmt: skip
             personal[src] = fig
             out[src] = fig.value
@@ -214,11 +214,10 @@ GROW_STEPS = 7 * 48
 
 def _pad(c: contrib.Contributions, n: int) -> contrib.Contributions:
     """``c`` with at least ``n`` columns (zeros after its own; more, by :data:`GROW_STEPS`, when it must grow)."""
-    extra = n - c.values.shape[1]
+    extra = n - c.n
     if extra <= 0:
         return c
-    extra = max(extra, GROW_STEPS)
-    return contrib.Contributions(c.keys, np.pad(c.values, ((0, 0), (0, extra))), np.pad(c.seen, ((0, 0), (0, extra))))
+    return c.padded(c.n + max(extra, GROW_STEPS))
 
 
 def _pad_figure(f: ledger.Figure, n: int, a: int) -> ledger.Figure:
@@ -283,23 +282,20 @@ def _refresh(store: Store, inv: Inventory, state: _State, spans: list[tuple[str,
         points = {contrib.point_key(store, series[sid])[0] for sid in touched_ids & ids}
         if points:
             again = [s for s in members if contrib.point_key(store, s)[0] in points]
-            fresh = contrib.read(store, again, wa, wb, base)
-            rows = {k: i for i, k in enumerate(c.keys)}
-            if any(k not in rows for k in fresh.keys):
+            c = c.with_rows(contrib.read(store, again, wa, wb, base), i0)
+            if c is None:
                 return None
-            for k, v, seen in zip(fresh.keys, fresh.values, fresh.seen, strict=True):
-                c.values[rows[k], i0:i1] = v
-                c.seen[rows[k], i0:i1] = seen
         state.current[name] = c
         return c
 
     def window(c: contrib.Contributions) -> contrib.Contributions:
-        return contrib.Contributions(c.keys, c.values[:, i0:i1], c.seen[:, i0:i1])
+        return c.window(i0, i1)
 
     c = update(CONSUMPTION, consumers)
     if c is None:
         return False
-    part, basis = ledger.publish(store, prefix + CONSUMPTION, base, wa, window(c), window(c).values != 0,
+    w = window(c)
+    part, basis = ledger.publish(store, prefix + CONSUMPTION, base, wa, w, w.nonzero,
                                  state.bases.get(CONSUMPTION))  # fmt: skip
     state.bases[CONSUMPTION] = _merge_basis(state.bases.get(CONSUMPTION), basis, a, n)
     consumption = _merge_figure(_pad_figure(pub.consumption, n, a), part, i0)
@@ -313,7 +309,8 @@ def _refresh(store: Store, inv: Inventory, state: _State, spans: list[tuple[str,
             p = update(figure, members)
             if p is None:
                 return False
-            part, basis = ledger.publish(store, prefix + figure, base, wa, window(p), window(p).seen,
+            w = window(p)
+            part, basis = ledger.publish(store, prefix + figure, base, wa, w, w.seen_in,
                                          state.bases.get(figure), PRODUCTION_RULE)  # fmt: skip
             state.bases[figure] = _merge_basis(state.bases.get(figure), basis, a, n)
             personal[src] = _merge_figure(_pad_figure(personal[src], n, a), part, i0)

@@ -55,8 +55,8 @@ def _signed(store: Store, series: Sequence[Series], negative: Collection[str], a
             rows[k] = (total + sign * v, any_seen | seen)
     keys = tuple(sorted(rows))
     if not keys:
-        return contrib.Contributions((), np.zeros((0, n)), np.zeros((0, n), dtype=bool))
-    return contrib.Contributions(keys, np.vstack([rows[k][0] for k in keys]), np.vstack([rows[k][1] for k in keys]))
+        return contrib.Contributions.of((), np.zeros((0, n)), np.zeros((0, n), dtype=bool))
+    return contrib.Contributions.of(keys, np.vstack([rows[k][0] for k in keys]), np.vstack([rows[k][1] for k in keys]))
 
 
 def frozen(store: Store, figure: str, series: Sequence[Series], a: int, b: int, step: int,

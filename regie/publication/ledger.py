@@ -19,77 +19,22 @@ them publish... never. The basis holds personal data only in memory, never in th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from regie.governance import secrecy
+from regie.publication import compact
 from regie.publication import rule as secrecy_rule
 from regie.publication.contributions import Contributions
 from regie.store import Store
 from regie.store import published as cells
 
-#: Cells per block of a :class:`Basis`, and per slice of :func:`publish`'s work: a year at 30 min is 9 blocks,
-#: and no step of the work holds more than a block of any points × cells matrix beside the contributions.
-BLOCK = 2048
-#: The types a point's row of a block may be kept in, narrowest first: the first that gives back every float64
-#: bit for bit. Metered Watts are usually whole numbers (Linky load curves are integral W) and a household draws
-#: less than 32,768 W: most rows take 2 bytes a cell instead of 8, a big consumer's 4; a fraction, a -0.0 or a
-#: NaN keeps its row in float64.
-_WIDER = (np.int32, np.float32)
-
-
-def _exact(x: np.ndarray, types: tuple[type, ...]) -> np.ndarray | None:
-    """``x`` (float64) in the first of ``types`` that holds it bit for bit, else None."""
-    bits = x.view(np.uint64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        for narrow in types:
-            small = x.astype(narrow)
-            if np.array_equal(small.astype(np.float64).view(np.uint64), bits):
-                return small
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Block:
-    """points × cells, exactly: every row in int16 (``narrow``) but the ``wide_rows`` (0 there in ``narrow``),
-    kept in ``wide`` in the narrowest type that holds them."""
-
-    narrow: np.ndarray
-    wide_rows: np.ndarray
-    wide: np.ndarray
-
-    @classmethod
-    def of(cls, block: np.ndarray) -> _Block:
-        bits = np.ascontiguousarray(block, dtype=np.float64).view(np.uint64)
-        with np.errstate(invalid="ignore", over="ignore"):
-            narrow = block.astype(np.int16)
-            fits = (narrow.astype(np.float64).view(np.uint64) == bits).all(axis=1)
-        wide_rows = np.flatnonzero(~fits)
-        narrow[wide_rows] = 0
-        wide = block[wide_rows]
-        kept = _exact(wide, _WIDER)
-        return cls(narrow, wide_rows, wide if kept is None else kept)
-
-    @property
-    def width(self) -> int:
-        return self.narrow.shape[1]
-
-    @property
-    def nbytes(self) -> int:
-        return self.narrow.nbytes + self.wide_rows.nbytes + self.wide.nbytes
-
-    def dense(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
-        """Cells ``[lo, hi)`` of the block, float64."""
-        out = self.narrow[:, lo:hi].astype(np.float64)
-        out[self.wide_rows] = self.wide[:, lo:hi]
-        return out
-
-    def take(self, rows: np.ndarray) -> _Block:
-        """The block's ``rows`` (a mask over its points)."""
-        keep = rows[self.wide_rows]
-        renumbered = np.cumsum(rows)[self.wide_rows[keep]] - 1
-        return _Block(self.narrow[rows], renumbered, self.wide[keep])
+#: Cells per block of a :class:`Basis`, and per slice of :func:`publish`'s work: a year at 30 min is 18 blocks,
+#: and no step of the work holds more than a block of any points × cells matrix.
+BLOCK = compact.BLOCK
+_Block = compact.ExactBlock  # a block of the basis, exactly (int16 rows, wider rows apart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,15 +84,7 @@ class Basis:
 
     def columns(self, lo: int, hi: int) -> np.ndarray:
         """points × cells ``[lo, hi)`` of the grid, float64."""
-        out = np.empty((len(self.keys), max(0, hi - lo)))
-        start = 0
-        for b in self.blocks:
-            end = start + b.width
-            x, y = max(lo, start), min(hi, end)
-            if x < y:
-                out[:, x - lo : y - lo] = b.dense(x - start, y - start)
-            start = end
-        return out
+        return compact.columns(self.blocks, len(self.keys), lo, hi)
 
     def on(self, keys: tuple[str, ...], a: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(values of ``keys`` on the grid of ``n`` cells from ``a``, 0 for a key it does not know; which of
@@ -189,6 +126,10 @@ class Figure:
         return np.isnan(self.value)
 
 
+def _same_bits(x: np.ndarray, y: np.ndarray) -> bool:
+    return x.shape == y.shape and np.array_equal(x.view(np.uint64), y.view(np.uint64))
+
+
 def _differs(published: np.ndarray, now: np.ndarray) -> np.ndarray:
     return secrecy_rule.changed(published[None, :], now[None, :])[0]
 
@@ -199,7 +140,7 @@ def publish(
     step: int,
     a: int,
     contributions: Contributions,
-    counted: np.ndarray,
+    counted: np.ndarray | Callable[[int, int], np.ndarray],
     basis: Basis | None,
     rule: secrecy.SecrecyRule = secrecy_rule.RULE,
     now: int | None = None,
@@ -208,10 +149,13 @@ def publish(
     """Bring ``figure``'s cells on ``[a + i·step)`` (one per column of ``contributions``) up to date in the
     ledger; return what is published and the basis to keep for the next call (see the module docstring).
     ``withhold``: per cell, a reason the caller hides it for besides the rule (secondary suppression across
-    figures, :mod:`regie.publication.similar_homes`), or None; it keeps a cell not yet shown hidden."""
+    figures, :mod:`regie.publication.similar_homes`), or None; it keeps a cell not yet shown hidden.
+
+    ``counted`` says which points count as contributors of each cell: points × cells booleans, or a function
+    of the cells ``[lo, hi)`` giving them a block at a time (e.g. :meth:`Contributions.nonzero`)."""
     at = int(time.time()) if now is None else int(now)
-    after = contributions.values
-    n = after.shape[1]
+    n = contributions.n
+    counted_in = (lambda lo, hi: counted[:, lo:hi]) if isinstance(counted, np.ndarray) else counted
     t = a + step * np.arange(n, dtype=np.int64)
     stored = cells.latest(store, figure, step, a, a + step * n)
     at_idx = (stored.t - a) // step
@@ -221,13 +165,20 @@ def publish(
     pub[at_idx], version[at_idx] = stored.value, stored.version
     reason[at_idx] = np.array(stored.reason, dtype=object)
     slices = [slice(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
-    # Column by column (a cell is judged on its own column), a block at a time: no second points × cells matrix.
+    # Column by column (a cell is judged on its own column), a block at a time: no points × cells matrix whole.
     primary = np.full(n, None, dtype=object)
+    total_now, largest, total = np.zeros(n), np.zeros(n), np.zeros(n)
+    points = np.zeros(n, dtype=np.int64)
     for s in slices:
-        primary[s] = secrecy_rule.cell_reasons(after[:, s], counted[:, s], rule, contributions.seen[:, s])
+        after, count = contributions.columns(s.start, s.stop), np.asarray(counted_in(s.start, s.stop), dtype=bool)
+        primary[s] = secrecy_rule.cell_reasons(after, count, rule, contributions.seen_in(s.start, s.stop))
+        total_now[s] = after.sum(axis=0)
+        points[s] = count.sum(axis=0)
+        absolute = np.abs(after)
+        largest[s] = absolute.max(axis=0, initial=0.0)
+        total[s] = absolute.sum(axis=0)
     if withhold is not None:
         primary = np.where(primary == None, withhold, primary)  # noqa: E711 - element-wise on an object array
-    total_now = after.sum(axis=0)
 
     # Each point's contribution at the published version: the kept basis where it covers the cell, else today's.
     keys = tuple(sorted(set(contributions.keys) | set(basis.keys if basis else ())))
@@ -236,19 +187,20 @@ def publish(
     dst, src = (np.array(x, dtype=np.intp) for x in zip(*mine, strict=True)) if mine else (None, None)
 
     def aligned(s: slice) -> np.ndarray:
+        after = contributions.columns(s.start, s.stop)
         if keys == tuple(contributions.keys):
-            return after[:, s]  # the usual case: the same points as last time
+            return after  # the usual case: the same points as last time
         out = np.zeros((len(keys), s.stop - s.start))
         if dst is not None:
-            out[dst] = after[src, s]
+            out[dst] = after[src]
         return out
 
     same_grid = basis is not None and basis.keys == keys and basis.a == a and basis.n == n
 
-    def before_of(s: slice) -> np.ndarray:
+    def before_of(s: slice, now_s: np.ndarray) -> np.ndarray:
         if same_grid:  # the usual case: same points, same period
             return basis.columns(s.start, s.stop)
-        out = aligned(s).copy()
+        out = now_s.copy()
         if basis is not None:
             kept, covered = basis.on(keys, a + s.start * step, s.stop - s.start)
             out[:, covered] = kept[:, covered]
@@ -264,7 +216,8 @@ def publish(
     blocks: list[_Block] = []
     live = np.zeros(len(keys), dtype=bool)
     for s in slices:
-        before, now_s = before_of(s), aligned(s)
+        now_s = aligned(s)
+        before = before_of(s, now_s)
         # Whatever the basis cannot explain is booked on one unknown point (e.g. after a restart).
         unexplained = np.where(shown[s], pub[s] - before.sum(axis=0), 0.0)
         rev = revisable[s]
@@ -277,9 +230,11 @@ def publish(
         changed_now = new[s] | revise[s] | unhide[s]
         before[:, changed_now] = now_s[:, changed_now]
         live |= before.any(axis=1)
-        blocks.append(_Block.of(before))
+        # Where the basis is today's contributions (a first publication, every cell not revised since), the
+        # basis shares their block instead of keeping a second copy.
+        same = contributions.block(s.start, s.stop) if keys == tuple(contributions.keys) else None
+        blocks.append(same if same is not None and _same_bits(before, now_s) else _Block.of(before))
     rows: list[tuple[int, int, float | None, str | None, int]] = []
-    points = np.asarray(counted, dtype=bool).sum(axis=0)
     for i in np.flatnonzero(new | revise | unhide).tolist():
         show = primary[i] is None
         rows.append((int(t[i]), int(version[i]) + 1, float(total_now[i]) if show else None,
@@ -295,11 +250,6 @@ def publish(
         reason[at_idx] = np.array(stored.reason, dtype=object)
     kept_basis = Basis(a, step, tuple(k for k, x in zip(keys, live, strict=True) if x),
                        tuple(blocks if live.all() else (b.take(live) for b in blocks)))  # fmt: skip
-    largest, total = np.zeros(n), np.zeros(n)
-    for s in slices:  # by slices: no second year × points matrix
-        absolute = np.abs(after[:, s])
-        largest[s] = absolute.max(axis=0, initial=0.0)
-        total[s] = absolute.sum(axis=0)
     return Figure(
         figure=figure, step=step, t=t, value=pub, reason=reason, version=version, points=points,
         largest=largest, total=total, withheld=moved & ~revise,

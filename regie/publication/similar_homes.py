@@ -166,8 +166,8 @@ def monthly(store: Store, inv: Inventory, series: Sequence[Series], first: int, 
             rows[key] = (total + wh, was | any_seen)
     keys = tuple(sorted(rows))
     if not keys:
-        return contrib.Contributions((), np.zeros((0, n)), np.zeros((0, n), dtype=bool))
-    return contrib.Contributions(keys, np.vstack([rows[k][0] for k in keys]), np.vstack([rows[k][1] for k in keys]))
+        return contrib.Contributions.of((), np.zeros((0, n)), np.zeros((0, n), dtype=bool))
+    return contrib.Contributions.of(keys, np.vstack([rows[k][0] for k in keys]), np.vstack([rows[k][1] for k in keys]))
 
 
 def _secondary(by_class: dict[str, contrib.Contributions], shown: dict[str, np.ndarray],

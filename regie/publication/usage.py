@@ -94,7 +94,7 @@ def _contributions(per_point: pd.DataFrame, usage: str) -> Contributions:
     values = np.zeros((len(keys), last - first + 1))
     if len(keys):
         values[:, wide.columns.to_numpy(dtype=int)] = wide.to_numpy(dtype=float)
-    return Contributions(keys, values, values > 0)
+    return Contributions.of(keys, values, values > 0)
 
 
 def _cells(per_point: pd.DataFrame, usages: tuple[str, ...], judged) -> UsageCells:

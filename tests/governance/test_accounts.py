@@ -173,3 +173,17 @@ def test_no_composition_rule_and_generated_passwords_pass(store, people) -> None
         accounts.set_password(store, "admin", secrets.token_urlsafe(12), hasher=FAST)  # as regie.demo draws them
     with pytest.raises(accounts.PasswordRejected, match="12 to 1024"):
         accounts.set_password(store, "admin", "x" * 1025, hasher=FAST)
+
+
+def test_an_unknown_user_is_checked_against_a_real_argon2_hash_that_no_password_matches() -> None:
+    """The stand-in hash for an unknown user is made without hashing (no 64 MiB at import) but must cost a real
+    check with the hasher's parameters and match nothing."""
+    from argon2.exceptions import VerifyMismatchError
+
+    for hasher in (FAST, PasswordHasher()):
+        fake = accounts.unmatchable_hash(hasher)
+        assert not hasher.check_needs_rehash(fake)  # the hasher's own parameters: the same work as a real hash
+        assert fake != accounts.unmatchable_hash(hasher)
+        for guess in ("", PASSWORD, "x"):
+            with pytest.raises(VerifyMismatchError):
+                hasher.verify(fake, guess)
