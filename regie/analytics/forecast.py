@@ -23,9 +23,10 @@ masked value is NaN.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -289,19 +290,56 @@ def clear_sky_ghi(t: np.ndarray, step: int, site: Site) -> np.ndarray:
 
 
 _BLOCK_S = 64 * DAY
+#: Clear-sky blocks kept, most recently used last (a backtest asks for the same days again).
+_KEPT_BLOCKS = 32
+_BLOCKS: OrderedDict[tuple[int, int, Site], np.ndarray] = OrderedDict()
+_BLOCKS_LOCK = threading.Lock()  # pages compute signals on several threads
 
 
-@lru_cache(maxsize=32)
+def clear_sky_blocks(a: int, b: int) -> list[int]:
+    """The clear-sky blocks that cover the instants [a, b) [UTC s] (see :func:`clear_sky_block`)."""
+    return list(range(a // _BLOCK_S, (max(a, b - 1)) // _BLOCK_S + 1))
+
+
+def knows_clear_sky(block: int, step: int, site: Site) -> bool:
+    """Whether :func:`clear_sky_ghi` has this block already, so that asking for it computes nothing."""
+    with _BLOCKS_LOCK:
+        return (block, step, site) in _BLOCKS
+
+
+def remember_clear_sky(block: int, step: int, site: Site, ghi: np.ndarray) -> np.ndarray:
+    """Keep a block computed elsewhere (e.g. :func:`clear_sky_block` in a child process, which spares the caller
+    pvlib's memory: :mod:`regie.services.clear_sky`); return it, read-only."""
+    ghi = np.array(ghi, dtype=float)
+    if ghi.shape != (_BLOCK_S // step,):
+        raise ValueError(f"clear-sky block {block}: {ghi.shape[0]} values for {_BLOCK_S // step} steps")
+    ghi.flags.writeable = False
+    with _BLOCKS_LOCK:
+        _BLOCKS[(block, step, site)] = ghi
+        while len(_BLOCKS) > _KEPT_BLOCKS:
+            _BLOCKS.popitem(last=False)
+    return ghi
+
+
 def _clear_sky_block(block: int, step: int, site: Site) -> np.ndarray:
+    key = (block, step, site)
+    with _BLOCKS_LOCK:
+        ghi = _BLOCKS.get(key)
+        if ghi is not None:
+            _BLOCKS.move_to_end(key)
+            return ghi
+    return remember_clear_sky(block, step, site, clear_sky_block(block, step, site))
+
+
+def clear_sky_block(block: int, step: int, site: Site) -> np.ndarray:
+    """Clear-sky GHI [W/m²] at the middle of each step of the 64 days of ``block`` (pvlib, Ineichen–Perez)."""
     import pvlib
 
     t = block * _BLOCK_S + step * np.arange(_BLOCK_S // step, dtype=np.int64)
     mid = pd.DatetimeIndex(pd.to_datetime(t + step // 2, unit="s", utc=True))
     loc = pvlib.location.Location(site.latitude, site.longitude, altitude=site.altitude)
     cs = loc.get_clearsky(mid, model="ineichen", linke_turbidity=LINKE_TURBIDITY)
-    out = np.nan_to_num(cs["ghi"].to_numpy(dtype=float))
-    out.flags.writeable = False
-    return out
+    return np.nan_to_num(cs["ghi"].to_numpy(dtype=float))
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from regie.analytics import signal as sig
 from regie.governance import gate
 from regie.model import Inventory, SeriesKind, Step
 from regie.publication.balance import public_balance
+from regie.services import clear_sky
 from regie.services.balance import BalanceRequestError, base_step
 from regie.store import Store
 from regie.store import published as cells
@@ -275,6 +276,7 @@ def compute_signal(store: Store, territory_id: str | None, now: float, weather_s
     a = max(first - first % step, origin - (ERROR_DAYS + MODEL_DAYS) * 86_400)
     h = public_history(store, inv, a, origin, step)
     site = site_of(inv)
+    clear_sky.prepare(site, step, a, origin + horizon)
     weather, used = None, "clear-sky"
     grid = fc.future_grid(origin, horizon, step)
     problem = None
@@ -376,6 +378,7 @@ def backtest_territory(store: Store, inv: Inventory, a: int, b: int) -> dict[str
     if b - first < (MIN_DAYS + 2) * 86_400:
         return None
     h = public_history(store, inv, first, b, step)
+    clear_sky.prepare(site_of(inv), step, first, b + sig.HORIZON_S)
     model = _model(site_of(inv), None, None)
     zone = inv.territory.zone
     noon = [int(datetime(d.year, d.month, d.day, 12, tzinfo=zone).timestamp())
@@ -439,6 +442,7 @@ def day_ahead_levels(store: Store, inv: Inventory, a: int, b: int) -> tuple[np.n
         return t, step, levels
     start = max(first - first % step, wanted[0] - (ERROR_DAYS + MODEL_DAYS + 1) * 86_400)
     h = public_history(store, inv, start, min(end, wanted[-1]), step)
+    clear_sky.prepare(site_of(inv), step, start, wanted[-1] + sig.HORIZON_S)
     origins = sorted({o - k * 86_400 for o in wanted for k in range(ERROR_DAYS + 1)})
     bt = sig.backtest(h, [o for o in origins if o > start], sig.HORIZON_S, _model(site_of(inv), None, None))
     row = {int(o): i for i, o in enumerate(bt.origins)}

@@ -1,0 +1,49 @@
+"""The forecast's clear sky computed in a child process (regie.services.clear_sky): the same figures as pvlib in
+place, and the serving process never loads pvlib (63 MB resident for its whole life, docs/footprint.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from regie.analytics import forecast as fc
+    from regie.services import clear_sky
+
+    site = fc.Site(42.40, 2.48, 745.0)
+    a = 1_735_689_600  # 2025-01-01 UTC
+    b = a + 100 * 86_400  # over three blocks of 64 days (blocks start at multiples of 64 days since 1970)
+    computed = clear_sky.prepare(site, 1800, a, b)
+    t = np.arange(a, b, 1800, dtype=np.int64)
+    ghi = fc.clear_sky_ghi(t, 1800, site)
+    again = clear_sky.prepare(site, 1800, a, b)
+    np.save(sys.argv[1], ghi)
+    print(computed, again, "pvlib" in sys.modules)
+    """
+)
+
+
+def test_the_child_gives_pvlibs_figures_and_the_parent_never_loads_pvlib(tmp_path) -> None:
+    out = tmp_path / "ghi.npy"
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(out)], capture_output=True, text=True, timeout=300,
+                         check=True)  # fmt: skip
+    computed, again, loaded = run.stdout.split()
+    from regie.analytics import forecast as fc
+
+    site = fc.Site(42.40, 2.48, 745.0)
+    a = 1_735_689_600
+    assert len(fc.clear_sky_blocks(a, a + 100 * 86_400)) == 3
+    assert (computed, again, loaded) == ("3", "0", "False")  # each block once, in the child; no pvlib here
+    t = np.arange(a, a + 100 * 86_400, 1800, dtype=np.int64)
+    in_place = np.concatenate([fc.clear_sky_block(k, 1800, site) for k in fc.clear_sky_blocks(a, a + 100 * 86_400)])
+    first = fc.clear_sky_blocks(a, a + 1)[0] * 64 * 86_400
+    expected = in_place[(t - first) // 1800]
+    got = np.load(out)
+    assert got.max() > 500  # a real clear sky: noon in spring at Prats
+    np.testing.assert_array_equal(got, expected)
