@@ -12,6 +12,7 @@ back to the store's first would show ``mont`` to an admin of ``vallee``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +22,12 @@ from fastapi.testclient import TestClient
 from two_territories import World, build
 
 from regie.governance import accounts, audit, invitations, rights, territories, writes
+from regie.governance.key_owner import owner_ref
 from regie.ingest import apikeys
 from regie.ingest.admin import key_ref
 from regie.ingest.importer import Importer
 from regie.ingest.inputs import InputService
+from regie.model import Site
 from regie.store import open_store
 from regie.store.quarantine import Scope
 
@@ -191,6 +194,26 @@ def test_the_other_territorys_inputs_cannot_be_remapped(served: Served) -> None:
     assert territories.of_series(served.store, "m-new") == "mont"  # made in the input's territory, not the first
     feeds = {i["series"] for i in InputService(served.store).inputs("vallee")}
     assert feeds == {"v-s-emonpi-power1"}
+
+
+def test_the_emoncms_lists_of_an_admin_key_of_one_territory_hold_its_inputs_only(served: Served) -> None:
+    """A workshop's meter (a site without a delivery point: no one's data, so the gate lets anyone list it) in
+    each territory: an admin key of mont lists mont's only; an admin key of every territory, both."""
+    c, store = served.as_(None), served.store
+    for tid, p in (("mont", "m"), ("vallee", "v")):
+        inv = store.load_inventory(tid)
+        store.save_inventory(dataclasses.replace(inv, sites=[*inv.sites, Site(f"{p}-shop", "Workshop", tid)]))
+        _, secret = apikeys.create_key(store, f"shop {tid}", ["ingest"], site_id=f"{p}-shop")
+        assert c.get("/input/post", params={"node": "meter", "fulljson": '{"power1": 5}', "apikey": secret}).json()
+    listed = {}
+    for who in ("admin-m", "root"):
+        _, secret = apikeys.create_key(store, who, ["read"], owner_id=owner_ref(served.world.accounts[who]))
+        ask = {"apikey": secret, "reason": "check"}
+        listed[who] = ({(i["nodeid"], i["processList"]) for i in c.get("/input/list.json", params=ask).json()},
+                       {f["series"] for f in c.get("/feed/list.json", params=ask).json()})  # fmt: skip
+    assert listed["admin-m"][1] >= {"m-shop-meter-power1"} and "v-shop-meter-power1" not in listed["admin-m"][1]
+    assert {"m-shop-meter-power1", "v-shop-meter-power1"} <= listed["root"][1]
+    assert listed["admin-m"][0] < listed["root"][0]  # the inputs feeding vallee's series are not listed to mont's
 
 
 def test_the_other_territorys_site_sensors_are_refused(served: Served) -> None:
