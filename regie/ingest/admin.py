@@ -117,6 +117,16 @@ def resolve_ref(store: Store, ref: str, scope: Scope = EVERYTHING) -> tuple[str,
     raise AdminError(f"nothing in quarantine under reference {ref!r} (see `regie quarantine list`)")
 
 
+def recorded_territory(store: Store, source: str, key: str, scope: Scope = EVERYTHING) -> str | None:
+    """The territory a key's quarantined readings (within ``scope``) were imported into, when they name one
+    and only one: where ``regie quarantine release`` places them when not told otherwise."""
+    if scope.territory_id is not None:
+        return scope.territory_id
+    found = {r["territory_id"] for r in store.quarantine_summary(scope) if (r["source"], r["key"]) == (source, key)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
 def _take(conn, source: str, key: str, scope: Scope) -> tuple[np.ndarray, np.ndarray, str | None]:
     """Remove a key's readings from quarantine (inside the caller's transaction) and return them with their
     unit: what is written is exactly what was taken, even if readings of the key arrive meanwhile."""
@@ -152,9 +162,10 @@ def release(
     ``series_id`` forces the target (it must exist); otherwise a PRM must now be a declared delivery point and
     a ``node/input`` a mapped input. Raises :class:`AdminError` (nothing changed) when there is nowhere to go;
     ``guard`` (:mod:`regie.governance.writes`) decides whether the caller may write the target; ``scope``
-    says which territory's quarantine (and whose inventory places a PRM).
+    says which territory's quarantine (and whose inventory places a PRM: by default the one the readings were
+    imported into).
     """
-    inventory = store.load_inventory(scope.territory_id)
+    inventory = store.load_inventory(recorded_territory(store, source, key, scope))
     if guard is not None:  # a PRM's series may be created there
         guard.territory(inventory.territory.id, f"release {masked_key(key)}")
     with store.transaction() as tx:
@@ -313,7 +324,7 @@ def declaration_defaults(store: Store, source: str, key: str, scope: Scope = EVE
     gaps = np.diff(np.array(times, np.int64))
     seconds = int(dominant_step(gaps).seconds) if len(gaps) else None
     try:
-        zone = store.load_inventory(scope.territory_id).territory.zone
+        zone = store.load_inventory(recorded_territory(store, source, key, scope)).territory.zone
     except LookupError:
         zone = ZoneInfo("Europe/Paris")
     return {
@@ -363,7 +374,8 @@ def declare_prm(
     defaults = declaration_defaults(store, source, key, scope)  # a PRM, and readings waiting for it
     if not d.site_id:
         raise _error(N_("Choose the site the delivery point is on, or give the id and name of a new one."))
-    tid = territory_id or getattr(actor, "territory_id", None) or store.territory_id()
+    tid = (territory_id or getattr(actor, "territory_id", None) or recorded_territory(store, source, key, scope)
+           or store.territory_id())  # fmt: skip
     current = book_of(store, tid)
     wanted = Book()  # only the sheets a declaration touches: the others are left as they are
     for name in ("sites", "delivery_points", "persons", "memberships"):

@@ -79,18 +79,20 @@ EVERYTHING = Scope()
 
 
 def summary(conn: Connection, scope: Scope = EVERYTHING) -> list[dict]:
-    """One line per (source, key, reason) within ``scope``: how many readings, first and last instant."""
+    """One line per (source, key, reason, territory) within ``scope``: how many readings, first and last
+    instant."""
     q = (
         select(
             quarantine.c.source,
             quarantine.c.key,
             quarantine.c.reason,
+            quarantine.c.territory_id,
             func.count().label("readings"),
             func.min(quarantine.c.t).label("first"),
             func.max(quarantine.c.t).label("last"),
         )
         .where(scope.where())
-        .group_by(quarantine.c.source, quarantine.c.key, quarantine.c.reason)
+        .group_by(quarantine.c.source, quarantine.c.key, quarantine.c.reason, quarantine.c.territory_id)
         .order_by(quarantine.c.source, quarantine.c.key)
     )
     return [r._asdict() for r in conn.execute(q)]

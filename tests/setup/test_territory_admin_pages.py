@@ -307,3 +307,34 @@ def test_an_admin_form_refuses_an_operator_before_reading_it(served: Served, pat
     assert served.as_(None).post(path, data={}).status_code == 303
     r = served.as_("op-m").post(path, data={"csrf_token": served.csrf("op-m")})
     assert r.status_code == 403 and 'data-testid="refused"' in r.text
+
+
+# ---------------------------------------------------------------- the shell: readings go where they came from
+
+
+def test_the_shell_releases_a_quarantined_prm_in_the_territory_it_was_imported_into(served: Served,
+                                                                                    store_url: str) -> None:
+    """`regie quarantine release` (an admin of every territory, told no territory) places vallee's PRM with
+    vallee's inventory, not the store's first territory's (mont)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from regie.cli import app
+    from regie.model import DeliveryPoint
+
+    store = served.store
+    inv = store.load_inventory("vallee")
+    store.save_inventory(dataclasses.replace(inv, delivery_points=[*inv.delivery_points,
+                                                                   DeliveryPoint(VALLEE_PRM, "v-s")]))  # fmt: skip
+    runner = CliRunner()
+    listed = runner.invoke(app, ["quarantine", "list", "--format", "json", "--database-url", store_url])
+    assert listed.exit_code == 0, listed.output
+    rows = {r["key"]: r["territory_id"] for r in json.loads(listed.output)}
+    assert rows == {SHOWN["mont"]: "mont", SHOWN["vallee"]: "vallee"}
+    ref = key_ref("enedis-r63", VALLEE_PRM)
+    done = runner.invoke(app, ["quarantine", "release", ref, "--database-url", store_url])
+    assert done.exit_code == 0, done.output
+    (series,) = [s for s in store.load_inventory("vallee").series if s.prm == VALLEE_PRM] or [None]
+    assert series is not None and territories.of_series(store, series.id) == "vallee"
+    assert _quarantined(served, "vallee") == 0 and _quarantined(served, "mont") == 48
