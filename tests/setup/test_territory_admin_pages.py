@@ -338,3 +338,26 @@ def test_the_shell_releases_a_quarantined_prm_in_the_territory_it_was_imported_i
     (series,) = [s for s in store.load_inventory("vallee").series if s.prm == VALLEE_PRM] or [None]
     assert series is not None and territories.of_series(store, series.id) == "vallee"
     assert _quarantined(served, "vallee") == 0 and _quarantined(served, "mont") == 48
+
+
+def test_a_holding_starts_at_midnight_in_its_own_territorys_zone(served: Served) -> None:
+    """The gate's holding periods (who held a point when: what a member may read) follow the point's own
+    territory's local days: on La Réunion (UTC+4) a membership from 10 March starts 3 hours before Paris's
+    midnight of that day would."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from regie.governance import gate
+    from regie.model import DeliveryPoint, Inventory, Membership, Person, Territory
+
+    prm = "30039999999999"
+    territories.create_territory(served.store, served.world.accounts["root"],
+                                 Territory("reunion", "Réunion-Test", "Indian/Reunion"))  # fmt: skip
+    served.store.save_inventory(Inventory(
+        Territory("reunion", "Réunion-Test", "Indian/Reunion"), sites=[Site("r-s", "Site", "reunion")],
+        delivery_points=[DeliveryPoint(prm, "r-s")], persons=[Person("r-p1", "Person 1")],
+        memberships=[Membership("r-p1", prm, date(2025, 3, 10))],
+    ))  # fmt: skip
+    (holder, start, until), = gate.holding_periods(served.store, prm)
+    assert (holder, until) == ("r-p1", None)
+    assert start == int(datetime(2025, 3, 10, tzinfo=ZoneInfo("Indian/Reunion")).timestamp())
