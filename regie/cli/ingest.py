@@ -285,7 +285,8 @@ def quarantine_list(
         store.close()
     columns = (Column("ref", "ref", "id"), Column("source", "source"), Column("key", "key (masked)", "id"),
                Column("reason", "reason", ratio=3), Column("readings", "readings", "int"),
-               Column("first", "first (UTC)", "time"), Column("last", "last (UTC)", "time"))  # fmt: skip
+               Column("first", "first (UTC)", "time"), Column("last", "last (UTC)", "time"),
+               Column("territory_id", "territory", "id"))  # fmt: skip
     rows = [{**q, "key": q["shown"]} for q in lines]  # the PRM masked, in every format
     emit(rows, columns, fmt, title="quarantine", empty="the quarantine is empty")
 

@@ -121,9 +121,12 @@ class _Decision:
     granularity: Granularity | None = None  # with "finest": the finest the caller may have (RAW for own data)
 
 
-def _zone(store: Store) -> ZoneInfo:
+def _zone(store: Store, territory_id: str | None = None) -> ZoneInfo:
+    """The zone of a territory (its local days and months); without one, of the store's first."""
+    q = select(territory.c.timezone)
+    q = q.where(territory.c.id == territory_id) if territory_id is not None else q.order_by(territory.c.id).limit(1)
     with store.engine.connect() as conn:
-        tz = conn.execute(select(territory.c.timezone).limit(1)).scalar_one_or_none()
+        tz = conn.execute(q).scalar_one_or_none()
     return ZoneInfo(tz or "Europe/Paris")
 
 
@@ -132,8 +135,9 @@ def _instant(d: date | None, zone: ZoneInfo) -> int | None:
 
 
 def holding_periods(store: Store, prm: str) -> list[tuple[str, int, int | None]]:
-    """(holder, from, until) of a delivery point, as UTC instants of local midnights, in order."""
-    zone = _zone(store)
+    """(holder, from, until) of a delivery point, as UTC instants of midnights local to its own territory, in
+    order."""
+    zone = _zone(store, territories.of_prm(store, prm))
     with store.engine.connect() as conn:
         rows = conn.execute(select(membership).where(membership.c.prm == prm).order_by(membership.c.since)).all()
     return [(r.holder_id, _instant(r.since, zone), _instant(r.until, zone)) for r in rows]
@@ -281,7 +285,7 @@ def _read_calendar(store: Store, s: Series, start: int, end: int, level: Level) 
     it (issue 18, item 6). Whole periods come from the rollups; a period cut by ``start`` or ``end`` is
     computed from the raw points of its part in range, and stamped with the first instant it covers.
     """
-    edges = period_starts(start, end - 1, level, _zone(store))
+    edges = period_starts(start, end - 1, level, _zone(store, territories.of_series(store, s.id)))  # its rollups' zone
     cuts = [(max(int(a), start), min(int(b), end), bool(a >= start and b <= end))
             for a, b in pairwise(edges) if max(a, start) < min(b, end)]  # fmt: skip
     whole = [(a, b) for a, b, full in cuts if full]

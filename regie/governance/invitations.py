@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
-from regie.governance import audit, consent
+from regie.governance import audit, consent, territories
 from regie.governance.acc_access import held_participant_prms, runs_operation
 from regie.governance.accounts import (
     NO_PASSWORD,
@@ -182,6 +182,18 @@ def pmo_may_invite(store: Store, actor: Account, holder_id: str) -> bool:
     return False
 
 
+def _territory_of_ref(store: Store, ref: str) -> str:
+    """The territory of a holder, an organisation or an ACC operation ("?" when none is known)."""
+    found = territories.of_holder(store, ref)
+    if found is None and ref in operation_ids(store):
+        found = load_operation(store, ref).territory_id
+    return found or "?"
+
+
+def _of_territory(store: Store, ref: str, territory_id: str) -> bool:
+    return _territory_of_ref(store, ref) == territory_id
+
+
 def invite(
     store: Store,
     actor: Account,
@@ -215,6 +227,12 @@ def invite(
                               "operator_of")  # fmt: skip
     if holder_id is not None and not _holder_known(store, holder_id):
         raise InvitationError(f"no person or organisation {holder_id!r} in this store", "no_holder", holder=holder_id)
+    if territories.scoped(actor):  # an admin of one territory invites for that territory only
+        for ref in (holder_id, operator_of):
+            if ref is not None and not _of_territory(store, ref, actor.territory_id or ""):
+                raise InvitationError(territories.refuse(store, actor, _territory_of_ref(store, ref), f"invite {ref}"),
+                                      "territory")  # fmt: skip
+        territory_id = actor.territory_id  # and never makes an account of every territory
     at = now_s(now)
     with store.engine.connect() as conn:
         pending = _pending_account(conn, address)
@@ -350,6 +368,9 @@ def reset_link(store: Store, actor: Account, username: str, *, now: int | None =
         raise InvitationError(f"no account {username!r}")
     if r.disabled_at is not None:
         raise InvitationError(f"account {username!r} is disabled: enable it before resetting its password")
+    if not territories.may_manage(store, actor, _from_row(r)):
+        raise InvitationError(f"no account {username!r}"
+                              f" ({territories.refuse(store, actor, r.territory_id or '?', f'reset link {username}')})")
     with store.engine.execution_options(writer=True).begin() as conn:
         token, expires = issue(conn, int(r.id), "reset", RESET_TTL, created_by=actor.label, now=at)
     audit.append(store, audit.AccountEvent("reset_link", username, actor.label, r.holder_id), now=at)

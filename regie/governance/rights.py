@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from regie.governance import audit, consent
+from regie.governance import audit, consent, territories
 from regie.governance.accounts import Account, Role, accounts_of_holder
 from regie.governance.gate import _instant, _zone, holding_periods, personal_prms, personal_series, read_personal
 from regie.governance.key_owner import owner_ref
@@ -47,9 +47,13 @@ class RightsError(PermissionError):
     """A rights request refused (not the data subject, nor an admin)."""
 
 
-def _check(actor: Account, holder_id: str) -> None:
+def _check(store: Store, actor: Account, holder_id: str, what: str) -> None:
+    """The data subject, or an admin of the subject's territory (:mod:`regie.governance.territories`: an admin
+    of another territory is refused, and the refusal is logged)."""
     if not (actor.role is Role.ADMIN or (actor.role is Role.MEMBER and actor.holder_id == holder_id)):
         raise RightsError("only the data subject (or an admin) exercises these rights")
+    if not territories.may_act_on_holder(store, actor, holder_id):
+        raise RightsError(territories.refuse(store, actor, territories.of_holder(store, holder_id) or "?", what))
 
 
 def _iso(t: int | None) -> str | None:
@@ -70,7 +74,7 @@ def _holder(store: Store, holder_id: str) -> dict:
 def export_member(store: Store, actor: Account, holder_id: str, *, now: int | None = None) -> bytes:
     """A zip of everything regie holds about a holder: series as CSV (read through the gate, at 30 min, for
     the periods they held each delivery point) and the rest as JSON-LD (profile, consents, access log)."""
-    _check(actor, holder_id)
+    _check(store, actor, holder_id, f"export of {holder_id}")
     at = int(time.time()) if now is None else int(now)
     ctx = {
         "foaf": "http://xmlns.com/foaf/0.1/",
@@ -108,7 +112,8 @@ def export_member(store: Store, actor: Account, holder_id: str, *, now: int | No
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         reason = None if actor.role is Role.MEMBER else f"data-subject export for {holder_id} (GDPR art. 15, 20)"
         series_meta = []
-        zone = store.load_inventory().territory.zone
+        # the holder's own territory's zone: the files are named by the local day they held each point from
+        zone = store.load_inventory(territories.of_holder(store, holder_id)).territory.zone
         for s in personal_series(store, holder_id):
             # a sensor on the member's site (no PRM of its own) follows the site's delivery point(s)
             held = sorted({h for prm in personal_prms(store, s) for h in holding_periods(store, prm)},
@@ -259,12 +264,13 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
       username inherits nothing); the grants they gave and the grants made to them are closed, and the
       consent records keep only the tombstone; the person row is deleted.
     """
-    _check(actor, holder_id)
+    _check(store, actor, holder_id, f"erasure of {holder_id}")
     at = int(time.time()) if now is None else int(now)
+    territory_id = territories.of_holder(store, holder_id)  # before the person row goes
     accts = accounts_of_holder(store, holder_id)
     usernames, ids = {a.username for a in accts}, [a.id for a in accts]
     withdrawn = _close_grants(store, actor, holder_id, usernames, at)
-    zone = _zone(store)
+    zone = store.load_inventory(territory_id).territory.zone if territory_id else _zone(store)  # the holder's days
     with store.engine.connect() as conn:
         days = erasure.holdings(conn, holder_id)
     instants = {prm: [(_instant(a, zone), _instant(b, zone)) for a, b in ds] for prm, ds in days.items()}
@@ -321,7 +327,7 @@ def correct_details(
     now: int | None = None,
 ) -> list[str]:
     """Correct a holder's name or e-mail (art. 16); returns the fields changed (their values are not logged)."""
-    _check(actor, holder_id)
+    _check(store, actor, holder_id, f"correction of {holder_id}")
     changes = {k: v for k, v in (("name", name), ("email", email)) if v is not None}
     if email is not None and "@" not in email:
         raise ValueError("not an e-mail address")

@@ -216,6 +216,22 @@ def holders_of(store: Store, territory_id: str) -> set[str]:
                 for r in conn.execute(select(table.c.id).where(table.c.territory_id == territory_id))}  # fmt: skip
 
 
+def of_holder(store: Store, holder_id: str) -> str | None:
+    """The territory of a person or organisation (None for an unknown one)."""
+    with store.engine.connect() as conn:
+        for table in (person, organisation):
+            found = conn.execute(select(table.c.territory_id).where(table.c.id == holder_id)).scalar_one_or_none()
+            if found is not None:
+                return found
+    return None
+
+
+def may_act_on_holder(store: Store, account: Account, holder_id: str) -> bool:
+    """Whether ``account`` may act on a person or organisation: always unless it runs one territory only,
+    then only on those of that territory (an unknown holder belongs to none: refused to a scoped account)."""
+    return not scoped(account) or of_holder(store, holder_id) == account.territory_id
+
+
 def accounts_seen_by(store: Store, account: Account) -> list[Account]:
     """The accounts an admin's pages list: all of them, or for an admin of one territory, those of that
     territory (scoped to it, or a member or operator of one of its persons or organisations)."""
@@ -225,6 +241,14 @@ def accounts_seen_by(store: Store, account: Account) -> list[Account]:
     holders = holders_of(store, account.territory_id or "")
     return [a for a in everyone
             if a.territory_id == account.territory_id or a.holder_id in holders or a.operator_of in holders]
+
+
+def may_manage(store: Store, actor: Account, target: Account) -> bool:
+    """Whether an admin may manage ``target``'s account (a reset link, turning its second factor off): an
+    admin of every territory any account, an admin of one territory those :func:`accounts_seen_by` lists."""
+    if not scoped(actor):
+        return True
+    return any(a.id == target.id for a in accounts_seen_by(store, actor))
 
 
 def refuse(store: Store, account: Account, territory_id: str, what: str, *, now: int | None = None) -> str:

@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from regie.governance import audit
+from regie.governance import audit, territories
 from regie.governance.accounts import (
     Account,
     AccountError,
@@ -334,6 +334,9 @@ def disable(store: Store, acct: Account, actor: Account, *, now: int | None = No
     secret and the recovery codes are deleted."""
     if actor.role is not Role.ADMIN and actor.id != acct.id:
         raise TwoFactorError("only the account itself or an admin turns two-factor off")
+    if actor.id != acct.id and not territories.may_manage(store, actor, acct):
+        what = f"two-factor off {acct.username}"
+        raise TwoFactorError(territories.refuse(store, actor, acct.territory_id or "?", what))
     at = now_s(now)
     with store.engine.execution_options(writer=True).begin() as conn:
         conn.execute(update(account).where(account.c.id == acct.id).values(totp_secret=None, totp_enabled_at=None))

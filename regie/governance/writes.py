@@ -41,11 +41,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TypeVar
 
-from regie.governance import audit
+from sqlalchemy import select
+
+from regie.governance import audit, territories
 from regie.governance.accounts import CLI_ADMIN, PUBLIC, Account, Role, is_active
 from regie.governance.gate import holding_periods, personal_prms
 from regie.model import OrganisationKind, Series
 from regie.store import Store
+from regie.store.schema import organisation
 
 T = TypeVar("T")
 RELOG_S = 3600
@@ -87,15 +90,31 @@ def key_writer(account: Account, key_id: int, node: str | None, site_id: str | N
     return Writer(account, "api_key", key_id, node, site_id)
 
 
+def regie_of(store: Store, account: Account) -> str | None:
+    """The territory whose régie (an organisation of kind régie: the body that meters it) ``account``
+    operates, whichever territory of the store it is in; None for anyone else."""
+    if account.role is not Role.OPERATOR or not account.operator_of:
+        return None
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(organisation.c.territory_id, organisation.c.kind).where(organisation.c.id == account.operator_of)
+        ).one_or_none()  # fmt: skip
+    return row.territory_id if row is not None and row.kind == OrganisationKind.REGIE.value else None
+
+
 def regie_operator(store: Store, account: Account) -> bool:
     """An operator of an organisation of kind régie (the body that meters the territory)."""
-    if account.role is not Role.OPERATOR or not account.operator_of:
-        return False
-    try:
-        orgs = store.load_inventory().organisations
-    except LookupError:
-        return False
-    return any(o.id == account.operator_of and o.kind is OrganisationKind.REGIE for o in orgs)
+    return regie_of(store, account) is not None
+
+
+def territory_bound(store: Store, writer: Writer) -> str | None:
+    """The one territory a writer of the régie may write in: an admin's own (``account.territory_id``), a régie
+    operator's régie's; None for a writer of every territory (an admin of all, the shell, MQTT, machine keys)."""
+    if writer.via in ("cli", "mqtt") or writer.account.role is Role.PUBLIC:
+        return None
+    if writer.account.role is Role.ADMIN:
+        return writer.account.territory_id
+    return regie_of(store, writer.account)
 
 
 def _whole(store: Store, writer: Writer) -> str | None:
@@ -136,9 +155,12 @@ class WriteGuard:
     _site_asked: bool = False
     _periods: dict[str, list[tuple[str, int, int | None]]] = field(default_factory=dict)
     _prms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _bound: str | None = None  # the régie's writer of one territory: the only one it writes in
+    _territories: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._whole = _whole(self.store, self.writer)
+        self._bound = territory_bound(self.store, self.writer) if self._whole is not None else None
 
     # ---------------------------------------------------------------- decisions (pure: no I/O but reads)
 
@@ -177,7 +199,13 @@ class WriteGuard:
         self._account_ok()
         if s.id not in self.series:
             self.series.append(s.id)
-        if self._whole is not None:  # the régie's: no per-series question (and no cost on the live path)
+        if self._whole is not None:  # the régie's: no per-holder question (and no cost on the live path)
+            if self._bound is not None:
+                if s.id not in self._territories:
+                    self._territories[s.id] = territories.of_series(self.store, s.id)
+                found = self._territories[s.id]
+                if found is not None:  # None: made by this request, where :meth:`territory` allowed it
+                    self.territory(found, f"series {s.id}")
             return
         if self.writer.site_id is not None:
             self._site_check(s)
@@ -201,6 +229,14 @@ class WriteGuard:
                 "you did not hold then"
             )
 
+    def territory(self, territory_id: str, what: str = "") -> None:
+        """May this writer write in ``territory_id`` (a series there, a new one created there)? A writer of the
+        régie bound to one territory (:func:`territory_bound`) writes in that one only."""
+        self._account_ok()
+        if self._bound is not None and territory_id != self._bound:
+            raise self._refuse(f"{self.writer.label} writes in territory {self._bound} only, not in "
+                               f"{territory_id}" + (f" ({what})" if what else ""))  # fmt: skip
+
     def _site_check(self, s: Series) -> None:
         """A sensor key writes the series of its site, never a delivery point's (the Linky's curve is Enedis's)."""
         if s.site_id != self.writer.site_id or s.prm is not None:
@@ -212,7 +248,7 @@ class WriteGuard:
         if self._site_asked:
             return
         self._site_asked = True
-        inv = self.store.load_inventory()
+        inv = self.store.load_inventory(territories.of_site(self.store, self.writer.site_id or ""))
         prms = {d.prm for d in inv.delivery_points if d.site_id == self.writer.site_id}
         today = date.today()
         self.subjects |= {m.holder_id for m in inv.memberships if m.prm in prms and m.active_on(today)}
@@ -232,7 +268,7 @@ class WriteGuard:
         if acct.role is not Role.MEMBER or not acct.holder_id:
             raise self._refuse(f"{acct.role.value} accounts create no series ({s.id})")
         today = date.today()
-        inv = self.store.load_inventory()
+        inv = self.store.load_inventory(territories.of_holder(self.store, acct.holder_id))  # the member's own
         held = {m.prm for m in inv.memberships if m.holder_id == acct.holder_id and m.active_on(today)}
         sites = sorted({d.site_id for d in inv.delivery_points if d.prm in held})
         if len(sites) != 1:

@@ -42,6 +42,7 @@ from regie.model import IntervalConvention, Readings, Series, SeriesKind, mask_p
 from regie.model.units import Step
 from regie.store import Store, StoreError
 from regie.store import quarantine as quarantine_table
+from regie.store.quarantine import EVERYTHING, Scope
 from regie.store.schema import input_map, quarantine, series
 
 log = logging.getLogger(__name__)
@@ -95,34 +96,45 @@ def key_ref(source: str, key: str) -> str:
     return hashlib.sha256(f"{source}\0{key}".encode()).hexdigest()[:16]
 
 
-def quarantine_lines(store: Store) -> list[dict]:
-    """The quarantine summary with the key masked (``shown``), its reference (``ref``) and whether it is a PRM
-    still to declare (``is_prm``; a declared one is released instead)."""
+def quarantine_lines(store: Store, scope: Scope = EVERYTHING) -> list[dict]:
+    """The quarantine summary within ``scope`` with the key masked (``shown``), its reference (``ref``) and
+    whether it is a PRM still to declare (``is_prm``; a declared one is released instead)."""
     try:
-        declared = {d.prm for d in store.load_inventory().delivery_points}
+        declared = {d.prm for d in store.load_inventory(scope.territory_id).delivery_points}
     except LookupError:
         declared = set()
     return [{**row, "shown": masked_key(row["key"]), "ref": key_ref(row["source"], row["key"]),
              "is_prm": bool(_PRM.match(row["key"])) and row["key"] not in declared}
-            for row in store.quarantine_summary()]  # fmt: skip
+            for row in store.quarantine_summary(scope)]  # fmt: skip
 
 
-def resolve_ref(store: Store, ref: str) -> tuple[str, str]:
-    """The (source, key) a reference from :func:`quarantine_lines` stands for."""
-    for row in store.quarantine_summary():
+def resolve_ref(store: Store, ref: str, scope: Scope = EVERYTHING) -> tuple[str, str]:
+    """The (source, key) a reference from :func:`quarantine_lines` stands for, within ``scope`` (a reference
+    of another territory's quarantine is unknown there)."""
+    for row in store.quarantine_summary(scope):
         if key_ref(row["source"], row["key"]) == ref:
             return row["source"], row["key"]
     raise AdminError(f"nothing in quarantine under reference {ref!r} (see `regie quarantine list`)")
 
 
-def _take(conn, source: str, key: str) -> tuple[np.ndarray, np.ndarray, str | None]:
+def recorded_territory(store: Store, source: str, key: str, scope: Scope = EVERYTHING) -> str | None:
+    """The territory a key's quarantined readings (within ``scope``) were imported into, when they name one
+    and only one: where ``regie quarantine release`` places them when not told otherwise."""
+    if scope.territory_id is not None:
+        return scope.territory_id
+    found = {r["territory_id"] for r in store.quarantine_summary(scope) if (r["source"], r["key"]) == (source, key)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
+def _take(conn, source: str, key: str, scope: Scope) -> tuple[np.ndarray, np.ndarray, str | None]:
     """Remove a key's readings from quarantine (inside the caller's transaction) and return them with their
     unit: what is written is exactly what was taken, even if readings of the key arrive meanwhile."""
-    where = (quarantine.c.source == source) & (quarantine.c.key == key)
+    where = (quarantine.c.source == source) & (quarantine.c.key == key) & scope.where()
     units = {u for (u,) in conn.execute(select(quarantine.c.unit).where(where).distinct()) if u is not None}
     if len(units) > 1:
         raise AdminError(f"readings of {masked_key(key)} are in several units ({', '.join(sorted(units))})")
-    rows = quarantine_table.take(conn, source, key)  # sorted by instant
+    rows = quarantine_table.take(conn, source, key, scope)  # sorted by instant
     t = np.array([ti for ti, _ in rows], np.int64)
     v = np.array([np.nan if vi is None else vi for _, vi in rows], np.float64)
     return t, v, units.pop() if units else None
@@ -143,17 +155,21 @@ def _batch(key: str, t: np.ndarray, v: np.ndarray, unit: str | None) -> SourceRe
 
 def release(
     store: Store, source: str, key: str, *, series_id: str | None = None, actor: str = "cli",
-    guard: SeriesGuard | None = None,
+    guard: SeriesGuard | None = None, scope: Scope = EVERYTHING,
 ) -> Released:  # fmt: skip
     """Write a key's quarantined readings to their series and drop them from quarantine, in one transaction.
 
     ``series_id`` forces the target (it must exist); otherwise a PRM must now be a declared delivery point and
     a ``node/input`` a mapped input. Raises :class:`AdminError` (nothing changed) when there is nowhere to go;
-    ``guard`` (:mod:`regie.governance.writes`) decides whether the caller may write the target.
+    ``guard`` (:mod:`regie.governance.writes`) decides whether the caller may write the target; ``scope``
+    says which territory's quarantine (and whose inventory places a PRM: by default the one the readings were
+    imported into).
     """
-    inventory = store.load_inventory()
+    inventory = store.load_inventory(recorded_territory(store, source, key, scope))
+    if guard is not None:  # a PRM's series may be created there
+        guard.territory(inventory.territory.id, f"release {masked_key(key)}")
     with store.transaction() as tx:
-        t, v, unit = _take(tx.conn, source, key)
+        t, v, unit = _take(tx.conn, source, key, scope)
         if len(t) == 0:
             raise AdminError(f"nothing in quarantine for {source} {masked_key(key)}")
         factor = 1.0
@@ -204,10 +220,10 @@ def release(
     return Released(source, key, len(t), written, target.id)
 
 
-def discard(store: Store, source: str, key: str, *, actor: str = "cli") -> int:
-    """Delete a key's quarantined readings for good (logged: who, which key, how many)."""
+def discard(store: Store, source: str, key: str, *, actor: str = "cli", scope: Scope = EVERYTHING) -> int:
+    """Delete a key's quarantined readings within ``scope`` for good (logged: who, which key, how many)."""
     with store.engine.execution_options(writer=True).begin() as conn:
-        n = len(quarantine_table.take(conn, source, key))
+        n = len(quarantine_table.take(conn, source, key, scope))
     if n == 0:
         raise AdminError(f"nothing in quarantine for {source} {masked_key(key)}")
     log.warning("%s discarded %d quarantined readings of %s %s", actor, n, source, masked_key(key))
@@ -216,14 +232,18 @@ def discard(store: Store, source: str, key: str, *, actor: str = "cli") -> int:
 
 def remap_input(
     service: InputService, node: str, name: str, series_id: str, *, create: bool = False, actor: str = "cli",
-    guard: SeriesGuard | None = None,
+    guard: SeriesGuard | None = None, territory_id: str | None = None,
 ) -> Series:  # fmt: skip
     """Bind an emoncms input to another series; with ``create``, a missing series is first made like the
-    input's current one (same unit, kind, resolution), which is how an input is renamed."""
+    input's current one (same unit, kind, resolution) in the input's territory, which is how an input is
+    renamed. ``territory_id``: only the inputs of that territory (:meth:`InputService.inputs`)."""
     store = service.store
-    current = next((i for i in service.inputs() if i["node"] == node and i["name"] == name), None)
+    current = next((i for i in service.inputs(territory_id) if i["node"] == node and i["name"] == name), None)
     if current is None:
         raise AdminError(f"no emoncms input {node}/{name}")
+    with store.engine.connect() as conn:  # the input's territory: where a series made for it goes
+        home = conn.execute(select(series.c.territory_id).where(series.c.key == current["series"])).scalar()
+    home = home or store.territory_id()
     try:
         target = store.series(series_id)
     except StoreError:
@@ -238,9 +258,10 @@ def remap_input(
         except ValueError as exc:
             raise AdminError(str(exc)) from None
         if guard is not None:
+            guard.territory(home, f"new series {series_id}")
             target = guard.new_series(target)
         with store.transaction() as tx:
-            tx.add_series(store.territory_id(), [target])
+            tx.add_series(home, [target])
     if target.unit != current["unit"]:
         raise AdminError(
             f"series {series_id} is in {target.unit or 'no unit'}, the input feeds {current['unit'] or 'no unit'}"
@@ -285,7 +306,7 @@ class Declared:
     released: Released
 
 
-def declaration_defaults(store: Store, source: str, key: str) -> dict:
+def declaration_defaults(store: Store, source: str, key: str, scope: Scope = EVERYTHING) -> dict:
     """What a declaration form is pre-filled with, from the quarantined readings of ``key``: the masked PRM,
     the cadence, the first local day (the holder's ``since``, so the holder covers every reading) and a
     segment guessed from the cadence."""
@@ -293,7 +314,7 @@ def declaration_defaults(store: Store, source: str, key: str) -> dict:
         raise _error(
             N_("%(source)s %(key)s: only a delivery point (a 14-digit PRM) can be declared."), source=source, key=key
         )
-    where = (quarantine.c.source == source) & (quarantine.c.key == key)
+    where = (quarantine.c.source == source) & (quarantine.c.key == key) & scope.where()
     with store.engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(quarantine).where(where)).scalar_one()
         origin = conn.execute(select(quarantine.c.origin).where(where).order_by(quarantine.c.t).limit(1)).scalar()
@@ -303,7 +324,7 @@ def declaration_defaults(store: Store, source: str, key: str) -> dict:
     gaps = np.diff(np.array(times, np.int64))
     seconds = int(dominant_step(gaps).seconds) if len(gaps) else None
     try:
-        zone = store.load_inventory().territory.zone
+        zone = store.load_inventory(recorded_territory(store, source, key, scope)).territory.zone
     except LookupError:
         zone = ZoneInfo("Europe/Paris")
     return {
@@ -341,7 +362,7 @@ def _blank(sheet_name: str) -> dict[str, str | None]:
 
 def declare_prm(
     store: Store, actor, source: str, key: str, declaration: Declaration, *, guard: SeriesGuard | None = None,
-    territory_id: str | None = None,
+    territory_id: str | None = None, scope: Scope = EVERYTHING,
 ) -> Declared:  # fmt: skip
     """Declare the quarantined PRM ``key`` (and its new site and holder, when asked), then release its
     readings. Raises :class:`AdminError` with what is wrong; a refused declaration changes nothing."""
@@ -350,10 +371,11 @@ def declare_prm(
     from regie.inventory.problems import InventoryProblems
 
     d = declaration
-    defaults = declaration_defaults(store, source, key)  # a PRM, and readings waiting for it
+    defaults = declaration_defaults(store, source, key, scope)  # a PRM, and readings waiting for it
     if not d.site_id:
         raise _error(N_("Choose the site the delivery point is on, or give the id and name of a new one."))
-    tid = territory_id or getattr(actor, "territory_id", None) or store.territory_id()
+    tid = (territory_id or getattr(actor, "territory_id", None) or recorded_territory(store, source, key, scope)
+           or store.territory_id())  # fmt: skip
     current = book_of(store, tid)
     wanted = Book()  # only the sheets a declaration touches: the others are left as they are
     for name in ("sites", "delivery_points", "persons", "memberships"):
@@ -398,7 +420,8 @@ def declare_prm(
         raise _error(N_("The declaration was refused, nothing changed: %(problems)s"), problems=shown) from None
     log.info("%s declared delivery point %s on site %s", getattr(actor, "label", actor), masked_key(key), d.site_id)
     try:
-        done = release(store, source, key, actor=getattr(actor, "username", "cli"), guard=guard)
+        done = release(store, source, key, actor=getattr(actor, "username", "cli"), guard=guard,
+                       scope=Scope(tid, scope.unplaced))  # placed by the inventory it was declared in
     except AdminError as exc:
         raise _error(
             N_("%(prm)s is declared, but its readings stay in quarantine: %(why)s"),

@@ -57,6 +57,8 @@ class SeriesGuard(Protocol):
 
     def node(self, node: str) -> None: ...
 
+    def territory(self, territory_id: str, what: str = "") -> None: ...
+
 
 @dataclass(slots=True)
 class ImportReport:
@@ -171,6 +173,8 @@ class Importer:
         report = ImportReport(format=fmt, source=name)
         t0 = time.perf_counter()
         placer = _Placer(self.store, inventory, fmt, name, self.guard)
+        if self.guard is not None:  # the territory it writes in (and creates series in) is the caller's to write
+            self.guard.territory(inventory.territory.id, f"import {name}")
         with self.store.transaction() as tx:
             placer.tx = tx
             for batch in adapter.parse(source, name, **options):
@@ -346,6 +350,7 @@ class _Placer:
                 reason=reason,
                 unit=batch.unit,
                 origin=self.name,
+                territory_id=self.inventory.territory.id,  # its admins handle it (regie.ingest.admin)
             )
             for a, b in zip(t.tolist(), v.tolist(), strict=True)
         )

@@ -364,6 +364,8 @@ class InputService:
         self, tx: Transaction, pair: tuple[str, str], territory_id: str, guard: SeriesGuard | None
     ) -> InputMapping:
         node, name = pair
+        if guard is not None:
+            guard.territory(territory_id, f"input {node}/{name}")
         unit, resolution, factor, kind = guess_unit(name)
         base = series_key_for(node, name)
         key, i = base, 1
@@ -385,8 +387,9 @@ class InputService:
         log.info("new emoncms input %s/%s → series %s (%s)", node, name, key, unit or "dimensionless")
         return InputMapping(int(map_id), node, name, key, int(row), unit, factor)
 
-    def inputs(self) -> list[dict]:
-        """Every mapped input with its series and last value (the emoncms input list)."""
+    def inputs(self, territory_id: str | None = None) -> list[dict]:
+        """Every mapped input with its series and last value (the emoncms input list); with ``territory_id``,
+        those whose series is in that territory (what its admin sees)."""
         q = select(
             input_map.c.id,
             input_map.c.node,
@@ -397,6 +400,8 @@ class InputService:
             series.c.key.label("series"),
             series.c.unit,
         ).join(series, series.c.id == input_map.c.series_id)
+        if territory_id is not None:
+            q = q.where(series.c.territory_id == territory_id)
         with self.store.engine.connect() as conn:
             return [r._asdict() for r in conn.execute(q.order_by(input_map.c.node, input_map.c.id))]
 

@@ -63,8 +63,9 @@ def judge(per_point: pd.DataFrame, usages: tuple[str, ...],
 
 
 def publish(store: Store, per_point: pd.DataFrame, usages: tuple[str, ...],
-            rule: secrecy.SecrecyRule = secrecy_rule.RULE) -> UsageCells:  # fmt: skip
-    """Bring the usage table's cells up to date in the ledger (see the module docstring) and return them.
+            rule: secrecy.SecrecyRule = secrecy_rule.RULE, *, prefix: str = "") -> UsageCells:  # fmt: skip
+    """Bring the usage table's cells up to date in the ledger (see the module docstring) and return them;
+    ``prefix`` names a territory's cells (:func:`regie.publication.balance.figure_prefix`).
 
     The basis (each point's monthly contribution at the published version) stays in this process's memory,
     as the balance's does; a process without it never publishes a revision it cannot explain."""
@@ -72,7 +73,7 @@ def publish(store: Store, per_point: pd.DataFrame, usages: tuple[str, ...],
         bases = _BASES.setdefault(store, {})
 
         def one(u: str, c: Contributions) -> ledger.Figure:
-            figure = f"usage:{u}:P1M"
+            figure = f"{prefix}usage:{u}:P1M"
             a = ordinal(_first(per_point))
             fig, bases[figure] = ledger.publish(store, figure, MONTH, a, c, c.values > 0, bases.get(figure), rule)
             return fig

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0012"
+SCHEMA_VERSION = "0013"
 
 metadata = MetaData()
 
@@ -215,7 +215,10 @@ quarantine = Table(
     Column("unit", String(16)),
     Column("reason", String(300), nullable=False),
     Column("received_at", BigInteger, nullable=False),
+    # The territory the readings were imported into (revision 0013): its admins handle them; NULL: none known.
+    Column("territory_id", String(64)),
     UniqueConstraint("source", "key", "t", name="uq_quarantine_reading"),
+    Index("ix_quarantine_territory", "territory_id"),
 )
 
 # ---------------------------------------------------------------- governance (revision 0003)

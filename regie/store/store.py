@@ -22,6 +22,8 @@ from regie.store import quarantine, schema
 from regie.store.engine import make_engine
 from regie.store.inventory import load_inventory, save_inventory, series_from_row, territory_ids
 from regie.store.migrate import upgrade
+from regie.store.quarantine import EVERYTHING as EVERY_QUARANTINE
+from regie.store.quarantine import Scope as QuarantineScope
 from regie.store.timeseries import Rollup, SeriesRef, StoreError, TimeSeriesStore, series_ref
 
 #: (series id, first instant, last instant) [UTC s] of readings written.
@@ -195,9 +197,9 @@ class Store:
         with self.engine.execution_options(writer=True).begin() as conn:
             return quarantine.add(conn, readings)
 
-    def quarantine_summary(self) -> list[dict]:
+    def quarantine_summary(self, scope: QuarantineScope = EVERY_QUARANTINE) -> list[dict]:
         with self.engine.connect() as conn:
-            return quarantine.summary(conn)
+            return quarantine.summary(conn, scope)
 
     def count_points(self) -> int:
         with self.engine.connect() as conn:

@@ -14,11 +14,11 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from regie.governance import accounts, audit, consent, rights, territories
@@ -39,13 +39,12 @@ from regie.store import federation as federation_rows
 from regie.web import auth, queries, territory_choice
 from regie.web.api import load_inventory
 from regie.web.auth import Caller
+from regie.web.deps import PRIVATE_HEADERS, AdminCaller, PageCaller
 from regie.web.i18n import N_
 from regie.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
 
-#: Pages and files of one person: never kept by a shared cache nor the browser's, never framed by another site.
-PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -134,17 +133,7 @@ DONE_MESSAGES: dict[str, str] = {
 # ---------------------------------------------------------------- dependencies of pages
 
 
-def page_caller(request: Request) -> Caller:
-    """A logged-in caller for a page; the public is sent to the login form (303)."""
-    caller = auth.resolve_caller(request)
-    if caller.is_public:
-        raise auth.login_redirect(request)
-    if not caller.may("read" if request.method in auth.SAFE_METHODS else "write"):
-        raise HTTPException(403, "this API key lacks the scope this page needs")
-    return caller
-
-
-PageCaller = Annotated[Caller, Depends(page_caller)]
+# PageCaller (and page_caller, AdminCaller) live in regie.web.deps.
 
 
 def _store(request: Request) -> Store:
@@ -787,10 +776,8 @@ def operator_data(request: Request, caller: PageCaller, grant: str = "", granula
 
 
 @router.get("/admin", name="admin_page", response_class=HTMLResponse)
-def admin_page(request: Request, caller: PageCaller) -> Response:
+def admin_page(request: Request, caller: AdminCaller) -> Response:
     """Accounts, grants by status, and whether the access log verifies against its signed checkpoints."""
-    if caller.role is not Role.ADMIN:
-        return _forbidden(request, "for the régie's administrators only")
     store = _store(request)
     result, head_error = _verify_log(request, store)
     now = int(time.time())

@@ -133,11 +133,7 @@ def territory_summary(store: Store, inv: Inventory) -> TerritoryOut:
     )
 
 
-TerritoryQ = Annotated[
-    str | None,
-    Query(description="the territory's id, when the store holds several (default: the caller's own, else the "
-                      "store's first); an account that runs one territory is refused any other", max_length=64),
-]
+TerritoryQ = territory_choice.TerritoryQ
 
 
 def chosen_inventory(request: Request, store: Store) -> Inventory:

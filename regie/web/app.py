@@ -16,6 +16,7 @@ from regie.web import (
     api,
     assets,
     auth,
+    deps,
     disclosure,
     emoncms,
     federation_api,
@@ -82,6 +83,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)
+    app.add_exception_handler(deps.AdminOnly, deps.admin_only_page)
     unavailable.install(app)
     health.install(app)  # /healthz, /readyz, /metrics and request timing
     # Outermost last: a body's size is checked before anything reads it; personal answers are never cached.

@@ -46,6 +46,7 @@ from regie.governance.system_accounts import STATISTICS
 from regie.model import Inventory, Series, SeriesKind
 from regie.model.calendar import period_starts
 from regie.publication import usage
+from regie.publication.balance import figure_prefix
 from regie.publication.masking import (  # noqa: F401 - re-exported: the page and its tests use them here
     DERIVED,
     PUBLIC_OWNERS,
@@ -57,8 +58,9 @@ from regie.publication.masking import (  # noqa: F401 - re-exported: the page an
 )
 from regie.store import Store
 from regie.store.published import fingerprint
-from regie.web import queries
+from regie.web import queries, territory_choice
 from regie.web.deps import StoreDep
+from regie.web.territory_choice import TerritoryQ
 
 router = APIRouter(prefix="/api/territory", tags=["territory"])
 
@@ -69,10 +71,11 @@ HALF_HOUR = 1800
 _LOCK = threading.Lock()
 
 
-def _inventory(store: Store) -> Inventory:
-    """The territory's inventory, or a 404 (``api.load_inventory``'s twin: ``api`` imports this module)."""
+def _inventory(request: Request, store: Store) -> Inventory:
+    """The inventory of the territory asked for (``?territory=``, :func:`regie.web.territory_choice.choose`), or
+    a 404 (``api.chosen_inventory``'s twin: ``api`` imports this module)."""
     try:
-        return store.load_inventory()
+        return store.load_inventory(territory_choice.choose(request).id)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -169,13 +172,14 @@ def _cached(request: Request, store: Store, inv: Inventory) -> Statistics:
     number of points), the series and the memberships, so an ingest, a correction or an erasure computes them
     again.
     """
-    key = (fingerprint(store), len(inv.series), len(inv.memberships))
+    state = (fingerprint(store), len(inv.series), len(inv.memberships))
     with _LOCK:
         cache: dict[Any, Statistics] = getattr(request.app.state, "disclosure_cache", {})
-        if key not in cache:
-            cache = {key: collect(store, inv)}
+        if (inv.territory.id, state) not in cache:  # one entry per territory, for the store's current state
+            cache = {k: v for k, v in cache.items() if k[1] == state and k[0] != inv.territory.id}
+            cache[(inv.territory.id, state)] = collect(store, inv)
             request.app.state.disclosure_cache = cache
-        return cache[key]
+        return cache[(inv.territory.id, state)]
 
 
 # ---------------------------------------------------------------- consumption by usage
@@ -233,12 +237,13 @@ def table_out(c: usage.UsageCells, rule: secrecy.SecrecyRule = RULE) -> UsageTab
     summary="Monthly consumption by usage (residential, professional, public), under statistical secrecy",
     responses={404: {"description": "no territory"}},
 )
-def get_consumption_by_usage(request: Request, store: StoreDep) -> UsageTableOut:
-    inv = _inventory(store)
+def get_consumption_by_usage(request: Request, store: StoreDep, territory: TerritoryQ = None) -> UsageTableOut:
+    inv = _inventory(request, store)
     stats = _cached(request, store, inv)
+    prefix = figure_prefix(store, inv.territory.id)  # two territories never share a published cell
     with _LOCK:  # the ledger is brought up to date once per state of the store (the key of ``_cached``)
         if stats.table is None:
-            object.__setattr__(stats, "table", table_out(usage.publish(store, stats.per_point, USAGES)))
+            object.__setattr__(stats, "table", table_out(usage.publish(store, stats.per_point, USAGES, prefix=prefix)))
         return stats.table
 
 
@@ -287,8 +292,8 @@ def territory_disclosure(request: Request, store: Store, inv: Inventory) -> list
     summary="Whether each headline figure of the territory may be published under statistical secrecy",
     responses={404: {"description": "no territory"}},
 )
-def get_disclosure(request: Request, store: StoreDep) -> list[VerdictOut]:
-    inv = _inventory(store)
+def get_disclosure(request: Request, store: StoreDep, territory: TerritoryQ = None) -> list[VerdictOut]:
+    inv = _inventory(request, store)
     return [
         VerdictOut(figure=v.figure, points=v.points, publishable=v.publishable, reason=v.reason)
         for v in territory_disclosure(request, store, inv)

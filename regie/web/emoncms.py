@@ -64,7 +64,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from regie.governance import gate, writes
+from regie.governance import gate, territories, writes
 from regie.governance.accounts import Account
 from regie.governance.gate import AccessDenied
 from regie.governance.key_owner import key_account
@@ -397,7 +397,8 @@ async def input_list(request: Request) -> Response:
     if account is None:
         return _invalid_key()
     out = []
-    for r in get_inputs(request).inputs():
+    own = account.territory_id if territories.scoped(account) else None  # an admin of one territory: its inputs
+    for r in get_inputs(request).inputs(own):
         last = _last_reading(request, account, params, r["series"], r["last_time"], r["last_value"])
         if last is None:
             continue  # someone else's personal feed: not listed
@@ -427,7 +428,11 @@ async def feed_list(request: Request) -> Response:
     if account is None:
         return _invalid_key()
     out = []
-    for r in feeds(request.app.state.store).values():
+    every = feeds(request.app.state.store).values()
+    hidden = set(territories.outside(request.app.state.store, account, [r.key for r in every]))
+    for r in every:
+        if r.key in hidden:
+            continue  # a feed of a territory this account does not run
         last = _last_reading(request, account, params, r.key, r.last_time, r.last_value)
         if last is None:
             continue  # someone else's personal feed: not listed

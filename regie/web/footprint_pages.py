@@ -10,18 +10,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from regie.governance.accounts import Role
 from regie.operations.footprint import Factors, footprint
-from regie.web.account_pages import PageCaller, _base, _forbidden, render
+from regie.web.account_pages import _base, render
+from regie.web.deps import AdminCaller
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/footprint", name="footprint_page", response_class=HTMLResponse)
-def footprint_page(request: Request, caller: PageCaller) -> Response:
+def footprint_page(request: Request, caller: AdminCaller) -> Response:
     """Bytes per point, storage a year, CPU per point and per page, kWh and gCO2e a year."""
-    if caller.role is not Role.ADMIN:
-        return _forbidden(request, "for the régie's administrators only")
     state = request.app.state
     settings = state.settings
     metrics = getattr(state, "metrics", None)

@@ -2,8 +2,10 @@
 and a site's sensors (``/admin/sites/{site}/sensors``: its emonPi keys and the inputs they posted).
 
 Who: the upload is for the régie's admin and the operators of the régie (an organisation of kind ``regie``:
-the body that meters the territory); the quarantine and the inputs are the admin's. The public is sent to
-log in; anyone else gets the refusal page.
+the body that meters the territory); the quarantine, the inputs and a site's sensors are the admin's
+(:data:`regie.web.deps.AdminCaller`). The public is sent to log in; anyone else gets the refusal page. Each page
+shows, and each form acts on, the territory chosen for the request (:mod:`regie.web.territory_choice`: an admin
+of one territory never sees or touches another's quarantined readings, inputs or sites).
 
 Uploads run the same :class:`regie.ingest.importer.Importer` as ``regie import`` and ``POST /api/import``:
 each file is all or nothing, and a bad one says file, line, field and why. The multipart body is parsed as
@@ -31,7 +33,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from regie.governance import writes
+from regie.governance import territories, writes
 from regie.governance.accounts import Account, Role, get_account
 from regie.governance.key_owner import owner_ref
 from regie.ingest import IngestError, adapters, apikeys
@@ -52,10 +54,13 @@ from regie.ingest.inputs import InputService, site_inputs
 from regie.ingest.limits import Limits, mib
 from regie.inventory.format import SEGMENTS
 from regie.store import Store
+from regie.store.quarantine import Scope
 from regie.web import auth, i18n, territory_choice
 from regie.web.account_pages import PageCaller, render
 from regie.web.auth import Caller
+from regie.web.deps import AdminCaller
 from regie.web.imports import app_limits
+from regie.web.territory_choice import Choice
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -112,8 +117,9 @@ def _store(request: Request) -> Store:
     return request.app.state.store
 
 
-def _base(request: Request, caller: Caller, active: str) -> dict[str, Any]:
+def _base(request: Request, caller: Caller, active: str, choice: Choice | None = None) -> dict[str, Any]:
     return {
+        **(territory_choice.context(choice) if choice is not None else {}),
         "active": active,
         "account": caller.account,
         "csrf": auth.csrf_for(request, caller),
@@ -244,29 +250,44 @@ def _when(t: int | None, request: Request, zone: ZoneInfo) -> str:
     return format_datetime(datetime.fromtimestamp(int(t), zone), "d MMM y HH:mm", locale=i18n.negotiate_locale(request))
 
 
-def _zone(store: Store) -> ZoneInfo:
+def _zone(store: Store, territory_id: str | None) -> ZoneInfo:
     try:
-        return store.load_inventory().territory.zone
+        return store.load_inventory(territory_id).territory.zone
     except LookupError:
         return ZoneInfo("Europe/Paris")
 
 
+def _scope(request: Request, caller: Caller) -> tuple[Choice, Scope]:
+    """The territory this request shows (:func:`regie.web.territory_choice.choose`: ``?territory=`` within the
+    admin's own) and the quarantined readings it handles: that territory's, and for an admin of every
+    territory, also those that came with none."""
+    choice = territory_choice.choose(request, caller)
+    return choice, Scope(choice.id, unplaced=not territories.scoped(caller.account))
+
+
+def _back(path: str, choice: Choice, done: str) -> RedirectResponse:
+    """Post/redirect/get to the page of the territory the form was sent from."""
+    query = territory_choice.query(choice)
+    return RedirectResponse(f"{path}{query}{'&' if query else '?'}done={done}", status_code=303)
+
+
 def _quarantine_page(request: Request, caller: Caller, error: str | None = None, status_code: int = 200) -> Response:
     store = _store(request)
-    zone = _zone(store)
-    lines = quarantine_lines(store)
+    choice, scope = _scope(request, caller)
+    zone = _zone(store, choice.id)
+    lines = quarantine_lines(store, scope)
     for line in lines:
         line["first_text"] = _when(line["first"], request, zone)
         line["last_text"] = _when(line["last"], request, zone)
-    context = {**_base(request, caller, "import"), "lines": lines, "error": error}
-    return render(request, "quarantine.html", context, status_code=status_code)
+    context = {**_base(request, caller, "import", choice), "lines": lines, "error": error}
+    return territory_choice.remember(request, render(request, "quarantine.html", context, status_code=status_code),
+                                     choice)  # fmt: skip
 
 
 @router.get("/quarantine", name="quarantine_page", response_class=HTMLResponse)
-def quarantine_page(request: Request, caller: PageCaller) -> Response:
-    """Readings that could not be placed: source, masked key, reason, count, first and last instant."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
+def quarantine_page(request: Request, caller: AdminCaller) -> Response:
+    """Readings that could not be placed (of the territory shown): source, masked key, reason, count, first and
+    last instant."""
     return _quarantine_page(request, caller)
 
 
@@ -287,14 +308,15 @@ def _declare_page(
     status_code: int = 200,
 ) -> Response:  # fmt: skip
     store = _store(request)
-    source, key = resolve_ref(store, ref)
-    defaults = declaration_defaults(store, source, key)
-    inv = store.load_inventory()
+    choice, scope = _scope(request, caller)
+    source, key = resolve_ref(store, ref, scope)
+    defaults = declaration_defaults(store, source, key, scope)
+    inv = store.load_inventory(choice.id)
     values = {"site_id": "", "site_name": "", "segment": defaults["segment"], "usage": "residential",
               "subscribed_kva": "", "holder": "", "holder_name": "",
               "since": defaults["since"].isoformat() if defaults["since"] else "", **(form or {})}  # fmt: skip
     context = {
-        **_base(request, caller, "import"),
+        **_base(request, caller, "import", choice),
         "q": defaults,
         "values": values,
         "sites": sorted((x.id, x.name) for x in inv.sites if x.until is None),
@@ -306,10 +328,8 @@ def _declare_page(
 
 
 @router.get("/quarantine/declare", name="quarantine_declare_form", response_class=HTMLResponse)
-def quarantine_declare_form(request: Request, caller: PageCaller, ref: str = "") -> Response:
+def quarantine_declare_form(request: Request, caller: AdminCaller, ref: str = "") -> Response:
     """ "Declare this PRM": a form pre-filled from the quarantined readings (masked PRM, segment, first day)."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
     try:
         return _declare_page(request, caller, ref)
     except AdminError as exc:
@@ -317,16 +337,15 @@ def quarantine_declare_form(request: Request, caller: PageCaller, ref: str = "")
 
 
 @router.post("/quarantine/declare", name="quarantine_declare")
-async def quarantine_declare(request: Request, caller: PageCaller) -> Response:
-    """Declare the PRM (its site, its holder) through the inventory, then release its readings; a refusal
-    shows the form again with why, and changes nothing."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
+async def quarantine_declare(request: Request, caller: AdminCaller) -> Response:
+    """Declare the PRM (its site, its holder) in the territory shown through the inventory, then release its
+    readings; a refusal shows the form again with why, and changes nothing."""
     form = await _admin_form(request, caller)
     store = _store(request)
+    choice, scope = _scope(request, caller)
     ref = form.get("ref", "")
     try:
-        source, key = resolve_ref(store, ref)
+        source, key = resolve_ref(store, ref, scope)
     except AdminError as exc:
         return _quarantine_page(request, caller, str(exc), status_code=404)
     try:
@@ -346,40 +365,41 @@ async def quarantine_declare(request: Request, caller: PageCaller) -> Response:
     guard = writes.guard(store, writes.Writer(caller.account, caller.via), "quarantine/release", key)
     try:
         await run_in_threadpool(
-            lambda: writes.run(guard, lambda: declare_prm(store, caller.account, source, key, declaration, guard=guard))
-        )
+            lambda: writes.run(guard, lambda: declare_prm(store, caller.account, source, key, declaration, guard=guard,
+                                                          territory_id=choice.id, scope=scope))
+        )  # fmt: skip
     except writes.WriteDenied as exc:
         return _declare_page(request, caller, ref, form, exc.reason, status_code=403)
     except ReleasePending as exc:  # declared: the form no longer applies, the quarantine shows the readings left
         return _quarantine_page(request, caller, _said(request, exc), status_code=409)
     except AdminError as exc:
         return _declare_page(request, caller, ref, form, _said(request, exc), status_code=400)
-    return RedirectResponse("/quarantine?done=declared", status_code=303)
+    return _back("/quarantine", choice, "declared")
 
 
 @router.post("/quarantine/{action}", name="quarantine_action")
-async def quarantine_action(request: Request, caller: PageCaller, action: str) -> Response:
-    """Release a key's readings to their series (once declared), or discard them (logged)."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
+async def quarantine_action(request: Request, caller: AdminCaller, action: str) -> Response:
+    """Release a key's readings (of the territory shown) to their series (once declared), or discard them
+    (logged)."""
     if action not in ("release", "discard"):
         raise HTTPException(404, "unknown action: release or discard")
     form = await _admin_form(request, caller)
     store = _store(request)
+    choice, scope = _scope(request, caller)
     who, target = caller.account.username, form.get("series") or None
     try:
-        source, key = resolve_ref(store, form.get("ref", ""))
+        source, key = resolve_ref(store, form.get("ref", ""), scope)
         if action == "release":
             guard = writes.guard(store, writes.Writer(caller.account, caller.via), "quarantine/release", key)
             await run_in_threadpool(lambda: writes.run(guard, lambda: release(store, source, key, series_id=target,
-                                                                           actor=who, guard=guard)))  # fmt: skip
+                                                                           actor=who, guard=guard, scope=scope)))
         else:
-            await run_in_threadpool(lambda: discard(store, source, key, actor=who))
+            await run_in_threadpool(lambda: discard(store, source, key, actor=who, scope=scope))  # fmt: skip
     except writes.WriteDenied as exc:
         return _quarantine_page(request, caller, exc.reason, status_code=403)
     except (AdminError, IngestError) as exc:
         return _quarantine_page(request, caller, str(exc), status_code=409)
-    return RedirectResponse(f"/quarantine?done={action}d", status_code=303)
+    return _back("/quarantine", choice, "released" if action == "release" else "discarded")
 
 
 # ---------------------------------------------------------------- emoncms inputs (admin)
@@ -393,31 +413,32 @@ def _input_service(request: Request) -> InputService:
 
 def _inputs_page(request: Request, caller: Caller, error: str | None = None, status_code: int = 200) -> Response:
     store = _store(request)
-    zone = _zone(store)
-    rows = _input_service(request).inputs()
+    choice = territory_choice.choose(request, caller)
+    zone = _zone(store, choice.id)
+    rows = _input_service(request).inputs(choice.id) if choice.id is not None else []
     for r in rows:
         r["last_text"] = _when(r["last_time"], request, zone)
     try:
-        series_ids = sorted(s.id for s in store.load_inventory().series)
+        series_ids = sorted(s.id for s in store.load_inventory(choice.id).series)
     except LookupError:
         series_ids = []
-    context = {**_base(request, caller, "import"), "inputs": rows, "series_ids": series_ids, "error": error}
-    return render(request, "inputs.html", context, status_code=status_code)
+    context = {**_base(request, caller, "import", choice), "inputs": rows, "series_ids": series_ids, "error": error}
+    return territory_choice.remember(request, render(request, "inputs.html", context, status_code=status_code),
+                                     choice)  # fmt: skip
 
 
 @router.get("/inputs", name="inputs_page", response_class=HTMLResponse)
-def inputs_page(request: Request, caller: PageCaller) -> Response:
-    """The emoncms inputs: node, name, series, last time and value; each may be re-mapped."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
+def inputs_page(request: Request, caller: AdminCaller) -> Response:
+    """The emoncms inputs whose series are in the territory shown: node, name, series, last time and value;
+    each may be re-mapped (within that territory)."""
     return _inputs_page(request, caller)
 
 
 @router.post("/inputs/remap", name="inputs_remap")
-async def inputs_remap(request: Request, caller: PageCaller) -> Response:
-    """Bind an input to another series (or to a new one, created like its current series)."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
+async def inputs_remap(request: Request, caller: AdminCaller) -> Response:
+    """Bind an input of the territory shown to another series of it (or to a new one, created like its current
+    series); the write guard refuses a series of a territory the admin does not run."""
+    choice = territory_choice.choose(request, caller)
     form = await _admin_form(request, caller)
     service = _input_service(request)
     node, name = form.get("node", ""), form.get("name", "")
@@ -426,26 +447,30 @@ async def inputs_remap(request: Request, caller: PageCaller) -> Response:
         await run_in_threadpool(
             lambda: writes.run(guard, lambda: remap_input(
                 service, node, name, form.get("series", ""), create=form.get("create") == "1",
-                actor=caller.account.username, guard=guard,
+                actor=caller.account.username, guard=guard, territory_id=choice.id,
             ))
         )  # fmt: skip
     except writes.WriteDenied as exc:
         return _inputs_page(request, caller, exc.reason, status_code=403)
     except AdminError as exc:
         return _inputs_page(request, caller, str(exc), status_code=409)
-    return RedirectResponse("/inputs?done=remapped", status_code=303)
+    return _back("/inputs", choice, "remapped")
 
 
 # ---------------------------------------------------------------- a site's sensors (admin)
 
 
 def _site_context(request: Request, caller: Caller, site_id: str) -> dict[str, Any] | None:
-    """What the sensors part of a site's page shows; None when there is no such site."""
+    """What the sensors part of a site's page shows; None when there is no such site. The site's own territory
+    decides: an admin of another is refused (403, logged), as a ``?territory=`` it does not run is."""
     store = _store(request)
-    try:
-        inv = store.load_inventory()
-    except LookupError:
+    territory_choice.choose(request, caller)  # a forged ?territory= is refused and logged here
+    territory_id = territories.of_site(store, site_id)
+    if territory_id is None:
         return None
+    if not territories.may_see(caller.account, territory_id):
+        raise territory_choice.Refused(territories.refuse(store, caller.account, territory_id, request.url.path))
+    inv = store.load_inventory(territory_id)
     place = next((x for x in inv.sites if x.id == site_id), None)
     if place is None:
         return None
@@ -481,18 +506,15 @@ def _sensors_page(request: Request, caller: Caller, site_id: str, *, status_code
 
 
 @router.get("/admin/sites/{site_id}/sensors", name="site_sensors", response_class=HTMLResponse)
-def site_sensors(request: Request, caller: PageCaller, site_id: str) -> Response:
+def site_sensors(request: Request, caller: AdminCaller, site_id: str) -> Response:
     """A site's sensors: its keys (never their secrets), the inputs they posted, a form for a new key."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
     return _sensors_page(request, caller, site_id)
 
 
 @router.post("/admin/sites/{site_id}/sensors/keys", name="site_sensor_key_add")
-async def site_sensor_key_add(request: Request, caller: PageCaller, site_id: str) -> Response:
-    """Create a sensor key bound to the site; its clear text is shown on this answer only."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
+async def site_sensor_key_add(request: Request, caller: AdminCaller, site_id: str) -> Response:
+    """Create a sensor key bound to the site; its clear text is shown on this answer only. Its owner, when given,
+    is an account the admin sees (:func:`regie.governance.territories.accounts_seen_by`)."""
     form = await _admin_form(request, caller)
     store = _store(request)
     if _site_context(request, caller, site_id) is None:
@@ -500,6 +522,8 @@ async def site_sensor_key_add(request: Request, caller: PageCaller, site_id: str
     name, node, owner = form.get("name", ""), form.get("node") or None, form.get("owner") or None
     gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
     acct = get_account(store, owner) if owner else None
+    if acct is not None and not territories.may_manage(store, caller.account, acct):
+        acct = None  # an account of another territory is, to this admin, no account
     problem = None
     if not name:
         problem = gettext(N_("A key needs a name saying what it is for, e.g. 'emonpi garage'."))
@@ -517,11 +541,11 @@ async def site_sensor_key_add(request: Request, caller: PageCaller, site_id: str
 
 
 @router.post("/admin/sites/{site_id}/sensors/revoke", name="site_sensor_key_revoke")
-async def site_sensor_key_revoke(request: Request, caller: PageCaller, site_id: str) -> Response:
+async def site_sensor_key_revoke(request: Request, caller: AdminCaller, site_id: str) -> Response:
     """Revoke one of the site's keys at once (kept in the list, never valid again)."""
-    if caller.role is not Role.ADMIN:
-        return _refused(request, "for the régie's administrators only")
     form = await _admin_form(request, caller)
+    if _site_context(request, caller, site_id) is None:
+        raise HTTPException(404, f"no site {site_id!r}")
     key_id = form.get("key_id", "")
     if not key_id.isdigit() or not apikeys.revoke(_store(request), int(key_id), site_id=site_id):
         gettext = i18n.translations(i18n.negotiate_locale(request)).gettext

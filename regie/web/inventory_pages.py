@@ -36,7 +36,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from regie.governance.accounts import Account, Role
+from regie.governance.accounts import Account
 from regie.inventory import apply as inventory
 from regie.inventory import files
 from regie.inventory.book import Book, Row, book_of
@@ -45,8 +45,9 @@ from regie.inventory.format import SHEETS, Column, Kind, Sheet
 from regie.inventory.problems import InventoryProblems, Problem
 from regie.store import Store
 from regie.web import auth, i18n
-from regie.web.account_pages import PageCaller, render
+from regie.web.account_pages import render
 from regie.web.auth import Caller
+from regie.web.deps import AdminCaller
 from regie.web.i18n import N_
 from regie.web.ingest_pages import UploadTooLarge, read_upload
 
@@ -125,10 +126,9 @@ class Desk:
         return self.caller.account
 
 
-def admin_desk(request: Request, caller: PageCaller) -> Desk:
-    """FastAPI dependency: the admin's desk, or :class:`Refused` (a member, an operator, an empty store)."""
-    if caller.role is not Role.ADMIN:
-        raise Refused("for the régie's administrators only")
+def admin_desk(request: Request, caller: AdminCaller) -> Desk:
+    """FastAPI dependency: the admin's desk (:data:`AdminCaller`: the public logs in, others are refused), or
+    :class:`Refused` for an empty store."""
     store = _store(request)
     try:
         territory_id = territory_of(store, caller.account)

@@ -29,11 +29,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from regie.governance import accounts, invitations, one_time, two_factor
-from regie.governance.accounts import Account, Role
+from regie.governance import accounts, invitations, one_time, territories, two_factor
+from regie.governance.accounts import Account
 from regie.governance.one_time import TokenError
 from regie.store import Store
-from regie.web import auth
+from regie.web import auth, territory_choice
 from regie.web.account_pages import (
     CATEGORY_LABELS,
     GRANULARITY_LABELS,
@@ -44,6 +44,7 @@ from regie.web.account_pages import (
     _grant_row,
 )
 from regie.web.auth import Caller
+from regie.web.deps import AdminCaller
 from regie.web.i18n import N_, negotiate_locale
 from regie.web.password_pages import PASSWORD_PROBLEMS
 from regie.web.templating import render as render_page
@@ -142,8 +143,8 @@ def _new_password(form: dict[str, str]) -> tuple[str, str | None]:
 def _invite_context(request: Request, acct: Account, token: str) -> dict[str, Any]:
     rows = []
     asked = invitations.requested_grants(_store(request), acct)
-    if asked:
-        inv = _store(request).load_inventory()
+    if asked:  # the requests name delivery points of the invited holder's own territory
+        inv = _store(request).load_inventory(territories.of_holder(_store(request), acct.holder_id or ""))
         now = int(time.time())
         rows = [_grant_row(g, inv, now) for g in asked]
     return {
@@ -508,23 +509,25 @@ def _when(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _admin(caller: Caller) -> None:
-    if caller.role is not Role.ADMIN:
-        raise HTTPException(403, "for the régie's administrators only")
-
-
 def _admin_context(request: Request, caller: Caller) -> dict[str, Any]:
+    """The people of the territory shown (:mod:`regie.web.territory_choice`) and the accounts the admin sees
+    (:func:`regie.governance.territories.accounts_seen_by`: an admin of one territory, that territory's)."""
     store = _store(request)
+    choice = territory_choice.choose(request, caller)
     try:
-        inv = store.load_inventory()
+        inv = store.load_inventory(choice.id)
         persons, organisations = inv.persons, inv.organisations
     except LookupError:
         persons, organisations = [], []
     now = int(time.time())
-    pending = {a.username: (_when(until), until > now) for a, until in invitations.pending_invitations(store)}
+    seen = territories.accounts_seen_by(store, caller.account)
+    ids = {a.id for a in seen}
+    pending = {a.username: (_when(until), until > now) for a, until in invitations.pending_invitations(store)
+               if a.id in ids}  # fmt: skip
     return {
+        **territory_choice.context(choice),
         "active": "account", "account": caller.account, "csrf": auth.csrf_for(request, caller),
-        "persons": persons, "organisations": organisations, "accounts": accounts.list_accounts(store),
+        "persons": persons, "organisations": organisations, "accounts": seen,
         "pending": pending, "smtp": bool(auth.app_settings(request).smtp_host),
         "locale": negotiate_locale(request), "params": {},
         "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
@@ -532,10 +535,11 @@ def _admin_context(request: Request, caller: Caller) -> dict[str, Any]:
 
 
 @router.get("/admin/people", name="people_admin", response_class=HTMLResponse)
-def people_admin(request: Request, caller: PageCaller) -> Response:
+def people_admin(request: Request, caller: AdminCaller) -> Response:
     """Invite someone; see who has not answered; hand over links."""
-    _admin(caller)
-    return _render(request, "invite_admin.html", _admin_context(request, caller))
+    context = _admin_context(request, caller)
+    response = _render(request, "invite_admin.html", context)
+    return territory_choice.remember(request, response, context["territory_choice"])
 
 
 def _invite_problem(exc: ValueError) -> tuple[str, dict[str, str]]:
@@ -547,9 +551,9 @@ def _invite_problem(exc: ValueError) -> tuple[str, dict[str, str]]:
 
 
 @router.post("/admin/people/invite", name="people_invite")
-async def people_invite(request: Request, caller: PageCaller) -> Response:
-    """Create the account and its link; mail it, or show it to hand over."""
-    _admin(caller)
+async def people_invite(request: Request, caller: AdminCaller) -> Response:
+    """Create the account and its link; mail it, or show it to hand over (an admin of one territory invites
+    the people of that territory only: :func:`regie.governance.invitations.invite` refuses others)."""
     form = {k: v for k, v in (await auth.form_with_csrf(request, caller)).items() if isinstance(v, str)}
     role = form.get("role", "member")
     holder = form.get("holder") or None if role == "member" else None
@@ -575,10 +579,9 @@ async def people_invite(request: Request, caller: PageCaller) -> Response:
 
 
 @router.post("/admin/people/{username}/reset-link", name="people_reset_link")
-async def people_reset_link(request: Request, caller: PageCaller, username: str) -> Response:
+async def people_reset_link(request: Request, caller: AdminCaller, username: str) -> Response:
     """A reset link for the account: mailed when the régie sends mail and the account has an address, else
-    shown to hand over."""
-    _admin(caller)
+    shown to hand over (an account the admin does not see is refused as unknown, and the refusal logged)."""
     await auth.form_with_csrf(request, caller)
     try:
         reset_ = invitations.reset_link(_store(request), caller.account, username)
@@ -593,12 +596,16 @@ async def people_reset_link(request: Request, caller: PageCaller, username: str)
 
 
 @router.post("/admin/people/{username}/two-factor-off", name="people_two_factor_off")
-async def people_two_factor_off(request: Request, caller: PageCaller, username: str) -> Response:
-    """Turn someone's second factor off (they lost their phone and their recovery codes)."""
-    _admin(caller)
+async def people_two_factor_off(request: Request, caller: AdminCaller, username: str) -> Response:
+    """Turn someone's second factor off (they lost their phone and their recovery codes); an account the admin
+    does not see is answered as unknown (the refusal is logged)."""
     await auth.form_with_csrf(request, caller)
     target = accounts.get_account(_store(request), username)
     if target is None:
         raise HTTPException(404, f"no account {username!r}")
-    two_factor.disable(_store(request), target, caller.account)
-    return RedirectResponse("/admin/people?done=two_factor_off", status_code=303)
+    try:
+        two_factor.disable(_store(request), target, caller.account)
+    except two_factor.TwoFactorError:
+        raise HTTPException(404, f"no account {username!r}") from None
+    query = territory_choice.query(territory_choice.choose(request, caller))
+    return RedirectResponse(f"/admin/people{query}{'&' if query else '?'}done=two_factor_off", status_code=303)

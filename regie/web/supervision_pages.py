@@ -39,9 +39,8 @@ from regie.services.supervision import (
 )
 from regie.store import Store
 from regie.web import i18n, queries, territory_choice
-from regie.web.account_pages import page_caller
 from regie.web.auth import Caller
-from regie.web.deps import StoreDep
+from regie.web.deps import StoreDep, page_caller
 from regie.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -12,8 +12,9 @@ header) lists the territories the visitor may see, and shows only when there are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request, Response
+from fastapi import HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from regie.governance import territories
@@ -24,6 +25,13 @@ from regie.web.templating import render
 
 COOKIE = "regie_territory"
 PARAM = "territory"
+
+#: The ``?territory=`` parameter as the JSON API documents it (:func:`choose` reads it from the request).
+TerritoryQ = Annotated[
+    str | None,
+    Query(description="the territory's id, when the store holds several (default: the caller's own, else the "
+                      "store's first); an account that runs one territory is refused any other", max_length=64),
+]
 
 
 class Refused(Exception):
@@ -93,6 +101,12 @@ def remember(request: Request, response: Response, choice: Choice) -> Response:
     return response
 
 
+def query(choice: Choice) -> str:
+    """``?territory=ID`` for the links and forms of a page when the visitor may see several territories (a form
+    then acts on the territory its page showed, whatever another tab chose meanwhile), else nothing."""
+    return f"?{PARAM}={choice.id}" if choice.several and choice.id is not None else ""
+
+
 def context(choice: Choice) -> dict[str, object]:
-    """What the header's chooser needs (``setup_chooser.html``)."""
-    return {"territory_choice": choice}
+    """What the header's chooser needs (``setup_chooser.html``), and the query a page's forms carry."""
+    return {"territory_choice": choice, "territory_query": query(choice)}
