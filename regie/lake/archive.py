@@ -26,7 +26,6 @@ leave with it: the lake keeps raw points, from which every rollup is computed ag
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import insert, select, text, update
 
 from regie.governance import gate
 from regie.governance.system_accounts import LAKE
@@ -52,13 +50,10 @@ from regie.lake.export import (
     _write_table,
     export_lake,
 )
-from regie.store import Store, codec, partitions
-from regie.store.schema import chunk_archive
-from regie.store.timeseries import ROLLUP_CHUNK_HOURS
+from regie.store import Store, archives
 
 STAGED = "_archive-{year}.parquet"
 ARCHIVED = "archive-{year}.parquet"
-_K1, _K2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 class ArchiveError(RuntimeError):
@@ -77,24 +72,6 @@ class ArchiveReport:
     seconds: float = 0.0
 
 
-def point_sums(keys: np.ndarray, t: np.ndarray, values: np.ndarray) -> int:
-    """An order-independent checksum of points: the sum mod 2**64 of a 64-bit mix of (series, instant, value
-    bits) per point. ``keys``: a 64-bit hash of each point's series key (:func:`key_hash`)."""
-    with np.errstate(over="ignore"):
-        x = keys.astype(np.uint64) ^ (t.astype(np.int64).view(np.uint64) * _K1)
-        x ^= np.ascontiguousarray(values, dtype=np.float64).view(np.uint64) * _K2
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-        return int(x.sum(dtype=np.uint64))
-
-
-def key_hash(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
-
-
 def archive_year(store: Store, year: int, dest: str, *, storage_options: dict | None = None,
                  now: int | None = None) -> ArchiveReport:  # fmt: skip
     """Move ``year``'s readings from the store into the lake at ``dest``; see the module."""
@@ -104,8 +81,7 @@ def archive_year(store: Store, year: int, dest: str, *, storage_options: dict | 
                            "an SQLite store keeps its years (export them with `regie export parquet`)")  # fmt: skip
     now = int(time.time()) if now is None else now
     fs, root = layout.open_lake(dest, storage_options)
-    with store.engine.connect() as conn:
-        record = conn.execute(select(chunk_archive).where(chunk_archive.c.year == year)).first()
+    record = archives.archived(store, year)
     report = ArchiveReport(year, dest)
     if record is not None:
         report.points, report.chunks, report.checksum = record.points, record.chunks, record.checksum
@@ -115,80 +91,38 @@ def archive_year(store: Store, year: int, dest: str, *, storage_options: dict | 
             report.already = True
             return report
     else:
-        _refuse_unfinished_year(store, year, now)
-        with store.engine.execution_options(writer=True).begin() as conn:
-            partitions.ensure_years(conn, {year})
-        source = _source_print(store, year)
+        reach = archives.year_reach(store, year)
+        if reach == 0:
+            raise ArchiveError(f"the store holds no readings of {year}")
+        if reach > now:
+            when = datetime.fromtimestamp(reach).date().isoformat()
+            raise ArchiveError(f"{year} cannot be archived yet: its chunks may still receive readings until {when} "
+                               "(a chunk holds 2,048 steps, and an hourly rollup chunk 4,096 hours)")  # fmt: skip
+        archives.own_partition(store, year)
+        with store.engine.connect() as conn:
+            source = archives.source_print(conn, year)
         staged = _write_staged(store, fs, root, year, now)
         lake_count, lake_sum = _lake_sums(fs, root, staged)
-        count, chunks, total = _partition_sums(store, year)
+        try:
+            count, chunks, total = archives.partition_sums(store, year)
+        except ValueError as exc:
+            raise ArchiveError(f"{exc}: nothing was dropped") from None
         if (lake_count, lake_sum) != (count, total):
             for path in staged:
                 fs.rm(f"{root}/{path}")
             raise ArchiveError(f"the lake's copy of {year} does not match the store ({lake_count:,} points in the "
                                f"lake, {count:,} in the store): nothing was dropped")  # fmt: skip
         report.points, report.chunks, report.checksum = count, chunks, f"{total:016x}"
-        with store.engine.execution_options(writer=True).begin() as conn:
-            conn.execute(text(f"LOCK TABLE {partitions.live_name(year)} IN SHARE MODE"))  # writers wait
-            if _source_print(store, year, conn) != source:
-                raise ArchiveError(f"readings of {year} were written while it was being archived: run it again")
-            conn.execute(insert(chunk_archive).values(year=year, dest=dest, points=count, chunks=chunks,
-                                                      checksum=report.checksum, state="detached", archived_at=now))
-            partitions.retire(conn, year)
-        with store.engine.connect() as conn:
-            store.timeseries.archives(conn, fresh=True)  # this process's reads now name the lake
+        if not archives.drop_year(store, year, dest, source, count, chunks, report.checksum, now):
+            raise ArchiveError(f"readings of {year} were written while it was being archived: run it again")
     _finish(store, fs, root, dest, year, storage_options, now, report)
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _refuse_unfinished_year(store: Store, year: int, now: int) -> None:
-    """A year whose chunks reach past now may still receive readings: refuse it, naming when it may go."""
-    reach = 0
-    with store.engine.connect() as conn:
-        rows = conn.execute(text("SELECT s.key, c.level, max(c.bucket) FROM chunk c JOIN series s"
-                                 " ON s.id = c.series_id WHERE c.year = :y AND c.level < 2 GROUP BY s.key, c.level"),
-                            {"y": year})  # fmt: skip
-        for key, level, bucket in rows:
-            ref = store.ref(key)
-            span = ref.raw_span if level == 0 else 3600 * ROLLUP_CHUNK_HOURS
-            reach = max(reach, (int(bucket) + 1) * span)
-    if reach == 0:
-        raise ArchiveError(f"the store holds no readings of {year}")
-    if reach > now:
-        when = datetime.fromtimestamp(reach).date().isoformat()
-        raise ArchiveError(f"{year} cannot be archived yet: its chunks may still receive readings until {when} "
-                           "(a chunk holds 2,048 steps, and an hourly rollup chunk 4,096 hours)")  # fmt: skip
-
-
-def _source_print(store: Store, year: int, conn=None) -> str:
-    """A digest of the year's raw chunks as stored (no value decoded): changes when any reading does."""
-    h = hashlib.blake2b(digest_size=16)
-    q = text(f"SELECT series_id, bucket, data FROM {partitions.live_name(year)} WHERE level = 0 ORDER BY 1, 2")
-    if conn is None:
-        with store.engine.connect() as c:
-            return _source_print(store, year, c)
-    for sid, bucket, data in conn.execute(q, execution_options={"yield_per": 1000}):
-        h.update(f"{sid}:{bucket}:".encode() + bytes(data))
-    return h.hexdigest()
-
-
-def _year_series(store: Store, year: int) -> dict[str, tuple[int, int]]:
-    """series key -> [first instant, end) its raw chunks of ``year`` cover (whole buckets)."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT s.key, min(c.bucket), max(c.bucket) FROM {partitions.live_name(year)} c"
-                                 " JOIN series s ON s.id = c.series_id WHERE c.level = 0 GROUP BY s.key"))  # fmt: skip
-        spans = {key: (int(lo), int(hi)) for key, lo, hi in rows}
-    out = {}
-    for key, (lo, hi) in spans.items():
-        span = store.ref(key).raw_span
-        out[key] = (lo * span, (hi + 1) * span)
-    return out
-
-
 def _write_staged(store: Store, fs, root: str, year: int, now: int) -> list[str]:
     """The year's raw points, read through the gate, as hidden files in the lake's month partitions."""
-    ranges = _year_series(store, year)
+    ranges = archives.year_series(store, year)
     who = _Reader(LAKE, LAKE_REASON, PURPOSE, now)
     written: list[str] = []
     for tid in sorted({t.id for t in list_territories(store)}):
@@ -239,30 +173,13 @@ def _lake_sums(fs, root: str, paths: list[str]) -> tuple[int, int]:
     for path in paths:
         table = pq.read_table(f"{root}/{path}", filesystem=fs)
         ids = table.column("series_id").combine_chunks()
-        hashes = np.array([key_hash(k) for k in ids.dictionary.to_pylist()], dtype=np.uint64)
+        hashes = np.array([archives.key_hash(k) for k in ids.dictionary.to_pylist()], dtype=np.uint64)
         keys = hashes[ids.indices.to_numpy()]
         t = table.column("t").to_numpy()
         v = table.column("value").to_numpy()
         count += len(t)
-        total = (total + point_sums(keys, t, v)) % 2**64
+        total = (total + archives.point_sums(keys, t, v)) % 2**64
     return count, total
-
-
-def _partition_sums(store: Store, year: int) -> tuple[int, int, int]:
-    """(points, raw chunks, checksum) decoded straight from the year's partition, not through the lake."""
-    count, chunks, total = 0, 0, 0
-    q = text(f"SELECT s.key, c.n, c.data FROM {partitions.live_name(year)} c JOIN series s ON s.id = c.series_id"
-             " WHERE c.level = 0")  # fmt: skip
-    with store.engine.connect() as conn:
-        for key, n, data in conn.execute(q, execution_options={"yield_per": 1000}):
-            t, (q_values,) = codec.decode(bytes(data))
-            if len(t) != n:
-                raise ArchiveError(f"a chunk of series {key} says {n} points and holds {len(t)}: nothing was dropped")
-            v = store.ref(key).scale(q_values)
-            count += len(t)
-            chunks += 1
-            total = (total + point_sums(np.full(len(t), key_hash(key), dtype=np.uint64), t, v)) % 2**64
-    return count, chunks, total
 
 
 def _finish(store: Store, fs, root: str, dest: str, year: int, storage_options: dict | None, now: int,
@@ -270,7 +187,7 @@ def _finish(store: Store, fs, root: str, dest: str, year: int, storage_options: 
     """After the partition is gone: the export without the year, then the archive files in place and listed."""
     export_lake(store, dest, storage_options=storage_options, now=now)
     manifest = _read_manifest(fs, root)
-    archives = manifest.setdefault("archives", {})
+    listed = manifest.setdefault("archives", {})
     for staged in sorted(fs.glob(f"{root}/{layout.READINGS}/*/*/*/{STAGED.format(year=year)}")):
         final = staged.rsplit("/", 1)[0] + "/" + ARCHIVED.format(year=year)
         fs.mv(staged, final)
@@ -280,11 +197,10 @@ def _finish(store: Store, fs, root: str, dest: str, year: int, storage_options: 
         tid, _kind, month = (x.split("=", 1)[1] for x in key.split("/")[1:4])
         zone = store.load_inventory(tid).territory.zone
         (_, start, end), = layout.months(_month_start(month, zone), _month_start(month, zone), zone)
-        archives.setdefault(key, {"files": {}, "start": start, "end": end})["files"][ARCHIVED.format(year=year)] = rows
+        listed.setdefault(key, {"files": {}, "start": start, "end": end})["files"][ARCHIVED.format(year=year)] = rows
         report.files.append(final[len(root) + 1 :])
     _write_bytes(fs, root, layout.MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
-    with store.engine.execution_options(writer=True).begin() as conn:
-        conn.execute(update(chunk_archive).where(chunk_archive.c.year == year).values(state="done"))
+    archives.mark_done(store, year)
 
 
 def _month_start(month: str, zone) -> int:
