@@ -433,16 +433,33 @@ class TimeSeriesStore:
     # ---------------------------------------------------------------- reading
     def _read_raw_q(self, conn: Connection, ref: SeriesRef, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         b0, b1 = _bucket_range(ref, 0, start, end)
-        ts, qs = [], []
-        for _, blob in sorted(self._load(conn, ref, 0, b0, b1).items()):
-            t, (q,) = codec.decode(blob)
-            ts.append(t)
-            qs.append(q)
-        if not ts:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        t, q = np.concatenate(ts), np.concatenate(qs)
-        sel = (t >= start) & (t < end)
-        return t[sel], q[sel]
+        return _decoded([blob for _, blob in sorted(self._load(conn, ref, 0, b0, b1).items())], start, end)
+
+    def read_many(
+        self, conn: Connection, refs: Sequence[SeriesRef], start: int, end: int, batch: int = 500
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Raw points in [start, end) of each of ``refs``, in their order, as :meth:`read` gives them: one query
+        per ``batch`` series instead of one (and a connection checkout) per series. Why: the balance of a
+        town reads 30,000 curves through the gate, and round trips were a third of its time (docs/scale.md)."""
+        for i in range(0, len(refs), batch):
+            part = refs[i : i + batch]
+            blobs: dict[int, list[bytes]] = {r.id: [] for r in part}
+            for span in sorted({r.raw_span for r in part}):
+                group = [r for r in part if r.raw_span == span]
+                b0, b1 = start // span, max(start, end - 1) // span
+                for zone in {r.zone for r in group}:
+                    self._refuse_archived(conn, next(r for r in group if r.zone == zone), 0, b0, b1)
+                rows = conn.execute(
+                    select(chunk.c.series_id, chunk.c.data)
+                    .where(chunk.c.level == 0, chunk.c.series_id.in_({r.id for r in group}),
+                           chunk.c.bucket.between(b0, b1))
+                    .order_by(chunk.c.series_id, chunk.c.bucket)
+                )  # fmt: skip
+                for sid, blob in rows:
+                    blobs[int(sid)].append(bytes(blob))
+            for r in part:
+                t, q = _decoded(blobs[r.id], start, end)
+                yield t, r.scale(q)
 
     def read(self, conn: Connection, ref: SeriesRef, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw points in [start, end): (UTC seconds, values in the series' unit)."""
@@ -538,6 +555,20 @@ class TimeSeriesStore:
 
     def delete_series(self, conn: Connection, ref: SeriesRef) -> None:
         conn.execute(delete(chunk).where(and_(chunk.c.series_id == ref.id)))
+
+
+def _decoded(blobs: Sequence[bytes], start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """The points of raw chunks (in time order) that fall in [start, end): (t, quantised values)."""
+    ts, qs = [], []
+    for blob in blobs:
+        t, (q,) = codec.decode(blob)
+        ts.append(t)
+        qs.append(q)
+    if not ts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    t, q = np.concatenate(ts), np.concatenate(qs)
+    sel = (t >= start) & (t < end)
+    return t[sel], q[sel]
 
 
 def _accumulate(t, q, start, end, step, acc_sum, acc_cnt) -> None:
