@@ -181,14 +181,43 @@ def _descends(pid: int, ancestor: int) -> bool:
     return False
 
 
+def build_only(folder: Path, villages: int, seed: int) -> None:
+    """Build the region alone, writing each village's seconds (generate, install, export) as it goes: a run
+    stopped early still says how long a village takes here."""
+    from regie.cli.demo import build_region_demo
+
+    out = RESULTS.parent / f"region_build-{villages}.json"
+    result: dict = {"date": datetime.now().isoformat(timespec="seconds"), "villages": villages, "built": [],
+                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                "load_average_at_start": os.getloadavg()}}  # fmt: skip
+
+    def heard(tid: str, seconds: dict[str, float]) -> None:
+        result["built"].append({"territory": tid, **seconds, "load_average": os.getloadavg()[0]})
+        out.write_text(json.dumps(result, indent=1) + "\n")
+
+    result["region_build_s"] = build_region_demo(folder, villages, seed, on_village=heard)
+    per = [sum(v[k] for k in ("generate", "install", "export")) for v in result["built"]]
+    result["village_s_median"] = float(np.median(per))
+    result["machine"]["load_average_at_end"] = os.getloadavg()
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    Console().print(f"{villages} villages in {result['region_build_s']:.0f} s (median {np.median(per):.1f} s a village)"
+                    f" → {out}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--villages", type=int, default=12)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/regie-scale"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reuse", action="store_true", help="keep a region already built in --workdir")
+    parser.add_argument("--build-only", action="store_true",
+                        help="only build the region, timing each village (bench/results/region_build-N.json)")
     args = parser.parse_args()
     from regie.cli.demo import build_region_demo
+
+    if args.build_only:
+        build_only(args.workdir / f"region-{args.villages}", args.villages, args.seed)
+        return
 
     folder = args.workdir / f"region-{args.villages}"
     lake = str(folder / "lake")

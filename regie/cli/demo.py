@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -186,9 +187,12 @@ def _demo_schools(settings, build_only: Path | None, seed: int, host: str | None
     _serve(url, host, port, setup=setup)
 
 
-def build_region_demo(folder: Path, n: int, seed: int) -> float:
+def build_region_demo(folder: Path, n: int, seed: int,
+                      on_village: Callable[[str, dict[str, float]], None] | None = None) -> float:  # fmt: skip
     """``regie demo --scenario region``: N villages, each in its own store ``FOLDER/village-NNN.sqlite`` (each
-    régie keeps its own), all exported to one lake ``FOLDER/lake``; returns the seconds it took."""
+    régie keeps its own), all exported to one lake ``FOLDER/lake``; returns the seconds it took.
+    ``on_village(territory, seconds)`` hears of each village built: seconds to generate, install and export it
+    (``bench/scale.py --build-only``)."""
     from regie.demo.install import install
     from regie.demo.region import build_region
     from regie.lake.export import export_lake
@@ -203,16 +207,28 @@ def build_region_demo(folder: Path, n: int, seed: int) -> float:
     columns = (TextColumn("villages"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("region", total=n)
-        for village in build_region(n, seed):
+        villages = build_region(n, seed)
+        while True:
+            t_village = time.perf_counter()
+            village = next(villages, None)
+            if village is None:
+                break
+            seconds = {"generate": time.perf_counter() - t_village}
             path = folder / f"{village.inventory.territory.id}.sqlite"
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             store = open_store(_sqlite_url(path))
             try:
+                t_phase = time.perf_counter()
                 points += install(store, village).points
+                seconds["install"] = time.perf_counter() - t_phase
+                t_phase = time.perf_counter()
                 export_lake(store, str(lake))
+                seconds["export"] = time.perf_counter() - t_phase
             finally:
                 store.close()
+            if on_village:
+                on_village(village.inventory.territory.id, seconds)
             progress.advance(task)
     seconds = time.perf_counter() - t0
     console.print(f"{n} villages, {points:,} points, in {seconds:.0f} s: stores in {folder}, lake in {lake}")

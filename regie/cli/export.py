@@ -48,3 +48,24 @@ def export_parquet(
         more = " ..." if len(names) > 10 else ""
         console.print(f"{len(names)} personal series withheld (no grant for {caller.label}): "
                       f"{', '.join(names[:10])}{more}")  # fmt: skip
+
+
+@app.command("archive")
+def archive(
+    year: Annotated[int, typer.Argument(help="the year whose readings leave the store (territory-local year)")],
+    to: Annotated[str, typer.Option("--to", help="the lake: a folder, or s3://bucket/prefix")],
+    s3_endpoint: Annotated[str | None, typer.Option(help="S3-compatible endpoint URL (MinIO, Garage...)")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Move a year of readings from PostgreSQL into the Parquet lake: exported, verified, dropped (docs/lake.md)."""
+    from regie.lake.archive import ArchiveError, archive_year
+
+    options = {"endpoint_url": s3_endpoint} if s3_endpoint else None
+    with command_store(database_url, ValueError, LookupError, ArchiveError) as store:
+        report = archive_year(store, year, to, storage_options=options)
+    if report.already:
+        console.print(f"{year} was already archived to {report.dest} ({report.points:,} points)")
+        return
+    console.print(f"{year}: {report.points:,} points in {report.chunks:,} chunks exported to {report.dest}, verified "
+                  f"(checksum {report.checksum}) and dropped from the store, in {report.seconds:.1f} s; "
+                  f"{len(report.files)} archive file(s)")  # fmt: skip

@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 
 
 def partitions(lake: str, storage_options: dict | None = None) -> dict[str, dict]:
-    """The lake's readings partitions (path → manifest entry: rows, start, end...)."""
+    """The lake's readings partitions (path → manifest entry: rows, start, end...), with the months that hold
+    only years archived from a store (``regie archive``: their entries have ``files`` instead of ``rows``)."""
     fs, root = layout.open_lake(lake, storage_options)
     with fs.open(f"{root}/{layout.MANIFEST}", "rb") as f:
-        return json.loads(f.read())["partitions"]
+        manifest = json.loads(f.read())
+    return manifest.get("archives", {}) | manifest["partitions"]
 
 
 def chosen(parts: dict[str, dict], territory: str, kinds: Sequence[str], start: int, end: int) -> list[str]:
@@ -59,8 +61,8 @@ def read_rows(lake: str, storage_options: dict | None, parts: Sequence[str],
     """Rows (series_id, t, value) of some partitions, only of ``series`` when given."""
     fs, root = layout.open_lake(lake, storage_options)
     filters = [("series_id", "in", list(series))] if series is not None else None
-    tables = [pq.read_table(f"{root}/{p}/{layout.PART}", filesystem=fs, filters=filters,
-                            columns=["series_id", "t", "value"]) for p in parts]  # fmt: skip
+    tables = [pq.read_table(path, filesystem=fs, filters=filters, columns=["series_id", "t", "value"])
+              for p in parts for path in layout.partition_files(fs, root, p)]  # fmt: skip
     # series_id stays dictionary-encoded (a pandas categorical): one string per series, not one per point
     schema = pa.schema([("series_id", pa.dictionary(pa.int32(), pa.string())), ("t", pa.int64()),
                         ("value", pa.float64())])  # fmt: skip

@@ -84,6 +84,9 @@ def second_home_occupancy(grid: TimeGrid) -> np.ndarray:
     return (summer | christmas | winter_break | (weekend & (grid.month >= 5) & (grid.month <= 9))).astype(float)
 
 
+_BLOCK = 128  # households generated together: ~18 MB per array of a block's year of half-hours
+
+
 def household_curves(
     households: list[Household], grid: TimeGrid, temp_c: np.ndarray, h0: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
@@ -112,21 +115,24 @@ def household_curves(
     dhw_on = since_start < (length[:, None] * winter_longer[None, :])
 
     occupancy = second_home_occupancy(grid)
+    # Each household's mix of appliances, heating and water heater, weighted by its usage (a usage it lacks
+    # weighs 0: adding 0 changes no value); computed for blocks of households at once, not one by one.
+    second = np.array([h.second_home for h in households])
+    occupants = np.array([h.occupants for h in households], dtype=float)
+    w = np.stack([1400 + 650 * occupants,
+                  np.array([{"electric": 8500.0, "heat_pump": 3200.0}.get(h.heating, 0.0) for h in households]),
+                  np.where([h.water_heater for h in households], 900 + 350 * occupants, 0.0)])  # fmt: skip
+    w = w / w.sum(axis=0)
+    annual = np.array([h.annual_wh for h in households], dtype=float)
+    frost_guard = np.where(second, 60.0, 0.0)[:, None]  # a vacant house keeps a few devices on
     curves = np.empty((n, steps))
-    for i, h in enumerate(households):
-        occ = occupancy if h.second_home else 1.0
-        parts = [scale_to_energy(appliances[i] * occ + bursts[i] * occ, 1.0)]
-        weights = [1400 + 650 * h.occupants]
-        if h.heating != "other":
-            parts.append(scale_to_energy(heat_shape * heat_noise[i] * (occ if h.second_home else 1.0) + 1e-9, 1.0))
-            weights.append({"electric": 8500, "heat_pump": 3200}[h.heating])
-        if h.water_heater:
-            parts.append(scale_to_energy(dhw_on[i] * (occ if h.second_home else 1.0) + 1e-9, 1.0))
-            weights.append(900 + 350 * h.occupants)
-        w = np.array(weights, dtype=float)
-        mix = sum(p * wi for p, wi in zip(parts, w / w.sum(), strict=True))
-        frost_guard = 60.0 if h.second_home else 0.0  # a vacant house keeps a few devices on
-        curves[i] = scale_to_energy(mix, h.annual_wh) + frost_guard
+    for a in range(0, n, _BLOCK):
+        b = min(n, a + _BLOCK)
+        occ = np.where(second[a:b, None], occupancy[None, :], 1.0)
+        mix = scale_to_energy(appliances[a:b] * occ + bursts[a:b] * occ, 1.0) * w[0, a:b, None]
+        mix += scale_to_energy(heat_shape * heat_noise[a:b] * occ + 1e-9, 1.0) * w[1, a:b, None]
+        mix += scale_to_energy(dhw_on[a:b] * occ + 1e-9, 1.0) * w[2, a:b, None]
+        curves[a:b] = scale_to_energy(mix, annual[a:b]) + frost_guard[a:b]
     return curves
 
 

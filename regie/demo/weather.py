@@ -48,7 +48,7 @@ def clear_sky_index(grid: TimeGrid, rng: np.random.Generator) -> np.ndarray:
     """Ratio of global horizontal irradiance to its clear-sky value, per step (0.05 … 1.05)."""
     day_index = np.unique(grid.local_date(), return_inverse=True)[1]
     n_days = day_index.max() + 1
-    first_month = np.array([grid.month[day_index == d][0] for d in range(n_days)])
+    first_month = grid.month[np.unique(day_index, return_index=True)[1]]  # each day's month (one pandas call)
     regime = np.empty(n_days, dtype=np.int64)
     regime[0] = 0
     u = rng.random(n_days)

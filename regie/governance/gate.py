@@ -653,8 +653,9 @@ def read_aggregate(
         total, seen = np.zeros(n), np.zeros(n, dtype=bool)
         per_point: dict[str, np.ndarray] = {}
         has_point: dict[str, np.ndarray] = {}
-        for s in members[g]:
-            parts = [store.read(s.id, start + a * step, start + b * step) for a, b in runs]
+        ids = [s.id for s in members[g]]
+        readers = [store.read_many(ids, start + a * step, start + b * step) for a, b in runs]
+        for s, *parts in zip(members[g], *readers, strict=True):
             t = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
             v = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
             idx = (np.asarray(t, dtype=np.int64) - start) // step

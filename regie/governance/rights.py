@@ -227,6 +227,7 @@ TABLES: dict[str, str] = {
     "when the sender asks or the policy's duty to delete falls due",
     "fed_witnessed_head": "describes no one: peers' signed access-log heads",
     "fed_nonce": "describes no one: nonces of signed requests",
+    "chunk_archive": "describes no one: which years of readings left for the lake, where, their counts and checksum",
 }
 
 #: Prefix of the opaque ids that replace an erased holder; no account may hold one (they name no one).

@@ -32,6 +32,7 @@ from regie.model import Series, Step
 from regie.store import Store
 from regie.store.fingerprints import raw_chunk_prints
 from regie.store.operations import load_operation, operation_ids
+from regie.store.timeseries import live_only
 
 LAKE_REASON = "the régie's Parquet lake: the same balance, ACC and grid figures computed at regional scale"
 PURPOSE = "dpv:CombatClimateChange"  # territorial energy planning (consent.PURPOSES), as the balance
@@ -129,9 +130,10 @@ def export_lake(
     manifest = _read_manifest(fs, root)
     report = ExportReport()
     wanted = list(territories) if territories else [t.id for t in list_territories(store)]
-    for tid in wanted:
-        _export_territory(store, fs, root, tid, _Reader(caller, reason, purpose, now), manifest, report)
-        _write_bytes(fs, root, layout.MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    with live_only():  # the years archived to the lake are there already (regie/lake/archive.py)
+        for tid in wanted:
+            _export_territory(store, fs, root, tid, _Reader(caller, reason, purpose, now), manifest, report)
+            _write_bytes(fs, root, layout.MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -182,9 +184,9 @@ def _export_territory(store: Store, fs, root: str, tid: str, who: _Reader, manif
         stale = [p for p in stale if p not in current]
     else:
         exported = {}
-    for p in stale:  # partitions whose series are gone, or now withheld
-        if fs.exists(f"{root}/{p}"):
-            fs.rm(f"{root}/{p}", recursive=True)
+    for p in stale:  # partitions whose series are gone, or now withheld (an archived year's files stay)
+        if fs.exists(f"{root}/{p}/{layout.PART}"):
+            fs.rm(f"{root}/{p}/{layout.PART}")
         manifest["partitions"].pop(p, None)
         report.removed.append(p)
     operations = [load_operation(store, op) for op in operation_ids(store)]

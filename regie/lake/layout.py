@@ -50,6 +50,14 @@ def partition(territory: str, kind: str, month: str) -> str:
     return f"{READINGS}/territory={territory}/kind={kind}/month={month}"
 
 
+def partition_files(fs: AbstractFileSystem, root: str, partition_path: str) -> list[str]:
+    """A partition's Parquet files: its ``part-0.parquet`` (what the store holds) and the years archived from
+    the store (``archive-YEAR.parquet``, :mod:`regie.lake.archive`); hidden names (``_``, ``.``) are skipped,
+    as Spark, DuckDB and pyarrow skip them."""
+    found = fs.glob(f"{root}/{partition_path}/*.parquet")
+    return sorted(f for f in found if not f.rsplit("/", 1)[-1].startswith(("_", ".")))
+
+
 def series_path(territory: str) -> str:
     return f"{SERIES}/territory={territory}/{PART}"
 

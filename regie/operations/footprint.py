@@ -38,6 +38,7 @@ from sqlalchemy import func, select, text
 from regie.model.units import Step
 from regie.store import probes
 from regie.store.engine import sqlite_file, sqlite_files_bytes
+from regie.store.partitions import partition_names
 from regie.store.schema import chunk, metadata, series
 from regie.store.store import Store
 
@@ -149,8 +150,8 @@ def store_bytes(store: Store) -> int:
     if path is not None:
         return sqlite_files_bytes(path) if path.exists() else 0
     if store.engine.dialect.name == "postgresql":
-        names = sorted(metadata.tables)
         with store.engine.connect() as conn:
+            names = sorted(set(metadata.tables) | partition_names(conn))  # a partitioned table's rows are theirs
             sizes = conn.execute(
                 text(
                     "SELECT coalesce(sum(pg_total_relation_size(to_regclass(n))), 0)"

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, func,
 from sqlalchemy import types as sqltypes
 
 from regie.store import codec
+from regie.store.partitions import partition_names
 
 VERSION_TABLE = "alembic_version"  # the schema revision goes in the manifest, not in the data
 _BATCH = 2000
@@ -66,9 +67,11 @@ def consistent_view(engine: Engine, scratch: Path) -> Iterator[Connection]:
 
 
 def reflect(conn: Connection) -> MetaData:
-    """The tables as the database has them (a store at an older revision has fewer)."""
+    """The tables as the database has them (a store at an older revision has fewer). The partitions of
+    PostgreSQL's ``chunk`` are left out: their rows are ``chunk``'s (regie/store/partitions.py)."""
+    skip = partition_names(conn)
     md = MetaData()
-    md.reflect(conn)
+    md.reflect(conn, only=lambda name, _md: name not in skip)
     return md
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "0013"
+SCHEMA_VERSION = "0014"
 
 metadata = MetaData()
 
@@ -167,6 +167,11 @@ chunk = Table(
     Column("t_min", BigInteger, nullable=False),
     Column("t_max", BigInteger, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    # The territory-local year the chunk's bucket begins in (revision 0014): a function of the key, kept as a
+    # column because PostgreSQL partitions ``chunk`` by it (one partition a year, so that an old year can be
+    # archived to the lake and dropped: regie/store/partitions.py), and a partitioned table's primary key must
+    # hold its partition key: there the key is (series_id, level, bucket, year). SQLite keeps one table.
+    Column("year", SmallInteger, nullable=False),
     PrimaryKeyConstraint("series_id", "level", "bucket"),
 )
 
@@ -621,4 +626,21 @@ fed_nonce = Table(
     Column("nonce", String(100), primary_key=True),
     Column("key_id", String(64), nullable=False),
     Column("expires_at", BigInteger, nullable=False),
+)
+
+
+# ---------------------------------------------------------------- archived years (revision 0014)
+
+chunk_archive = Table(
+    "chunk_archive",
+    metadata,
+    # A year of readings moved out of the store into the Parquet lake (``regie archive``): where it went, what it
+    # held, and whether the lake's files are in place (``state``: detached, then done).
+    Column("year", SmallInteger, primary_key=True, autoincrement=False),
+    Column("dest", String(500), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("checksum", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("archived_at", BigInteger, nullable=False),
 )

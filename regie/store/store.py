@@ -165,6 +165,13 @@ class Store:
         with self.engine.connect() as conn:
             return self.timeseries.read(conn, self.ref(series_id), start, end)
 
+    def read_many(self, series_ids: Sequence[str], start: int, end: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Raw points in [start, end) of each series, in their order, as :meth:`read` gives them, reading the
+        chunks of many series per query (:meth:`TimeSeriesStore.read_many`)."""
+        refs = [self.ref(s) for s in series_ids]
+        with self.engine.connect() as conn:
+            yield from self.timeseries.read_many(conn, refs, start, end)
+
     def read_rollup(self, series_id: str, level: Level, start: int, end: int) -> Rollup:
         with self.engine.connect() as conn:
             return self.timeseries.read_rollup(conn, self.ref(series_id), level, start, end)

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from regie.store import open_store
+from regie.store.partitions import partition_names
 from regie.store.schema import metadata
 
 
@@ -13,7 +14,10 @@ def test_migrated_database_matches_declared_schema(store_url: str) -> None:
     store = open_store(store_url)
     try:
         with store.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            parts = partition_names(conn)  # PostgreSQL's chunk partitions: their rows are chunk's
+            assert bool(parts) == (conn.dialect.name == "postgresql")
+            only_declared = {"include_name": lambda name, kind, _parent: kind != "table" or name not in parts}
+            diff = compare_metadata(MigrationContext.configure(conn, opts=only_declared), metadata)
         assert diff == [], f"schema.py and the migrations disagree: {diff}"
     finally:
         store.close()

@@ -79,5 +79,7 @@ def make(revision: str, path: Path) -> None:
 if __name__ == "__main__":
     for rev in revisions():
         target = HERE / f"regie-{rev}.sqlite"
+        if target.exists():  # kept as its release wrote it (today's write path no longer fits older schemas)
+            continue
         make(rev, target)
         print(f"{target.name}: {target.stat().st_size:,} bytes")
