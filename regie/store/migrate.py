@@ -5,18 +5,25 @@ from __future__ import annotations
 import threading
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine, make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where a migration runs, not here: a store already at the newest revision (every open but the first
+# after an upgrade) never loads it nor parses the migration scripts, ~18 MB a serving process keeps for its life
+# (bench/footprint.py, docs/footprint.md).
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK = threading.Lock()  # Alembic keeps its context in module globals: one migration at a time
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -29,9 +36,19 @@ def revisions() -> list[str]:
 
 @cache
 def _revisions(location: str) -> tuple[str, ...]:  # parsing the scripts costs more than opening a store
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", location)
     return tuple(r.revision for r in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions())))
+
+
+def newest_revision() -> str:
+    """The newest revision, from the scripts' file names (``NNNN_what.py`` with ``revision = "NNNN"``, which
+    tests/store/test_migrations.py holds to Alembic's own head) without parsing them."""
+    names = [p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    return max(names)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -49,7 +66,12 @@ def upgrade(
     (SQLite and PostgreSQL both have transactional DDL).
 
     With ``backup_first``, a store that holds data and is not at the newest revision is first backed up
-    (:func:`backup_before_migrating`); if that backup fails, nothing is migrated."""
+    (:func:`backup_before_migrating`); if that backup fails, nothing is migrated. A store already at the
+    newest revision (:func:`newest_revision`) is left as is without loading Alembic."""
+    if revision == "head" and current_revision(engine) == newest_revision():
+        return
+    from alembic import command
+
     cfg = _config()
     if backup_first and revision == "head":
         backup_before_migrating(engine, backup_dir)
@@ -62,6 +84,8 @@ def upgrade(
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Migrate an (empty) store back to ``revision``, so that an older backup can be loaded into it."""
+    from alembic import command
+
     cfg = _config()
     with _LOCK, engine.execution_options(writer=True).begin() as conn:
         cfg.attributes["connection"] = conn

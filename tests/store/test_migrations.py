@@ -32,3 +32,14 @@ def test_reopening_a_store_is_a_no_op(store_url: str) -> None:
     from regie.store.schema import SCHEMA_VERSION
 
     assert version == SCHEMA_VERSION
+
+
+def test_the_newest_revision_by_file_name_is_alembics_head() -> None:
+    """A store at the newest revision opens without Alembic (regie.store.migrate.upgrade's fast path), which
+    reads the newest revision from the scripts' file names: they must say what Alembic says."""
+    from regie.store import migrate
+    from regie.store.schema import SCHEMA_VERSION
+
+    assert migrate.newest_revision() == migrate.revisions()[-1] == SCHEMA_VERSION
+    for path in (migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"):
+        assert f'revision = "{path.name[:4]}"' in path.read_text(encoding="utf-8"), path.name
