@@ -157,10 +157,14 @@ def smtp():
 
 
 # ------------------------------------------------------------------------------------ parallel runs (xdist)
-# `scripts/test.sh -n 2 --dist loadfile` runs the suite on two workers, each module whole on one worker, in its
-# own order (its module-scoped fixtures built once). Measured on 2 cores: 2,951 tests, 3,948 test-seconds in
-# 2,009 s of wall time. Not the default yet: run that way, tests/cli/test_doctor.py::test_each_red_line_says_what_to_do
-# and tests/cli/test_demo_command.py::test_refuses_to_build_over_existing_data fail (both pass alone and in the
-# serial order: some module run before them on the same worker leaves state behind). Cutting
-# tests/web/test_access_matrix.py in parts is not safe either: its GET requests share one store that some of
-# them write to (/input/post), so their order matters.
+# `scripts/test.sh` runs the suite on two workers (`-n 2 --dist loadfile`): each module whole on one worker, in its
+# own order (its module-scoped fixtures built once); `scripts/test.sh -p no:xdist` runs it in one process. Measured
+# 2026-12-04: 3,540 tests in 1,166 s of wall time on 2 cores that other jobs shared (load average 2.5 to 8.8). What a
+# worker owns: its temporary folder (pytest's basetemp gets a `popen-gwN` part, so session fixtures built under
+# it, like the cut demo store of tests/lake and tests/cluster, are built once per worker), a PostgreSQL schema
+# per test (`postgres_url`), free ports (port 0), MQTT topics with a random part. Nothing under HOME.
+# Output asserted as text must not depend on where tmp_path is: that path is 10 characters longer under xdist,
+# and rich folds a long path at the terminal's width (80 columns by default), which split "already holds
+# data" (tests/cli/test_demo_command.py) and "line 1 column 7" (tests/cli/test_doctor.py) over two lines until
+# those tests asked for a wide terminal (COLUMNS). Cutting tests/web/test_access_matrix.py in parts is not
+# safe: its GET requests share one store that some of them write to (/input/post), so their order matters.

@@ -51,5 +51,6 @@ def test_stored_year_meets_targets(demo_store) -> None:
 def test_refuses_to_build_over_existing_data(demo_store, tmp_path) -> None:
     store, _ = demo_store
     path = store.engine.url.database
-    result = CliRunner().invoke(app, ["demo", "--build-only", path])
+    # typer's error panel folds at COLUMNS (80 by default): the tmp path, longer under xdist, would split the phrase
+    result = CliRunner().invoke(app, ["demo", "--build-only", path], env={"COLUMNS": "400"})
     assert result.exit_code != 0 and "already holds data" in result.output

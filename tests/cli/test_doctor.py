@@ -62,7 +62,8 @@ def test_each_red_line_says_what_to_do(tmp_path: Path) -> None:
 
     config = tmp_path / "bad.toml"
     config.write_text("[regie\n", encoding="utf-8")
-    r = regie("doctor", env={**env, "REGIE_CONFIG": str(config)})
+    # wide enough that the long tmp path (longer still under xdist: .../popen-gw0/...) does not fold the message
+    r = regie("doctor", env={**env, "REGIE_CONFIG": str(config), "COLUMNS": "400"})
     assert r.returncode == ExitCode.CONFIG and "line 1 column 7" in r.stdout
 
 

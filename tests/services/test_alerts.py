@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -129,7 +130,7 @@ def test_alerts_published_to_mqtt(store, mqtt_broker) -> None:
     import paho.mqtt.client as mqtt
 
     host, port = mqtt_broker
-    topic = f"regie-test/{datetime.now().timestamp():.0f}/alerts"
+    topic = f"regie-test/{uuid.uuid4().hex[:12]}/alerts"  # not the second: runs on the same broker overlap
     got, subscribed = [], threading.Event()
     arrived = threading.Event()
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
