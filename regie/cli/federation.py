@@ -142,17 +142,16 @@ def fed_rotate(overlap_days: Annotated[int, typer.Option(help="days the old key 
 @fed_app.command("subscribe")
 def fed_subscribe(peer_id: str, dataset: str, database_url: DbOption = None) -> None:
     """Subscribe to one dataset of a peer's catalogue (see `regie federation catalogue`)."""
-    from regie.federation import client, peers
+    from regie.federation import agreements, client
     from regie.store import federation as rows
 
     store = _open(database_url)
     p = rows.peer(store, peer_id)
     if p is None:
         _fail(ValueError(f"no peer {peer_id}"))
-    try:
-        answer = client.call("POST", p.url + "/federation/subscribe", _ring(), peers.key_lookup(p),
-                             json.dumps({"dataset": dataset}).encode()).json()  # fmt: skip
-    except (client.PeerRefused, client.PeerUnreachable) as exc:
+    try:  # the policy it is offered under is kept: the inbox checks each message's purpose against it
+        answer = agreements.subscribe(store, _ring(), p, dataset, actor="cli")
+    except (client.PeerRefused, client.PeerUnreachable, agreements.NotOffered) as exc:
         _fail(exc)
     console.print(f"subscribed to {answer['dataset']} of {peer_id}", highlight=False)
 

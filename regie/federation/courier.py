@@ -27,7 +27,7 @@ import numpy as np
 
 from regie.federation import catalogue, client, events, peers
 from regie.federation.identity import Keyring
-from regie.governance import consent, gate
+from regie.governance import consent, gate, territories
 from regie.store import Store, published
 from regie.store import federation as rows
 
@@ -73,14 +73,26 @@ def produce(store: Store, *, now: int | None = None) -> int:
     return queued
 
 
+def _place(store: Store) -> dict | None:
+    """Where this régie's territory is (its first), sent with its public cells so that a hub can draw it on its
+    map: public already (the territory page and ``/.well-known`` catalogue name it)."""
+    for t in territories.list_territories(store):
+        if t.latitude is not None and t.longitude is not None:
+            return {"name": t.name, "latitude": float(t.latitude), "longitude": float(t.longitude)}
+    return None
+
+
 def _public(store: Store, p: rows.PeerRow, sub: rows.Subscription, at: int) -> int:
     _, figure, step = sub.dataset.split(":", 2)
     cells = published.latest(store, figure, int(step), int(sub.cursor or 0), at)
+    place = _place(store) if len(cells.t) else None
     msgs = []
     for i in range(len(cells.t)):
         value = None if np.isnan(cells.value[i]) else float(cells.value[i])
         body = {"figure": figure, "step": int(step), "t": int(cells.t[i]), "version": int(cells.version[i]),
                 "value": value, "reason": cells.reason[i], "points": int(cells.points[i])}  # fmt: skip
+        if place is not None:
+            body["place"] = place
         msgs.append((_key(p.id, sub.dataset, body["t"], body["version"]), "data", sub.dataset, None, json.dumps(body)))
     cursor = int(cells.t[-1]) + int(step) if len(cells.t) else None
     return rows.enqueue(store, p.id, msgs, at, (sub.dataset, cursor) if cursor is not None else None)

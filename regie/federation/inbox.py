@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 
-from regie.federation import events, policy
+from regie.federation import agreements, events, policy
 from regie.store import Store
 from regie.store import federation as rows
 
@@ -23,9 +23,10 @@ class Refused(ValueError):
         self.status = status
 
 
-def _checked(p: rows.PeerRow, message: dict, at: int) -> rows.Incoming:
+def _checked(p: rows.PeerRow, message: dict, at: int, agreed: dict[str, dict]) -> rows.Incoming:
     """One message, checked: well formed, from an active peer, of a flow this régie receives from it, and for
-    personal data under a policy that permits its use now and names its grant; or Refused."""
+    personal data under the policy agreed here at subscription (``agreed``, :mod:`regie.federation.agreements`),
+    which must permit the declared purpose now and name its grant; or Refused."""
     try:
         seq, prev, key, kind = int(message["seq"]), int(message["prev"]), str(message["key"]), str(message["kind"])
         dataset, grant_id = str(message["dataset"]), message.get("grant")
@@ -49,9 +50,14 @@ def _checked(p: rows.PeerRow, message: dict, at: int) -> rows.Incoming:
         body = message.get("body") or {}
         if not isinstance(body, dict):
             raise Refused(400, "personal data comes as a JSON object")
-        d = policy.evaluate(pol or {}, "odrl:use", purpose=body.get("purpose"), at=at)
-        if not d.permitted or (pol or {}).get("regie:consent") != grant_id:
-            raise Refused(403, f"policy refuses the use: {d.reason}")
+        mine = agreed.get(dataset)
+        if mine is None:
+            raise Refused(403, f"{dataset} was not subscribed here: no agreed policy")
+        if pol != mine:
+            raise Refused(403, "the message's policy is not the one agreed at subscription")
+        d = policy.evaluate(mine, "odrl:use", purpose=body.get("purpose"), at=at)
+        if not d.permitted or mine.get("regie:consent") != grant_id:
+            raise Refused(403, f"the agreed policy refuses the declared purpose: {d.reason}")
     body = message.get("body")
     return rows.Incoming(seq, prev, key, kind, dataset, grant_id, json.dumps(pol) if pol else None,
                          json.dumps(body) if body is not None else None)  # fmt: skip
@@ -63,9 +69,10 @@ def accept_all(store: Store, p: rows.PeerRow, messages: list, *, now: int | None
     at = int(time.time()) if now is None else int(now)
     keep: list[rows.Incoming] = []
     refused: Refused | None = None
+    mine = agreements.agreed(store, p.id)
     for message in messages:
         try:
-            keep.append(_checked(p, message if isinstance(message, dict) else {}, at))
+            keep.append(_checked(p, message if isinstance(message, dict) else {}, at, mine))
         except Refused as exc:
             refused = exc
             break

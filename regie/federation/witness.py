@@ -7,6 +7,12 @@ last the new one, none missing), countersigns it with its own federation key and
 witnessed head, or rewritten (its entry at the old size no longer has the witnessed hash), fails the check:
 the witness logs it as refused and keeps the earlier head, signed by the régie itself, as evidence.
 
+The countersignature is then sent back to the régie whose head it is (``POST /federation/countersignature``,
+signed): it checks that the head is one of its own (the entry at that size has that hash) and that the
+countersignature verifies with the witness's key, and keeps it in its own access log (action
+``countersigned``), so that the régie can show who vouched for which head (:func:`countersignatures`). A
+witness that cannot deliver it keeps it anyway and logs ``countersignature_undelivered``.
+
 What this proves: the régie's log, as its own software reads it, still extends what it signed earlier. The
 hashes alone do not re-derive the chain from the entries (those name data subjects and stay home): a third
 party checks the content with ``regie audit verify --export`` and the public key (docs/audit.md).
@@ -14,11 +20,15 @@ party checks the content with ``regie audit verify --export`` and the public key
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
+
 from regie.federation import client, events, peers
 from regie.federation.identity import Keyring, load_public_pem
+from regie.federation.signatures import KeyLookup
 from regie.governance import audit, log_head
 from regie.store import Store
 from regie.store import federation as rows
@@ -100,4 +110,57 @@ def witness(store: Store, ring: Keyring, p: rows.PeerRow, *, now: int | None = N
     rows.add_witnessed(store, w)
     events.log(store, events.FederationEvent("witnessed", p.id, "allowed", "consistent", detail={"size": head.size}),
                now=at)  # fmt: skip
+    send_back(store, ring, p, w, now=at)
     return w
+
+
+def send_back(store: Store, ring: Keyring, p: rows.PeerRow, w: rows.Witnessed, *, now: int | None = None) -> bool:
+    """Give the peer our countersignature of its head; False (logged) when it did not take it."""
+    body = json.dumps({"size": w.size, "head_hash": w.head_hash, "at": w.at, "key_id": ring.current.key_id,
+                       "countersignature": w.countersignature}).encode("utf-8")  # fmt: skip
+    try:
+        client.call("POST", p.url + "/federation/countersignature", ring, peers.key_lookup(p), body)
+        return True
+    except (client.PeerUnreachable, client.PeerRefused) as exc:
+        events.log(store, events.FederationEvent("countersignature_undelivered", p.id, "refused", str(exc)[:200],
+                                                 detail={"size": w.size}), now=now)  # fmt: skip
+        return False
+
+
+def accept_countersignature(store: Store, p: rows.PeerRow, own_url: str, doc: dict, lookup: KeyLookup, *,
+                            now: int | None = None) -> dict:  # fmt: skip
+    """Keep a peer's countersignature of one of this régie's heads, after checking both; ValueError (logged)
+    when the head is not ours or the countersignature does not verify."""
+    at = int(time.time()) if now is None else int(now)
+    try:
+        size, head_hash, signed_at = int(doc["size"]), str(doc["head_hash"]), int(doc["at"])
+        kid, cs = str(doc["key_id"]), bytes.fromhex(str(doc["countersignature"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a countersignature: {exc}") from None
+    problem = None
+    ours = rows.chain_hashes(store, size, size) if size >= 1 else []
+    if ours != [head_hash]:
+        problem = f"entry {size} of this log does not have the hash {head_hash[:16]}…"
+    else:
+        key = lookup(kid, at)
+        head = audit.Checkpoint(size, head_hash, signed_at, "", "")
+        try:
+            if key is None:
+                raise InvalidSignature
+            key.verify(cs, countersignature_message(own_url, head))
+        except InvalidSignature:
+            problem = f"the countersignature does not verify with the key {kid} of {p.id}"
+    detail = {"size": size, "head_hash": head_hash, "at": signed_at, "key_id": kid}
+    if problem is not None:
+        events.log(store, events.FederationEvent("countersigned", p.id, "refused", problem, detail=detail), now=at)
+        raise ValueError(problem)
+    detail["countersignature"] = cs.hex()
+    events.log(store, events.FederationEvent("countersigned", p.id, "allowed", "head vouched for by a witness",
+                                             detail=detail), now=at)  # fmt: skip
+    return detail
+
+
+def countersignatures(store: Store) -> list[dict]:
+    """The countersignatures peers gave this régie's heads, oldest first: ``peer`` and the head they vouched for."""
+    return [{"peer": e["peer"], **e["detail"]} for e in events.logged(store, action="countersigned")
+            if e["decision"] == "allowed"]  # fmt: skip

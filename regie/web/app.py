@@ -21,6 +21,7 @@ from regie.web import (
     emoncms,
     federation_api,
     federation_pages,
+    federation_regional,
     footprint_pages,
     health,
     imports,
@@ -78,6 +79,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
 
     app.include_router(federation_api.router)
     app.include_router(federation_pages.router)
+    app.include_router(federation_regional.router)  # a hub's villages on the map: /api/map/regional.geojson
 
     app.include_router(semantic_pages.router)
     app.add_exception_handler(supervision_pages.PageRefused, supervision_pages.refused)

@@ -183,6 +183,22 @@ async def head(request: Request) -> Response:
                                   "signature": cp.signature}, v.nonce)  # fmt: skip
 
 
+@router.post("/federation/countersignature", name="federation_countersignature")
+async def countersignature(request: Request) -> Response:
+    """A witness gives back its countersignature of one of this régie's heads: checked, then kept (logged)."""
+    try:
+        p, body, v = await _signed(request)
+    except _Refused as r:
+        return r.response
+    try:
+        doc = json.loads(body or b"{}")
+        kept = witness.accept_countersignature(request.app.state.store, p, base_url(request), doc,
+                                               peers.key_lookup(p))  # fmt: skip
+    except ValueError as exc:
+        return _answer(request, 400, {"error": str(exc)}, v.nonce)
+    return _answer(request, 200, {"status": "stored", "size": kept["size"]}, v.nonce)
+
+
 @router.get("/federation/consistency", name="federation_consistency")
 async def consistency(request: Request) -> Response:
     """The entry hashes from one witnessed head to the current one (``from``, ``to``: sizes)."""

@@ -19,7 +19,7 @@ from regie.governance import territories
 from regie.governance.accounts import Role
 from regie.model.basemap import BaseMapError, parse
 from regie.store import map_base
-from regie.web import assets, auth, i18n, territory_choice
+from regie.web import assets, auth, federation_regional, i18n, territory_choice
 from regie.web.account_pages import PageCaller, _base, _forbidden
 from regie.web.account_pages import render as render_private
 from regie.web.ingest_pages import UploadTooLarge, read_upload
@@ -34,12 +34,16 @@ MAX_UPLOAD_BYTES = 6 * 1024 * 1024
 def _config(request: Request, territory: Any) -> dict[str, Any]:
     """What map.js needs: where to fetch the background and the features, the tiles, and the words it shows."""
     gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
-    territory_id = territory.id
+    territory_id = territory.id if territory is not None else None
     settings = request.app.state.settings
     return {
-        "baseUrl": request.app.url_path_for("map_base_geojson") + f"?{territory_choice.PARAM}={territory_id}",
-        "featuresUrl": request.app.url_path_for("map_geojson") + f"?{territory_choice.PARAM}={territory_id}",
-        "centre": [territory.latitude, territory.longitude] if territory.latitude is not None else None,
+        "baseUrl": request.app.url_path_for("map_base_geojson") + f"?{territory_choice.PARAM}={territory_id}"
+        if territory_id else None,
+        "featuresUrl": request.app.url_path_for("map_geojson") + f"?{territory_choice.PARAM}={territory_id}"
+        if territory_id else None,
+        "regionalUrl": request.app.url_path_for("map_regional_geojson")
+        if federation_regional.is_hub(request.app.state.store) else None,
+        "centre": [territory.latitude, territory.longitude] if territory and territory.latitude is not None else None,
         "tileUrl": settings.map_tile_url,
         "tileAttribution": settings.map_tile_attribution,
         "strings": {
@@ -55,6 +59,12 @@ def _config(request: Request, territory: Any) -> dict[str, Any]:
             "open": gettext("Open its page"),
             "noBase": gettext("No background for this territory yet: only the resources are drawn."),
             "error": gettext("Could not load the map data:"),
+            "village": gettext("Village of the region"),
+            "region": gettext("Region"),
+            "sentBy": gettext("Sent by"),
+            "received": gettext("received"),
+            "notSent": gettext("not sent"),
+            "figures": {k: gettext(v) for k, v in federation_regional.FIGURES.items()},
         },
     }
 
@@ -64,10 +74,11 @@ def _config(request: Request, territory: Any) -> dict[str, Any]:
 def map_page(request: Request) -> Response:
     """The map page: the same in French and English, ``/carte`` and ``/map`` both."""
     choice = territory_choice.choose(request)
-    if choice.id is None:
+    if choice.id is None and not federation_regional.is_hub(request.app.state.store):
         return render(request, "empty.html", {"active": "map"}, status_code=404)
-    territory = territories.get_territory(request.app.state.store, choice.id)
-    stored = map_base.load(request.app.state.store, choice.id)
+    # a hub with no territory of its own still draws its villages
+    territory = territories.get_territory(request.app.state.store, choice.id) if choice.id else None
+    stored = map_base.load(request.app.state.store, choice.id) if choice.id else None
     context = {
         "active": "map",
         "territory": territory,

@@ -19,7 +19,7 @@ from regie.governance import secrecy
 from regie.model import Step
 from regie.publication.balance import public_balance
 from regie.services.balance import BalanceRequestError
-from regie.web import i18n, queries, signal_api, territory_choice
+from regie.web import federation_regional, i18n, queries, signal_api, territory_choice
 from regie.web.api import territory_summary
 from regie.web.deps import StoreDep
 from regie.web.templating import energy_unit, render
@@ -79,6 +79,9 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
     try:
         inv = store.load_inventory(choice.id)
     except LookupError:
+        if federation_regional.is_hub(store):  # a hub with no territory of its own: its regional figures
+            return render(request, "regional.html", {"active": "territory",
+                                                     "regional": federation_regional.page_context(request, store)})
         return render(request, "empty.html", {"active": "territory"}, status_code=404)
     zone = inv.territory.zone
     summary = territory_summary(store, inv)
@@ -150,4 +153,5 @@ def territory_page(request: Request, store: StoreDep) -> HTMLResponse:
                                 | set(balance["totals"]["masked"].values() if balance else ())),
     }
     context["signal_widget"] = signal_api.widget_context(request, store, inv.territory.id)
+    context["regional"] = federation_regional.page_context(request, store)
     return territory_choice.remember(request, render(request, "territory.html", context), choice)

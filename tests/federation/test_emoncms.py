@@ -92,7 +92,7 @@ def test_pull_a_feed_then_push_it_back(server: str, store: Store) -> None:
 
 
 def test_an_emoncms_error_is_said_and_writes_nothing(server: str, store: Store) -> None:
-    with pytest.raises(emoncms.EmoncmsError, match="Feed does not exist"):
+    with pytest.raises(emoncms.EmoncmsError, match="feed 99 does not exist"):
         emoncms.pull(store, writes.CLI, server, "RECORDED", feed_id=99, series_id="school-power", start=T0,
                      end=T0 + 3600, interval=600)  # fmt: skip
     assert store.read("school-power", T0, T0 + 3600)[0].size == 0

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from instances import DAYS, PRMS, Instance, hub, last_midnight, village, wait_for
 from sqlalchemy import delete, select, update
 
-from regie.federation import client, courier, events, identity, peers, witness
+from regie.federation import agreements, client, courier, events, identity, peers, witness
 from regie.federation import signatures as sig
 from regie.governance import audit, consent, log_head
 from regie.governance.accounts import CLI_ADMIN
@@ -115,7 +115,7 @@ def test_consented_data_arrives_once_after_1000_messages_missed(region) -> None:
     assert offered == [f"grant:{g.id}"]  # b receives no public data from a; bob and carol granted nothing
     policy = _call(b, a, "a", "GET", "/federation/catalogue")["dcat:dataset"][0]["odrl:hasPolicy"]
     assert policy["regie:consent"] == g.id and policy["odrl:prohibition"] == [{"odrl:action": "odrl:distribute"}]
-    _call(b, a, "a", "POST", "/federation/subscribe", {"dataset": f"grant:{g.id}"})
+    agreements.subscribe(b.store, b.ring(), rows.peer(b.store, "a"), f"grant:{g.id}")  # the policy is kept
     with pytest.raises(client.PeerRefused, match="403"):  # bob's data is offered to no one
         _call(b, a, "a", "POST", "/federation/subscribe", {"dataset": "grant:" + "0" * 32})
 
@@ -147,7 +147,7 @@ def test_consented_data_arrives_once_after_1000_messages_missed(region) -> None:
 def test_a_withdrawn_grant_stops_the_flow_and_the_peer_deletes(region) -> None:
     a, b = region["a"], region["b"]
     g = _grant(a, "carol", 10)
-    _call(b, a, "a", "POST", "/federation/subscribe", {"dataset": f"grant:{g.id}"})
+    agreements.subscribe(b.store, b.ring(), rows.peer(b.store, "a"), f"grant:{g.id}")  # the policy is kept
     assert courier.produce(a.store) == 10
     assert courier.deliver(a.store, a.ring(), a.url, force=True, limit=4) == {"b": 4, "hub": 0}
     consent.withdraw(a.store, g.id, CLI_ADMIN)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from browsing import LoopbackOnly
+from regional_world import Neighbour, feed_hub
 from servers import AppServer
 
 #: Who sees a page: ``None`` the public, else a demo account (``regie demo`` prints them).
@@ -68,6 +69,15 @@ PAGES = [
     Page("/report", "admin"),
 ]
 LANGUAGES = ("fr", "en")
+_DAY0 = 1_767_225_600  # 2026-01-01 UTC
+#: Two neighbours of Prats-de-Mollo (the communes' approximate centres) sending the demo their public cells.
+NEIGHBOURS = [
+    Neighbour("le-tech", "Le Tech", 42.4219, 2.5306,
+              [(_DAY0 + i * 86400, 1, None if i == 3 else 4.1e6 + 1e5 * i, "fewer_than_10" if i == 3 else None,
+                4 if i == 3 else 180) for i in range(7)]),
+    Neighbour("saint-laurent", "Saint-Laurent-de-Cerdans", 42.3853, 2.6131,
+              [(_DAY0 + i * 86400, 1, 6.3e6 + 1e5 * i, None, 620) for i in range(7)]),
+]  # fmt: skip
 
 
 @dataclass
@@ -115,9 +125,12 @@ def demo_site(folder: Path) -> Iterator[DemoSite]:
     from regie.store import open_store
     from regie.web.app import create_app
 
-    url, passwords, operation = build_demo_store(Path(os.environ.get("REGIE_TEST_DEMO_DIR") or folder))
+    kept = Path(os.environ.get("REGIE_TEST_DEMO_DIR") or folder)
+    url, passwords, operation = build_demo_store(kept)
     store = open_store(url)
     try:
+        # The demo régie is also the hub of two neighbours: its territory page and map show their figures.
+        feed_hub(store, kept / "neighbours", NEIGHBOURS)
         with AppServer(create_app(store)) as server:
             yield DemoSite(server.url, passwords, operation)
     finally:

@@ -510,6 +510,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/sparql"): Case("/sparql", PUBLIC, form=lambda role: {"query": "ASK { ?s ?p ?o }"}),
     ("GET", "/opendata/{territory_id}/{name}"): Case("/opendata/vallee/datapackage.json", PUBLIC),
     ("GET", "/api/map.geojson"): Case("/api/map.geojson", PUBLIC),
+    ("GET", "/api/map/regional.geojson"): Case("/api/map/regional.geojson", PUBLIC),
+    ("POST", "/federation/countersignature"): Case("/federation/countersignature", expect(404), json=lambda r: {}),
 }
 
 

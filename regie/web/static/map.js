@@ -122,19 +122,51 @@
     return layer.getBounds();
   }
 
+  // A regional hub: each village where it says it is, with its latest public figures and who sent them.
+  function villagePopup(p) {
+    const lines = [`<strong>${esc(p.name)}</strong>`, esc(S.village)];
+    for (const [figure, f] of Object.entries(p.figures || {})) {
+      const label = (S.figures && S.figures[figure]) || figure;
+      const value = f.reason === "not_sent" ? esc(S.notSent) : f.value == null ? esc(S.hidden) : energy(f.value);
+      lines.push(`${esc(label)}: ${value}`);
+    }
+    lines.push(`${esc(S.sentBy)} ${esc(p.instance)} (${esc(p.url)}), ${esc(S.received)} ${esc(new Date(p.received_at * 1000).toISOString().slice(0, 16).replace("T", " "))} UTC`);
+    return lines.join("<br>");
+  }
+  function drawVillages(geojson) {
+    const layer = L.geoJSON(geojson, {
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 9, color: "#fff", weight: 2, fillColor: "#d35400", fillOpacity: 0.9 }),
+      onEachFeature: (f, l) => {
+        const p = f.properties || {};
+        l.bindPopup(villagePopup(p));
+        l.bindTooltip(esc(p.name), { permanent: true, direction: "right", className: "map-place" });
+        l.on("add", () => {
+          const el = l.getElement && l.getElement();
+          if (el) { el.setAttribute("data-kind", "village"); el.setAttribute("data-id", f.id); }
+        });
+      },
+    }).addTo(map);
+    return layer.getBounds();
+  }
+
   async function load(url) {
+    if (!url) return null;
     const r = await fetch(url, { headers: { Accept: "application/geo+json, application/json" } });
     if (r.status === 404) return null;
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
     return r.json();
   }
 
-  Promise.all([load(config.baseUrl), load(config.featuresUrl)]).then(([base, features]) => {
+  Promise.all([load(config.baseUrl), load(config.featuresUrl), load(config.regionalUrl)]).then(([base, features, villages]) => {
     let bounds = null;
     if (base) bounds = drawBase(base);
-    else say(S.noBase);
+    else if (config.baseUrl) say(S.noBase);
     if (features && features.features && features.features.length) {
       bounds = drawFeatures(features);  // the resources frame the view; the background is their context
+    }
+    if (villages && villages.features && villages.features.length) {
+      const region = drawVillages(villages);  // a hub: its villages frame the view with its own resources
+      bounds = bounds && bounds.isValid() ? bounds.extend(region) : region;
     }
     if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12] });
     document.getElementById("map").setAttribute("data-ready", "1");
