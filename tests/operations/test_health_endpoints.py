@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import httpx
 import pytest
@@ -65,7 +66,8 @@ def test_readiness_follows_the_mqtt_connection(world, mqtt_broker) -> None:
     from regie.ingest.mqtt import MqttIngester
 
     app, _, _ = world
-    ingester = MqttIngester(app.state.inputs, host=mqtt_broker[0], port=mqtt_broker[1], client_id="regie-readyz")
+    client_id = f"regie-readyz-{uuid.uuid4().hex[:8]}"  # two runs on one broker must not evict each other
+    ingester = MqttIngester(app.state.inputs, host=mqtt_broker[0], port=mqtt_broker[1], client_id=client_id)
     ingester.start()
     app.state.mqtt = ingester
     with TestClient(app) as client:
