@@ -44,7 +44,7 @@ def _enrol(page) -> tuple[pyotp.TOTP, str, list[str]]:
     """On an enrolment page: read the key as a person would type it into their app, confirm a code, keep the
     recovery codes shown."""
     app = pyotp.TOTP(page.inner_text('[data-testid="enrol-secret"]'))
-    assert page.locator('[data-testid="enrol-qr"] svg').count() == 1
+    expect(page.locator('[data-testid="enrol-qr"] svg')).to_have_count(1)
     first = app.now()
     page.fill('[data-testid="enrol-code"]', first)
     page.click('[data-testid="enrol-submit"]')
@@ -117,7 +117,9 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
         if attempt == 0:
             other.wait_for_url(f"{url}/operator")
         else:
-            assert other.locator('[data-testid="problem"]').is_visible() and "/login/code" in other.url
+            # the answer to the POST is the code page again, with the problem: wait for it, not the page left
+            expect(other.locator('[data-testid="problem"]')).to_be_visible()
+            assert "/login/code" in other.url
 
     # alice opens her link, accepts the cooperative's request, chooses a password (members need no 2FA)
     alice = pages.new_page()
