@@ -86,6 +86,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(territory_choice.Refused, territory_choice.refused_page)
     app.add_exception_handler(inventory_pages.Refused, inventory_pages.refused_page)
     app.add_exception_handler(deps.AdminOnly, deps.admin_only_page)
+    app.add_exception_handler(federation_api.Refused, federation_api.refused_answer)
     unavailable.install(app)
     health.install(app)  # /healthz, /readyz, /metrics and request timing
     # Outermost last: a body's size is checked before anything reads it; personal answers are never cached.

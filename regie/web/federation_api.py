@@ -59,13 +59,22 @@ def _request_nonce(request: Request) -> str | None:
         return None
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """A server-to-server request refused: its logged, signed answer (turned into the response by
+    :func:`refused_answer`, registered on the app, so each route just awaits :func:`_signed`)."""
+
     def __init__(self, response: Response) -> None:
         self.response = response
 
 
+async def refused_answer(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return exc.response
+
+
 async def _signed(request: Request) -> tuple[rows.PeerRow, bytes, sig.Verified]:
-    """The peer that signed this request, its body and signature; or a logged, signed 401/403 answer."""
+    """The peer that signed this request, its body and signature; or :class:`Refused` with a logged, signed
+    401/403 answer."""
     _data_dir(request)
     store = request.app.state.store
     body = await request.body()
@@ -94,14 +103,14 @@ async def _signed(request: Request) -> tuple[rows.PeerRow, bytes, sig.Verified]:
             ),
             now=now,
         )
-        raise _Refused(
+        raise Refused(
             _answer(request, 401, {"error": exc.reason, "detail": str(exc)}, _request_nonce(request))
         ) from None
     p = found[-1]
     if p.status != "active":
         events.log(store, events.FederationEvent("refused_request", p.id, "refused", "suspended",
                                                  detail={"path": request.url.path}), now=now)  # fmt: skip
-        raise _Refused(_answer(request, 403, {"error": "suspended"}, v.nonce))
+        raise Refused(_answer(request, 403, {"error": "suspended"}, v.nonce))
     return p, body, v
 
 
@@ -120,10 +129,7 @@ def well_known(request: Request) -> Response:
 async def inbox_route(request: Request) -> Response:
     """A peer pushes messages (data under their policy, or a deletion), kept in order: ``{"messages": [...]}``;
     the answer has one result per message kept, up to the first refused (with its error)."""
-    try:
-        p, body, v = await _signed(request)
-    except _Refused as r:
-        return r.response
+    p, body, v = await _signed(request)
     store = request.app.state.store
     try:
         messages = json.loads(body or b"{}")["messages"]
@@ -138,10 +144,7 @@ async def inbox_route(request: Request) -> Response:
 @router.post("/federation/subscribe", name="federation_subscribe")
 async def subscribe(request: Request) -> Response:
     """A peer subscribes to one dataset of its catalogue."""
-    try:
-        p, body, v = await _signed(request)
-    except _Refused as r:
-        return r.response
+    p, body, v = await _signed(request)
     store = request.app.state.store
     try:
         dataset = str(json.loads(body or b"{}")["dataset"])
@@ -161,20 +164,14 @@ async def subscribe(request: Request) -> Response:
 @router.get("/federation/catalogue", name="federation_catalogue")
 async def catalogue_route(request: Request) -> Response:
     """The DCAT catalogue this peer may see, an ODRL policy per dataset."""
-    try:
-        p, _, v = await _signed(request)
-    except _Refused as r:
-        return r.response
+    p, _, v = await _signed(request)
     return _answer(request, 200, catalogue.document(request.app.state.store, base_url(request), p), v.nonce)
 
 
 @router.get("/federation/head", name="federation_head")
 async def head(request: Request) -> Response:
     """This régie's signed access-log head (signed now if the log grew), for its witnesses."""
-    try:
-        _, _, v = await _signed(request)
-    except _Refused as r:
-        return r.response
+    _, _, v = await _signed(request)
     cp = witness.current_head(request.app.state.store, _data_dir(request),
                               getattr(request.app.state, "audit_notary", None))  # fmt: skip
     if cp is None:
@@ -186,10 +183,7 @@ async def head(request: Request) -> Response:
 @router.post("/federation/countersignature", name="federation_countersignature")
 async def countersignature(request: Request) -> Response:
     """A witness gives back its countersignature of one of this régie's heads: checked, then kept (logged)."""
-    try:
-        p, body, v = await _signed(request)
-    except _Refused as r:
-        return r.response
+    p, body, v = await _signed(request)
     try:
         doc = json.loads(body or b"{}")
         kept = witness.accept_countersignature(request.app.state.store, p, base_url(request), doc,
@@ -202,10 +196,7 @@ async def countersignature(request: Request) -> Response:
 @router.get("/federation/consistency", name="federation_consistency")
 async def consistency(request: Request) -> Response:
     """The entry hashes from one witnessed head to the current one (``from``, ``to``: sizes)."""
-    try:
-        _, _, v = await _signed(request)
-    except _Refused as r:
-        return r.response
+    _, _, v = await _signed(request)
     try:
         first, last = int(request.query_params["from"]), int(request.query_params["to"])
         hashes = witness.consistency(request.app.state.store, first, last)
