@@ -10,7 +10,9 @@ cell. The secrecy arithmetic depends on every bit, so a row is narrowed only whe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -99,9 +101,10 @@ def widths(n: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
 
 
-def columns(blocks: tuple[ExactBlock, ...], points: int, lo: int, hi: int) -> np.ndarray:
-    """points × cells ``[lo, hi)`` of a grid kept as ``blocks`` (in grid order), float64."""
-    out = np.empty((points, max(0, hi - lo)))
+def columns(blocks: Sequence[Any], points: int, lo: int, hi: int, dtype: Any = float) -> np.ndarray:
+    """points × cells ``[lo, hi)`` of a grid kept as ``blocks`` (in grid order: anything with a ``width`` and a
+    ``dense(lo, hi)``, values or flags), as ``dtype``."""
+    out = np.zeros((points, max(0, hi - lo)), dtype=dtype)
     start = 0
     for b in blocks:
         end = start + b.width

@@ -72,15 +72,7 @@ class Contributions:
 
     def seen_in(self, lo: int, hi: int) -> np.ndarray:
         """points × steps ``[lo, hi)``: whether the point had a reading."""
-        out = np.zeros((len(self.keys), max(0, hi - lo)), dtype=bool)
-        start = 0
-        for f in self.flags:
-            end = start + f.width
-            x, y = max(lo, start), min(hi, end)
-            if x < y:
-                out[:, x - lo : y - lo] = f.dense(x - start, y - start)
-            start = end
-        return out
+        return compact.columns(self.flags, len(self.keys), lo, hi, dtype=bool)
 
     def nonzero(self, lo: int, hi: int) -> np.ndarray:
         """points × steps ``[lo, hi)``: whether the point's contribution is not zero (drew energy)."""
