@@ -56,3 +56,24 @@ def read_until(proc: Any, pattern: Any, seconds: float, seen: list[str]) -> Any:
             if found := pattern.search(line):
                 return found
     raise AssertionError(f"nothing matching {pattern.pattern!r} within {seconds} s:\n" + "".join(seen))
+
+
+def answering(url: str, proc: Any, seconds: float = 60.0, said: Any = None) -> None:
+    """Wait until ``regie serve`` (``proc``) answers ``url``/healthz with 200. It prints its setup token before
+    uvicorn binds the port, so a refused connection only means "not yet"; a stopped process fails at once, with
+    what it printed (``said()``, when given)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("regie serve stopped:\n" + (said() if said else ""))
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"regie serve did not answer {url}/healthz within {seconds} s")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+from servers import answering
 
 ROOT = Path(__file__).parents[1]
 GUIDE = ROOT / "docs" / "getting-started.md"
@@ -59,15 +60,7 @@ def _serve(line: str, env: dict[str, str], cwd: Path) -> None:
     server = subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "regie serve did not start"
-            time.sleep(0.3)
+        answering(f"http://127.0.0.1:{port}", server, 60)
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30, follow_redirects=True)
         assert page.status_code == 200 and "Commune exemple" in page.text
     finally:

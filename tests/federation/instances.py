@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from argon2 import PasswordHasher
+from servers import answering
 
 from regie.federation import identity
 from regie.governance import accounts
@@ -106,17 +107,8 @@ class Instance:
 
     def started(self, seconds: float = 120.0) -> None:
         """Wait until the server answers /healthz (or say what it printed if it stopped)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.proc is None or self.proc.poll() is not None:
-                raise AssertionError(f"regie serve ({self.name}) stopped:\n" + (self.root / "serve.log").read_text())
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"regie serve ({self.name}) did not answer within {seconds} s")
+        assert self.proc is not None, f"regie serve ({self.name}) was not launched"
+        answering(self.url, self.proc, seconds, lambda: f"({self.name})\n" + (self.root / "serve.log").read_text())
 
     def start(self) -> None:
         self.launch()

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from browsing import LoopbackOnly
 from playwright.sync_api import expect
-from servers import read_until
+from servers import answering, read_until
 from smtp_box import Mailbox, free_port, link_in
 
 from regie.governance import audit, consent
@@ -62,10 +62,7 @@ def served(tmp_path: Path, smtp: Mailbox) -> Iterator[Served]:
     try:
         token = read_until(proc, re.compile(r"setup token: (\S+)"), 90, []).group(1)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{url}/healthz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        answering(url, proc, 60)
         yield Served(url, store_url, token, env)
     finally:
         proc.terminate()

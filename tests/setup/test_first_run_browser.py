@@ -20,7 +20,7 @@ import httpx
 import pytest
 from browsing import loopback_page
 from playwright.sync_api import expect
-from servers import AppServer, read_until
+from servers import AppServer, answering, read_until
 from two_territories import build
 
 from regie.governance import accounts, audit, territories
@@ -64,15 +64,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         link = read_until(proc, re.compile(r"(http://\S+/setup\?token=\S+)"), 60, seen).group(1)
         token = read_until(proc, re.compile(r"setup token: (\S+)"), 10, seen).group(1)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "regie serve did not answer"
-            time.sleep(0.2)
+        answering(base, proc, 60, lambda: "".join(seen))
         yield Served(base, store_url, token, link, seen)
     finally:
         proc.terminate()
