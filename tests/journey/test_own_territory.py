@@ -13,12 +13,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from browsing import LoopbackOnly
 from playwright.sync_api import expect
