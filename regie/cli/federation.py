@@ -156,6 +156,40 @@ def fed_subscribe(peer_id: str, dataset: str, database_url: DbOption = None) -> 
     console.print(f"subscribed to {answer['dataset']} of {peer_id}", highlight=False)
 
 
+@fed_app.command("agreements")
+def fed_agreements(
+    peer_id: Annotated[str | None, typer.Argument(help="one peer (default: every peer)")] = None,
+    renew: Annotated[bool, typer.Option("--renew", help="subscribe again where no policy is agreed")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """What this régie agreed to receive from each peer, and what a peer sends without an agreed policy (a
+    subscription older than the policies kept; its messages are refused until subscribed again: --renew).
+    One tab-separated line per dataset: peer, dataset, state; exit 1 while one has no agreed policy."""
+    from regie.federation import agreements, client
+    from regie.store import federation as rows
+
+    store = _open(database_url)
+    left = 0
+    for p in rows.peers(store):
+        if peer_id and p.id != peer_id:
+            continue
+        for dataset in sorted(agreements.agreed(store, p.id)):
+            typer.echo(f"{p.id}\t{dataset}\tagreed")
+        for dataset in agreements.unagreed(store, p.id):
+            if renew:
+                try:
+                    agreements.subscribe(store, _ring(), p, dataset, actor="cli")
+                    typer.echo(f"{p.id}\t{dataset}\tagreed again")
+                    continue
+                except (client.PeerRefused, client.PeerUnreachable, agreements.NotOffered) as exc:
+                    typer.echo(f"{p.id}\t{dataset}\tnot renewed: {exc}")
+            else:
+                typer.echo(f"{p.id}\t{dataset}\tno agreed policy: refused until renewed (--renew)")
+            left += 1
+    if left:
+        raise typer.Exit(1)
+
+
 @fed_app.command("catalogue")
 def fed_catalogue(peer_id: str, database_url: DbOption = None) -> None:
     """The DCAT catalogue a peer offers this régie (JSON-LD)."""

@@ -5,6 +5,10 @@ A message carries its sender's policy and the purpose the sender declares; trust
 sender widen, after the fact, what was consented. So the inbox checks a personal datum's declared purpose
 against the policy *agreed here* at subscription (:func:`agreed`), refuses and logs otherwise
 (:mod:`regie.federation.inbox`); the policy the message carries must also be that same one.
+
+A régie that subscribed before subscriptions kept their policy has none agreed: its peer's messages are refused
+until it subscribes again. :func:`unagreed` names those datasets (from what was received, and from the refusals)
+and ``regie federation agreements --renew`` subscribes to them again under the catalogue's current policy.
 """
 
 from __future__ import annotations
@@ -53,3 +57,12 @@ def agreed(store: Store, peer_id: str) -> dict[str, dict]:
         if e.get("peer") == peer_id and e.get("decision") == "allowed":
             out[e["detail"]["dataset"]] = e["detail"]["policy"]
     return out
+
+
+def unagreed(store: Store, peer_id: str) -> list[str]:
+    """The personal datasets ``peer_id`` sent here (kept, or refused for want of an agreed policy) that have no
+    policy agreed here: each must be subscribed to again before its messages are kept."""
+    seen = {r.dataset for r in rows.received(store, peer_id) if r.dataset.startswith("grant:")}
+    seen |= {e["detail"]["dataset"] for e in events.logged(store, action="refused_message")
+             if e.get("peer") == peer_id and (e.get("detail") or {}).get("dataset")}  # fmt: skip
+    return sorted(seen - agreed(store, peer_id).keys())

@@ -18,9 +18,13 @@ from regie.store import federation as rows
 
 
 class Refused(ValueError):
-    def __init__(self, status: int, reason: str) -> None:
+    """A message not kept: the HTTP status answered, why, and the personal dataset it was refused for when the
+    reason is that no policy was agreed here (the admin can subscribe again: :func:`agreements.unagreed`)."""
+
+    def __init__(self, status: int, reason: str, *, unagreed: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
+        self.unagreed = unagreed
 
 
 def _checked(p: rows.PeerRow, message: dict, at: int, agreed: dict[str, dict]) -> rows.Incoming:
@@ -52,7 +56,7 @@ def _checked(p: rows.PeerRow, message: dict, at: int, agreed: dict[str, dict]) -
             raise Refused(400, "personal data comes as a JSON object")
         mine = agreed.get(dataset)
         if mine is None:
-            raise Refused(403, f"{dataset} was not subscribed here: no agreed policy")
+            raise Refused(403, f"{dataset} was not subscribed here: no agreed policy", unagreed=dataset)
         if pol != mine:
             raise Refused(403, "the message's policy is not the one agreed at subscription")
         d = policy.evaluate(mine, "odrl:use", purpose=body.get("purpose"), at=at)
@@ -90,7 +94,9 @@ def accept_all(store: Store, p: rows.PeerRow, messages: list, *, now: int | None
             answer["deleted"] = n
         results.append(answer)
     if refused is not None:
-        events.log(store, events.FederationEvent("refused_message", p.id, "refused", str(refused)), now=at)
+        detail = {"dataset": refused.unagreed} if refused.unagreed else {}
+        events.log(store, events.FederationEvent("refused_message", p.id, "refused", str(refused), detail=detail),
+                   now=at)  # fmt: skip
         results.append({"status": "refused", "error": str(refused), "code": refused.status})
     return results
 

@@ -19,7 +19,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from instances import DAYS, PRMS, Instance, hub, last_midnight, village, wait_for
 from sqlalchemy import delete, select, update
+from typer.testing import CliRunner
 
+from regie.cli import app
 from regie.federation import agreements, client, courier, events, identity, peers, witness
 from regie.federation import signatures as sig
 from regie.governance import audit, consent, log_head
@@ -164,6 +166,33 @@ def test_a_withdrawn_grant_stops_the_flow_and_the_peer_deletes(region) -> None:
     (done,) = events.logged(b.store, action="delete_received")
     assert done["grant_id"] == g.id and done["detail"]["deleted"] == 4
     assert courier.produce(a.store) == 0  # the subscription ended with the grant
+
+
+def test_a_subscription_without_agreed_policy_is_named_and_renewed(region, monkeypatch) -> None:
+    """A régie that subscribed before subscriptions kept their policy (here: the bare signed request it sent
+    then) has every personal message refused; `regie federation agreements` names the dataset, exits 1, and
+    `--renew` subscribes again under the catalogue's policy, after which the flow resumes, in order, once."""
+    a, b = region["a"], region["b"]
+    g = _grant(a, "bob", 3)
+    dataset = f"grant:{g.id}"
+    assert _call(b, a, "a", "POST", "/federation/subscribe", {"dataset": dataset})["dataset"] == dataset
+    assert _push(a)["b"] == 0  # refused by b: no policy agreed there
+    (refusal,) = [e for e in events.logged(b.store, action="refused_message") if e["detail"].get("dataset")]
+    assert refusal["detail"]["dataset"] == dataset and "no agreed policy" in refusal["reason"]
+    assert agreements.unagreed(b.store, "a") == [dataset]
+    monkeypatch.setenv("REGIE_DATA_DIR", str(b.data_dir))  # b's keys sign the renewed subscription
+    run = CliRunner()
+    listed = run.invoke(app, ["federation", "agreements", "a", "--database-url", b.db])
+    assert listed.exit_code == 1, listed.output
+    assert f"a\t{dataset}\tno agreed policy" in listed.output and "\tagreed\n" in listed.output  # alice's, carol's
+    renewed = run.invoke(app, ["federation", "agreements", "a", "--renew", "--database-url", b.db])
+    assert renewed.exit_code == 0 and f"a\t{dataset}\tagreed again" in renewed.output, renewed.output
+    assert agreements.unagreed(b.store, "a") == []
+    assert agreements.agreed(b.store, "a")[dataset]["regie:consent"] == g.id
+    assert _push(a)["b"] == 3
+    got = [r for r in rows.received(b.store, "a") if r.grant_id == g.id]
+    assert len(got) == 3 == len({r.delivery_key for r in got}) and [r.seq for r in got] == sorted(r.seq for r in got)
+    assert _push(a)["b"] == 0
 
 
 def _send(frm: Instance, to: Instance, path: str, body: bytes, *, key=None, kid=None, now=None, sent=None):
