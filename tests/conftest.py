@@ -229,9 +229,12 @@ def demo_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """The demo year with its accounts (``tests/web/demo_pages.py``), served on loopback once per session for every
     page module (accessibility, phone, dark charts): one copy of the store and one warm server per worker. Those
     modules only read pages (and log in)."""
+    import httpx
     from demo_pages import serve_demo
 
-    with serve_demo(
-        tmp_path_factory.getbasetemp() / "prats-demo", lambda: request.getfixturevalue("demo_year")
-    ) as site:
+    year = lambda: request.getfixturevalue("demo_year")  # noqa: E731 (built only when REGIE_TEST_DEMO_DIR has none)
+    with serve_demo(tmp_path_factory.getbasetemp() / "prats-demo", year) as site:
+        # The first view of the year computes its statistics (then kept by the server): here, without the browser's
+        # timeout, rather than in whichever page test comes first on a loaded machine.
+        httpx.get(f"{site.url}/?lang=fr", timeout=None).raise_for_status()
         yield site
