@@ -238,3 +238,15 @@ def demo_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         # timeout, rather than in whichever page test comes first on a loaded machine.
         httpx.get(f"{site.url}/?lang=fr", timeout=None, trust_env=False).raise_for_status()
         yield site
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first: those that use the demo year (marked ``slow``), then the other browser modules,
+    then the rest, each module whole and in its own order. `scripts/test.sh` gives the modules to its workers in this
+    order (``--no-loadscope-reorder``; xdist would otherwise start with the modules of most tests, and end with a few
+    long ones on one worker while the other has nothing left); every worker collects the same order."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        mine = 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("browser") else 2
+        rank[item.path] = min(rank.get(item.path, 2), mine)
+    items.sort(key=lambda item: rank[item.path])  # stable: a module's tests stay together, in their order
