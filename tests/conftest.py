@@ -7,17 +7,31 @@ CI means every test really ran.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from needs import service_missing
 
 # tests/web/browsing.py (loopback-only browser pages) serves every page test, wherever it lives
 sys.path.insert(0, str(Path(__file__).resolve().parent / "web"))
+
+# A HOME of the test run's own (one per process: each xdist worker imports this file), set before anything imports
+# regie (its default data folder is ~/.local/share/regie): neither the tests nor the `regie` subprocesses they start,
+# which drop the REGIE_* variables, write to the user's folders. Removed when the process ends.
+_HOME = Path(tempfile.mkdtemp(prefix="regie-test-home-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+os.environ["HOME"] = str(_HOME)
+for _name, _folder in (("XDG_DATA_HOME", ".local/share"), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache")):
+    os.environ[_name] = str(_HOME / _folder)
 
 POSTGRES_URL = os.environ.get("REGIE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -163,11 +177,76 @@ def smtp():
 # fresh-clone `.ci/run` of that day, 3,647 tests in 743 s (load average ~3). What a
 # worker owns: its temporary folder (pytest's basetemp gets a `popen-gwN` part, so session fixtures built under
 # it, like the cut demo store of tests/lake and tests/cluster, are built once per worker), a PostgreSQL schema
-# per test (`postgres_url`), free ports (port 0), MQTT topics and client ids with a random part. Not yet: some
-# `regie` subprocesses still write `demo-*.head.json` under the real ~/.local/share/regie/audit (a per-session
-# HOME here would fix it); no test reads them back.
+# per test (`postgres_url`), free ports (port 0), MQTT topics and client ids with a random part, and a HOME (with
+# XDG_DATA_HOME, top of this file) for itself and the `regie` subprocesses it starts, which used to write
+# `demo-*.head.json` under the real ~/.local/share/regie/audit. The demo year (`demo_year`) and the demo pages'
+# server (`demo_site`) are built once per worker; each user of the year gets a copy of its store.
 # Output asserted as text must not depend on where tmp_path is: that path is 10 characters longer under xdist,
 # and rich folds a long path at the terminal's width (80 columns by default), which split "already holds
 # data" (tests/cli/test_demo_command.py) and "line 1 column 7" (tests/cli/test_doctor.py) over two lines until
 # those tests asked for a wide terminal (COLUMNS). Cutting tests/web/test_access_matrix.py in parts is not
 # safe: its GET requests share one store that some of them write to (/input/post), so their order matters.
+
+
+# ------------------------------------------------------------------------------------------------ the demo year
+@dataclass(frozen=True)
+class DemoYear:
+    """The Prats demo year (``build_prats(seed=42)``) installed once per session (per worker under ``-n``) in a
+    SQLite store that no test opens: :meth:`copy` gives each user a store of its own, so a test that writes
+    leaves the next one the same start. ``data`` is the generated year itself, to read, never to change."""
+
+    data: Any  # regie.demo.data.DemoData
+    path: Path
+
+    def copy(self, folder: Path) -> str:
+        """URL of a fresh copy of the installed store in ``folder`` (a file copy: seconds less than a build)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal"):  # the build closed its store: no -wal is left, unless SQLite kept one
+            if Path(f"{self.path}{suffix}").exists():
+                shutil.copyfile(f"{self.path}{suffix}", folder / f"{self.path.name}{suffix}")
+        return f"sqlite:///{folder / self.path.name}"
+
+
+@pytest.fixture(scope="session")
+def demo_year(tmp_path_factory: pytest.TempPathFactory) -> DemoYear:
+    """Built once per session (about a minute) for every module that needs the whole demo year."""
+    from regie.demo import build_prats
+    from regie.demo.install import install
+    from regie.store import open_store
+
+    data = build_prats(seed=42)
+    path = tmp_path_factory.mktemp("demo-year") / "demo.sqlite"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        install(store, data)
+    finally:
+        store.close()
+    return DemoYear(data, path)
+
+
+@pytest.fixture(scope="session")
+def demo_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The demo year with its accounts (``tests/web/demo_pages.py``), served on loopback once per session for every
+    page module (accessibility, phone, dark charts): one copy of the store and one warm server per worker. Those
+    modules only read pages (and log in)."""
+    import httpx
+    from demo_pages import serve_demo
+
+    year = lambda: request.getfixturevalue("demo_year")  # noqa: E731 (built only when REGIE_TEST_DEMO_DIR has none)
+    with serve_demo(tmp_path_factory.getbasetemp() / "prats-demo", year) as site:
+        # The first view of the year computes its statistics (then kept by the server): here, without the browser's
+        # timeout, rather than in whichever page test comes first on a loaded machine.
+        httpx.get(f"{site.url}/?lang=fr", timeout=None, trust_env=False).raise_for_status()
+        yield site
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first: those that use the demo year (marked ``slow``), then the other browser modules,
+    then the rest, each module whole and in its own order. `scripts/test.sh` gives the modules to its workers in this
+    order (``--no-loadscope-reorder``; xdist would otherwise start with the modules of most tests, and end with a few
+    long ones on one worker while the other has nothing left); every worker collects the same order."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        mine = 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("browser") else 2
+        rank[item.path] = min(rank.get(item.path, 2), mine)
+    items.sort(key=lambda item: rank[item.path])  # stable: a module's tests stay together, in their order

@@ -45,8 +45,8 @@ def spark() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return demo_store(tmp_path_factory.getbasetemp())
+def demo_url(demo_year, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return demo_store(tmp_path_factory.getbasetemp(), demo_year.data)
 
 
 @pytest.fixture(scope="session")

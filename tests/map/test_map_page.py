@@ -11,8 +11,6 @@ from browsing import loopback_page
 from fastapi.testclient import TestClient
 from servers import AppServer
 
-from regie.demo import build_prats
-from regie.demo.install import install
 from regie.governance import audit
 from regie.governance.accounts import Role, create_account, create_session
 from regie.model import Inventory, Territory
@@ -22,9 +20,8 @@ from regie.web.auth import PLAIN_COOKIE
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
-    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('map') / 'demo.sqlite'}")
-    install(store, build_prats(seed=42))
+def demo_store(demo_year, tmp_path_factory):
+    store = open_store(demo_year.copy(tmp_path_factory.mktemp("map")))
     yield store
     store.close()
 

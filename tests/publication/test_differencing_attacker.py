@@ -319,14 +319,10 @@ def test_the_differencing_attacker_finds_nothing_in_the_transformers_table(store
 
 
 @pytest.mark.slow
-def test_the_differencing_attacker_finds_nothing_on_the_demo(tmp_path) -> None:
+def test_the_differencing_attacker_finds_nothing_on_the_demo(demo_year, tmp_path) -> None:
     """The demo year (600 households): a member's erasure, one household's correction, a newcomer's data; the
     attacker saves a week at PT30M and PT1H, overlapping days, and the month at P1D and P1M."""
-    from regie.demo import build_prats
-    from regie.demo.install import install
-
-    store = open_store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
-    install(store, build_prats(seed=42))
+    store = open_store(demo_year.copy(tmp_path))
     zone = store.load_inventory().territory.zone
     month = datetime(2025, 6, 1, tzinfo=zone)
     t = np.arange(int(month.timestamp()), int(datetime(2025, 7, 1, tzinfo=zone).timestamp()), 1800, dtype=np.int64)

@@ -90,13 +90,8 @@ def test_every_public_resource_holds_no_prm_no_private_name_and_no_household_cur
 
 
 @pytest.mark.slow
-def test_the_demo_years_public_resources_hold_no_prm_and_no_private_name(tmp_path) -> None:
-    from regie.demo import build_prats
-    from regie.demo.install import install
-
-    store = open_store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
-    demo = build_prats(seed=42)
-    install(store, demo)
+def test_the_demo_years_public_resources_hold_no_prm_and_no_private_name(demo_year, tmp_path) -> None:
+    store = open_store(demo_year.copy(tmp_path))
     inv = store.load_inventory()
     texts = _public_texts(store, inv.territory.id)
     public = {o.id for o in inv.organisations if o.kind.value in ("regie", "commune", "cooperative")}

@@ -217,13 +217,9 @@ def test_supervision_report_gathers_every_alert(store) -> None:
 
 
 @pytest.mark.slow
-def test_demo_year_the_undersized_substation_stands_out(tmp_path) -> None:
-    from regie.demo import build_prats
-    from regie.demo.install import install
-
-    demo = build_prats(seed=42)
-    s = open_store(f"sqlite:///{tmp_path / 'prats.sqlite'}")
-    install(s, demo)
+def test_demo_year_the_undersized_substation_stands_out(demo_year, tmp_path) -> None:
+    demo = demo_year.data
+    s = open_store(demo_year.copy(tmp_path))
     zone = demo.inventory.territory.zone
     a, b = int(demo.t[0]), int(demo.t[-1]) + 1800
     r = supervision_report(s, datetime.fromtimestamp(a, zone), datetime.fromtimestamp(b, zone))

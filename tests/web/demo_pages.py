@@ -1,22 +1,25 @@
 """The demo's public and member pages, for the phone and accessibility tests (``test_phone.py``,
-``test_accessibility.py``): the Prats demo built once per test session, served by uvicorn on loopback, and
-one list of pages (:data:`PAGES`) to extend when a page is added — each test runs over all of them, in French
-and in English.
+``test_accessibility_*.py``, ``test_dark_charts.py``): the Prats demo with its accounts, served by uvicorn on
+loopback once per test session (the ``demo_site`` fixture of ``tests/conftest.py``), and one list of pages
+(:data:`PAGES`) to extend when a page is added — each test runs over all of them, in French and in English.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from browsing import LoopbackOnly
 from regional_world import Neighbour, feed_hub
 from servers import AppServer
+
+if TYPE_CHECKING:
+    from conftest import DemoYear
 
 #: Who sees a page: ``None`` the public, else a demo account (``regie demo`` prints them).
 PUBLIC = None
@@ -69,6 +72,20 @@ PAGES = [
     Page("/report", "admin"),
 ]
 LANGUAGES = ("fr", "en")
+#: The slow checks over every page (axe, a phone's width, screenshots) run in one module per group of pages, so that
+#: the two workers of ``scripts/test.sh`` (xdist's ``--dist loadfile`` gives each module whole to one worker) share
+#: them: grouped by who reads the page; a page of any other account falls in the last group, so none is left out.
+GROUPS = {"public": (PUBLIC,), "people": (MEMBER, PARTICIPANT, "commune", "pmo"), "admin": ()}
+
+
+def pages_of(group: str) -> list[Page]:
+    """The pages of ``group`` (a key of :data:`GROUPS`); the last group takes the pages no other one names."""
+    named = [account for accounts in GROUPS.values() for account in accounts]
+    if group == list(GROUPS)[-1]:
+        return [p for p in PAGES if p.account not in named]
+    return [p for p in PAGES if p.account in GROUPS[group]]
+
+
 _DAY0 = 1_767_225_600  # 2026-01-01 UTC
 #: Two neighbours of Prats-de-Mollo (the communes' approximate centres) sending the demo their public cells.
 NEIGHBOURS = [
@@ -91,24 +108,22 @@ class DemoSite:
         return f"{self.url}{path}{'&' if '?' in path else '?'}lang={lang}"
 
 
-def build_demo_store(folder: Path) -> tuple[str, dict[str, str], str]:
-    """The Prats demo year and its accounts in ``folder`` (about a minute), reused when already there."""
+def build_demo_store(folder: Path, demo_year: Callable[[], DemoYear]) -> tuple[str, dict[str, str], str]:
+    """The Prats demo year (a copy of the session's :class:`conftest.DemoYear`) and its accounts in ``folder``,
+    reused when already there."""
     done = folder / "accounts.json"
     url = f"sqlite:///{folder / 'demo.sqlite'}"
     if done.exists():
         saved = json.loads(done.read_text())
         return url, saved["passwords"], saved["operation"]
-    from regie.demo import build_prats
     from regie.demo.acc_accounts import create_acc_demo_accounts
-    from regie.demo.install import install
     from regie.governance.demo_accounts import create_demo_accounts
     from regie.store import open_store
     from regie.store.operations import operation_ids
 
-    folder.mkdir(parents=True, exist_ok=True)
+    url = demo_year().copy(folder)
     store = open_store(url)
     try:
-        install(store, build_prats(seed=42))
         logins = create_demo_accounts(store) + create_acc_demo_accounts(store)
         operation = operation_ids(store)[0]
     finally:
@@ -119,14 +134,14 @@ def build_demo_store(folder: Path) -> tuple[str, dict[str, str], str]:
 
 
 @contextmanager
-def demo_site(folder: Path) -> Iterator[DemoSite]:
+def serve_demo(folder: Path, demo_year: Callable[[], DemoYear]) -> Iterator[DemoSite]:
     """The demo served on loopback; ``REGIE_TEST_DEMO_DIR`` keeps the built store between runs (else
-    ``folder``, the session's temporary directory)."""
+    ``folder``, the session's temporary directory). ``demo_year`` is called only when the store is built."""
     from regie.store import open_store
     from regie.web.app import create_app
 
     kept = Path(os.environ.get("REGIE_TEST_DEMO_DIR") or folder)
-    url, passwords, operation = build_demo_store(kept)
+    url, passwords, operation = build_demo_store(kept, demo_year)
     store = open_store(url)
     try:
         # The demo régie is also the hub of two neighbours: its territory page and map show their figures.

@@ -6,10 +6,9 @@ switches when the scheme changes while the page is open."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
-from demo_pages import PARTICIPANT, DemoSite, Page, demo_site, pages_as
+from demo_pages import PARTICIPANT, DemoSite, Page, pages_as
 from PIL import Image
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -70,10 +69,10 @@ def ground_of(tab, selector: str) -> tuple[int, ...]:
     return max(counts)[1]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
-    with demo_site(tmp_path_factory.getbasetemp() / "prats-demo") as running:
-        yield running
+@pytest.fixture
+def site(demo_site: DemoSite) -> DemoSite:
+    """The demo served once per worker for every page module (``tests/conftest.py``)."""
+    return demo_site
 
 
 @pytest.mark.parametrize("scheme", ["dark", "light"])

@@ -1,63 +1,21 @@
-"""Every public and member page of the demo on a 360 px phone, French and English: nothing wider than the
-screen (wide tables scroll in their own box, the key ones become cards), the menu folded behind a button that
-opens it, a visible focus and a skip link for the keyboard, charts that follow the window's width.
-
-``REGIE_SCREENSHOTS=DIR`` also saves each page at 360 and 1366 px, light and dark, to look at (kept out of git).
+"""The demo on a 360 px phone: the key tables become cards, the menu folds behind a button that opens it, a
+visible focus and a skip link for the keyboard, charts that follow the window's width. That no page is wider
+than the screen, French and English, is checked one group of pages at a time: ``test_phone_*.py``.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from demo_pages import LANGUAGES, MEMBER, PAGES, PARTICIPANT, DemoSite, Page, demo_site, pages_as
+from demo_pages import LANGUAGES, MEMBER, PAGES, PARTICIPANT, DemoSite, Page, pages_as
+from page_checks import PHONE, TOLERANCE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PHONE = {"width": 360, "height": 740}
-TOLERANCE = 1  # px: sub-pixel rounding of scrollWidth
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
-    with demo_site(tmp_path_factory.getbasetemp() / "prats-demo") as running:
-        yield running
-
-
-def test_no_page_is_wider_than_a_phone(chromium, site: DemoSite) -> None:
-    too_wide = {}
-    with pages_as(chromium, site, viewport=PHONE) as open_page:
-        for page in PAGES:
-            for lang in LANGUAGES:
-                tab = open_page(page, lang)
-                width = tab.evaluate("() => document.documentElement.scrollWidth")
-                if width > PHONE["width"] + TOLERANCE:
-                    culprits = tab.evaluate(WIDEST)
-                    too_wide[f"{page.path} ({lang})"] = f"{width} px; sticking out: {culprits}"
-    assert not too_wide, "pages wider than 360 px:\n" + "\n".join(f"{k}: {v}" for k, v in too_wide.items())
-
-
-#: The elements whose right edge passes the viewport, outermost first (a scrolling box hides its content's).
-WIDEST = """() => {
-  const out = [], w = document.documentElement.clientWidth;
-  for (const el of document.body.querySelectorAll("*")) {
-    const r = el.getBoundingClientRect();
-    let clipped = false;
-    for (let p = el.parentElement; p; p = p.parentElement) {
-      const s = getComputedStyle(p);
-      if (s.overflowX !== "visible") { clipped = true; break; }
-    }
-    if (!clipped && r.right > w + 1 && !out.some(o => o.el.contains(el))) {
-      out.push({el, what: el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
-                + (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : "")
-                + " right=" + Math.round(r.right)});
-    }
-  }
-  return out.slice(0, 5).map(o => o.what).join(", ");
-}"""
+@pytest.fixture
+def site(demo_site: DemoSite) -> DemoSite:
+    """The demo served once per worker for every page module (``tests/conftest.py``)."""
+    return demo_site
 
 
 #: The key tables, read on a phone without scrolling sideways: one card per row, each cell labelled with its column.
@@ -150,23 +108,3 @@ def test_charts_follow_the_window(chromium, site: DemoSite) -> None:
         tab.wait_for_function("(w) => document.querySelector('#balance-chart canvas').clientWidth < w", arg=wide)
         narrow = tab.evaluate("() => document.querySelector('#balance-chart canvas').clientWidth")
         assert narrow <= PHONE["width"] - 16
-
-
-def test_screenshots(chromium, site: DemoSite, tmp_path: Path) -> None:
-    """Full-page screenshots at 360 px are 360 px wide (nothing sticks out, even below the fold). With
-    ``REGIE_SCREENSHOTS=DIR`` they are kept there, at 360 and 1366 px, light and dark, to look at."""
-    import struct
-
-    wanted = os.environ.get("REGIE_SCREENSHOTS")
-    folder = Path(wanted) if wanted else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    sets = ((360, "light"), (360, "dark"), (1366, "light"), (1366, "dark")) if wanted else ((360, "light"),)
-    for width, scheme in sets:
-        with pages_as(chromium, site, viewport={"width": width, "height": 800}, color_scheme=scheme) as open_page:
-            for page in PAGES:
-                for lang in LANGUAGES:
-                    tab = open_page(page, lang)
-                    name = re.sub(r"[^a-z0-9]+", "-", page.path.lower()).strip("-") or "territory"
-                    png = tab.screenshot(path=str(folder / f"{name}-{lang}-{width}-{scheme}.png"), full_page=True)
-                    shot_width = struct.unpack(">I", png[16:20])[0]  # the PNG's IHDR width
-                    assert shot_width == width, f"{page.path} ({lang}, {scheme}): {shot_width} px wide at {width}"
