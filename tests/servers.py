@@ -26,7 +26,7 @@ class AppServer:
 
     def __enter__(self) -> AppServer:
         self.thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # uvicorn starts in a thread of a busy process: generous
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")

@@ -32,8 +32,9 @@ class Mailbox:
             self.messages.append(message)
             self.arrived.notify_all()
 
-    def wait_for(self, to: str, timeout: float = 15.0) -> Message:
-        """The first message to ``to`` (waiting for it: some are sent after the page answered)."""
+    def wait_for(self, to: str, timeout: float = 60.0) -> Message:
+        """The first message to ``to`` (waiting for it: some are sent after the page answered; a generous
+        ``timeout``, as a loaded CI machine may take seconds to send one)."""
         deadline = time.monotonic() + timeout
         with self.arrived:
             while True:

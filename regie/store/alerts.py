@@ -63,7 +63,10 @@ def record(store: Store, alerts: Iterable[Mapping[str, Any]], *, now: int | None
     at = int(time.time()) if now is None else int(now)
     items = {alert_key(a): a for a in alerts}
     new_keys: list[str] = []
-    with store.engine.begin() as conn:
+    # a writer from its first read (BEGIN IMMEDIATE on SQLite): a deferred transaction that read, then wrote
+    # after another process committed (the server while `regie supervise` runs), fails at once with
+    # "database is locked", whatever the busy timeout
+    with store.engine.execution_options(writer=True).begin() as conn:
         existing = {}
         keys = list(items)
         for i in range(0, len(keys), 500):

@@ -158,8 +158,9 @@ def hub(root: Path) -> Instance:
     return inst
 
 
-def wait_for(check, seconds: float = 30.0):
-    """Poll ``check`` until it returns something true (a peer's courier works in its own rhythm)."""
+def wait_for(check, seconds: float = 60.0):
+    """Poll ``check`` until it returns something true (a peer's courier works in its own rhythm, slower on a
+    loaded machine: the bound is generous, a passing run never waits for it)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         got = check()

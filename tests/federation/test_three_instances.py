@@ -241,7 +241,10 @@ def test_a_rewritten_log_is_caught_by_its_witness(region) -> None:
     assert second.size > first.size and len(rows.witnessed(h.store, "a")) == 2
     # Someone with the database rewrites a's log from its first entry, re-chains it, drops the checkpoints and
     # the signed head file: a's own notary then signs the rewritten log as if nothing happened.
-    with a.store.engine.begin() as conn:
+    # The write lock is taken before the first read (writer: BEGIN IMMEDIATE), as regie's own writers do: a's
+    # server keeps writing its log (b's courier calls it every second), and a deferred transaction that read
+    # the log before one of those commits would fail at its first update with "database is locked".
+    with a.store.engine.execution_options(writer=True).begin() as conn:
         prev = audit.GENESIS
         for r in conn.execute(select(access_log).order_by(access_log.c.seq)).all():
             entry = json.loads(r.entry)

@@ -91,7 +91,7 @@ def _invite(admin, url: str, **fields: str) -> None:
     admin.get_by_test_id("invite-role").select_option(fields["role"])
     if "holder" in fields:
         admin.get_by_test_id("invite-holder").select_option(fields["holder"])
-        assert admin.get_by_test_id("invite-email").input_value() == fields["email"]  # from the inventory
+        expect(admin.get_by_test_id("invite-email")).to_have_value(fields["email"])  # from the inventory, by script
     else:
         admin.get_by_test_id("invite-operator-of").fill(fields["operator_of"])
         admin.get_by_test_id("invite-email").fill(fields["email"])
@@ -122,7 +122,7 @@ def test_a_village_starts_on_its_own_data(chromium, served: Served, smtp: Mailbo
         # 1. the first run: the token printed on the console, the first admin, the territory
         admin = pages.new_page()
         admin.goto(f"{url}/")
-        assert admin.url == f"{url}/setup"
+        expect(admin).to_have_url(f"{url}/setup")
         admin.get_by_test_id("setup-token").fill(served.token)
         admin.get_by_test_id("setup-token-submit").click()
         admin.get_by_test_id("setup-username").fill("secretaire")
@@ -140,21 +140,23 @@ def test_a_village_starts_on_its_own_data(chromium, served: Served, smtp: Mailbo
         # 2. the inventory workbook: what it changes first, then applied
         admin.get_by_test_id("inventory-link").click()
         admin.get_by_test_id("import-file").set_input_files(str(_workbook(tmp_path)))
-        admin.get_by_test_id("import-preview").click()
+        with admin.expect_navigation():  # the preview page, loaded whole once the upload's answer has arrived
+            admin.get_by_test_id("import-preview").click()
         added = admin.locator('[data-testid="change"][data-action="added"]')
-        added.first.wait_for()  # the preview page, once the upload's answer has arrived
         assert added.count() >= 33 + 2 + 2 + 1, added.count()  # delivery points, producers, transformers, operation
-        admin.get_by_test_id("apply").click()
+        with admin.expect_navigation():  # applied once answered: a goto sooner would cancel the request
+            admin.get_by_test_id("apply").click()
+        expect(admin.get_by_test_id("done")).to_be_visible()
         admin.goto(f"{url}/admin/inventory")
-        assert admin.get_by_test_id("count-delivery_points").get_by_test_id("current").inner_text() == "33"
+        expect(admin.get_by_test_id("count-delivery_points").get_by_test_id("current")).to_have_text("33")
 
         # 3. the Enedis file: every reading placed, none in the quarantine
         admin.goto(f"{url}/import")
         admin.get_by_test_id("format").select_option("enedis-r63")
         admin.get_by_test_id("files").set_input_files(str(EXAMPLE / "village-r63.csv"))
         admin.get_by_test_id("upload").click()
-        assert admin.get_by_test_id("quarantined").inner_text().strip() == "0"
-        assert admin.get_by_test_id("points-written").inner_text().replace("\u202f", "").replace(" ", "") == "4752"
+        expect(admin.get_by_test_id("quarantined")).to_have_text("0")
+        expect(admin.get_by_test_id("points-written")).to_have_text(re.compile(r"^4\s?752$"))  # "4 752" in French
 
         # 4. invitations: a household (its address from the inventory), the town hall, the cooperative's PMO
         _invite(admin, url, role="member", holder="p01", email="habitant1@example.org")
@@ -181,9 +183,8 @@ def test_a_village_starts_on_its_own_data(chromium, served: Served, smtp: Mailbo
         _accept_invitation(town, smtp, "mairie@example.org", "mairie", "/operator")
         town.get_by_test_id("read-data").click()
         daily = town.get_by_test_id("data-view")
-        daily.first.wait_for()
-        assert daily.count() >= 1 and daily.first.get_attribute("data-granularity") == "P1D"
-        assert town.get_by_test_id("data-table").locator("tbody tr").count() == 3  # the file's three days
+        expect(daily.first).to_have_attribute("data-granularity", "P1D")
+        expect(town.get_by_test_id("data-table").locator("tbody tr")).to_have_count(3)  # the file's three days
 
         # 7. the PMO adds a household to the operation; its holder, invited, consents; the flows are computed
         pmo = pages.new_page()
@@ -193,7 +194,7 @@ def test_a_village_starts_on_its_own_data(chromium, served: Served, smtp: Mailbo
         pmo.get_by_test_id("add-entry").fill("2025-06-01")
         pmo.get_by_test_id("add-submit").click()
         pmo.wait_for_url("**/acc/acc-ecole/setup?done=added")
-        assert pmo.get_by_test_id("not-consented").count() == 3  # the roof, the household of the file, the new one
+        expect(pmo.get_by_test_id("not-consented")).to_have_count(3)  # the roof, the file's household, the new one
         _invite(admin, url, role="member", holder="p02", email="habitant2@example.org")
         neighbour = pages.new_page()
         _accept_invitation(neighbour, smtp, "habitant2@example.org", "habitant2", "/me", accept=True)

@@ -9,6 +9,7 @@ import re
 import pytest
 from browsing import loopback_page
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.governance import audit
@@ -45,11 +46,11 @@ def test_the_map_draws_every_public_resource_offline_and_links_to_its_page(chrom
         page.screenshot(path=str(tmp_path / "map-fr.png"))
         page.locator("[data-id='producer/hydro-municipal']").click()
         link = page.locator(".leaflet-popup-content a").first
-        assert link.get_attribute("href").endswith("/id/producer/hydro-municipal")
-        assert "Centrale hydroélectrique communale" in page.locator(".leaflet-popup-content").inner_text()
+        expect(link).to_have_attribute("href", re.compile(r"/id/producer/hydro-municipal$"))
+        expect(page.locator(".leaflet-popup-content")).to_contain_text("Centrale hydroélectrique communale")
         assert "Légende" in page.locator("body").inner_text()
         # the background says where it comes from
-        assert "not surveyed" in page.get_by_test_id("map-source").inner_text()
+        expect(page.get_by_test_id("map-source")).to_contain_text("not surveyed")
 
 
 def test_on_a_phone_the_map_fits_the_screen(chromium, server):

@@ -58,7 +58,8 @@ def test_backup_during_a_four_client_http_ingest(tmp_path, store_url: str) -> No
             started.set()
             folder = backup.take_backup(url, tmp_path / "backups", data_dir, PASSPHRASE)
             for t in threads:
-                t.join()
+                t.join(timeout=300)  # each post waits 30 s at most: a client still alive after that is stuck
+            assert not any(t.is_alive() for t in threads), "a client is stuck"
     finally:
         app.state.inputs.close()
         store.close()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from browsing import loopback_page
+from browsing import loopback_page, past_login
 from playwright.sync_api import expect
 from servers import AppServer
 
@@ -43,7 +43,7 @@ def _login(page, base: str, username: str) -> None:
     page.get_by_test_id("username").fill(username)
     page.get_by_test_id("password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
-    page.wait_for_load_state()
+    past_login(page)
 
 
 def test_the_admin_reads_the_footprint_from_the_admin_page(chromium, served) -> None:
@@ -53,23 +53,23 @@ def test_the_admin_reads_the_footprint_from_the_admin_page(chromium, served) -> 
         page.goto(f"{server.url}/admin")
         page.get_by_test_id("footprint-link").get_by_role("link").click()
         page.get_by_test_id("footprint").wait_for()
-        assert page.locator("h1").inner_text() == "Empreinte des données"
+        expect(page.locator("h1")).to_have_text("Empreinte des données")
         figures = measure_store(store)
         shown = page.get_by_test_id("regie-bytes-per-point").inner_text()
         assert float(shown.replace("\u202f", "").replace("\xa0", "").replace(",", ".")) == pytest.approx(
             figures.bytes / figures.points, abs=0.01
         )
-        assert page.get_by_test_id("emoncms-bytes-per-point").inner_text() == "4,07"  # (240 × 4 + 16) / 240
-        assert "240 points dans 1 séries" in page.get_by_test_id("footprint-points").inner_text()
+        expect(page.get_by_test_id("emoncms-bytes-per-point")).to_have_text("4,07")  # (240 × 4 + 16) / 240
+        expect(page.get_by_test_id("footprint-points")).to_contain_text("240 points dans 1 séries")
         # this server has served pages since it started: its own CPU per page is measured
-        assert page.get_by_test_id("cpu-per-page").inner_text() != "pas encore mesuré"
-        assert "RTE, Bilan électrique 2023" in page.get_by_test_id("footprint-factors").inner_text()
+        expect(page.get_by_test_id("cpu-per-page")).not_to_have_text("pas encore mesuré")
+        expect(page.get_by_test_id("footprint-factors")).to_contain_text("RTE, Bilan électrique 2023")
     with loopback_page(chromium, server.url, locale="en-GB") as page:
         _login(page, server.url, "admin")
         page.goto(f"{server.url}/admin/footprint?lang=en")
-        assert page.locator("h1").inner_text() == "Data footprint"
-        assert page.get_by_test_id("emoncms-bytes-per-point").inner_text() == "4.07"
-        assert "Emissions per year [gCO2e]" in page.get_by_test_id("row-co2").inner_text()
+        expect(page.locator("h1")).to_have_text("Data footprint")
+        expect(page.get_by_test_id("emoncms-bytes-per-point")).to_have_text("4.07")
+        expect(page.get_by_test_id("row-co2")).to_contain_text("Emissions per year [gCO2e]")
 
 
 def test_a_member_is_refused(chromium, served) -> None:

@@ -71,7 +71,7 @@ def test_readiness_follows_the_mqtt_connection(world, mqtt_broker) -> None:
     ingester.start()
     app.state.mqtt = ingester
     with TestClient(app) as client:
-        ingester.subscribed.wait(10)
+        assert ingester.subscribed.wait(60)  # connected: an upper bound for a loaded broker
         assert client.get("/readyz").json()["checks"]["mqtt"] == "ok"
         ingester.stop()
         r = client.get("/readyz")

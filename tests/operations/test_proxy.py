@@ -97,12 +97,14 @@ def test_regie_behind_nginx_serves_secure_cookies(tmp_path) -> None:
         try:
             tls = ssl.create_default_context(cafile=str(conf_dir / "fullchain.pem"))
             with httpx.Client(verify=tls, timeout=10) as client:
-                for _ in range(500):  # until nginx listens (it exits at once on a bad config)
+                deadline = time.monotonic() + 60  # until nginx listens (it exits at once on a bad config)
+                while True:
                     try:
                         r = client.get(f"https://127.0.0.1:{https_port}/login")
                         break
                     except httpx.ConnectError:
                         assert proc.poll() is None, proc.stderr.read()
+                        assert time.monotonic() < deadline, "nginx did not listen within 60 s"
                         time.sleep(0.02)
                 assert r.status_code == 200
                 cookie = r.headers["set-cookie"]

@@ -48,9 +48,8 @@ def _enrol(page) -> tuple[pyotp.TOTP, str, list[str]]:
     first = app.now()
     page.fill('[data-testid="enrol-code"]', first)
     page.click('[data-testid="enrol-submit"]')
-    page.locator('[data-testid="recovery-code"]').first.wait_for()  # the codes page, once it has loaded
+    expect(page.locator('[data-testid="recovery-code"]')).to_have_count(10)  # the codes page, once it has loaded
     codes = page.locator('[data-testid="recovery-code"]').all_inner_texts()
-    assert len(codes) == 10
     return app, first, codes
 
 
@@ -75,17 +74,20 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
     admin.click('[data-testid="invite-admin-submit"]')
     expect(admin.locator('[data-testid="delivery-mailed"]')).to_be_visible()
     admin.select_option('[data-testid="invite-holder"]', "alice")
-    assert admin.input_value('[data-testid="invite-email"]') == "alice@example.org"  # filled from the inventory
-    assert admin.input_value('[data-testid="invite-role"]') == "member"
+    # filled from the inventory by the page's script, on the change
+    expect(admin.locator('[data-testid="invite-email"]')).to_have_value("alice@example.org")
+    expect(admin.locator('[data-testid="invite-role"]')).to_have_value("member")
     admin.click('[data-testid="invite-admin-submit"]')
+    # the page before the click said "mailed" too (pmo's invitation): wait for alice's row of the answer
+    expect(admin.locator('[data-testid="people-row"][data-username="alice"]')).to_have_count(1)
     expect(admin.locator('[data-testid="delivery-mailed"]')).to_be_visible()
     statuses = admin.locator('[data-testid="people-row"][data-username="pmo"] [data-testid="people-status"]')
-    assert "invité" in statuses.inner_text()
+    expect(statuses).to_contain_text("invité")
 
     # the operator opens the mailed link, chooses a password, and must enrol before the session opens
     op = pages.new_page()
     op.goto(link_in(smtp.wait_for("pmo@coop.example"), "invite"))
-    assert "pmo" in op.inner_text('[data-testid="invited-as"]')
+    expect(op.locator('[data-testid="invited-as"]')).to_contain_text("pmo")
     op.fill('[data-testid="new-password"]', NEW_PASSWORD)
     op.fill('[data-testid="again-password"]', NEW_PASSWORD)
     op.click('[data-testid="invite-submit"]')
@@ -94,7 +96,7 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
     op.click('[data-testid="codes-continue"]')
     op.wait_for_url(f"{url}/operator")
     op.goto(link_in(smtp.wait_for("pmo@coop.example"), "invite"))  # the link again: used
-    assert op.locator('[data-testid="link-problem"]').get_attribute("data-problem") == "used"
+    expect(op.locator('[data-testid="link-problem"]')).to_have_attribute("data-problem", "used")
 
     # next login: password, then a code (the next time step: the enrolment's own code cannot be replayed)
     again = pages.new_page()
@@ -125,14 +127,14 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
     alice = pages.new_page()
     alice.goto(link_in(smtp.wait_for("alice@example.org"), "invite"))
     request = alice.locator(f'[data-testid="invite-request"][data-id="{world.request_id}"]')
-    assert "Coopérative" in request.inner_text()
+    expect(request).to_contain_text("Coopérative")
     request.locator('[data-testid="choice-accept"]').check()
     alice.fill('[data-testid="new-password"]', MEMBER_PASSWORD)
     alice.fill('[data-testid="again-password"]', MEMBER_PASSWORD)
     alice.click('[data-testid="invite-submit"]')
     alice.wait_for_url(f"{url}/me")
     grant = alice.locator(f'[data-testid="grant"][data-id="{world.request_id}"]')
-    assert grant.get_attribute("data-status") == "given"
+    expect(grant).to_have_attribute("data-status", "given")
     assert consent.get_grant(world.store, world.request_id).status is consent.Status.GIVEN
 
     # later, alice forgot her password: the link comes by e-mail
@@ -155,10 +157,10 @@ def test_invite_set_password_enrol_and_log_in(journey, smtp: Mailbox) -> None:
 
     unknown = pages.new_page()
     unknown.goto(f"{url}/invite/{'A' * 43}")
-    assert "Ce lien est inconnu" in unknown.inner_text('[data-testid="link-problem"]')
+    expect(unknown.locator('[data-testid="link-problem"]')).to_contain_text("Ce lien est inconnu")
 
 
-def _wait_two(smtp: Mailbox, to: str, timeout: float = 15.0) -> list:
+def _wait_two(smtp: Mailbox, to: str, timeout: float = 60.0) -> list:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         mails = [m for m in smtp.messages if to in (m["To"] or "")]

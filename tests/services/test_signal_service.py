@@ -193,14 +193,14 @@ def test_the_signal_is_published_retained_on_mqtt(store: Store, mqtt_broker) -> 
     client.subscribe([(topic, 1), (topic + "/json", 1)])  # after the publication: only retained messages come
     client.loop_start()
     try:
-        assert done.wait(10), f"retained messages not received: {list(got)}"
+        assert done.wait(60), f"retained messages not received: {list(got)}"
         payload, retained = got[topic]
         assert retained and payload.decode() == s.text()
         doc = json.loads(got[topic + "/json"][0])
         assert doc["territory"] == "vallon" and len(doc["steps"]) == 72
     finally:
         for t in (topic, topic + "/json"):  # leave the shared broker as it was
-            client.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
+            client.publish(t, b"", qos=1, retain=True).wait_for_publish(60)
         client.loop_stop()
         client.disconnect()
     with pytest.raises(signals.SignalError, match="no '\\+', '#'"):

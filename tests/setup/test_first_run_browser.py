@@ -61,7 +61,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     seen: list[str] = []
     try:
         link = read_until(proc, re.compile(r"(http://\S+/setup\?token=\S+)"), 60, seen).group(1)
-        token = read_until(proc, re.compile(r"setup token: (\S+)"), 10, seen).group(1)
+        token = read_until(proc, re.compile(r"setup token: (\S+)"), 60, seen).group(1)
         base = f"http://127.0.0.1:{port}"
         answering(base, proc, 60, lambda: "".join(seen))
         yield Served(base, store_url, token, link, seen)
@@ -77,11 +77,11 @@ def test_the_first_run_with_the_token_of_the_console(chromium, served: Served) -
     assert served.link == f"{served.url}/setup?token={served.token}"
     with loopback_page(chromium, served.url) as page:
         page.goto(served.url + "/")  # any page leads to the setup
-        assert page.url == served.url + "/setup"
+        expect(page).to_have_url(served.url + "/setup")
         expect(page.get_by_role("heading", name="Configurer cette régie")).to_be_visible()
         page.get_by_test_id("setup-token").fill("not-the-token")
         page.get_by_test_id("setup-token-submit").click()
-        assert "Ce jeton de configuration est faux" in page.get_by_test_id("setup-problem").inner_text()
+        expect(page.get_by_test_id("setup-problem")).to_contain_text("Ce jeton de configuration est faux")
         page.get_by_test_id("setup-token").fill(served.token)
         page.get_by_test_id("setup-token-submit").click()
         page.get_by_test_id("setup-username").fill("maire")
@@ -95,14 +95,14 @@ def test_the_first_run_with_the_token_of_the_console(chromium, served: Served) -
         page.get_by_test_id("setup-longitude").fill("2.48")
         page.get_by_test_id("setup-step").select_option("PT15M")
         page.get_by_test_id("setup-submit").click()
-        assert "difficile à deviner" in page.get_by_test_id("setup-problem").inner_text()
-        assert page.get_by_test_id("setup-name").input_value() == "Prats-de-Mollo-la-Preste"  # kept
+        expect(page.get_by_test_id("setup-problem")).to_contain_text("difficile à deviner")
+        expect(page.get_by_test_id("setup-name")).to_have_value("Prats-de-Mollo-la-Preste")  # kept
         page.get_by_test_id("setup-password").fill(STRONG)
         page.get_by_test_id("setup-again").fill(STRONG)
         page.get_by_test_id("setup-submit").click()
         page.wait_for_url(served.url + "/admin")
-        assert "Prats-de-Mollo-la-Preste (prats, INSEE 66150)" in page.get_by_test_id("territories").inner_text()
-        assert "maire" in page.get_by_test_id("accounts").inner_text()
+        expect(page.get_by_test_id("territories")).to_contain_text("Prats-de-Mollo-la-Preste (prats, INSEE 66150)")
+        expect(page.get_by_test_id("accounts")).to_contain_text("maire")
         response = page.goto(served.url + "/setup?token=" + served.token)  # gone, token void
         assert response.status == 404
     assert httpx.get(served.link).status_code == 404
@@ -126,11 +126,11 @@ def test_an_admin_of_every_territory_picks_one_in_the_header(chromium, tmp_path:
             page.context.add_cookies([{"name": "regie_session", "value": world.sessions["root"],
                                        "url": server.url}])  # fmt: skip
             page.goto(server.url + "/")
-            assert "Vallée-Test" in page.locator("h1").first.inner_text()  # the main territory (data first)
+            expect(page.locator("h1").first).to_contain_text("Vallée-Test")  # the main territory (data first)
             page.get_by_test_id("territory-select").select_option("mont")
             page.wait_for_url(re.compile(r".*territory=mont"))
-            assert "Mont-Test" in page.locator("h1").first.inner_text()
+            expect(page.locator("h1").first).to_contain_text("Mont-Test")
             page.goto(server.url + "/report")  # the choice is remembered
-            assert "Mont-Test" in page.locator("main").inner_text()
+            expect(page.locator("main")).to_contain_text("Mont-Test")
     finally:
         store.close()

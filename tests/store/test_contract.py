@@ -221,8 +221,8 @@ def test_concurrent_writers_lose_nothing(store_url: str, store: Store) -> None:
     for th in threads:
         th.start()
     for th in threads:
-        th.join()
-    assert not errors
+        th.join(timeout=300)  # SQLite's busy timeout is 30 s a transaction: alive after this means stuck
+    assert not any(th.is_alive() for th in threads) and not errors
     rt, rv = store.read("load", 0, 2**32)
     np.testing.assert_array_equal(rt, t)
     np.testing.assert_array_equal(rv, t.astype(float) % 1000)

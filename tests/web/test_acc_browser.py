@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from acc_world import OPERATION_ID, PASSWORD, AccWorld, build_acc_world
 from browsing import loopback_page
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.services import acc as service
@@ -51,7 +52,7 @@ def test_pmo_compares_two_keys_and_downloads_an_invoice(pmo_page, acc_server) ->
     page.wait_for_url(f"{server.url}/acc")
     page.get_by_test_id("acc-operation-link").get_by_role("link").click()
     page.wait_for_url(f"{server.url}/acc/{OPERATION_ID}")
-    assert page.get_by_test_id("participant-row").count() == 4
+    expect(page.get_by_test_id("participant-row")).to_have_count(4)
     # the year's flows as a Sankey: the park and the suppliers to the three consumers, no surplus (ΣC > P)
     page.wait_for_selector('#acc-sankey[data-state="ready"]')
     sankey = page.evaluate(
@@ -65,8 +66,9 @@ def test_pmo_compares_two_keys_and_downloads_an_invoice(pmo_page, acc_server) ->
     page.get_by_test_id("key-static").check()
     page.get_by_test_id("key-priority").uncheck()
     page.get_by_test_id("compare-submit").click()
-    page.wait_for_load_state()
+    page.wait_for_url("**key=static**")  # the answer to the form (GET), not the keys page it was sent from
     columns = page.get_by_test_id("key-column")
+    expect(columns).to_have_count(2)
     assert [columns.nth(i).get_attribute("data-key") for i in range(columns.count())] == ["default", "static"]
     anna = page.locator('[data-testid="keys-row"][data-name="Anna"] td[data-key]')
     shown = {anna.nth(i).get_attribute("data-key"): plain(anna.nth(i).inner_text()) for i in range(anna.count())}

@@ -6,14 +6,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from browsing import TIMEOUT_MS
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 CHART = "window.regie.balanceChart"
-
-
-def plain(text: str) -> str:
-    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
 
 
 def chart_state(page) -> dict:
@@ -43,12 +41,13 @@ def window_points(points: list, start_ms: float, end_ms: float) -> list:
 
 def test_territory_page_zooms_and_switches_language(page, live_server) -> None:
     page.goto(live_server.url + "/")
-    assert page.get_attribute("html", "lang") == "fr"
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
     # a year of the synthetic territory: Σmin / Σcons = (300 × 4380 + 1000 × 4380) / (1000 × 8760) = 65 %
-    assert plain(page.get_by_test_id("value-self-sufficiency").inner_text()) == "65,0 %"
-    assert plain(page.get_by_test_id("value-consumption").inner_text()) == "8,76 MWh"
-    assert "Taux de couverture" in page.get_by_test_id("figure-coverage").inner_text()
-    assert page.locator('[data-testid="month-row"]').count() == 12
+    # (to_have_text folds runs of white space, the narrow no-break spaces of French figures included)
+    expect(page.get_by_test_id("value-self-sufficiency")).to_have_text("65,0 %")
+    expect(page.get_by_test_id("value-consumption")).to_have_text("8,76 MWh")
+    expect(page.get_by_test_id("figure-coverage")).to_contain_text("Taux de couverture")
+    expect(page.locator('[data-testid="month-row"]')).to_have_count(12)
 
     page.wait_for_selector('#balance-chart[data-state="ready"]')
     assert page.locator("#balance-chart canvas").count() >= 1
@@ -77,7 +76,7 @@ def test_territory_page_zooms_and_switches_language(page, live_server) -> None:
     by_time = dict(pv)
     noon_utc = page.evaluate("() => Date.parse('2025-06-10T12:00:00Z')")
     assert by_time[noon_utc - 1_800_000] == 0 and by_time[noon_utc] == pytest.approx(1.4)
-    assert "30 minutes" in plain(page.get_by_test_id("chart-status").inner_text())
+    expect(page.get_by_test_id("chart-status")).to_contain_text("30 minutes")
 
     # back out to the year → the daily overview again, without a new request
     n = len(s["requests"])
@@ -88,30 +87,29 @@ def test_territory_page_zooms_and_switches_language(page, live_server) -> None:
     # language switch, visible on the page
     page.get_by_test_id("lang-en").click()
     page.wait_for_selector('html[lang="en"]')
-    assert "Self-sufficiency" in page.get_by_test_id("figure-self-sufficiency").inner_text()
-    assert plain(page.get_by_test_id("value-self-sufficiency").inner_text()) == "65.0%"
+    expect(page.get_by_test_id("figure-self-sufficiency")).to_contain_text("Self-sufficiency")
+    expect(page.get_by_test_id("value-self-sufficiency")).to_have_text("65.0%")
     page.wait_for_selector('#balance-chart[data-state="ready"]')
     assert chart_state(page)["names"] == ["Hydro", "Solar PV", "Consumption"]
-    assert "daily averages" in page.get_by_test_id("chart-status").inner_text()
+    expect(page.get_by_test_id("chart-status")).to_contain_text("daily averages")
     # the choice sticks (cookie)
     page.goto(live_server.url + "/")
-    assert page.get_attribute("html", "lang") == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def test_the_chart_leaves_out_what_secrecy_hides_and_says_why(chromium, small_server) -> None:
     context = chromium.new_context(timezone_id="Europe/Paris", locale="fr-FR", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     try:
         page.goto(small_server.url + "/")
         hidden = "masqué — moins de 10 points de livraison"
-        assert plain(page.get_by_test_id("value-consumption").inner_text()) == hidden
+        expect(page.get_by_test_id("value-consumption")).to_have_text(hidden)
         page.wait_for_selector('#balance-chart[data-state="ready"]')
         s = chart_state(page)
         assert s["error"] is None
         assert s["names"] == ["Hydraulique", "Photovoltaïque"]  # no consumption line
-        note = plain(page.get_by_test_id("chart-masked").inner_text())
-        assert note == f"Secret statistique : Consommation : {hidden}"
+        expect(page.get_by_test_id("chart-masked")).to_have_text(f"Secret statistique : Consommation : {hidden}")
         # zoomed to the metering step, consumption stays hidden
         zoom(page, "2025-03-10T00:00:00+01:00", "2025-03-12T00:00:00+01:00")
         page.wait_for_selector('#balance-chart[data-step="PT30M"][data-state="ready"]')

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from browsing import LoopbackOnly
+from browsing import LoopbackOnly, past_login
 from governance_world import PASSWORD, World, build_world
 from playwright.sync_api import expect
 from servers import AppServer
@@ -40,7 +40,7 @@ def log_in(page, base: str, username: str) -> None:
     page.get_by_test_id("username").fill(username)
     page.get_by_test_id("password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
-    page.wait_for_load_state()
+    past_login(page)
 
 
 def test_grant_read_see_withdraw_refuse(new_page, gov_server) -> None:
@@ -49,8 +49,8 @@ def test_grant_read_see_withdraw_refuse(new_page, gov_server) -> None:
 
     # The member logs in and gives the cooperative daily access to their consumption.
     log_in(member, server.url, "bob")
-    assert member.url == f"{server.url}/me"
-    assert member.get_by_test_id("holder-name").inner_text() == "Bob"
+    expect(member).to_have_url(f"{server.url}/me")
+    expect(member.get_by_test_id("holder-name")).to_have_text("Bob")
     member.get_by_test_id("new-grant").click()
     member.get_by_test_id("recipient").select_option("organisation:coop")
     member.get_by_test_id("grant-granularity-input").select_option("P1D")
@@ -58,37 +58,36 @@ def test_grant_read_see_withdraw_refuse(new_page, gov_server) -> None:
     member.wait_for_load_state()
     expect(member.get_by_test_id("done")).to_be_visible()
     given = member.locator('[data-testid="grant"][data-status="given"]')
-    assert given.count() == 1
+    expect(given).to_have_count(1)
     grant_id = given.get_attribute("data-id")
     assert given.get_by_test_id("grant-granularity").get_attribute("data-value") == "P1D"
 
     # The operator reads bob's data under it: daily totals, never half-hours.
     log_in(operator, server.url, "op")
-    assert operator.url == f"{server.url}/operator"
+    expect(operator).to_have_url(f"{server.url}/operator")
     operator.locator(f'[data-testid="operator-grant"][data-id="{grant_id}"]').get_by_test_id("read-data").click()
-    operator.wait_for_load_state()
     view = operator.get_by_test_id("data-view")
-    assert view.get_attribute("data-granularity") == "P1D"
-    assert view.get_attribute("data-series") == "c2"
+    expect(view).to_have_attribute("data-granularity", "P1D")
+    expect(view).to_have_attribute("data-series", "c2")
     rows = operator.get_by_test_id("data-table").locator("tbody tr")
-    assert rows.count() == 31  # the last 31 days of January–February 2025
-    assert re.fullmatch(r"2025-\d\d-\d\d", rows.first.locator("td").first.inner_text())
+    expect(rows).to_have_count(31)  # the last 31 days of January–February 2025
+    expect(rows.first.locator("td").first).to_have_text(re.compile(r"^2025-\d\d-\d\d$"))
 
     # The member sees that read in their access log, then withdraws the grant.
     member.reload()
     reads = member.locator('[data-testid="access"][data-caller="op"][data-decision="allowed"]')
-    assert reads.count() == 1
-    assert reads.first.get_attribute("data-granularity") == "P1D"
+    expect(reads).to_have_count(1)
+    expect(reads.first).to_have_attribute("data-granularity", "P1D")
     member.locator(f'[data-testid="grant"][data-id="{grant_id}"]').get_by_test_id("withdraw").click()
-    member.wait_for_load_state()
-    assert member.locator(f'[data-testid="grant"][data-id="{grant_id}"]').get_attribute("data-status") == "withdrawn"
+    # the page before the click shows the same grant, still given: wait for the answer's
+    expect(member.locator(f'[data-testid="grant"][data-id="{grant_id}"]')).to_have_attribute("data-status", "withdrawn")
 
     # The operator's next read is refused, and the refusal is in the member's log too.
     response = operator.reload()
     assert response is not None and response.status == 403
-    assert "withdrawn" in operator.get_by_test_id("access-refused").inner_text()
+    expect(operator.get_by_test_id("access-refused")).to_contain_text("withdrawn")
     member.reload()
-    assert member.locator('[data-testid="access"][data-caller="op"][data-decision="refused"]').count() == 1
+    expect(member.locator('[data-testid="access"][data-caller="op"][data-decision="refused"]')).to_have_count(1)
 
 
 def test_a_member_cannot_open_the_operator_page(new_page, gov_server) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from browsing import loopback_page
 from governance_world import PASSWORD, World, build_world
+from playwright.sync_api import expect
 from servers import AppServer
 
 from regie.model import DeliveryPoint
@@ -54,9 +55,8 @@ def test_admin_uploads_a_good_then_a_broken_r63_file(page, ingest_server) -> Non
     page.get_by_test_id("files").set_input_files(str(DATA / "enedis_r63_duplicates.csv"))
     page.get_by_test_id("upload").click()
     row = page.get_by_test_id("file-ok")
-    row.wait_for()
-    assert row.get_by_test_id("points-written").inner_text() == "48"
-    assert row.get_by_test_id("quarantined").inner_text() == "0"
+    expect(row.get_by_test_id("points-written")).to_have_text("48")
+    expect(row.get_by_test_id("quarantined")).to_have_text("0")
     assert R63_PRM not in page.content()
     before = world.store.count_points()
 
@@ -65,8 +65,7 @@ def test_admin_uploads_a_good_then_a_broken_r63_file(page, ingest_server) -> Non
     page.get_by_test_id("files").set_input_files(str(DATA / "broken_r63_text_value.csv"))
     page.get_by_test_id("upload").click()
     error = page.get_by_test_id("file-error")
-    error.wait_for()
-    assert error.get_by_test_id("error-line").inner_text() == "10"
-    assert error.get_by_test_id("error-field").inner_text() == "Valeur"
-    assert "Not imported, nothing written." in error.inner_text()
+    expect(error.get_by_test_id("error-line")).to_have_text("10")
+    expect(error.get_by_test_id("error-field")).to_have_text("Valeur")
+    expect(error).to_contain_text("Not imported, nothing written.")
     assert world.store.count_points() == before

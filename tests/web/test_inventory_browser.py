@@ -69,10 +69,11 @@ def test_add_a_site_and_a_prm_then_a_bad_prm_is_refused_at_its_field(open_as, in
     form.locator("#f-latitude").fill("42,41")  # a French decimal comma, as a spreadsheet would hold it
     submit(page, "save")
     expect(page.get_by_test_id("done")).to_be_visible()
-    assert page.get_by_test_id("item-key").inner_text() == "house-e"
-    assert page.locator("#f-latitude").input_value() == "42.41"
+    expect(page.get_by_test_id("item-key")).to_have_text("house-e")
+    expect(page.locator("#f-latitude")).to_have_value("42.41")
 
     page.get_by_test_id("kind-delivery_points").click()
+    page.wait_for_url("**/admin/inventory/delivery_points")  # not an "add" of the site's page
     page.get_by_test_id("add").click()
     page.locator("#f-prm").fill("3000200000007")  # 13 digits
     page.locator("#f-site").fill("house-e")
@@ -81,19 +82,21 @@ def test_add_a_site_and_a_prm_then_a_bad_prm_is_refused_at_its_field(open_as, in
     before = book_of(world.store, "vallee")["delivery_points"]
     submit(page, "save")
     problem = page.get_by_test_id("field-prm").get_by_test_id("problem-prm")
-    assert problem.is_visible() and "14 digits" in problem.inner_text()
-    assert page.locator("#f-prm").get_attribute("aria-invalid") == "true"
-    assert page.get_by_test_id("field-site").get_by_test_id("problem-site").count() == 0
-    assert page.locator("#f-site").input_value() == "house-e"  # what was typed is kept
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text("14 digits")
+    expect(page.locator("#f-prm")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("field-site").get_by_test_id("problem-site")).to_have_count(0)
+    expect(page.locator("#f-site")).to_have_value("house-e")  # what was typed is kept
     assert book_of(world.store, "vallee")["delivery_points"] == before  # nothing changed
 
     page.locator("#f-prm").fill(NEW_PRM)
     submit(page, "save")
-    assert page.get_by_test_id("item-key").inner_text() == NEW_PRM
+    expect(page.get_by_test_id("item-key")).to_have_text(NEW_PRM)
     assert NEW_PRM in [d.prm for d in world.store.load_inventory("vallee").delivery_points]
     history = page.get_by_test_id("history-row")
-    assert history.count() == 1 and history.first.get_attribute("data-action") == "added"
-    assert history.first.get_by_test_id("history-actor").inner_text() == "admin"
+    expect(history).to_have_count(1)
+    expect(history.first).to_have_attribute("data-action", "added")
+    expect(history.first.get_by_test_id("history-actor")).to_have_text("admin")
 
 
 def test_edit_shows_before_and_after_in_the_history(open_as, inv_server) -> None:
@@ -105,13 +108,14 @@ def test_edit_shows_before_and_after_in_the_history(open_as, inv_server) -> None
     assert page.locator("#f-id").get_attribute("readonly") is not None  # the key does not change
     page.locator("#f-name").fill("Maison de Carol")
     submit(page, "save")
-    assert page.get_by_test_id("done").inner_text() == "Enregistré dans l'inventaire."
+    expect(page.get_by_test_id("done")).to_have_text("Enregistré dans l'inventaire.")
     row = page.get_by_test_id("history-row")
-    assert row.count() == 1 and row.first.get_attribute("data-action") == "changed"
+    expect(row).to_have_count(1)
+    expect(row.first).to_have_attribute("data-action", "changed")
     delta = row.first.get_by_test_id("delta-name")
-    assert delta.locator(".before").inner_text() == "house-c"
-    assert delta.locator(".after").inner_text() == "Maison de Carol"
-    assert "Historique" in page.get_by_test_id("history").inner_text()
+    expect(delta.locator(".before")).to_have_text("house-c")
+    expect(delta.locator(".after")).to_have_text("Maison de Carol")
+    expect(page.get_by_test_id("history")).to_contain_text("Historique")
 
 
 def test_end_a_prm_and_show_the_ended_ones(open_as, inv_server) -> None:
@@ -140,7 +144,8 @@ def test_move_a_membership(open_as, inv_server) -> None:
     page = open_as("admin")
     page.goto(f"{server.url}/admin/inventory/persons/item/alice")
     page.get_by_test_id("related-memberships").get_by_test_id("related").first.click()
-    assert page.get_by_test_id("item-key").inner_text() == f"alice/{PRM_A}/2024-01-01"
+    # the person's page before the click has an item key too ("alice"): wait for the membership's
+    expect(page.get_by_test_id("item-key")).to_have_text(f"alice/{PRM_A}/2024-01-01")
     page.get_by_test_id("move-on").fill("2025-02-01")
     page.get_by_test_id("move-prm").fill("12345678901234")  # no such delivery point: neither change happens
     before = book_of(world.store, "vallee")["memberships"]
@@ -149,7 +154,7 @@ def test_move_a_membership(open_as, inv_server) -> None:
     assert book_of(world.store, "vallee")["memberships"] == before
     page.get_by_test_id("move-prm").fill(MOVE_PRM)
     submit(page, "move-submit")
-    assert page.get_by_test_id("item-key").inner_text() == f"alice/{MOVE_PRM}/2025-02-01"
+    expect(page.get_by_test_id("item-key")).to_have_text(f"alice/{MOVE_PRM}/2025-02-01")
     alice = sorted((m.prm, str(m.since), str(m.until)) for m in world.store.load_inventory("vallee").memberships
                    if m.holder_id == "alice")  # fmt: skip
     assert alice == [(PRM_A, "2024-01-01", "2025-02-01"), (MOVE_PRM, "2025-02-01", "None")]
@@ -198,9 +203,10 @@ def test_import_shows_what_changes_then_applies_on_confirmation(open_as, inv_ser
     page.get_by_test_id("import-file").set_input_files(str(path))
     submit(page, "import-preview")
     change = page.get_by_test_id("change")
-    assert change.count() == 1
-    assert change.get_attribute("data-action") == "changed" and change.get_attribute("data-key") == "bob"
-    assert change.get_by_test_id("delta-email").locator(".after").inner_text() == "bob@example.org"
+    expect(change).to_have_count(1)
+    expect(change).to_have_attribute("data-action", "changed")
+    expect(change).to_have_attribute("data-key", "bob")
+    expect(change.get_by_test_id("delta-email").locator(".after")).to_have_text("bob@example.org")
     assert {p.id: p.email for p in world.store.load_inventory("vallee").persons}["bob"] is None  # not yet
     submit(page, "apply")
     expect(page.get_by_test_id("done")).to_be_visible()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browsing import LoopbackOnly
+from browsing import LoopbackOnly, past_login
 from member_world import FAST, SECRET, World, build
 from playwright.sync_api import Locator, expect
 from servers import AppServer
@@ -44,7 +44,7 @@ def _similar_of(pages: LoopbackOnly, url: str, who: str, locale: str) -> Locator
     page.get_by_test_id("username").fill(who)
     page.get_by_test_id("password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
-    page.wait_for_load_state()
+    past_login(page)
     page.goto(f"{url}/me?period=month&on=2025-09-15")
     box = page.get_by_test_id("similar")
     expect(box).to_be_visible()

@@ -81,7 +81,7 @@ def test_the_period_picker_changes_the_chart_and_compares(chromium, clocked_serv
         assert s["requests"][-1] == {"start": "2025-12-01", "end": "2026-01-01", "step": "P1D"}
         assert s["compare"][-1] == {"start": "2025-11-01", "end": "2025-12-01", "step": "P1D"}
         assert len(s["points"]["consumption"]) == 32  # 31 days and the closing point
-        assert page.get_by_test_id("period-label").inner_text() == "décembre 2025"
+        expect(page.get_by_test_id("period-label")).to_have_text("décembre 2025")
         rows = page.locator('[data-testid="period-compare"] tbody tr')
         consumption = rows.filter(has=page.locator("th", has_text="Consommation"))
         # 1000 W all the time: 744 kWh in December, 720 kWh in November
@@ -147,10 +147,10 @@ def test_the_widget_shows_the_signal_of_the_api(chromium, clocked_server: AppSer
         page.goto(clocked_server.url + "/?lang=en")
         widget = page.get_by_test_id("signal-widget")
         expect(widget).to_be_visible()
-        assert "When to consume" in widget.inner_text()
-        assert page.get_by_test_id("signal-now").get_attribute("data-level") == api["now"]
+        expect(widget).to_contain_text("When to consume")
+        expect(page.get_by_test_id("signal-now")).to_have_attribute("data-level", api["now"])
         cells = page.locator('[data-testid="signal-strip"] li')
-        assert cells.count() == 72
+        expect(cells).to_have_count(72)
         assert cells.evaluate_all("els => els.map(e => e.dataset.level)") == [s["level"] for s in api["steps"]]
         strip = page.get_by_test_id("signal-strip").bounding_box()
         assert strip["width"] > 600 and strip["height"] > 10  # drawn, across the panel
