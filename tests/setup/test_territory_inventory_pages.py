@@ -99,7 +99,8 @@ def test_a_form_acts_on_the_territory_its_page_showed(world: World) -> None:
     item = c.get(r.headers["location"])
     assert item.status_code == 200 and "Inventory of Vallée-Test" in item.text
     r = c.post("/admin/inventory/persons/item/m-p2?territory=mont", data={"name": "Renamed", "csrf_token": token})
-    assert (r.status_code, r.headers["location"]) == (303, "/admin/inventory/persons/item/m-p2?done=saved&territory=mont")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/admin/inventory/persons/item/m-p2?done=saved&territory=mont"
     names = {x["id"]: x["name"] for x in book_of(world.store, "mont")["persons"]}
     assert names["m-p2"] == "Renamed"
 
