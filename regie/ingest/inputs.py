@@ -497,8 +497,12 @@ def site_inputs(store: Store, site_id: str) -> list[dict]:
         return [{**r._asdict(), "device_node": split_node(r.node)[1]} for r in conn.execute(q)]
 
 
-def territory_zone(store: Store) -> ZoneInfo:
-    """The zone of the store's (first) territory, UTC when there is none yet."""
+def territory_zone(store: Store, territory_id: str | None = None) -> ZoneInfo:
+    """The zone of ``territory_id`` (a poster's own: ``WriteGuard.home()``), else of the store's first territory;
+    UTC when there is none yet."""
+    q = select(territory.c.timezone).order_by(territory.c.id)
+    if territory_id is not None:
+        q = q.where(territory.c.id == territory_id)
     with store.engine.connect() as conn:
-        tz = conn.execute(select(territory.c.timezone).order_by(territory.c.id)).scalar()
+        tz = conn.execute(q).scalar()
     return ZoneInfo(tz or "UTC")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,8 +23,8 @@ from regie.governance import accounts, territories
 from regie.governance.accounts import Role
 from regie.governance.key_owner import owner_ref
 from regie.ingest import apikeys
-from regie.ingest.inputs import UNTIED, InputService
-from regie.model import DeliveryPoint, Membership, Person, Site
+from regie.ingest.inputs import UNTIED, InputService, territory_zone
+from regie.model import DeliveryPoint, Inventory, Membership, Person, Site, Territory
 from regie.store import open_store
 from regie.store.quarantine import Scope
 
@@ -117,3 +118,10 @@ def test_on_a_store_of_one_territory_a_new_input_goes_there(store_url: str) -> N
         assert _held(world) == []
     finally:
         store.close()
+
+
+def test_the_zone_of_a_posters_own_territory(world: World) -> None:
+    """What emoncms's local times can be read in once the poster's territory is known (``territory_zone``)."""
+    world.store.save_inventory(Inventory(Territory("reunion", "Réunion-Test", "Indian/Reunion")))
+    assert territory_zone(world.store, "reunion") == ZoneInfo("Indian/Reunion")
+    assert territory_zone(world.store) == ZoneInfo("Europe/Paris")  # the first by id: mont
