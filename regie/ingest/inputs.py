@@ -64,13 +64,17 @@ from regie.store.timeseries import T_MAX, T_MIN
 
 log = logging.getLogger(__name__)
 
-#: Why a new input posted by a key tied to no territory waits in quarantine on a store of several (a fixed text:
-#: the quarantine page translates it).
-UNTIED = (
+
+def N_(message: str) -> str:  # marks a message for the catalogues (the quarantine page translates the reason)
+    return message
+
+
+#: Why a new input posted by a key tied to no territory waits in quarantine on a store of several.
+UNTIED = N_(
     "this store holds several territories and the key that posted this input is tied to none: bind the key to a "
     "site (regie key add --site) or to an account of one territory, then release these readings to a series"
 )
-NO_TERRITORY = "no territory in this store to create the input's series in"
+NO_TERRITORY = N_("no territory in this store to create the input's series in")
 MAX_FUTURE_S = 2 * 86400  # a reading stamped later than now + 2 days is quarantined, not stored
 MAX_BATCH_POINTS = 500_000  # one transaction holds at most about this many points
 MAX_BATCH_JOBS = 256
