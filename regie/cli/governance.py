@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -116,11 +117,31 @@ def user_disable(username: Annotated[str, typer.Argument()], database_url: DbOpt
     console.print(f"account [bold]{username}[/] disabled")
 
 
-def _local_instant(store, day: str) -> int:
+def _grant_zone(store, subject: str, prms: list[str]) -> ZoneInfo:
+    """The zone a grant's days are read in: that of the territory of its delivery points (else of its subject;
+    else the store's only territory), as the gate reads the holding periods — never the store's first territory.
+    Points of territories in different zones cannot share one grant's days: refused."""
+    from regie.governance import territories
+
+    found = {territories.of_prm(store, p) for p in prms} - {None} or {territories.of_holder(store, subject)} - {None}
+    if not found:
+        every = territories.list_territories(store)
+        if len(every) != 1:
+            raise ValueError(f"{subject} is in no territory of this store: which time zone its days are in is unknown")
+        return every[0].zone
+    zones = {t.timezone for tid in found if (t := territories.get_territory(store, tid)) is not None}
+    if len(zones) != 1:
+        raise ValueError(f"these delivery points are in territories of different time zones "
+                         f"({', '.join(sorted(found))}): give one grant per territory")  # fmt: skip
+    return ZoneInfo(zones.pop())
+
+
+def _local_instant(zone: ZoneInfo, day: str) -> int:
+    """Midnight starting ``day`` (YYYY-MM-DD) in ``zone``."""
     from datetime import date, datetime
 
     d = date.fromisoformat(day)
-    return int(datetime(d.year, d.month, d.day, tzinfo=store.load_inventory().territory.zone).timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp())
 
 
 @consent_app.command("grant")
@@ -149,12 +170,13 @@ def consent_grant(
     with command_store(database_url, ValueError) as store:
         if not prm:
             prm = sorted(consent.held_prms(store, subject))
+        zone = _grant_zone(store, subject, prm)  # the points' own territory's days
         g = consent.grant(
             store, CLI_ADMIN, subject_id=subject, recipient_kind=kind, recipient_id=recipient,
             categories=category or ["consumption"], prms=prm, granularity=granularity,
-            data_start=_local_instant(store, data_from),
-            data_end=_local_instant(store, data_until) if data_until else None,
-            purpose=purpose, expires_at=_local_instant(store, expires) + 86400,
+            data_start=_local_instant(zone, data_from),
+            data_end=_local_instant(zone, data_until) if data_until else None,
+            purpose=purpose, expires_at=_local_instant(zone, expires) + 86400,
         )  # fmt: skip
     console.print(f"grant [bold]{g.id}[/] given by {subject} to {g.recipient} ({granularity}, {purpose})")
 

@@ -229,6 +229,17 @@ class WriteGuard:
                 "you did not hold then"
             )
 
+    def home(self) -> str | None:
+        """The one territory this writer writes in when it is tied to one — a sensor key's site's, a member's
+        own, an admin's or régie operator's of one territory — else None (an admin of every territory, the
+        shell, MQTT, the régie's machine keys): where a new emoncms input of its gets its series."""
+        if self.writer.site_id is not None:
+            return territories.of_site(self.store, self.writer.site_id)
+        if self._whole is not None:
+            return self._bound
+        holder = self.writer.account.holder_id
+        return territories.of_holder(self.store, holder) if holder else None
+
     def territory(self, territory_id: str, what: str = "") -> None:
         """May this writer write in ``territory_id`` (a series there, a new one created there)? A writer of the
         régie bound to one territory (:func:`territory_bound`) writes in that one only."""

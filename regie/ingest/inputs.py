@@ -8,6 +8,13 @@ to any other series (:meth:`InputService.remap`). Readings that cannot be placed
 create series in yet, an instant outside 1970–2100 or too far in the future — go to quarantine with the
 reason, never silently dropped.
 
+**Which territory.** A new input's series goes in the territory of the one who posted it, when that one is
+tied to a territory (the guard's ``home()``: a sensor key's site's — its node names the site —, a member's
+own, an admin's or régie operator's of one territory); else, in the store's only territory. When the store
+holds several and nothing ties the key to one (an admin of every territory, a machine key, MQTT), the
+readings wait in quarantine, in no territory's (an admin of every territory sees them), with the reason
+:data:`UNTIED`: the store's first territory is never guessed.
+
 **A site's sensors.** An emoncms input belongs to a user (``input`` rows carry ``userid``); regie's
 counterpart is the site a sensor key is bound to (:mod:`regie.ingest.apikeys`). What such a key posts is
 mapped under the node ``<site>:<node>`` (:func:`site_node`; emoncms strips ``:`` from node names, so it cannot
@@ -57,6 +64,17 @@ from regie.store.timeseries import T_MAX, T_MIN
 
 log = logging.getLogger(__name__)
 
+
+def N_(message: str) -> str:  # marks a message for the catalogues (the quarantine page translates the reason)
+    return message
+
+
+#: Why a new input posted by a key tied to no territory waits in quarantine on a store of several.
+UNTIED = N_(
+    "this store holds several territories and the key that posted this input is tied to none: bind the key to a "
+    "site (regie key add --site) or to an account of one territory, then release these readings to a series"
+)
+NO_TERRITORY = N_("no territory in this store to create the input's series in")
 MAX_FUTURE_S = 2 * 86400  # a reading stamped later than now + 2 days is quarantined, not stored
 MAX_BATCH_POINTS = 500_000  # one transaction holds at most about this many points
 MAX_BATCH_JOBS = 256
@@ -167,7 +185,6 @@ class InputService:
         self.max_future_s = max_future_s
         self.max_batch_points = max_batch_points
         self._maps: dict[tuple[str, str], InputMapping] = {}
-        self._territory: str | None = None
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -261,7 +278,8 @@ class InputService:
                 guards.setdefault(p, job.guard)
         with self.store.transaction() as tx:
             conn = tx.conn
-            maps = self._resolve(tx, pairs, new_maps, guards)
+            unplaced: dict[tuple[str, str], str] = {}
+            maps = self._resolve(tx, pairs, new_maps, guards, unplaced)
             batches: list[Readings] = []
             held: list[quarantine_table.QuarantinedReading] = []
             last: dict[int, tuple[int, float]] = {}
@@ -272,7 +290,7 @@ class InputService:
                     key = f"{pair[0]}/{pair[1]}"
                     m = maps.get(pair)
                     if m is None:
-                        held += _hold(job, key, t, v, _unplaced(pair[0]))
+                        held += _hold(job, key, t, v, unplaced.get(pair) or _unplaced(pair[0]))
                         n_held += len(t)
                         continue
                     bad = (t < T_MIN) | (t >= T_MAX) | (t > now + self.max_future_s)
@@ -319,10 +337,16 @@ class InputService:
         return results
 
     # ------------------------------------------------------------ mapping
-    def _territory_of(self, conn: Connection) -> str | None:
-        if self._territory is None:
-            self._territory = conn.execute(select(territory.c.id).order_by(territory.c.id)).scalar()
-        return self._territory
+    def _home(self, conn: Connection, guard: SeriesGuard | None) -> tuple[str | None, str]:
+        """The territory a new input without a site goes in (see the module docstring), or None and why not."""
+        home = getattr(guard, "home", None)  # WriteGuard.home: the poster's own territory, when it has one
+        tied = home() if callable(home) else None
+        if tied is not None:
+            return tied, ""
+        ids = conn.execute(select(territory.c.id).order_by(territory.c.id).limit(2)).scalars().all()
+        if len(ids) == 1:
+            return ids[0], ""
+        return None, UNTIED if ids else NO_TERRITORY
 
     def _load_maps(self, conn: Connection) -> dict[tuple[str, str], InputMapping]:
         q = select(
@@ -336,8 +360,10 @@ class InputService:
 
     def _resolve(
         self, tx: Transaction, pairs: set[tuple[str, str]], new_maps: dict[tuple[str, str], InputMapping],
-        guards: dict[tuple[str, str], SeriesGuard | None],
+        guards: dict[tuple[str, str], SeriesGuard | None], unplaced: dict[tuple[str, str], str],
     ) -> dict[tuple[str, str], InputMapping | None]:  # fmt: skip
+        """The mapping of each pair, created for a new one where its territory is known; ``unplaced`` gets why
+        a pair without a site has none."""
         maps: dict[tuple[str, str], InputMapping | None] = {p: self._maps.get(p) for p in pairs}
         missing = [p for p, m in maps.items() if m is None]
         if not missing:
@@ -354,9 +380,10 @@ class InputService:
                 if territory_id is None or len(p[0]) > input_map.c.node.type.length:
                     continue
             else:
-                territory_id = self._territory_of(tx.conn)
-            if territory_id is None:
-                continue
+                territory_id, why = self._home(tx.conn, guards.get(p))
+                if territory_id is None:
+                    unplaced[p] = why
+                    continue
             maps[p] = new_maps[p] = self._create(tx, p, territory_id, guards.get(p))
         return maps
 
@@ -423,7 +450,7 @@ def _unplaced(node: str) -> str:
     """Why a new input's readings could not get a series (they wait in quarantine)."""
     site_id = split_node(node)[0]
     if site_id is None:
-        return "no territory in this store to create the input's series in"
+        return NO_TERRITORY
     if len(node) > input_map.c.node.type.length:
         return f"site and node name together are longer than {input_map.c.node.type.length} characters"
     return f"site {site_id} is not declared (any more): declare it, then release these readings"
@@ -474,8 +501,12 @@ def site_inputs(store: Store, site_id: str) -> list[dict]:
         return [{**r._asdict(), "device_node": split_node(r.node)[1]} for r in conn.execute(q)]
 
 
-def territory_zone(store: Store) -> ZoneInfo:
-    """The zone of the store's (first) territory, UTC when there is none yet."""
+def territory_zone(store: Store, territory_id: str | None = None) -> ZoneInfo:
+    """The zone of ``territory_id`` (a poster's own: ``WriteGuard.home()``), else of the store's first territory;
+    UTC when there is none yet."""
+    q = select(territory.c.timezone).order_by(territory.c.id)
+    if territory_id is not None:
+        q = q.where(territory.c.id == territory_id)
     with store.engine.connect() as conn:
-        tz = conn.execute(select(territory.c.timezone).order_by(territory.c.id)).scalar()
+        tz = conn.execute(q).scalar()
     return ZoneInfo(tz or "UTC")

@@ -1,5 +1,6 @@
 """``/admin/peers``: the régie's peers, for its administrators: add one by URL and key fingerprint, choose
-what flows each way, suspend or resume it (the same functions as `regie peer ...`, logged alike)."""
+what flows each way, suspend or resume it (the same functions as `regie peer ...`, logged alike). Who: the
+régie's administrators (:data:`regie.web.deps.AdminCaller`, the one admin check)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from regie.federation import identity, peers
-from regie.governance.accounts import Role
 from regie.store import federation as rows
 from regie.web import auth
-from regie.web.account_pages import PageCaller, _base, _forbidden, render
+from regie.web.account_pages import _base, render
+from regie.web.deps import AdminCaller
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,18 +26,14 @@ def _page(request: Request, caller, problem: str | None = None, status_code: int
 
 
 @router.get("/admin/peers", name="peers_page", response_class=HTMLResponse)
-def peers_page(request: Request, caller: PageCaller) -> Response:
+def peers_page(request: Request, caller: AdminCaller) -> Response:
     """The peers, their keys and flows, this régie's own fingerprint, the form to add one."""
-    if caller.role is not Role.ADMIN:
-        return _forbidden(request, "for the régie's administrators only")
     return _page(request, caller)
 
 
 @router.post("/admin/peers", name="peers_add")
-async def peers_add(request: Request, caller: PageCaller) -> Response:
+async def peers_add(request: Request, caller: AdminCaller) -> Response:
     """Add a peer (its well-known document must offer the typed fingerprint)."""
-    if caller.role is not Role.ADMIN:
-        return _forbidden(request, "for the régie's administrators only")
     form = await auth.form_with_csrf(request, caller)
     try:
         peers.add(request.app.state.store, caller.account.label, url=str(form.get("url") or "")[:500],
@@ -48,10 +45,8 @@ async def peers_add(request: Request, caller: PageCaller) -> Response:
 
 
 @router.post("/admin/peers/{peer_id}/status", name="peers_status")
-async def peers_status(request: Request, caller: PageCaller, peer_id: str) -> Response:
+async def peers_status(request: Request, caller: AdminCaller, peer_id: str) -> Response:
     """Suspend or resume a peer."""
-    if caller.role is not Role.ADMIN:
-        return _forbidden(request, "for the régie's administrators only")
     form = await auth.form_with_csrf(request, caller)
     try:
         peers.set_status(request.app.state.store, peer_id, str(form.get("status") or ""), caller.account.label)

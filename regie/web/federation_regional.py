@@ -5,6 +5,10 @@ shows each figure per village and in all (secrecy applied again at the regional 
 cell is hidden) and where each village's figures come from (which instance, when they arrived); its map draws
 each village where it says it is, with its latest figures (``/api/map/regional.geojson``). All of it is public:
 the villages sent only what they publish, and the hub adds nothing personal.
+
+The figures have a page of their own too, ``/region`` (French and English), whatever territories the hub holds:
+a hub with no territory of its own shows them on its home page as well, a hub with several territories need not
+choose one to reach them.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from regie.federation import hub
 from regie.store import Store
 from regie.web import i18n
+from regie.web.templating import render
 
 router = APIRouter(tags=["federation"])
 
@@ -67,6 +72,15 @@ def page_context(request: Request, store: Store) -> list[dict[str, Any]]:
 def reasons(request: Request) -> dict[str, str]:
     gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
     return {k: gettext(v) for k, v in REASONS.items()}
+
+
+@router.get("/region", name="region_page", response_class=HTMLResponse, include_in_schema=False)
+def region_page(request: Request) -> Response:
+    """The hub's regional figures on their own page (public); the empty page, 404, when this régie is no hub."""
+    store = request.app.state.store
+    if not is_hub(store):
+        return render(request, "empty.html", {"active": "territory"}, status_code=404)
+    return render(request, "regional.html", {"active": "territory", "regional": page_context(request, store)})
 
 
 @router.get("/api/map/regional.geojson", name="map_regional_geojson")

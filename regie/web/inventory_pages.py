@@ -8,8 +8,11 @@ change to the tamper-evident access log. Nothing is validated here: a refused fo
 :class:`~regie.inventory.problems.Problem` written next to the field its ``column`` names (or above the
 form, for a problem of the row or of another sheet), and nothing is stored.
 
-Who: the régie's administrators only, each on their own territory (``Account.territory_id``; an admin of no
-territory in particular works on the store's territory). Every form carries the session's CSRF token.
+Who: the régie's administrators only (:data:`regie.web.deps.AdminCaller`), on the territory chosen for the
+request (:func:`regie.web.territory_choice.choose`): an admin of one territory works on that one only (another
+asked for is refused and logged), an admin of every territory picks one in the header's chooser. Every link,
+form and redirect carries that territory (``?territory=`` when the admin may see several), so a form acts on
+the territory its page showed whatever another tab chose meanwhile. Every form carries the session's CSRF token.
 
 Import is in two steps: the uploaded workbook is compared with the store (``apply_book(dry_run=True)``) and
 the difference shown; it is applied only when the admin confirms, and only if the inventory has not changed
@@ -23,6 +26,7 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -44,12 +48,13 @@ from regie.inventory.changes import ACTIONS, Change, Changes
 from regie.inventory.format import SHEETS, Column, Kind, Sheet
 from regie.inventory.problems import InventoryProblems, Problem
 from regie.store import Store
-from regie.web import auth, i18n
-from regie.web.account_pages import render
+from regie.web import auth, i18n, territory_choice
+from regie.web.account_pages import render as render_page
 from regie.web.auth import Caller
 from regie.web.deps import AdminCaller
 from regie.web.i18n import N_
 from regie.web.ingest_pages import UploadTooLarge, read_upload
+from regie.web.territory_choice import Choice
 
 router = APIRouter(prefix="/admin/inventory", include_in_schema=False)
 
@@ -88,7 +93,7 @@ def _store(request: Request) -> Store:
 
 
 def _refused(request: Request, message: str, status_code: int = 403) -> HTMLResponse:
-    return render(request, "refused.html", {"active": "account", "message": message}, status_code=status_code)
+    return render_page(request, "refused.html", {"active": "account", "message": message}, status_code=status_code)
 
 
 class Refused(Exception):
@@ -106,18 +111,13 @@ def refused_page(request: Request, exc: Exception) -> HTMLResponse:
     return _refused(request, exc.message, exc.status_code)
 
 
-def territory_of(store: Store, account: Account) -> str:
-    """The territory an admin works on: their own, or the store's when they are not bound to one."""
-    return account.territory_id or store.territory_id()
-
-
 @dataclass(frozen=True, slots=True)
 class Desk:
-    """An admin at work: who, on which territory, in which language."""
+    """An admin at work: who, on which territory (and which they may pick), in which language."""
 
     caller: Caller
     store: Store
-    territory_id: str
+    choice: Choice
     territory_name: str
     locale: str
 
@@ -125,17 +125,36 @@ class Desk:
     def account(self) -> Account:
         return self.caller.account
 
+    @property
+    def territory_id(self) -> str:
+        assert self.choice.id is not None  # admin_desk refuses a store without territory
+        return self.choice.id
+
+    def url(self, path: str) -> str:
+        """``path`` on this desk's territory: ``territory=`` added when the admin may see several."""
+        query = territory_choice.query(self.choice)
+        return f"{path}{'&' if '?' in path else '?'}{query[1:]}" if query else path
+
 
 def admin_desk(request: Request, caller: AdminCaller) -> Desk:
-    """FastAPI dependency: the admin's desk (:data:`AdminCaller`: the public logs in, others are refused), or
+    """FastAPI dependency: the admin's desk (:data:`AdminCaller`: the public logs in, others are refused) on the
+    territory chosen for the request (a territory the admin does not run: refused and logged), or
     :class:`Refused` for an empty store."""
     store = _store(request)
-    try:
-        territory_id = territory_of(store, caller.account)
-        name = store.load_inventory(territory_id).territory.name
-    except LookupError as exc:
-        raise Refused(str(exc), 404) from None
-    return Desk(caller, store, territory_id, name, i18n.negotiate_locale(request))
+    choice = territory_choice.choose(request, caller)
+    if choice.id is None:
+        raise Refused("no territory yet: create one first (regie territory add, or the first-run page)", 404)
+    name = store.load_inventory(choice.id).territory.name
+    return Desk(caller, store, choice, name, i18n.negotiate_locale(request))
+
+
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """A page of the inventory, the territory it shows remembered for the next pages (a chosen one)."""
+    response = render_page(request, template, context, status_code=status_code)
+    choice = context.get("territory_choice")
+    if isinstance(choice, Choice):
+        territory_choice.remember(request, response, choice)
+    return response
 
 
 DeskDep = Annotated[Desk, Depends(admin_desk)]
@@ -160,6 +179,8 @@ def column_label(c: Column, locale: str) -> str:
 def _base(request: Request, d: Desk) -> dict[str, Any]:
     done = request.query_params.get("done", "")
     return {
+        **territory_choice.context(d.choice),
+        "at": d.url,
         "active": "account",
         "account": d.account,
         "csrf": auth.csrf_for(request, d.caller),
@@ -169,7 +190,7 @@ def _base(request: Request, d: Desk) -> dict[str, Any]:
         "kinds": [(k, kind_label(SHEET[k], d.locale)) for k in KINDS],
         "kind_label": lambda s: kind_label(s, d.locale),
         "column_label": lambda c: column_label(c, d.locale),
-        "item_url": item_url,
+        "item_url": lambda sheet, key: d.url(item_url(sheet, key)),
         "say": lambda problem: problem.text(i18n.translations(d.locale).gettext),  # a Problem's or Kept's text
     }
 
@@ -408,7 +429,7 @@ async def inventory_import_apply(request: Request, d: DeskDep) -> Response:
         )  # fmt: skip
     except InventoryProblems as exc:
         return _import_page(request, d, 400, name=preview.name, problems=exc.problems)
-    return RedirectResponse("/admin/inventory?done=imported", status_code=303)
+    return RedirectResponse(d.url("/admin/inventory?done=imported"), status_code=303)
 
 
 def _shown(changes: Changes, locale: str) -> list[dict[str, Any]]:
@@ -485,7 +506,7 @@ async def inventory_add(request: Request, d: DeskDep, sheet: str) -> Response:
     except InventoryProblems as exc:
         return _form_page(request, d, s, values, exc.problems, 400)
     added = [c.key for c in changes[sheet].added] or [s.key_of(values)]
-    return RedirectResponse(f"{item_url(sheet, added[0])}?done=added", status_code=303)
+    return RedirectResponse(d.url(f"{item_url(sheet, added[0])}?done=added"), status_code=303)
 
 
 # ---------------------------------------------------------------- one object: page, edit, end, move
@@ -498,7 +519,9 @@ def _find(book: Book, s: Sheet, key: str) -> Row:
     raise HTTPException(404, f"no {s.name} {key!r} in this territory")
 
 
-def _refers(book: Book, s: Sheet, row: Row) -> list[tuple[Column, str, str | None]]:
+def _refers(
+    book: Book, s: Sheet, row: Row, link: Callable[[str, str], str] = item_url
+) -> list[tuple[Column, str, str | None]]:
     """The objects this one refers to: (column, key, link or None when no such object)."""
     keys = {k: set(v) for k, v in _references(book).items()}
     out = []
@@ -509,7 +532,7 @@ def _refers(book: Book, s: Sheet, row: Row) -> list[tuple[Column, str, str | Non
         target = c.refers_to
         if target == "holders":
             target = "persons" if value in keys.get("persons", set()) else "organisations"
-        out.append((c, value, item_url(target, value) if value in keys.get(target, set()) else None))
+        out.append((c, value, link(target, value) if value in keys.get(target, set()) else None))
     return out
 
 
@@ -571,7 +594,7 @@ def _item_page(
         **_base(request, d), "sheet": s, "key": key, "row": row, "fields": shown,
         "is_ended": ended(s, row, date.today()), "end_column": s.end,
         "references": _references(book), "related": _related(book, s, key, row),
-        "refers": _refers(book, s, row),
+        "refers": _refers(book, s, row, lambda sheet, k: d.url(item_url(sheet, k))),
         "history": _history(d, s, key), "form": form, "today": date.today().isoformat(),
         "problems": general_problems(s, problems, {f.column.name for f in shown}) if form == "edit" else [],
         "refused": bool(problems) and form == "edit",
@@ -603,7 +626,7 @@ async def inventory_edit(request: Request, d: DeskDep, sheet: str, key: str) -> 
     except InventoryProblems as exc:
         return _item_page(request, d, s, key, values=values, problems=exc.problems, form="edit", status_code=400)
     done = "unchanged" if changes.empty else "saved"
-    return RedirectResponse(f"{item_url(sheet, key)}?done={done}", status_code=303)
+    return RedirectResponse(d.url(f"{item_url(sheet, key)}?done={done}"), status_code=303)
 
 
 @router.post("/{sheet}/end/{key:path}", name="inventory_end")
@@ -621,7 +644,7 @@ async def inventory_end(request: Request, d: DeskDep, sheet: str, key: str) -> R
         inventory.end_row(d.store, d.account, d.territory_id, sheet, key, on)
     except InventoryProblems as exc:
         return _item_page(request, d, s, key, problems=exc.problems, form="end", status_code=400)
-    return RedirectResponse(f"{item_url(sheet, key)}?done=ended", status_code=303)
+    return RedirectResponse(d.url(f"{item_url(sheet, key)}?done=ended"), status_code=303)
 
 
 @router.post("/transformers/feed/{key:path}", name="inventory_feed")
@@ -639,7 +662,7 @@ async def inventory_feed(request: Request, d: DeskDep, key: str) -> Response:
         inventory.edit_row(d.store, d.account, d.territory_id, "delivery_points", prm, {"transformer": key})
     except InventoryProblems as exc:
         return _item_page(request, d, s, key, problems=exc.problems, form="feed", status_code=400)
-    return RedirectResponse(f"{item_url('transformers', key)}?done=saved", status_code=303)
+    return RedirectResponse(d.url(f"{item_url('transformers', key)}?done=saved"), status_code=303)
 
 
 def said(sheet: str, column: str, template: str, **params: str) -> Problem:
@@ -687,4 +710,4 @@ async def inventory_move(request: Request, d: DeskDep, key: str) -> Response:
         inventory.apply_book(d.store, d.account, d.territory_id, wanted, via="page: move")
     except InventoryProblems as exc:
         return _item_page(request, d, s, key, problems=exc.problems, form="move", status_code=400, extra=extra)
-    return RedirectResponse(f"{item_url('memberships', new_key)}?done=moved", status_code=303)
+    return RedirectResponse(d.url(f"{item_url('memberships', new_key)}?done=moved"), status_code=303)

@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from regie.governance import territories
-from regie.governance.accounts import Role
 from regie.model.basemap import BaseMapError, parse
 from regie.store import map_base
 from regie.web import assets, auth, federation_regional, i18n, territory_choice
-from regie.web.account_pages import PageCaller, _base, _forbidden
+from regie.web.account_pages import _base, _forbidden
 from regie.web.account_pages import render as render_private
+from regie.web.deps import AdminCaller
 from regie.web.ingest_pages import UploadTooLarge, read_upload
 from regie.web.templating import render
 
@@ -116,10 +116,8 @@ def _admin_page(request: Request, caller: Any, choice: Any, status_code: int = 2
 
 
 @router.get("/admin/map", name="map_admin", response_class=HTMLResponse, include_in_schema=False)
-def map_admin(request: Request, caller: PageCaller) -> Response:
+def map_admin(request: Request, caller: AdminCaller) -> Response:
     """The form that replaces the territory's background."""
-    if caller.role is not Role.ADMIN:
-        return _forbidden(request, "for the régie's administrators only")
     choice = territory_choice.choose(request, caller)
     if choice.id is None:
         return _forbidden(request, "no territory yet", status_code=404)
@@ -127,10 +125,8 @@ def map_admin(request: Request, caller: PageCaller) -> Response:
 
 
 @router.post("/admin/map", name="map_admin_upload", include_in_schema=False)
-async def map_admin_upload(request: Request, caller: PageCaller) -> Response:
+async def map_admin_upload(request: Request, caller: AdminCaller) -> Response:
     """Check the uploaded GeoJSON and keep it as the territory's background (logged); the old one stays on error."""
-    if caller.role is not Role.ADMIN:
-        return _forbidden(request, "for the régie's administrators only")
     choice = territory_choice.choose(request, caller)
     if choice.id is None:
         return _forbidden(request, "no territory yet", status_code=404)

@@ -287,7 +287,7 @@ def test_the_public_disclosure_api_answers_for_the_territory_asked(served: Serve
 
 
 ADMIN_PAGES = ["/admin", "/admin/people", "/admin/footprint", "/quarantine", "/inputs", "/admin/sites/m-s/sensors",
-               "/admin/inventory"]  # fmt: skip
+               "/admin/inventory", "/admin/map", "/admin/peers"]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
@@ -302,7 +302,8 @@ def test_an_admin_page_sends_the_public_to_log_in_and_refuses_an_operator(served
 
 
 @pytest.mark.parametrize("path", ["/admin/people/invite", "/quarantine/discard", "/inputs/remap",
-                                  "/admin/sites/m-s/sensors/keys"])  # fmt: skip
+                                  "/admin/sites/m-s/sensors/keys", "/admin/map", "/admin/peers",
+                                  "/admin/peers/nobody/status"])  # fmt: skip
 def test_an_admin_form_refuses_an_operator_before_reading_it(served: Served, path: str) -> None:
     assert served.as_(None).post(path, data={}).status_code == 303
     r = served.as_("op-m").post(path, data={"csrf_token": served.csrf("op-m")})

@@ -312,6 +312,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/federation/head"): Case("/federation/head", expect(404)),
     ("GET", "/federation/consistency"): Case("/federation/consistency?from=1&to=2", expect(404)),
     ("GET", "/federation/regional"): Case("/federation/regional?figure=consumption&step=86400", expect(404)),
+    ("GET", "/region"): Case("/region", expect(404)),  # no hub in this world: the empty page
     ("GET", "/admin/peers"): Case("/admin/peers", ADMIN_PAGE),
     ("POST", "/admin/peers"): Case(
         "/admin/peers", expect(403, public=LOGIN, machines=LOGIN, admin=400),
