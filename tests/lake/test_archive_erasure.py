@@ -28,6 +28,7 @@ from regie.governance import audit, rights
 from regie.governance.accounts import CLI_ADMIN
 from regie.lake import layout
 from regie.lake.archive import archive_year
+from regie.lake.catalogue import NON_PUBLIC, PUBLIC, lake_datasets
 from regie.model import (
     DeliveryPoint,
     Inventory,
@@ -262,3 +263,19 @@ def test_an_unreachable_lake_stops_the_erasure_before_anything_is_erased(archive
         rights.erase_member(store, CLI_ADMIN, "p1", now=LATER)
     assert any(p.id == "p1" for p in store.load_inventory("village").persons)
     assert not [e for e in audit.entries(store, subject_id="p1", kind="rights")]
+
+
+@pytest.mark.postgres
+def test_the_catalogue_lists_the_archived_years_public_datasets_only(archived) -> None:
+    """The weather of the mairie is public: its archived 2023 is a dataset with its files; the households'
+    consumption is personal: its archive is not listed (the months the store holds are, as non-public)."""
+    _, lake, _ = archived
+    found = {d["dct:title"]: d for d in lake_datasets(str(lake))}
+    year = found["temperature readings of territory village, 2023 (archived)"]
+    assert year["dct:accessRights"] == PUBLIC and year["regie:archivedYear"] == 2023
+    files = sorted(str(p.relative_to(lake)) for p in lake.glob("readings/*/kind=temperature/*/archive-2023.parquet"))
+    assert sorted(d["dcat:accessURL"].removeprefix(f"{lake}/") for d in year["dcat:distribution"]) == files
+    assert year["regie:rows"] == sum(pq.ParquetFile(lake / f).metadata.num_rows for f in files)
+    assert "consumption readings of territory village, 2023 (archived)" not in found
+    assert found["consumption readings of territory village"]["dct:accessRights"] == NON_PUBLIC
+    assert found["temperature readings of territory village"]["dct:accessRights"] == PUBLIC
