@@ -47,6 +47,7 @@ LATER = int(datetime(2026, 12, 1, tzinfo=PARIS).timestamp())
 
 CHILD = """
 import json, resource, sys, time
+import regie.lake.archive
 from regie.lake.archive import archive_year
 from regie.store import open_store
 
@@ -62,8 +63,8 @@ t0 = time.perf_counter()
 report = archive_year(store, 2023, sys.argv[2], now=int(sys.argv[3]))
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"points": report.points, "files": len(report.files), "seconds": seconds,
-                  "base_rss_mb": base, "peak_rss_mb": peak}))
+print(json.dumps({"code": regie.lake.archive.__file__, "points": report.points, "files": len(report.files),
+                  "seconds": seconds, "base_rss_mb": base, "peak_rss_mb": peak}))
 """
 
 
@@ -120,8 +121,9 @@ def run(code: Path, postgres: str, curves: int, scratch: Path) -> dict:
         write_s = time.perf_counter() - t0
         lake = scratch / f"lake-{schema}"
         env = {**os.environ, "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1"}
+        # run from the scratch folder: `python -c` puts the working folder first on the path, before PYTHONPATH's tree
         out = subprocess.run([sys.executable, "-c", CHILD, url, str(lake), str(LATER)], env=env, check=True,
-                             capture_output=True, text=True).stdout  # fmt: skip
+                             capture_output=True, text=True, cwd=scratch).stdout  # fmt: skip
         got = json.loads(out.strip().splitlines()[-1])
         got |= {"stored_points": points, "write_s": write_s,
                 "lake_bytes": sum(p.stat().st_size for p in lake.rglob("*") if p.is_file())}  # fmt: skip

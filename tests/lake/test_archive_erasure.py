@@ -279,3 +279,30 @@ def test_the_catalogue_lists_the_archived_years_public_datasets_only(archived) -
     assert "consumption readings of territory village, 2023 (archived)" not in found
     assert found["consumption readings of territory village"]["dct:accessRights"] == NON_PUBLIC
     assert found["temperature readings of territory village"]["dct:accessRights"] == PUBLIC
+
+
+@pytest.mark.postgres
+def test_the_year_is_written_a_row_group_at_a_time(postgres_url: str, tmp_path: Path, monkeypatch) -> None:
+    """With little held in memory (``FLUSH_POINTS``), each month file grows a row group at a time as the series
+    are read; the lake holds the same points as the store did."""
+    from regie.lake import archive
+
+    store = open_store(postgres_url)
+    try:
+        store.save_inventory(inventory())
+        fill(store)
+        keys = ("load-p1", "load-p2", "load-shared", "temp")
+        held = {k: store.read(k, ts(2022, 12, 1), ts(2024, 4, 1)) for k in keys}
+        monkeypatch.setattr(archive, "FLUSH_POINTS", 1_000)  # less than a series' month: a row group a series
+        report = archive_year(store, 2023, str(tmp_path / "lake"), now=LATER)
+    finally:
+        store.close()
+    lake = tmp_path / "lake"
+    june = pq.ParquetFile(lake / layout.partition("village", "consumption", "2023-06") / "archive-2023.parquet")
+    assert june.metadata.num_row_groups == 3 and june.metadata.num_rows == 3 * 30 * 48
+    assert all(f.endswith("/archive-2023.parquet") for f in report.files)
+    got = rows_of(lake)
+    for key, (t, v) in held.items():
+        mine = got[got["series_id"] == key].sort_values("t")
+        assert mine["t"].tolist() == t.tolist()
+        np.testing.assert_array_equal(mine["value"].to_numpy(), v)
