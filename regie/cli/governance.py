@@ -371,15 +371,23 @@ def member_erase(
 
     if not yes:
         raise typer.BadParameter("erasure cannot be undone: add --yes")
+    from regie.store.archives import ArchiveUnreachable
+
     store = _open(database_url)
     try:
         r = rights.erase_member(store, CLI_ADMIN, holder)
+    except ArchiveUnreachable as exc:  # an archived year's lake: nothing was erased, run it again once reachable
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(75) from None  # EX_TEMPFAIL
     finally:
         store.close()
     console.print(
         f"erased {holder}: {len(r.series_erased)} series, {r.memberships} membership(s), {r.accounts} account(s), "
         f"{r.keys} API key(s), {r.grants_withdrawn} grant(s) withdrawn"
     )
+    if r.archive.files:
+        console.print(f"{r.archive.rows:,} point(s) taken out of {len(r.archive.files)} file(s) in the lake where "
+                      "years were archived")  # fmt: skip
     for note in r.notes:
         console.print(f"[yellow]{note}[/]")
 

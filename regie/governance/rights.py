@@ -31,7 +31,7 @@ from regie.governance.key_owner import owner_ref
 from regie.governance.system_accounts import ERASURE
 from regie.model import mask_prm
 from regie.model.parties import ERASED_HOLDER
-from regie.store import Store, erasure, operations
+from regie.store import Store, archives, erasure, operations
 from regie.store.schema import (
     account,
     delivery_point,
@@ -177,6 +177,7 @@ class Erasure:
     participations: tuple[str, ...] = ()  # ACC operations whose participants lost the erased person's days
     tombstone: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    archive: archives.ArchiveErasure = field(default_factory=archives.ArchiveErasure)  # the years in the lake
 
 
 #: What an erasure does with each table of the schema (``docs/rights.md`` explains each line). Every table
@@ -232,6 +233,8 @@ TABLES: dict[str, str] = {
 
 #: Prefix of the opaque ids that replace an erased holder; no account may hold one (they name no one).
 TOMBSTONE = ERASED_HOLDER
+
+
 def _close_grants(store: Store, actor: Account, holder_id: str, usernames: set[str], at: int) -> int:
     """Withdraw (or refuse, if still asked) every grant the holder gave, and every grant made *to* their
     accounts: nobody reads under them any more (an account's grants name it by username)."""
@@ -261,6 +264,10 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
       sensors on its site stay personal (the gate keeps refusing them to machine keys and to the next
       occupant) rather than becoming open data;
     - their ACC participations lose their days and their name;
+    - the years archived to the lake (``regie archive``) lose the same points, file by file, first
+      (:func:`regie.store.archives.erase_archived`: each file replaced whole, in one step; the lake's manifest
+      and ``chunk_archive`` then say what the files hold). A lake that cannot be reached stops the erasure
+      before anything is erased; an erasure stopped after the files were rewritten is run again;
     - their accounts, sessions, login counters and API keys are deleted (a new account with the same
       username inherits nothing); the grants they gave and the grants made to them are closed, and the
       consent records keep only the tombstone; the person row is deleted.
@@ -270,7 +277,6 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
     territory_id = territories.of_holder(store, holder_id)  # before the person row goes
     accts = accounts_of_holder(store, holder_id)
     usernames, ids = {a.username for a in accts}, [a.id for a in accts]
-    withdrawn = _close_grants(store, actor, holder_id, usernames, at)
     zone = store.load_inventory(territory_id).territory.zone if territory_id else _zone(store)  # the holder's days
     with store.engine.connect() as conn:
         days = erasure.holdings(conn, holder_id)
@@ -282,6 +288,9 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
         prms = personal_prms(store, s)
         others = any(h != holder_id for prm in prms for h, _, _ in holding_periods(store, prm))
         plan.append((s, store.ref(s.id), others, [p for prm in prms for p in instants.get(prm, [])]))
+    archived = archives.erase_archived(store, {s.id: (s.kind.value, theirs if others else None)
+                                               for s, _, others, theirs in plan})  # fmt: skip
+    withdrawn = _close_grants(store, actor, holder_id, usernames, at)
     erased, cut, touched_ops, node_keys = [], [], set(), set()
     with store.transaction() as tx:
         conn = tx.conn
@@ -303,7 +312,7 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
     store._inventories.clear()
     notes = tuple(f"series {k}: only the erased holder's periods were removed (others held it too)" for k in cut)
     result = Erasure(holder_id, tuple(erased), tuple(cut), int(n_members or 0), len(ids), withdrawn,
-                     int(n_keys or 0), tuple(sorted(touched_ops)), tomb, notes)  # fmt: skip
+                     int(n_keys or 0), tuple(sorted(touched_ops)), tomb, notes, archived)  # fmt: skip
     detail = {
         "series_erased": len(erased),
         "series_cut": len(cut),
@@ -312,10 +321,12 @@ def erase_member(store: Store, actor: Account, holder_id: str, *, now: int | Non
         "grants_withdrawn": withdrawn,
         "participations": len(result.participations),
     }
+    if archived.files or archived.leftovers:
+        detail |= {"archive_rows": archived.rows, "archive_files": len(archived.files),
+                   "archive_leftovers": archived.leftovers, "archive_years": list(archived.years)}  # fmt: skip
     audit.append(store, audit.RightsEvent("erase", holder_id, actor.label, detail), now=at)
     store.changed(None)  # readings deleted: whoever keeps figures from them recomputes (regie.publication)
     return result
-
 
 
 def correct_details(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,7 +48,6 @@ from regie.lake.export import (
     _read_manifest,
     _Reader,
     _write_bytes,
-    _write_table,
     export_lake,
 )
 from regie.store import Store, archives
@@ -83,6 +83,7 @@ def archive_year(store: Store, year: int, dest: str, *, storage_options: dict | 
     fs, root = layout.open_lake(dest, storage_options)
     record = archives.archived(store, year)
     report = ArchiveReport(year, dest)
+    sums: dict[str, str] = {}  # partition -> checksum of its staged file (a run finishing an earlier one reads them)
     if record is not None:
         report.points, report.chunks, report.checksum = record.points, record.chunks, record.checksum
         if record.dest != dest:
@@ -102,7 +103,7 @@ def archive_year(store: Store, year: int, dest: str, *, storage_options: dict | 
         with store.engine.connect() as conn:
             source = archives.source_print(conn, year)
         staged = _write_staged(store, fs, root, year, now)
-        lake_count, lake_sum = _lake_sums(fs, root, staged)
+        lake_count, lake_sum, sums = _lake_sums(fs, root, staged)
         try:
             count, chunks, total = archives.partition_sums(store, year)
         except ValueError as exc:
@@ -115,13 +116,78 @@ def archive_year(store: Store, year: int, dest: str, *, storage_options: dict | 
         report.points, report.chunks, report.checksum = count, chunks, f"{total:016x}"
         if not archives.drop_year(store, year, dest, source, count, chunks, report.checksum, now):
             raise ArchiveError(f"readings of {year} were written while it was being archived: run it again")
-    _finish(store, fs, root, dest, year, storage_options, now, report)
+    _finish(store, fs, root, dest, year, storage_options, now, report, sums)
     report.seconds = time.perf_counter() - t0
     return report
 
 
+#: Points held in memory while a year is written, across its month files: then each month's share is written as
+#: a row group. Why: a town's year is ~500 million points (~8 GB as arrays); this keeps ~16 MB (and its copies).
+FLUSH_POINTS = 1 << 20
+
+
+class _MonthFiles:
+    """One kind's staged month files of a territory, written as the series are read, a row group at a time."""
+
+    def __init__(self, fs, root: str, tid: str, kind: str, bounds: list[tuple[str, int, int]], year: int) -> None:
+        self.fs, self.root, self.tid, self.kind, self.bounds, self.year = fs, root, tid, kind, bounds, year
+        self.parts: dict[int, list[tuple[str, np.ndarray, np.ndarray]]] = {}
+        self.held = 0
+        self.open: dict[int, tuple[str, object, pq.ParquetWriter]] = {}  # month -> (temporary path, file, writer)
+
+    def add(self, key: str, t: np.ndarray, v: np.ndarray) -> None:
+        idx = layout.month_of(t, self.bounds)
+        cuts = np.flatnonzero(np.diff(idx)) + 1
+        for pt, pv, pm in zip(np.split(t, cuts), np.split(v, cuts), np.split(idx, cuts), strict=True):
+            if len(pt):
+                self.parts.setdefault(int(pm[0]), []).append((key, pt, pv))
+        self.held += len(t)
+        if self.held >= FLUSH_POINTS:
+            self.flush()
+
+    def flush(self) -> None:
+        for m, parts in sorted(self.parts.items()):
+            if m not in self.open:
+                tmp = f"{self.root}/{layout.TMP}/{uuid.uuid4().hex}-{STAGED.format(year=self.year)}"
+                self.fs.makedirs(f"{self.root}/{layout.TMP}", exist_ok=True)
+                out = self.fs.open(tmp, "wb")
+                self.open[m] = (tmp, out, pq.ParquetWriter(out, READINGS_SCHEMA, compression=layout.COMPRESSION))
+            dictionary = pa.array([k for k, _, _ in parts], pa.string())
+            table = pa.table(
+                [pa.DictionaryArray.from_arrays(pa.array(np.concatenate(
+                    [np.full(len(t), i, dtype=np.int32) for i, (_, t, _) in enumerate(parts)])), dictionary),
+                 pa.array(np.concatenate([t for _, t, _ in parts]).astype(np.int64, copy=False)),
+                 pa.array(np.concatenate([v for _, _, v in parts]).astype(np.float64, copy=False))],
+                schema=READINGS_SCHEMA,
+            )  # fmt: skip
+            self.open[m][2].write_table(table, row_group_size=len(table))
+        self.parts, self.held = {}, 0
+
+    def close(self) -> list[str]:
+        """Every month file closed and moved onto its staged path; their paths (under the lake's root)."""
+        self.flush()
+        written = []
+        for m, (tmp, out, writer) in sorted(self.open.items()):
+            writer.close()
+            out.close()
+            path = f"{layout.partition(self.tid, self.kind, self.bounds[m][0])}/{STAGED.format(year=self.year)}"
+            self.fs.makedirs(f"{self.root}/{path}".rsplit("/", 1)[0], exist_ok=True)
+            self.fs.mv(tmp, f"{self.root}/{path}")
+            written.append(path)
+        self.open = {}
+        return written
+
+    def abandon(self) -> None:
+        for tmp, out, writer in self.open.values():
+            writer.close()
+            out.close()
+            self.fs.rm(tmp)
+        self.open = {}
+
+
 def _write_staged(store: Store, fs, root: str, year: int, now: int) -> list[str]:
-    """The year's raw points, read through the gate, as hidden files in the lake's month partitions."""
+    """The year's raw points, read through the gate one series at a time, as hidden files in the lake's month
+    partitions, streamed (:data:`FLUSH_POINTS`): never the whole year in memory."""
     ranges = archives.year_series(store, year)
     who = _Reader(LAKE, LAKE_REASON, PURPOSE, now)
     written: list[str] = []
@@ -133,57 +199,40 @@ def _write_staged(store: Store, fs, root: str, year: int, now: int) -> list[str]
         bounds = layout.months(min(ranges[s.id][0] for s in mine), max(ranges[s.id][1] for s in mine) - 1,
                                inv.territory.zone)  # fmt: skip
         for kind in sorted({s.kind.value for s in mine}):
-            names: list[str] = []
-            per_month: dict[int, list] = {m: [] for m in range(len(bounds))}
-            for s in (s for s in mine if s.kind.value == kind):
-                a, b = ranges[s.id]
-                if gate.is_personal(store, s):
-                    level = _exportable(store, who, s, a, b)
-                    if level is None:
-                        raise ArchiveError(f"the lake account may not read series {s.id} whole: nothing was dropped")
-                    got = gate.read_personal(store, LAKE, s.id, a, b, level, PURPOSE, reason=LAKE_REASON, now=now)
-                    t, v = np.asarray(got.t, dtype=np.int64), np.asarray(got.values, dtype=np.float64)
-                else:
-                    t, v = gate.read_open(store, s.id, a, b)
-                idx = layout.month_of(np.asarray(t, dtype=np.int64), bounds)
-                cuts = np.flatnonzero(np.diff(idx)) + 1
-                for pt, pv, pm in zip(np.split(t, cuts), np.split(v, cuts), np.split(idx, cuts), strict=True):
-                    if len(pt):
-                        per_month[int(pm[0])].append((len(names), pt, pv))
-                names.append(s.id)
-            dictionary = pa.array(names, pa.string())
-            for m, parts in per_month.items():
-                if not parts:
-                    continue
-                table = pa.table(
-                    [pa.DictionaryArray.from_arrays(pa.array(np.concatenate(
-                        [np.full(len(t), i, dtype=np.int32) for i, t, _ in parts])), dictionary),
-                     pa.array(np.concatenate([t for _, t, _ in parts]).astype(np.int64)),
-                     pa.array(np.concatenate([v for _, _, v in parts]).astype(np.float64))],
-                    schema=READINGS_SCHEMA,
-                )  # fmt: skip
-                path = f"{layout.partition(tid, kind, bounds[m][0])}/{STAGED.format(year=year)}"
-                _write_table(fs, root, path, table)
-                written.append(path)
+            files = _MonthFiles(fs, root, tid, kind, bounds, year)
+            try:
+                for s in (s for s in mine if s.kind.value == kind):
+                    a, b = ranges[s.id]
+                    if gate.is_personal(store, s):
+                        level = _exportable(store, who, s, a, b)
+                        if level is None:
+                            raise ArchiveError(f"the lake account may not read series {s.id} whole: nothing was "
+                                               "dropped")  # fmt: skip
+                        got = gate.read_personal(store, LAKE, s.id, a, b, level, PURPOSE, reason=LAKE_REASON, now=now)
+                        t, v = got.t, got.values
+                    else:
+                        t, v = gate.read_open(store, s.id, a, b)
+                    files.add(s.id, np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64))
+                written += files.close()
+            except BaseException:
+                files.abandon()
+                raise
     return written
 
 
-def _lake_sums(fs, root: str, paths: list[str]) -> tuple[int, int]:
-    count, total = 0, 0
+def _lake_sums(fs, root: str, paths: list[str]) -> tuple[int, int, dict[str, str]]:
+    """(points, checksum) of the staged files, read back batch by batch, and each file's checksum."""
+    count, total, each = 0, 0, {}
     for path in paths:
-        table = pq.read_table(f"{root}/{path}", filesystem=fs)
-        ids = table.column("series_id").combine_chunks()
-        hashes = np.array([archives.key_hash(k) for k in ids.dictionary.to_pylist()], dtype=np.uint64)
-        keys = hashes[ids.indices.to_numpy()]
-        t = table.column("t").to_numpy()
-        v = table.column("value").to_numpy()
-        count += len(t)
-        total = (total + archives.point_sums(keys, t, v)) % 2**64
-    return count, total
+        n, s = archives.file_sums(fs, f"{root}/{path}")
+        count += n
+        total = (total + s) % 2**64
+        each[path.rsplit("/", 1)[0]] = f"{s:016x}"
+    return count, total, each
 
 
 def _finish(store: Store, fs, root: str, dest: str, year: int, storage_options: dict | None, now: int,
-            report: ArchiveReport) -> None:  # fmt: skip
+            report: ArchiveReport, sums: dict[str, str]) -> None:  # fmt: skip
     """After the partition is gone: the export without the year, then the archive files in place and listed."""
     export_lake(store, dest, storage_options=storage_options, now=now)
     manifest = _read_manifest(fs, root)
@@ -193,11 +242,15 @@ def _finish(store: Store, fs, root: str, dest: str, year: int, storage_options: 
         fs.mv(staged, final)
     for final in sorted(fs.glob(f"{root}/{layout.READINGS}/*/*/*/{ARCHIVED.format(year=year)}")):
         key = final[len(root) + 1 :].rsplit("/", 1)[0]
-        rows = pq.ParquetFile(fs.open(final, "rb")).metadata.num_rows
+        with fs.open(final, "rb") as f:
+            rows = pq.ParquetFile(f).metadata.num_rows
+        checksum = sums.get(key) or f"{archives.file_sums(fs, final)[1]:016x}"
         tid, _kind, month = (x.split("=", 1)[1] for x in key.split("/")[1:4])
         zone = store.load_inventory(tid).territory.zone
-        (_, start, end), = layout.months(_month_start(month, zone), _month_start(month, zone), zone)
-        listed.setdefault(key, {"files": {}, "start": start, "end": end})["files"][ARCHIVED.format(year=year)] = rows
+        ((_, start, end),) = layout.months(_month_start(month, zone), _month_start(month, zone), zone)
+        entry = listed.setdefault(key, {"files": {}, "start": start, "end": end})
+        entry["files"][ARCHIVED.format(year=year)] = rows
+        entry.setdefault("sums", {})[ARCHIVED.format(year=year)] = checksum  # what erasure keeps true
         report.files.append(final[len(root) + 1 :])
     _write_bytes(fs, root, layout.MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
     archives.mark_done(store, year)
@@ -206,4 +259,3 @@ def _finish(store: Store, fs, root: str, dest: str, year: int, storage_options: 
 def _month_start(month: str, zone) -> int:
     y, m = (int(x) for x in month.split("-"))
     return int(datetime(y, m, 1, tzinfo=zone).timestamp())
-

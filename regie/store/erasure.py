@@ -3,7 +3,9 @@ to erase, these functions do it, each inside the caller's transaction.
 
 The chunks have no "delete a range" of their own: the series' raw points are read, all its chunks (raw and
 rollups) deleted, and the points outside the periods written back, which rebuilds the rollups from them —
-so no daily or monthly figure keeps a trace of the erased instants. Inside the caller's transaction.
+so no daily or monthly figure keeps a trace of the erased instants. Inside the caller's transaction. The years
+archived to the lake are not in the store any more: :func:`regie.store.archives.erase_archived` rewrites their
+files, before this runs.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from regie.store.schema import (
     series,
     web_session,
 )
+from regie.store.timeseries import live_only
 
 #: 2100-01-01 UTC: ingest quarantines any later instant, so no stored reading is after it.
 END_OF_TIME = 4_102_444_800
@@ -54,11 +57,12 @@ def cut_periods(tx, series_id: str, periods: Sequence[tuple[int, int | None]] | 
     :class:`regie.store.store.Transaction`); returns the number of points kept."""
     store, conn = tx.store, tx.conn
     ref = store.ref(series_id)
-    t, v = store.timeseries.read(conn, ref, 0, END_OF_TIME)
-    keep = ~within(t, periods) if periods is not None else np.zeros(len(t), dtype=bool)
-    store.timeseries.delete_series(conn, ref)
-    if keep.any():
-        tx.write([Readings(series_id, t[keep], v[keep])])
+    with live_only():  # an archived year's readings are in the lake: erase_archived took them out there
+        t, v = store.timeseries.read(conn, ref, 0, END_OF_TIME)
+        keep = ~within(t, periods) if periods is not None else np.zeros(len(t), dtype=bool)
+        store.timeseries.delete_series(conn, ref)
+        if keep.any():
+            tx.write([Readings(series_id, t[keep], v[keep])])
     return int(keep.sum())
 
 
@@ -105,8 +109,11 @@ def anonymise_holder(conn: Connection, holder_id: str, tombstone: str, usernames
                                           membership.c.since < today).values(until=today))  # fmt: skip
     conn.execute(update(consent).where(consent.c.subject_id == holder_id).values(subject_id=tombstone))
     if usernames:
-        conn.execute(update(consent).where(consent.c.recipient_kind == "account",
-                                           consent.c.recipient_id.in_(usernames)).values(recipient_id=tombstone))
+        conn.execute(
+            update(consent)
+            .where(consent.c.recipient_kind == "account", consent.c.recipient_id.in_(usernames))
+            .values(recipient_id=tombstone)
+        )
         conn.execute(update(consent_event).where(consent_event.c.actor.in_(usernames)).values(actor=tombstone))
     conn.execute(delete(person).where(person.c.id == holder_id))
     return int(n.rowcount or 0)
@@ -145,7 +152,8 @@ def erased_holders(conn: Connection, holder_ids: Sequence[str]) -> set[str]:
     out: set[str] = set()
     for i in range(0, len(ids), 500):
         q = select(access_log.c.subject_id, access_log.c.entry).where(
-            access_log.c.kind == "rights", access_log.c.subject_id.in_(ids[i : i + 500]))
+            access_log.c.kind == "rights", access_log.c.subject_id.in_(ids[i : i + 500])
+        )
         out |= {r.subject_id for r in conn.execute(q) if json.loads(r.entry).get("action") == "erase"}
     return out
 
@@ -156,7 +164,8 @@ def refuse_erased(conn: Connection, holder_ids: Sequence[str], where: str) -> No
     if erased:
         raise ErasedHolderError(
             f"{where}: holder id(s) {', '.join(sorted(erased))} belonged to a person erased at their request "
-            "(GDPR art. 17); an erased id is never reused — give the new person or organisation another id")
+            "(GDPR art. 17); an erased id is never reused — give the new person or organisation another id"
+        )
 
 
 def forget_live_points(conn: Connection, keys: Sequence[str]) -> None:

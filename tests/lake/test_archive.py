@@ -94,7 +94,10 @@ def test_a_year_leaves_for_the_lake_verified_and_the_lake_holds_every_point_once
     assert report.points == in_2023 and report.points >= 2 * 17_520  # the whole of 2023, and a few weeks after
     assert report.files and all(f.endswith("/archive-2023.parquet") for f in report.files)
     with pg_store.engine.connect() as conn:
-        q = "SELECT relname FROM pg_class WHERE relname LIKE 'chunk_y2023%' AND relkind = 'r'"
+        q = (
+            "SELECT relname FROM pg_class WHERE relname LIKE 'chunk_y2023%' AND relkind = 'r'"
+            " AND relnamespace = current_schema()::regnamespace"
+        )  # this test's schema, not another's
         names = {r[0] for r in conn.execute(text(q))}
         assert names == {"chunk_y2023_archived"}
         assert conn.execute(text("SELECT count(*) FROM chunk WHERE year = 2023")).scalar() == 0

@@ -10,8 +10,12 @@ The year is computed as ``regie.store.timeseries.chunk_years`` computes it, with
 bucket spans 2,048 steps of its series (10 s for a series without a fixed step), an hourly rollup bucket 4,096
 hours, and day and month rollup buckets are the local year itself.
 
+The downgrade puts back one unpartitioned table with every chunk the store holds, and refuses a store with
+archived years: revision 0013 has no ``chunk_archive``, so it would forget where those years went and take
+readings into them again (tests/store/test_migration_0014.py).
+
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from datetime import datetime
@@ -113,6 +117,10 @@ def _partition(bind, spans: dict[int, tuple[int, str]]) -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    gone = [int(y) for (y,) in bind.execute(sa.text("SELECT year FROM chunk_archive ORDER BY year"))]
+    if gone:
+        raise RuntimeError(f"the readings of {', '.join(map(str, gone))} were archived to the lake (chunk_archive): "
+                           "revision 0013 would forget where they went; this store cannot go back to it")  # fmt: skip
     if bind.dialect.name == "postgresql":
         op.execute("ALTER TABLE chunk RENAME TO chunk_0012")
         op.execute("ALTER TABLE chunk_0012 RENAME CONSTRAINT chunk_pkey TO chunk_0012_pkey")
