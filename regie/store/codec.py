@@ -21,6 +21,7 @@ Layout: ``b"RC" | version u8 | ncols u8 | n u32 | zstd( for t and each column: w
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 
 import numpy as np
@@ -32,8 +33,16 @@ _VERSION = 2  # 1: zlib body, 2: zstd body
 _WIDTHS = ((0xFF, np.uint8), (0xFFFF, np.uint16), (0xFFFFFFFF, np.uint32), (2**64 - 1, np.uint64))
 _DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 LEVEL = 9
-_COMPRESSOR = zstandard.ZstdCompressor(level=LEVEL)
-_DECOMPRESSOR = zstandard.ZstdDecompressor()
+# python-zstandard's (de)compressor objects are not thread-safe: one shared by the web server's worker threads
+# crashed the process (a segmentation fault in decompress, two pages read at once). One pair per thread.
+_PER_THREAD = threading.local()
+
+
+def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    pair = getattr(_PER_THREAD, "pair", None)
+    if pair is None:
+        pair = _PER_THREAD.pair = (zstandard.ZstdCompressor(level=LEVEL), zstandard.ZstdDecompressor())
+    return pair
 
 
 class CorruptChunk(ValueError):
@@ -76,7 +85,7 @@ def encode(t: np.ndarray, columns: list[np.ndarray]) -> bytes:
     if any(len(c) != n for c in columns):
         raise ValueError("all columns must have the length of the timestamps")
     body = b"".join(_pack(np.asarray(c, dtype=np.int64)) for c in [t, *columns])
-    return _HEADER.pack(_MAGIC, _VERSION, len(columns), n) + _COMPRESSOR.compress(body)
+    return _HEADER.pack(_MAGIC, _VERSION, len(columns), n) + _zstd()[0].compress(body)
 
 
 def decode(blob: bytes) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -90,7 +99,7 @@ def decode(blob: bytes) -> tuple[np.ndarray, list[np.ndarray]]:
         if version == 1:
             body = memoryview(zlib.decompress(blob[_HEADER.size :]))
         else:
-            body = memoryview(_DECOMPRESSOR.decompress(blob[_HEADER.size :]))
+            body = memoryview(_zstd()[1].decompress(blob[_HEADER.size :]))
     except (zlib.error, zstandard.ZstdError) as exc:
         raise CorruptChunk(f"chunk does not decompress: {exc}") from exc
     t, pos = _unpack(body, 0, n)

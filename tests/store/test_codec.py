@@ -32,7 +32,7 @@ def test_version_1_zlib_chunks_still_decode() -> None:
     t = np.arange(0, 1800 * 10, 1800, dtype=np.int64)
     v = np.array([5, 7, 7, 9, 12, 3, 0, 0, 1, 2], dtype=np.int64)
     v2 = codec.encode(t, [v])
-    body = codec._DECOMPRESSOR.decompress(v2[8:])
+    body = codec._zstd()[1].decompress(v2[8:])
     v1 = struct.pack("<2sBBI", b"RC", 1, 1, len(t)) + zlib.compress(body, 9)
     t1, (d1,) = codec.decode(v1)
     np.testing.assert_array_equal(t1, t)
@@ -50,3 +50,32 @@ def test_damaged_chunk_is_refused(damage: str) -> None:
         blob[2] = 99
     with pytest.raises(codec.CorruptChunk):
         codec.decode(bytes(blob))
+
+
+def test_each_thread_decodes_with_its_own_zstandard_objects() -> None:
+    """python-zstandard's (de)compressors are not thread-safe: the web server's threads, sharing one, crashed the
+    process. Each thread has its own, and chunks decoded at once in several threads come out whole."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    taken, both = [], threading.Barrier(2)
+
+    def take() -> None:
+        both.wait()
+        taken.append(codec._zstd())
+
+    threads = [threading.Thread(target=take) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    mine = codec._zstd()
+    assert taken[0][1] is not taken[1][1] and all(mine[1] is not pair[1] for pair in taken)
+    assert taken[0][0] is not taken[1][0]
+
+    t = np.arange(0, 1800 * 5000, 1800, dtype=np.int64)
+    blobs = [codec.encode(t, [np.arange(5000, dtype=np.int64) * k]) for k in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        decoded = list(pool.map(lambda b: codec.decode(b)[1][0], blobs * 20))
+    for k, column in enumerate(decoded):
+        np.testing.assert_array_equal(column, np.arange(5000, dtype=np.int64) * (k % 8))
