@@ -42,6 +42,7 @@ from regie.publication.balance import publication
 from regie.services.balance import BalanceRequestError, base_step
 from regie.store import Store
 from regie.store.operations import load_operation, operation_ids
+from regie.store.timeseries import ArchivedYear
 
 OWN_PURPOSE = "dpv:ServiceProvision"
 TARIFF_KINDS = {"base": "trv_base", "hphc": "trv_hphc", "tempo": "trv_tempo"}
@@ -327,7 +328,11 @@ def dashboard(store: Store, account: Account, inv: Inventory, kind: str, anchor:
     la, lb = local_midnight(ly[0], zone), local_midnight(ly[1], zone)
     wh = my_consumption(store, account, series, a, b, base)
     seen_ly = np.zeros((lb - la) // base, dtype=bool)
-    wh_ly = my_consumption(store, account, series, la, lb, base, seen_ly)
+    try:
+        wh_ly = my_consumption(store, account, series, la, lb, base, seen_ly)
+    except ArchivedYear:  # last year moved to the lake (regie archive): not here to compare with
+        seen_ly[:] = False
+        wh_ly = np.zeros(len(seen_ly))
     board.consumption_wh = float(wh.sum())
     board.last_year_wh = float(wh_ly.sum()) if seen_ly.any() else None
     starts = _bar_starts(kind, first, end, zone, base)

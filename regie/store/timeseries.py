@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -340,7 +340,13 @@ class TimeSeriesStore:
         archived = self.archives(conn)
         if not archived or _LIVE_ONLY.get():
             return
-        y0, y1 = (int(y) for y in chunk_years(ref, level, np.array([b0, b1])))
+        if level >= 2:  # a year's rollup: its bucket is the year
+            y0, y1 = b0, b1
+        else:  # the years of the instants asked for: a chunk that begins in an archived December and runs
+            # into January left with its year (the partition key), but a read from January is not refused
+            span = ref.raw_span if level == 0 else 3600 * ROLLUP_CHUNK_HOURS
+            years, starts = _local_years(ref.zone)
+            y0, y1 = (int(y) for y in years[np.searchsorted(starts, [(b0 + 1) * span - 1, b1 * span], "right") - 1])
         for year in sorted(archived):
             if y0 <= year <= y1:
                 raise ArchivedYear(year, *archived[year])
@@ -534,10 +540,19 @@ class TimeSeriesStore:
         return total, present
 
     def data_period(self, conn: Connection) -> tuple[int, int] | None:
+        """First and last raw instants this store still serves: archived years' chunks left out (what covers
+        the whole history, as the publication, starts after them)."""
         row = conn.execute(
             select(text("min(t_min)"), text("max(t_max)")).select_from(chunk).where(chunk.c.level == 0)
         ).one()
-        return None if row[0] is None else (int(row[0]), int(row[1]))
+        if row[0] is None:
+            return None
+        first, last = int(row[0]), int(row[1])
+        if archived := self.archives(conn, fresh=True):  # the oldest years are archived: serve from the next
+            # one's first instant in any zone (UTC+14); a live chunk begun before it is not read before it
+            after = int(datetime(max(archived) + 1, 1, 1, tzinfo=UTC).timestamp()) - 14 * 3600
+            first = max(first, after)
+        return (first, last) if first <= last else None
 
     def first_readings(self, conn: Connection, refs: Sequence[SeriesRef]) -> dict[str, int]:
         """The first raw instant ever stored of each series (absent: no reading), from chunk metadata alone."""

@@ -36,6 +36,7 @@ from regie.governance.gate import (
 from regie.model import Inventory, Series, mask_prm
 from regie.store import Store
 from regie.store import federation as federation_rows
+from regie.store.archives import ArchiveUnreachable
 from regie.web import auth, queries, territory_choice
 from regie.web.api import load_inventory
 from regie.web.auth import Caller
@@ -44,6 +45,11 @@ from regie.web.i18n import N_
 from regie.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
+
+#: Shown when an erasure cannot reach an archived year (regie.store.archives.ArchiveUnreachable).
+ERASURE_POSTPONED = N_("your data could not be erased now: a past year kept in the régie's archive is out of "
+                       "reach. Nothing was erased; the régie's administrators must make the archive reachable, "
+                       "then you can ask again.")  # fmt: skip
 
 
 
@@ -666,8 +672,11 @@ async def me_erase(request: Request, caller: PageCaller) -> Response:
     _member_only(caller)
     form = await _form(request, caller)
     if (form.get("confirm") or "").strip().lower() != caller.account.username:
-        return _member_error(request, caller, "type your username to confirm the erasure")
-    rights.erase_member(_store(request), caller.account, caller.account.holder_id or "")
+        return _member_error(request, caller, N_("type your username to confirm the erasure"))
+    try:
+        rights.erase_member(_store(request), caller.account, caller.account.holder_id or "")
+    except ArchiveUnreachable:  # an archived year's lake is out of reach: nothing was erased (store/archives.py)
+        return _member_error(request, caller, ERASURE_POSTPONED, status_code=503)
     response = render(request, "erased.html", {"active": "account"})
     auth.clear_session_cookie(request, response)
     return response

@@ -1,4 +1,5 @@
-"""When the database is down or its disk full: a clear 503, not a 500 with a traceback.
+"""When the database is down or its disk full: a clear 503, not a 500 with a traceback; when a page asks for
+readings of a year ``regie archive`` moved to the lake: a clear 410 (Gone, RFC 9110 §15.5.11) naming the year.
 
 A page gets a short page in the visitor's language; the API and the emoncms routes get an RFC 9457
 problem-details document (``application/problem+json``). Both carry ``Retry-After`` (RFC 9110 §10.2.3):
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 
+from regie.store.timeseries import ArchivedYear
 from regie.web import i18n
 from regie.web.templating import render
 
@@ -69,6 +71,25 @@ async def database_failure(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def archived_year(request: Request, exc: Exception) -> Response:
+    """A period in an archived year: not served here any more (the lake holds it), said in the visitor's
+    language; nothing about where the lake is (a path on the server is the administrators' business)."""
+    assert isinstance(exc, ArchivedYear)
+    gettext = i18n.translations(i18n.negotiate_locale(request)).gettext
+    title = gettext("These readings are archived")
+    detail = gettext("The readings of %(year)s were moved to the régie's archive and are no longer served here. "
+                     "Choose a later period; the régie's administrators can read the archive.") % {"year": exc.year}
+    headers = {"Cache-Control": "no-store"}
+    if _wants_json(request):
+        body = {"type": PROBLEM_TYPE + "archived-year", "title": title, "status": 410, "detail": detail,
+                "instance": request.url.path, "year": exc.year}  # fmt: skip
+        return JSONResponse(body, status_code=410, headers=headers, media_type="application/problem+json")
+    response = render(request, "unavailable.html", {"title": title, "detail": detail, "active": ""}, status_code=410)
+    response.headers.update(headers)
+    return response
+
+
 def install(app: FastAPI) -> None:
-    """Register the handler (called by :func:`regie.web.app.create_app`)."""
+    """Register the handlers (called by :func:`regie.web.app.create_app`)."""
     app.add_exception_handler(DBAPIError, database_failure)
+    app.add_exception_handler(ArchivedYear, archived_year)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -306,3 +307,45 @@ def test_the_year_is_written_a_row_group_at_a_time(postgres_url: str, tmp_path: 
         mine = got[got["series_id"] == key].sort_values("t")
         assert mine["t"].tolist() == t.tolist()
         np.testing.assert_array_equal(mine["value"].to_numpy(), v)
+
+
+@pytest.mark.postgres
+def test_a_member_asking_for_erasure_with_the_archive_out_of_reach_is_told_and_keeps_everything(archived) -> None:
+    """A member's pages over an archived year: the dashboard's comparison with it is "no data", a period in it
+    is a 410 naming the year. Erasure from /me with the archive out of reach: the page answers 503 with a
+    message the member can act on (in their language), not a server error; their account, person and
+    archived rows are all still there."""
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+
+    from regie.governance import accounts
+    from regie.web import auth
+    from regie.web.app import create_app
+
+    store, lake, _ = archived
+    account = accounts.create_account(store, "pone", "a long enough passphrase", "member", holder_id="p1",
+                                      hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    session = accounts.create_session(store, account)
+    app = create_app(store)
+    app.state.secret = b"a test secret of the session cookie, long enough"
+    rows_before = rows_of(lake)
+    client = TestClient(app, follow_redirects=False, headers={"Accept-Language": "fr"})
+    client.cookies.set(auth.PLAIN_COOKIE, session)
+    # the public pages cover the history the store still serves (the publication reads from 2024 on)
+    assert TestClient(app).get("/", follow_redirects=True).status_code == 200
+    # the dashboard's own period (March 2024) compares with an archived March 2023: shown as no data, no error
+    assert client.get("/me").status_code == 200
+    assert client.get("/api/me/dashboard").json()["last_year_wh"] is None
+    # a period inside the archived year: a 410 that says which year, without the lake's path
+    gone = client.get("/me", params={"period": "month", "on": "2023-05-10"})
+    assert gone.status_code == 410 and "Les relevés de 2023" in gone.text and str(lake) not in gone.text
+    lake.rename(lake.with_name("elsewhere"))
+    csrf = accounts.csrf_token(session, app.state.secret)
+    r = client.post("/me/erase", data={"csrf_token": csrf, "confirm": "pone"})
+    assert r.status_code == 503, r.status_code
+    (said,) = re.findall(r'data-testid="error">([^<]*)<', r.text)
+    assert "hors d'atteinte" in said and "Rien n'a été effacé" in said
+    assert accounts.get_account(store, "pone") is not None
+    assert any(p.id == "p1" for p in store.load_inventory("village").persons)
+    lake.with_name("elsewhere").rename(lake)
+    assert rows_of(lake).equals(rows_before)
