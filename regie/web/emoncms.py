@@ -53,7 +53,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -104,6 +104,25 @@ MAX_POST_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------------------- plumbing
+_Route = Callable[..., Awaitable[Response]]
+
+
+def _emoncms_route(*paths: str) -> Callable[[_Route], _Route]:
+    """Register a route under each of its paths for GET and POST (emoncms reads ``$_GET`` then ``$_POST``), one
+    OpenAPI operation per path and method, each with its own id: one route for both methods would give GET's id
+    to POST too (FastAPI's "Duplicate Operation ID" warning, and clients generated from the schema clash)."""
+
+    def register(endpoint: _Route) -> _Route:
+        for path in paths:
+            slug = re.sub(r"\W+", "_", path).strip("_")
+            for method in ("GET", "POST"):
+                router.add_api_route(path, endpoint, methods=[method], response_model=None,
+                                     operation_id=f"{endpoint.__name__}_{slug}_{method.lower()}")  # fmt: skip
+        return endpoint
+
+    return register
+
+
 _SECRET_PARAM = re.compile(r"((?:^|[?&])(?:apikey|devicekey)=)([^&\s]*)", re.IGNORECASE)
 
 
@@ -326,9 +345,7 @@ async def _submit(request: Request, frames: list[Frame], guard: writes.WriteGuar
 
 
 # ---------------------------------------------------------------------------- input
-@router.api_route("/input/post", methods=["GET", "POST"], response_model=None)
-@router.api_route("/input/post.json", methods=["GET", "POST"], response_model=None)
-@router.api_route("/input/post/{node}", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/input/post", "/input/post.json", "/input/post/{node}")
 async def input_post(request: Request, node: str | None = None) -> Response:
     """One node's inputs at one instant: ``node``, ``time``, and ``fulljson`` / ``json`` / ``csv`` / ``data``."""
     params, _ = await _params(request)
@@ -350,8 +367,7 @@ async def input_post(request: Request, node: str | None = None) -> Response:
     return PlainTextResponse("ok")
 
 
-@router.api_route("/input/bulk", methods=["GET", "POST"], response_model=None)
-@router.api_route("/input/bulk.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/input/bulk", "/input/bulk.json")
 async def input_bulk(request: Request) -> Response:
     """Many nodes and instants: ``data=[[t, node, v1, ...], ...]`` with ``sentat`` / ``offset`` / ``time``."""
     compressed = request.query_params.get("cb") == "1"
@@ -386,7 +402,7 @@ async def input_bulk(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-@router.api_route("/input/list.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/input/list.json")
 async def input_list(request: Request) -> Response:
     """Inputs with their last value, as emoncms's ``input/list.json``."""
     params, _ = await _params(request)
@@ -417,7 +433,7 @@ async def input_list(request: Request) -> Response:
 
 
 # ---------------------------------------------------------------------------- feed
-@router.api_route("/feed/list.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/feed/list.json")
 async def feed_list(request: Request) -> Response:
     """The feeds (series fed by inputs), emoncms's fields: id, name, tag (the node), unit, time, value."""
     params, _ = await _params(request)
@@ -663,7 +679,7 @@ def _flag(params: dict[str, str], name: str, default: bool) -> bool:
     return default if v is None or v == "" else v not in ("0", "false")
 
 
-@router.api_route("/feed/data.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/feed/data.json")
 async def feed_data_route(request: Request) -> Response:
     """``id`` (or ``ids=1,2``), ``start``, ``end`` (s or ms), ``interval`` (s or daily/weekly/monthly/annual),
     ``average``, ``timeformat`` (unixms, unix, excel, iso8601, notime), ``timezone``, ``skipmissing``,
