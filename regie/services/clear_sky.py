@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -44,10 +45,26 @@ def prepare(site: fc.Site, step: int, a: int, b: int) -> int:
     return len(missing) if in_child else 0
 
 
+def _die_with_parent(parent: int) -> None:
+    """In the child: end when the process that started it ends. A pool's worker waits for work on a pipe it holds
+    both ends of, so it would outlive a server killed while it computes (SIGKILL, the OOM killer, a stop that
+    timed out), keeping pvlib's memory and the server's stderr for ever. Linux's ``PR_SET_PDEATHSIG`` sends it
+    SIGTERM then; elsewhere nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1 (prctl(2))
+    if os.getppid() != parent:  # the parent ended before the signal was asked for
+        os._exit(1)
+
+
 def _in_child(missing: list[int], step: int, site: fc.Site) -> list | None:
     """The blocks computed by a spawned child, or None when no child could be started."""
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as child:  # fmt: skip
             return list(child.map(fc.clear_sky_block, missing, [step] * len(missing), [site] * len(missing)))
     except SPAWN_FAILED as exc:
         log.warning("clear sky: no child process could be started (%s: %s); computed in this process, which "

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -75,3 +76,40 @@ def test_where_no_child_can_be_started_the_same_figures_are_computed_in_place(tm
     assert (computed, again, loaded) == ("0", "0", "True")  # nothing in a child; pvlib loaded here instead
     assert "no child process could be started" in run.stderr
     np.testing.assert_array_equal(np.load(out), _expected(1_735_689_600))
+
+
+ORPHAN = textwrap.dedent(
+    """
+    import multiprocessing, os, signal, sys, threading, time
+    from regie.analytics import forecast as fc
+    from regie.services import clear_sky
+
+    site = fc.Site(42.40, 2.48, 745.0)
+    threading.Thread(target=clear_sky.prepare, args=(site, 1800, 1_735_689_600, 1_735_689_600 + 100 * 86_400),
+                     daemon=True).start()
+    deadline = time.time() + 120
+    while not multiprocessing.active_children() and time.time() < deadline:
+        time.sleep(0.05)
+    print(multiprocessing.active_children()[0].pid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # a server killed while its child computes
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended, only not reaped yet
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_child_ends_with_a_parent_killed_while_it_computes() -> None:
+    run = subprocess.run([sys.executable, "-c", ORPHAN], capture_output=True, text=True, timeout=300)
+    assert run.returncode == -9, run.stderr
+    child = int(run.stdout.split()[0])
+    deadline = time.monotonic() + 120
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(child)
