@@ -416,6 +416,7 @@ def show(result: dict) -> None:
     for label, value in [
         ("RSS just started [MB]", r["started"]),
         ("RSS after the first territory page [MB]", r["first_territory_page"]),
+        ("RSS peak by then (VmHWM) [MB]", r["first_territory_page_peak"]),
         ("RSS idle, demo pages served [MB]", r["idle_steady"]),
         (f"RSS under {i['senders']}-client ingest, median [MB]", r["ingest_median"]),
         ("RSS peak (VmHWM) [MB]", r["peak"]),

@@ -53,7 +53,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -73,6 +73,7 @@ from regie.ingest.emoncms_input import (
     EmoncmsFormatError,
     EmoncmsRangeError,
     Frame,
+    Samples,
     decode_body,
     decode_hex,
     group,
@@ -104,6 +105,25 @@ MAX_POST_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------------------- plumbing
+_Route = Callable[..., Awaitable[Response]]
+
+
+def _emoncms_route(*paths: str) -> Callable[[_Route], _Route]:
+    """Register a route under each of its paths for GET and POST (emoncms reads ``$_GET`` then ``$_POST``), one
+    OpenAPI operation per path and method, each with its own id: one route for both methods would give GET's id
+    to POST too (FastAPI's "Duplicate Operation ID" warning, and clients generated from the schema clash)."""
+
+    def register(endpoint: _Route) -> _Route:
+        for path in paths:
+            slug = re.sub(r"\W+", "_", path).strip("_")
+            for method in ("GET", "POST"):
+                router.add_api_route(path, endpoint, methods=[method], response_model=None,
+                                     operation_id=f"{endpoint.__name__}_{slug}_{method.lower()}")  # fmt: skip
+        return endpoint
+
+    return register
+
+
 _SECRET_PARAM = re.compile(r"((?:^|[?&])(?:apikey|devicekey)=)([^&\s]*)", re.IGNORECASE)
 
 
@@ -308,11 +328,13 @@ def _denied(exc: writes.WriteDenied) -> Response:
     return JSONResponse({"success": False, "message": f"Permission denied: {exc.reason}"}, status_code=403)
 
 
-async def _submit(request: Request, frames: list[Frame], guard: writes.WriteGuard) -> Response | None:
-    """Hand the frames to the writer and wait for the commit; a reply if the guard or the store refused them
-    (a series not the caller's, a value too large for the series' resolution...): nothing of the request is
-    then written. The guard's decision is logged once the write is over."""
-    samples = for_site(group(frames), guard.writer.site_id)  # a sensor key's inputs are its site's
+async def _submit(request: Request, samples: Samples, guard: writes.WriteGuard) -> Response | None:
+    """Hand the samples (:func:`regie.ingest.emoncms_input.group`) to the writer and wait for the commit; a reply
+    if the guard or the store refused them (a series not the caller's, a value too large for the series'
+    resolution...): nothing of the request is then written. The guard's decision is logged once the write is
+    over. The caller keeps no frame, body or text of the request while it waits: only these arrays (16 bytes a
+    point) stay alive until the commit, however many requests wait together (docs/footprint.md)."""
+    samples = for_site(samples, guard.writer.site_id)  # a sensor key's inputs are its site's
     future = get_inputs(request).submit(samples, source="emoncms-http", origin=guard.action, guard=guard)
     try:
         result = await asyncio.wrap_future(future)
@@ -326,9 +348,7 @@ async def _submit(request: Request, frames: list[Frame], guard: writes.WriteGuar
 
 
 # ---------------------------------------------------------------------------- input
-@router.api_route("/input/post", methods=["GET", "POST"], response_model=None)
-@router.api_route("/input/post.json", methods=["GET", "POST"], response_model=None)
-@router.api_route("/input/post/{node}", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/input/post", "/input/post.json", "/input/post/{node}")
 async def input_post(request: Request, node: str | None = None) -> Response:
     """One node's inputs at one instant: ``node``, ``time``, and ``fulljson`` / ``json`` / ``csv`` / ``data``."""
     params, _ = await _params(request)
@@ -343,31 +363,51 @@ async def input_post(request: Request, node: str | None = None) -> Response:
     guard = _guard(request, key, "input/post", [frame])
     if isinstance(guard, Response):
         return guard
-    if problem := await _submit(request, [frame], guard):
+    if problem := await _submit(request, group([frame]), guard):
         return problem
     if fulljson:
         return JSONResponse({"success": True})
     return PlainTextResponse("ok")
 
 
-@router.api_route("/input/bulk", methods=["GET", "POST"], response_model=None)
-@router.api_route("/input/bulk.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/input/bulk", "/input/bulk.json")
 async def input_bulk(request: Request) -> Response:
     """Many nodes and instants: ``data=[[t, node, v1, ...], ...]`` with ``sentat`` / ``offset`` / ``time``."""
     compressed = request.query_params.get("cb") == "1"
     params, body = await _params(request, raw_body=compressed)
+    parsed = _bulk_frames(request, params, body, compressed)
+    del body  # the body, its inflated text and its JSON are gone before the wait for the commit
+    if isinstance(parsed, Response):
+        return parsed
+    key, frames = parsed
+    guard = _guard(request, key, "input/bulk", frames)
+    if isinstance(guard, Response):
+        return guard
+    samples = group(frames)
+    del frames, parsed
+    if problem := await _submit(request, samples, guard):
+        return problem
+    return PlainTextResponse("ok")
+
+
+def _bulk_frames(
+    request: Request, params: dict[str, str], body: bytes, compressed: bool
+) -> tuple[apikeys.ApiKey, list[Frame]] | Response:
+    """A bulk request's key and frames, or the reply that refuses it; ``data`` leaves ``params`` (the text is
+    not kept past the parse)."""
     try:
         if compressed:
             inflated = decode_body(body)
             if inflated.lstrip()[:5] == b"data=":  # a compressed form (data=...&sentat=...)
                 params.update(parse_qsl(inflated.decode("utf-8", errors="replace"), keep_blank_values=True))
-                data: str | bytes = params.get("data", "")
+                data: str | bytes = params.pop("data", "")
             else:  # emonhub: the bare JSON
                 data = inflated
+            del inflated
         elif params.get("c") == "1":
-            data = decode_hex(params.get("data", ""))
+            data = decode_hex(params.pop("data", ""))
         else:
-            data = params.get("data", "")
+            data = params.pop("data", "")
     except EmoncmsFormatError as exc:
         key = _authorise(request, params, "ingest")
         return key if isinstance(key, Response) else _format_error(exc)
@@ -375,18 +415,12 @@ async def input_bulk(request: Request) -> Response:
     if isinstance(key, Response):
         return key
     try:
-        frames = parse_bulk(data, params, now=_clock(request))
+        return key, parse_bulk(data, params, now=_clock(request))
     except EmoncmsFormatError as exc:
         return _format_error(exc)
-    guard = _guard(request, key, "input/bulk", frames)
-    if isinstance(guard, Response):
-        return guard
-    if problem := await _submit(request, frames, guard):
-        return problem
-    return PlainTextResponse("ok")
 
 
-@router.api_route("/input/list.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/input/list.json")
 async def input_list(request: Request) -> Response:
     """Inputs with their last value, as emoncms's ``input/list.json``."""
     params, _ = await _params(request)
@@ -417,7 +451,7 @@ async def input_list(request: Request) -> Response:
 
 
 # ---------------------------------------------------------------------------- feed
-@router.api_route("/feed/list.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/feed/list.json")
 async def feed_list(request: Request) -> Response:
     """The feeds (series fed by inputs), emoncms's fields: id, name, tag (the node), unit, time, value."""
     params, _ = await _params(request)
@@ -663,7 +697,7 @@ def _flag(params: dict[str, str], name: str, default: bool) -> bool:
     return default if v is None or v == "" else v not in ("0", "false")
 
 
-@router.api_route("/feed/data.json", methods=["GET", "POST"], response_model=None)
+@_emoncms_route("/feed/data.json")
 async def feed_data_route(request: Request) -> Response:
     """``id`` (or ``ids=1,2``), ``start``, ``end`` (s or ms), ``interval`` (s or daily/weekly/monthly/annual),
     ``average``, ``timeformat`` (unixms, unix, excel, iso8601, notime), ``timezone``, ``skipmissing``,
