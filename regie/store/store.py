@@ -255,7 +255,7 @@ class Transaction:
         ids: dict[str, int] = {}
         for part in batches([x.id for x in series]):  # a town's inventory: more keys than one statement binds
             found = select(schema.series.c.key, schema.series.c.id).where(schema.series.c.key.in_(part))
-            ids.update(self.conn.execute(found).tuples())
+            ids.update(tuple(r) for r in self.conn.execute(found))
         for x in series:
             self.added[x.id] = x
             self._refs[x.id] = series_ref(ids[x.id], x, tz)
