@@ -11,15 +11,18 @@ caller entitled to every contributor) still gets exact figures: it is not the on
 
 Each point's contribution is read through the gate by the publication's account
 (:func:`regie.publication.contributions.read`, logged), once per series for every figure of the window (the
-last window's reads are kept); a figure is kept per state of the store, window and series, so a page shown
-again reads nothing twice.
+last window's reads are kept, shared by all transformers' figures); a figure is kept per state of *the series
+that feed it* (:func:`regie.store.published.series_prints`), so that a plant's or a sensor's write elsewhere
+recomputes no transformer, and a write under one transformer re-reads that one series only. :data:`STATS`
+counts what was really computed.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,24 +34,40 @@ from regie.store import published as cells
 
 _LOCK = threading.Lock()
 _BASES: weakref.WeakKeyDictionary[Store, dict[str, ledger.Basis]] = weakref.WeakKeyDictionary()
-_FIGURES: weakref.WeakKeyDictionary[Store, dict[tuple, ledger.Figure]] = weakref.WeakKeyDictionary()
-_READS: weakref.WeakKeyDictionary[Store, dict[tuple, contrib.Contributions]] = weakref.WeakKeyDictionary()
+#: Per store and figure: the window, series and state of their readings it was computed on, and the figure.
+_FIGURES: weakref.WeakKeyDictionary[Store, dict[str, tuple[tuple, ledger.Figure]]] = weakref.WeakKeyDictionary()
+#: Per store and series: the window and the series' own print it was read at, and what was read.
+_READS: weakref.WeakKeyDictionary[Store, dict[str, tuple[tuple, contrib.Contributions]]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(slots=True)
+class Stats:
+    """What this process really computed: figures published in the ledger and series read through the gate (a
+    figure or a read served from memory counts in neither). Why: a write must recompute the figures it feeds
+    and those only, which a test and ``bench/grid_scale.py`` observe here."""
+
+    figures: int = 0
+    reads: int = 0
+
+
+STATS = Stats()
 
 
 def _signed(store: Store, series: Sequence[Series], negative: Collection[str], a: int, b: int, step: int,
-            state: tuple[int, ...]) -> contrib.Contributions:  # fmt: skip
+            prints: Mapping[str, tuple[int, ...]]) -> contrib.Contributions:  # fmt: skip
     """Each point's contribution, the series in ``negative`` (injection) counted negatively. Each series is
-    read once per state of the store and window, whichever figures of the transformer need it."""
+    read once per state of its own readings and window, whichever figures (of whichever transformer) need it."""
     reads = _READS.setdefault(store, {})
-    for old in [k for k in reads if k[0] != state or k[2:] != (a, b, step)]:  # one window at a time: bounded memory
+    for old in [k for k, (at, _) in reads.items() if at[1:] != (a, b, step)]:  # one window at a time: bounded memory
         del reads[old]
     n = (b - a) // step
     rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for s in series:
-        key = (state, s.id, a, b, step)
-        if key not in reads:
-            reads[key] = contrib.read(store, [s], a, b, step)
-        c = reads[key]
+        at = (prints.get(s.id, cells.EMPTY), a, b, step)
+        if s.id not in reads or reads[s.id][0] != at:
+            reads[s.id] = (at, contrib.read(store, [s], a, b, step))
+            STATS.reads += 1
+        c = reads[s.id][1]
         sign = -1.0 if s.id in negative else 1.0
         for k, v, seen in zip(c.keys, c.values, c.seen, strict=True):
             total, any_seen = rows.get(k, (np.zeros(n), np.zeros(n, dtype=bool)))
@@ -61,14 +80,17 @@ def _signed(store: Store, series: Sequence[Series], negative: Collection[str], a
 
 def frozen(store: Store, figure: str, series: Sequence[Series], a: int, b: int, step: int,
            negative: Collection[str] = ()) -> ledger.Figure:  # fmt: skip
-    """``figure``'s published cells on ``[a + i·step)`` up to ``b``, brought up to date in the ledger."""
-    key = (cells.fingerprint(store), figure, a, b, step, tuple(sorted(s.id for s in series)), tuple(sorted(negative)))
+    """``figure``'s published cells on ``[a + i·step)`` up to ``b``, brought up to date in the ledger when the
+    readings of ``series`` changed (their fingerprint, as :func:`regie.store.published.fingerprint` of them)."""
+    ids = tuple(sorted(s.id for s in series))
+    prints = cells.series_prints(store, ids)
+    at = (a, b, step, ids, tuple(sorted(negative)), cells.combine(prints.values()))
     with _LOCK:
         known = _FIGURES.setdefault(store, {})
-        if key not in known:
-            c = _signed(store, series, negative, a, b, step, key[0])
+        if figure not in known or known[figure][0] != at:  # one window per figure: bounded memory
+            c = _signed(store, series, negative, a, b, step, prints)
             bases = _BASES.setdefault(store, {})
-            for old in [k for k in known if k[0] != key[0]]:  # older states of the store are never served again
-                del known[old]
-            known[key], bases[figure] = ledger.publish(store, figure, step, a, c, c.values != 0, bases.get(figure))
-        return known[key]
+            fig, bases[figure] = ledger.publish(store, figure, step, a, c, c.values != 0, bases.get(figure))
+            known[figure] = (at, fig)  # an older state of these series is never served again
+            STATS.figures += 1
+        return known[figure][1]

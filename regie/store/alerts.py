@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from regie.store.bounded import batches
 from regie.store.schema import alert as alert_table
 from regie.store.store import Store
 
@@ -94,9 +95,10 @@ def record(store: Store, alerts: Iterable[Mapping[str, Any]], *, now: int | None
                     until=until, value=worst, last_seen=at, message=str(a.get("message") or old.message)))
     if not new_keys:
         return []
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(alert_table).where(alert_table.c.key.in_(new_keys)).order_by(alert_table.c.id))
-        return [_row(r) for r in rows]
+    with store.engine.connect() as conn:  # a town's first report may open more episodes than one statement binds
+        by_key = alert_table.c.key
+        rows = [r for part in batches(new_keys) for r in conn.execute(select(alert_table).where(by_key.in_(part)))]
+        return [_row(r) for r in sorted(rows, key=lambda r: r.id)]
 
 
 def list_alerts(store: Store, *, ongoing_only: bool = False, limit: int = 500) -> list[AlertRecord]:
@@ -119,4 +121,5 @@ def mark_notified(store: Store, ids: Sequence[int], *, now: int | None = None) -
     at = int(time.time()) if now is None else int(now)
     if ids:
         with store.engine.begin() as conn:
-            conn.execute(update(alert_table).where(alert_table.c.id.in_(list(ids))).values(notified_at=at))
+            for part in batches(list(ids)):
+                conn.execute(update(alert_table).where(alert_table.c.id.in_(part)).values(notified_at=at))

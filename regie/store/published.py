@@ -7,13 +7,15 @@ time); this module only keeps the rows. Rows are never updated nor deleted: a re
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from regie.store.bounded import batches
 from regie.store.schema import chunk, published_cell
 from regie.store.store import Store
 
@@ -67,6 +69,8 @@ def append(store: Store, figure: str, step: int, rows: Sequence[tuple[int, int, 
 
 #: PostgreSQL: the first 32 bits of each chunk's md5, summed.
 _PG_CHECKSUM = "sum(('x' || substr(md5(data), 1, 8))::bit(32)::int::bigint)"
+#: The fingerprint of no readings at all.
+EMPTY = (0, 0, 0, 0)
 
 
 def fingerprint(store: Store, series: Sequence[str] | None = None) -> tuple[int, ...]:
@@ -76,23 +80,60 @@ def fingerprint(store: Store, series: Sequence[str] | None = None) -> tuple[int,
     registered on the connection; PostgreSQL: the first 32 bits of md5).
 
     ``series``: only those series' readings (by series id), so that a figure over the homes is not recomputed
-    when a plant's live feed writes (a figure over a few hundred homes costs one gate read per home)."""
+    when a plant's live feed writes (a figure over a few hundred homes costs one gate read per home). A town's
+    homes are more series than one statement may bind (:mod:`regie.store.bounded`): they are summed in parts, in
+    one snapshot of the store, and every part of the summary adds up (or takes the max), so the result is the
+    same for any number of series."""
     c = chunk.c
-    where = c.level == 0
-    if series is not None:
-        ids = [store.ref(s).id for s in series]
-        if not ids:
-            return (0, 0, 0, 0)
-        where = where & c.series_id.in_(ids)
+    with _snapshot(store) as conn:
+        q = select(func.count(), func.sum(c.n), func.max(c.t_max), _checksum(conn)).select_from(chunk)
+        if series is None:
+            return combine([conn.execute(q.where(c.level == 0)).one()])
+        ids = sorted({store.ref(s).id for s in series})
+        return combine([conn.execute(q.where(c.level == 0, c.series_id.in_(part))).one() for part in batches(ids)])
+
+
+def series_prints(store: Store, series: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """:func:`fingerprint` of each of ``series`` on its own (absent: no readings), in one snapshot. Why: a cache
+    of per-series reads (:mod:`regie.publication.grid`) re-reads only the series whose print moved, and
+    ``combine(series_prints(store, x).values()) == fingerprint(store, x)``."""
+    c = chunk.c
+    refs = {store.ref(s).id: s for s in series}
+    out: dict[str, tuple[int, ...]] = {}
+    with _snapshot(store) as conn:
+        q = (select(c.series_id, func.count(), func.sum(c.n), func.max(c.t_max), _checksum(conn))
+             .select_from(chunk).group_by(c.series_id))  # fmt: skip
+        for part in batches(sorted(refs)):
+            for sid, *row in conn.execute(q.where(c.level == 0, c.series_id.in_(part))):
+                out[refs[int(sid)]] = combine([row])
+    return out
+
+
+def combine(parts: Iterable[Sequence[int | None]]) -> tuple[int, ...]:
+    """One fingerprint from those of disjoint sets of chunks (chunks, points and checksums add up; the last
+    instant is the latest)."""
+    count = points = last = checksum = 0
+    for p in parts:
+        count, points = count + int(p[0] or 0), points + int(p[1] or 0)
+        last, checksum = max(last, int(p[2] or 0)), checksum + int(p[3] or 0)
+    return (count, points, last, checksum)
+
+
+@contextmanager
+def _snapshot(store: Store) -> Iterator[Connection]:
+    """A connection whose statements all read one state of the store. SQLite's read transaction does so already
+    (WAL: from its first read to its end); PostgreSQL's default (READ COMMITTED) takes a snapshot per statement."""
     with store.engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.connection.driver_connection.create_function("regie_crc32", 1, _crc32, deterministic=True)
-            checksum = func.sum(func.regie_crc32(c.data))
-        else:
-            checksum = text(_PG_CHECKSUM)
-        row = conn.execute(select(func.count(), func.sum(c.n), func.max(c.t_max), checksum)
-                           .select_from(chunk).where(where)).one()  # fmt: skip
-    return tuple(int(x or 0) for x in row)
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        yield conn
+
+
+def _checksum(conn: Connection) -> ColumnElement:
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.create_function("regie_crc32", 1, _crc32, deterministic=True)
+        return func.sum(func.regie_crc32(chunk.c.data))
+    return text(_PG_CHECKSUM)
 
 
 def _crc32(data: bytes | None) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from regie.model import Inventory, Readings, Series
 from regie.model.calendar import Level
 from regie.store import quarantine, schema
+from regie.store.bounded import batches
 from regie.store.engine import make_engine
 from regie.store.inventory import load_inventory, save_inventory, series_from_row, territory_ids
 from regie.store.migrate import upgrade
@@ -251,9 +252,10 @@ class Transaction:
             for x in series
         ]
         self.conn.execute(insert(schema.series), rows)
-        keys = [x.id for x in series]
-        found = select(schema.series.c.key, schema.series.c.id).where(schema.series.c.key.in_(keys))
-        ids = dict(self.conn.execute(found).all())
+        ids: dict[str, int] = {}
+        for part in batches([x.id for x in series]):  # a town's inventory: more keys than one statement binds
+            found = select(schema.series.c.key, schema.series.c.id).where(schema.series.c.key.in_(part))
+            ids.update(tuple(r) for r in self.conn.execute(found))
         for x in series:
             self.added[x.id] = x
             self._refs[x.id] = series_ref(ids[x.id], x, tz)

@@ -108,10 +108,10 @@ def pv_curve(k: int, t: np.ndarray) -> np.ndarray:
     return np.where((hour >= 9) & (hour < 17), 2_500.0 + 300 * k, 0.0)
 
 
-def build(store: Store, households: int = HOUSEHOLDS) -> None:
-    """Save the inventory and write every series over the two days (see the module docstring)."""
-    inv = inventory(households)
-    store.save_inventory(inv)
+def build(store: Store, households: int = HOUSEHOLDS, inv: Inventory | None = None) -> None:
+    """Save the inventory (``inv``: one derived from :func:`inventory`) and write every series over the two days
+    (see the module docstring)."""
+    store.save_inventory(inv or inventory(households))
     t = grid()
     cons = {f"c{i:02d}": household_curve(i, t) for i in range(households)} | {"spa": spa_curve(t)}
     pv = {f"pv{k}": pv_curve(k, t) for k in range(2)}
