@@ -305,15 +305,34 @@ def _last_reading(
     return (t, float(d.values[-1])) if len(d.t) else (None, None)
 
 
-def _guard(request: Request, key: apikeys.ApiKey, action: str, frames: list[Frame]) -> writes.WriteGuard | Response:
-    """The write guard of a post (:mod:`regie.governance.writes`), the nodes checked: a key bound to a node
-    posts that node only (a refusal is logged)."""
+def _poster(request: Request, key: apikeys.ApiKey, action: str) -> writes.WriteGuard | Response:
+    """The write guard of a post (:mod:`regie.governance.writes`) before its body is read: its territory
+    (``home()``) gives the time zone a local time in the post is read in."""
     account = _account(request.app.state.store, key)
     if account is None:
         return _invalid_key()
+    return writes.guard(request.app.state.store, writes.key_writer(account, key.id, key.node, key.site_id), action,
+                        live=True)  # fmt: skip
+
+
+def _home(store: Store, account: Account) -> str | None:
+    """The reader's territory, whose zone is emoncms's "user's time zone" here: a scoped account's, a member's
+    own; None (the store's first territory) for an admin of every territory."""
+    if territories.scoped(account):
+        return account.territory_id
+    return territories.of_holder(store, account.holder_id) if account.holder_id else None
+
+
+def _poster_zone(request: Request, guard: writes.WriteGuard) -> ZoneInfo:
+    """The poster's territory's zone (a sensor's site's, a member's own...), else the store's first territory's."""
+    return territory_zone(request.app.state.store, guard.home())
+
+
+def _guard(request: Request, guard: writes.WriteGuard, frames: list[Frame]) -> writes.WriteGuard | Response:
+    """``guard`` with the post's nodes checked: a key bound to a node posts that node only (a refusal is
+    logged)."""
     nodes = sorted({f.node for f in frames})
-    guard = writes.guard(request.app.state.store, writes.key_writer(account, key.id, key.node, key.site_id), action,
-                         ",".join(nodes)[:200], live=True)  # fmt: skip
+    guard.source = ",".join(nodes)[:200]
     try:
         for node in nodes:
             guard.node(node)
@@ -355,12 +374,14 @@ async def input_post(request: Request, node: str | None = None) -> Response:
     key = _authorise(request, params, "ingest")
     if isinstance(key, Response):
         return key
-    zone = territory_zone(request.app.state.store)
+    poster = _poster(request, key, "input/post")
+    if isinstance(poster, Response):
+        return poster
     try:
-        frame, fulljson = parse_post(params, now=_clock(request), node=node, zone=zone)
+        frame, fulljson = parse_post(params, now=_clock(request), node=node, zone=_poster_zone(request, poster))
     except EmoncmsFormatError as exc:
         return _format_error(exc)
-    guard = _guard(request, key, "input/post", [frame])
+    guard = _guard(request, poster, [frame])
     if isinstance(guard, Response):
         return guard
     if problem := await _submit(request, group([frame]), guard):
@@ -380,7 +401,10 @@ async def input_bulk(request: Request) -> Response:
     if isinstance(parsed, Response):
         return parsed
     key, frames = parsed
-    guard = _guard(request, key, "input/bulk", frames)
+    poster = _poster(request, key, "input/bulk")
+    if isinstance(poster, Response):
+        return poster
+    guard = _guard(request, poster, frames)
     if isinstance(guard, Response):
         return guard
     samples = group(frames)
@@ -729,7 +753,7 @@ async def feed_data_route(request: Request) -> Response:
     if timeformat not in TIME_FORMATS:
         return _fail("Invalid time format")
     try:
-        zone = ZoneInfo(params["timezone"]) if params.get("timezone") else territory_zone(store)
+        zone = ZoneInfo(params["timezone"]) if params.get("timezone") else territory_zone(store, _home(store, account))
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError; "../x" a ValueError
         return _fail(f"Invalid parameter: timezone {params['timezone'][:40]!r} is not an IANA time zone ({exc})", 400)
     found = feeds(store, wanted)

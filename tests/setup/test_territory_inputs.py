@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -125,3 +125,25 @@ def test_the_zone_of_a_posters_own_territory(world: World) -> None:
     world.store.save_inventory(Inventory(Territory("reunion", "Réunion-Test", "Indian/Reunion")))
     assert territory_zone(world.store, "reunion") == ZoneInfo("Indian/Reunion")
     assert territory_zone(world.store) == ZoneInfo("Europe/Paris")  # the first by id: mont
+
+
+def test_a_local_time_posted_is_read_in_the_posters_territory_zone(world: World) -> None:
+    """emoncms reads ``time=2025-03-03 12:00:00`` in the user's zone: here the poster's territory's (Réunion,
+    UTC+4), not the store's first territory's (Paris, UTC+1)."""
+    world.store.save_inventory(Inventory(Territory("reunion", "Réunion-Test", "Indian/Reunion"),
+                                         sites=[Site("r-s", "Site", "reunion")]))  # fmt: skip
+    world.accounts["admin-r"] = accounts.create_account(world.store, "admin-r", PASSWORD, Role.ADMIN,
+                                                        territory_id="reunion", hasher=FAST)  # fmt: skip
+    app = world.client().app
+    app.state.inputs = InputService(world.store).start()
+    try:
+        with TestClient(app) as c:
+            answer = c.get("/input/post", params={"node": "pump", "time": "2025-03-03 12:00:00",
+                                                  "fulljson": '{"power1": 250}', "apikey": _key(world, "admin-r")})
+    finally:
+        app.state.inputs.close()
+    assert answer.json() == {"success": True}
+    assert _series_of(world, "pump") == {"emon-pump-power1": "reunion"}
+    t, v = world.store.read("emon-pump-power1", 0, 2**31)
+    noon_in_reunion = int(datetime(2025, 3, 3, 12, tzinfo=ZoneInfo("Indian/Reunion")).timestamp())
+    assert t.tolist() == [noon_in_reunion] and v.tolist() == [250.0]
