@@ -14,9 +14,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from needs import service_missing
@@ -189,22 +187,7 @@ def smtp():
 
 
 # ------------------------------------------------------------------------------------------------ the demo year
-@dataclass(frozen=True)
-class DemoYear:
-    """The Prats demo year (``build_prats(seed=42)``) installed once per session (per worker under ``-n``) in a
-    SQLite store that no test opens: :meth:`copy` gives each user a store of its own, so a test that writes
-    leaves the next one the same start. ``data`` is the generated year itself, to read, never to change."""
-
-    data: Any  # regie.demo.data.DemoData
-    path: Path
-
-    def copy(self, folder: Path) -> str:
-        """URL of a fresh copy of the installed store in ``folder`` (a file copy: seconds less than a build)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal"):  # the build closed its store: no -wal is left, unless SQLite kept one
-            if Path(f"{self.path}{suffix}").exists():
-                shutil.copyfile(f"{self.path}{suffix}", folder / f"{self.path.name}{suffix}")
-        return f"sqlite:///{folder / self.path.name}"
+from demo_year import DemoYear  # noqa: E402 - a module of its own: test helpers import it by name
 
 
 @pytest.fixture(scope="session")

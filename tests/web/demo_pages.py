@@ -19,7 +19,7 @@ from regional_world import Neighbour, feed_hub
 from servers import AppServer
 
 if TYPE_CHECKING:
-    from conftest import DemoYear
+    from demo_year import DemoYear
 
 #: Who sees a page: ``None`` the public, else a demo account (``regie demo`` prints them).
 PUBLIC = None
@@ -109,7 +109,7 @@ class DemoSite:
 
 
 def build_demo_store(folder: Path, demo_year: Callable[[], DemoYear]) -> tuple[str, dict[str, str], str]:
-    """The Prats demo year (a copy of the session's :class:`conftest.DemoYear`) and its accounts in ``folder``,
+    """The Prats demo year (a copy of the session's :class:`demo_year.DemoYear`) and its accounts in ``folder``,
     reused when already there."""
     done = folder / "accounts.json"
     url = f"sqlite:///{folder / 'demo.sqlite'}"
