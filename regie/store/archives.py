@@ -16,11 +16,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import fsspec
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 from sqlalchemy import Connection, insert, select, text, update
 
@@ -29,6 +28,9 @@ from regie.store import codec, partitions
 from regie.store.schema import chunk_archive
 from regie.store.store import Store
 from regie.store.timeseries import ROLLUP_CHUNK_HOURS
+
+if TYPE_CHECKING:  # pyarrow is imported where a file is read or written: not by every process that erases
+    import pyarrow as pa
 
 _K1, _K2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -282,12 +284,15 @@ def _drop_mask(batch: pa.RecordBatch, cuts: Mapping[str, Sequence[tuple[int, int
 
 
 def _batches(fs, path: str, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    import pyarrow.parquet as pq
     with fs.open(path, "rb") as f:
         yield from pq.ParquetFile(f).iter_batches(batch_size=1 << 16, columns=columns)
 
 
 def _erase_file(fs, root: str, path: str, cuts: Mapping) -> int:
     """Rewrite one Parquet file without the erased rows; returns how many left (0: the file is untouched)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     gone = sum(int(_drop_mask(b, cuts).sum()) for b in _batches(fs, path, ["series_id", "t"]))
     if not gone:
         return 0
@@ -423,6 +428,7 @@ def _account(store: Store, fs, root: str, manifest: dict, years: list[int]) -> s
 
 
 def _rows(fs, path: str) -> int:
+    import pyarrow.parquet as pq
     with fs.open(path, "rb") as f:
         return pq.ParquetFile(f).metadata.num_rows
 
