@@ -548,8 +548,9 @@ class TimeSeriesStore:
         if row[0] is None:
             return None
         first, last = int(row[0]), int(row[1])
-        if archived := self.archives(conn, fresh=True):  # the oldest years are archived: serve from the next
-            # one's first instant in any zone (UTC+14); a live chunk begun before it is not read before it
+        if archived := self.archives(conn):  # the oldest years are archived: serve from the next one's first
+            # instant in any zone (UTC+14); a live chunk begun before it is not read before it. The list is the
+            # one reads use (re-read every ARCHIVES_FRESH_S; `regie archive` refreshes its own process's)
             after = int(datetime(max(archived) + 1, 1, 1, tzinfo=UTC).timestamp()) - 14 * 3600
             first = max(first, after)
         return (first, last) if first <= last else None

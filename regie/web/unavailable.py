@@ -61,12 +61,19 @@ async def database_failure(request: Request, exc: Exception) -> Response:
         else gettext("regie cannot reach its database right now. Nothing already stored is lost; please try again "
                      "in a moment.")
     )  # fmt: skip
-    headers = {"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"}
+    return _problem(request, kind, 503, title, detail, {"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _problem(request: Request, kind: str, status: int, title: str, detail: str, headers: dict[str, str],
+             **extra: object) -> Response:  # fmt: skip
+    """The answer, never cached: an RFC 9457 problem for machines, the short page for people."""
+    headers = {**headers, "Cache-Control": "no-store"}
     if _wants_json(request):
-        body = {"type": PROBLEM_TYPE + kind, "title": title, "status": 503, "detail": detail,
-                "instance": request.url.path}  # fmt: skip
-        return JSONResponse(body, status_code=503, headers=headers, media_type="application/problem+json")
-    response = render(request, "unavailable.html", {"title": title, "detail": detail, "active": ""}, status_code=503)
+        body = {"type": PROBLEM_TYPE + kind, "title": title, "status": status, "detail": detail,
+                "instance": request.url.path, **extra}  # fmt: skip
+        return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
+    response = render(request, "unavailable.html", {"title": title, "detail": detail, "active": ""},
+                      status_code=status)  # fmt: skip
     response.headers.update(headers)
     return response
 
@@ -79,14 +86,7 @@ async def archived_year(request: Request, exc: Exception) -> Response:
     title = gettext("These readings are archived")
     detail = gettext("The readings of %(year)s were moved to the régie's archive and are no longer served here. "
                      "Choose a later period; the régie's administrators can read the archive.") % {"year": exc.year}
-    headers = {"Cache-Control": "no-store"}
-    if _wants_json(request):
-        body = {"type": PROBLEM_TYPE + "archived-year", "title": title, "status": 410, "detail": detail,
-                "instance": request.url.path, "year": exc.year}  # fmt: skip
-        return JSONResponse(body, status_code=410, headers=headers, media_type="application/problem+json")
-    response = render(request, "unavailable.html", {"title": title, "detail": detail, "active": ""}, status_code=410)
-    response.headers.update(headers)
-    return response
+    return _problem(request, "archived-year", 410, title, detail, {}, year=exc.year)
 
 
 def install(app: FastAPI) -> None:
